@@ -1,0 +1,50 @@
+# Conversa — `make run` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := var/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	@mkdir -p var
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)  ## Make .venv from uv.lock (Python 3.12)
+	$(UV) sync --frozen --python 3.12 --quiet
+
+lock: $(UV)  ## Re-lock after editing pyproject.toml
+	$(UV) lock
+
+migrate: install
+	$(PY) manage.py migrate --no-input -v 0
+
+run: migrate  ## Demo on the embedded default: web + Celery worker + beat
+	$(PY) manage.py seed_demo --print-logins
+	@echo
+	@echo "  Conversa is starting at  http://localhost:$(PORT)/   (Ctrl-C stops everything)"
+	@echo
+	PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+test: install  ## The whole suite: unit, integration, then browser journeys
+	$(PY) -m pytest -m "not browser" -q
+	$(PY) -m pytest -m browser -q -p no:randomly
+
+lint: install  ## ruff check + ruff format --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: help install lock migrate run test lint format

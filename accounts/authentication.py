@@ -1,0 +1,25 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+
+from accounts import services
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Bearer cv_…`` (or ``Token cv_…``) with a personal API token."""
+
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode(errors="replace").lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("Malformed Authorization header."))
+        raw = header[1].decode(errors="replace")
+        token = services.authenticate_api_token(raw=raw)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return "Bearer"

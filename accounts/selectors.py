@@ -1,0 +1,119 @@
+"""Reads, scoped to the acting user.
+
+:func:`get_business_for` is *the* permission check for everything under a
+business: a dashboard view or an API endpoint never loads a business any other
+way. Missing and forbidden look the same (404), so probing slugs tells nothing.
+"""
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import (
+    ApiToken,
+    Business,
+    Invitation,
+    Membership,
+    OpeningHours,
+    User,
+    hash_secret,
+)
+
+
+def get_business_for(*, user: User, slug: str, min_role: str = Membership.Role.AGENT) -> Business:
+    """The business ``slug`` if ``user`` holds at least ``min_role`` there, else 404.
+
+    The membership is attached as ``business.membership``.
+    """
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("business")
+        .filter(user=user, business__slug=slug, business__is_active=True)
+        .first()
+    )
+    if membership is None or not membership.has_role(min_role):
+        raise Http404
+    business = membership.business
+    business.membership = membership
+    return business
+
+
+def list_memberships_for(*, user: User) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user, business__is_active=True)
+        .select_related("business")
+        .order_by("business__name")
+    )
+
+
+def list_public_businesses(
+    *, q: str = "", city: str = "", category: str = ""
+) -> QuerySet[Business]:
+    qs = Business.objects.filter(is_active=True)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(about__icontains=q) | Q(city__icontains=q))
+    if city:
+        qs = qs.filter(city__iexact=city)
+    if category:
+        qs = qs.filter(category=category)
+    return qs.order_by("name")
+
+
+def list_public_cities() -> list[str]:
+    return list(
+        Business.objects.filter(is_active=True)
+        .exclude(city="")
+        .order_by("city")
+        .values_list("city", flat=True)
+        .distinct()
+    )
+
+
+def get_public_business(*, slug: str) -> Business:
+    try:
+        return Business.objects.prefetch_related(
+            Prefetch("hours", queryset=OpeningHours.objects.order_by("weekday"))
+        ).get(slug=slug, is_active=True)
+    except Business.DoesNotExist:
+        raise Http404 from None
+
+
+def list_members(*, business: Business) -> QuerySet[Membership]:
+    return business.memberships.select_related("user").order_by("-role", "created_at")
+
+
+def get_membership_for(*, business: Business, membership_id: int) -> Membership:
+    try:
+        return business.memberships.select_related("user").get(pk=membership_id)
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def list_pending_invitations(*, business: Business) -> list[Invitation]:
+    return [i for i in business.invitations.select_related("invited_by") if i.is_pending]
+
+
+def get_invitation_for(*, business: Business, invitation_id: int) -> Invitation:
+    try:
+        return business.invitations.get(pk=invitation_id)
+    except (Invitation.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_invitation_by_key(*, key: str) -> Invitation:
+    """The invitation behind a link, whatever its state (the caller shows the state)."""
+    try:
+        return Invitation.objects.select_related("business").get(key_hash=hash_secret(key))
+    except Invitation.DoesNotExist:
+        raise Http404 from None
+
+
+def list_tokens(*, user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+
+
+def get_token_for(*, user: User, token_id: int) -> ApiToken:
+    try:
+        return ApiToken.objects.get(pk=token_id, user=user, revoked_at__isnull=True)
+    except (ApiToken.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

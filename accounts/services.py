@@ -1,0 +1,368 @@
+"""Every write to users, businesses, memberships, invitations and tokens.
+
+Services are keyword-only, take the acting user, run in one transaction and
+register side effects (mail, events) to run after commit. Expected failures are
+:class:`core.errors.AppError`.
+"""
+
+import datetime
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from accounts.models import (
+    ApiToken,
+    Business,
+    Invitation,
+    Membership,
+    OpeningHours,
+    User,
+    hash_secret,
+)
+from core.errors import AppError
+from core.events import run_on_commit
+from core.images import clean_image
+
+LOGO_MAX_BYTES = 5 * 1024 * 1024
+LOGO_MAX_SIDE = 4096
+LOGO_SIZE = 1024
+LOGO_THUMB_SIZE = 256
+
+PROFILE_FIELDS = (
+    "name", "about", "description", "category", "address", "city", "country",
+    "email", "phone", "website", "store_url", "timezone", "currency",
+)  # fmt: skip
+
+
+def _validation_to_app_error(exc: ValidationError) -> AppError:
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.error_dict.items()))
+        return AppError(errors[0].messages[0], code="invalid", field=field)
+    return AppError(exc.messages[0], code="invalid")
+
+
+def _require_role(actor: User, business: Business, min_role: str) -> Membership:
+    membership = Membership.objects.filter(user=actor, business=business).first()
+    if membership is None or not membership.has_role(min_role):
+        raise AppError(
+            _("You do not have permission to do that."), code="forbidden", status_code=403
+        )
+    return membership
+
+
+# --- Users ------------------------------------------------------------------------
+
+
+def update_user_profile(*, user: User, display_name: str, phone: str, language: str) -> User:
+    user.display_name, user.phone, user.language = display_name, phone, language
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        raise _validation_to_app_error(exc) from None
+    user.save(update_fields=["display_name", "phone", "language"])
+    return user
+
+
+# --- Businesses -------------------------------------------------------------------
+
+
+def _free_slug(name: str) -> str:
+    base = slugify(name)[:40].strip("-") or "shop"
+    candidate, n = base, 1
+    while Business.objects.filter(slug=candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+@transaction.atomic
+def create_business(*, user: User, name: str, slug: str, **profile: Any) -> Business:
+    """Create a business with ``user`` as its owner."""
+    unknown = set(profile) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown profile fields: {sorted(unknown)}")
+    slug = slug or _free_slug(name)
+    business = Business(name=name, slug=slug, **profile)
+    try:
+        business.full_clean(exclude=["logo", "logo_thumb"])
+    except ValidationError as exc:
+        raise _validation_to_app_error(exc) from None
+    try:
+        with transaction.atomic():
+            business.save()
+    except IntegrityError:
+        raise AppError(
+            _("That address is taken; choose another."), code="slug_taken", field="slug"
+        ) from None
+    Membership.objects.create(user=user, business=business, role=Membership.Role.OWNER)
+    return business
+
+
+@transaction.atomic
+def update_business_profile(*, actor: User, business: Business, **changes: Any) -> Business:
+    """Change profile fields (admin and up). The fee rate is not among them."""
+    _require_role(actor, business, Membership.Role.ADMIN)
+    unknown = set(changes) - set(PROFILE_FIELDS) - {"slug"}
+    if unknown:
+        raise TypeError(f"unknown profile fields: {sorted(unknown)}")
+    business = Business.objects.select_for_update().get(pk=business.pk)
+    for field, value in changes.items():
+        setattr(business, field, value)
+    try:
+        business.full_clean(exclude=["logo", "logo_thumb"])
+    except ValidationError as exc:
+        raise _validation_to_app_error(exc) from None
+    try:
+        with transaction.atomic():
+            business.save()
+    except IntegrityError:
+        raise AppError(
+            _("That address is taken; choose another."), code="slug_taken", field="slug"
+        ) from None
+    return business
+
+
+def set_business_logo(*, actor: User, business: Business, upload) -> Business:
+    """Validate, re-encode and store a logo with its square thumbnail (admin and up)."""
+    _require_role(actor, business, Membership.Role.ADMIN)
+    image = clean_image(upload, max_bytes=LOGO_MAX_BYTES, max_side=LOGO_MAX_SIDE)
+    logo = image.encode(max_side=LOGO_SIZE)
+    thumb = image.encode(square=LOGO_THUMB_SIZE)
+    with transaction.atomic():
+        locked = Business.objects.select_for_update().get(pk=business.pk)
+        old = [f.name for f in (locked.logo, locked.logo_thumb) if f]
+        locked.logo.save(logo.name, logo, save=False)
+        locked.logo_thumb.save(thumb.name, thumb, save=False)
+        locked.save(update_fields=["logo", "logo_thumb", "updated_at"])
+        storage = locked.logo.storage
+        run_on_commit(lambda: [storage.delete(name) for name in old])
+    return locked
+
+
+def remove_business_logo(*, actor: User, business: Business) -> Business:
+    _require_role(actor, business, Membership.Role.ADMIN)
+    with transaction.atomic():
+        locked = Business.objects.select_for_update().get(pk=business.pk)
+        old = [f.name for f in (locked.logo, locked.logo_thumb) if f]
+        locked.logo = locked.logo_thumb = ""
+        locked.save(update_fields=["logo", "logo_thumb", "updated_at"])
+        storage = locked.logo.storage
+        run_on_commit(lambda: [storage.delete(name) for name in old])
+    return locked
+
+
+@transaction.atomic
+def set_opening_hours(
+    *, actor: User, business: Business, hours: Iterable[tuple[int, datetime.time, datetime.time]]
+) -> list[OpeningHours]:
+    """Replace the weekly hours. One interval per weekday; a missing weekday is closed."""
+    _require_role(actor, business, Membership.Role.ADMIN)
+    rows = []
+    seen = set()
+    for weekday, opens, closes in hours:
+        if weekday not in range(7):
+            raise AppError(_("Unknown weekday."), code="invalid_weekday")
+        if weekday in seen:
+            raise AppError(_("Give each weekday one interval."), code="duplicate_weekday")
+        seen.add(weekday)
+        rows.append(OpeningHours(business=business, weekday=weekday, opens=opens, closes=closes))
+    Business.objects.select_for_update().filter(pk=business.pk).first()
+    OpeningHours.objects.filter(business=business).delete()
+    return OpeningHours.objects.bulk_create(rows)
+
+
+# --- Team -------------------------------------------------------------------------
+
+
+def _invitation_url(key: str) -> str:
+    return settings.SITE_URL + reverse("invitation_accept", kwargs={"key": key})
+
+
+@transaction.atomic
+def invite_member(
+    *, actor: User, business: Business, email: str, role: str
+) -> tuple[Invitation, str]:
+    """Invite ``email`` to join as ``role`` (owners only). Returns the invitation and
+    its secret key (only its hash is stored); the e-mail goes out after commit."""
+    _require_role(actor, business, Membership.Role.OWNER)
+    email = User.objects.normalize_email(email).lower().strip()
+    if role not in Membership.Role.values:
+        raise AppError(_("Unknown role."), code="invalid_role", field="role")
+    if Membership.objects.filter(business=business, user__email__iexact=email).exists():
+        raise AppError(
+            _("%(email)s is already a member.") % {"email": email},
+            code="already_member",
+            field="email",
+        )
+    # A fresh invitation replaces any pending one for the same address.
+    Invitation.objects.filter(
+        business=business, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    key = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        business=business,
+        email=email,
+        role=role,
+        key_hash=hash_secret(key),
+        invited_by=actor,
+        expires_at=timezone.now() + datetime.timedelta(days=settings.INVITATION_TTL_DAYS),
+    )
+    context = {"invitation": invitation, "url": _invitation_url(key), "inviter": actor}
+    subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+    body = render_to_string("accounts/email/invitation_message.txt", context)
+    run_on_commit(lambda: send_mail(subject, body, None, [email]))
+    return invitation, key
+
+
+@transaction.atomic
+def revoke_invitation(*, actor: User, invitation: Invitation) -> Invitation:
+    _require_role(actor, invitation.business, Membership.Role.OWNER)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.state != "pending":
+        raise AppError(_("This invitation is no longer pending."), code="invitation_not_pending")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, user: User, key: str) -> Membership:
+    """Join the invitation's business. Single use, under a row lock; the signed-in
+    user's e-mail must be the invited one."""
+    try:
+        invitation = Invitation.objects.select_for_update().get(key_hash=hash_secret(key))
+    except Invitation.DoesNotExist:
+        raise AppError(_("This invitation link is not valid."), code="invitation_invalid") from None
+    state = invitation.state
+    if state == "accepted":
+        raise AppError(_("This invitation has already been used."), code="invitation_used")
+    if state == "revoked":
+        raise AppError(_("This invitation was withdrawn."), code="invitation_revoked")
+    if state == "expired":
+        raise AppError(
+            _("This invitation has expired; ask for a new one."), code="invitation_expired"
+        )
+    if invitation.email.lower() != user.email.lower():
+        raise AppError(
+            _("This invitation is for %(email)s. Sign in with that address to accept it.")
+            % {"email": invitation.email},
+            code="invitation_wrong_user",
+        )
+    if Membership.objects.filter(user=user, business_id=invitation.business_id).exists():
+        raise AppError(_("You are already a member of this business."), code="already_member")
+    membership = Membership.objects.create(
+        user=user, business_id=invitation.business_id, role=invitation.role
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+def _lock_memberships(business: Business) -> list[Membership]:
+    """Lock every membership of ``business`` (in id order) so owner counts hold."""
+    return list(Membership.objects.select_for_update().filter(business=business).order_by("pk"))
+
+
+@transaction.atomic
+def change_member_role(*, actor: User, membership: Membership, role: str) -> Membership:
+    """Owners change roles; the last owner cannot be demoted."""
+    _require_role(actor, membership.business, Membership.Role.OWNER)
+    if role not in Membership.Role.values:
+        raise AppError(_("Unknown role."), code="invalid_role", field="role")
+    locked = {m.pk: m for m in _lock_memberships(membership.business)}
+    target = locked.get(membership.pk)
+    if target is None:
+        raise AppError(_("This person is no longer a member."), code="not_member")
+    owners = sum(1 for m in locked.values() if m.role == Membership.Role.OWNER)
+    if target.role == Membership.Role.OWNER and role != Membership.Role.OWNER and owners <= 1:
+        raise AppError(
+            _("A business needs at least one owner. Make someone else owner first."),
+            code="last_owner",
+        )
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+@transaction.atomic
+def remove_member(*, actor: User, membership: Membership) -> None:
+    """Owners remove members; the last owner cannot be removed."""
+    _require_role(actor, membership.business, Membership.Role.OWNER)
+    locked = {m.pk: m for m in _lock_memberships(membership.business)}
+    target = locked.get(membership.pk)
+    if target is None:
+        return
+    owners = sum(1 for m in locked.values() if m.role == Membership.Role.OWNER)
+    if target.role == Membership.Role.OWNER and owners <= 1:
+        raise AppError(
+            _("A business needs at least one owner. Make someone else owner first."),
+            code="last_owner",
+        )
+    target.delete()
+
+
+def purge_stale_invitations(*, older_than_days: int = 30) -> int:
+    """Delete invitations that ended (expired, revoked or used) long ago."""
+    cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
+    deleted, _rows = Invitation.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- API tokens -------------------------------------------------------------------
+
+TOKEN_PREFIX = "cv_"  # noqa: S105 - a public prefix, not a secret
+
+
+def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise AppError(_("Give the token a name."), code="invalid", field="name")
+    token = ApiToken(user=user, name=name)
+    try:
+        token.full_clean(exclude=["prefix", "key_hash"])
+    except ValidationError as exc:
+        raise _validation_to_app_error(exc) from None
+    if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= 20:
+        raise AppError(_("You have 20 active tokens; revoke one first."), code="too_many_tokens")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token.prefix = raw[:10]
+    token.key_hash = hash_secret(raw)
+    token.save()
+    return token, raw
+
+
+def revoke_api_token(*, user: User, token: ApiToken) -> ApiToken:
+    if token.user_id != user.pk:
+        raise AppError(_("Token not found."), code="not_found", status_code=404)
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db()
+    return token
+
+
+def authenticate_api_token(*, raw: str) -> ApiToken | None:
+    """The active token for ``raw`` (with its user), touching ``last_used_at``."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_secret(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token

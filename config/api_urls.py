@@ -1,0 +1,7 @@
+"""The REST API, version 1. Each app contributes its ``api_urls``."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api_urls")),
+]

@@ -1,0 +1,3 @@
+"""Websocket URL patterns for the whole site (apps append theirs as they arrive)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,30 @@
+"""The one error type for expected failures.
+
+Services raise :class:`AppError` with a stable ``code`` and a translatable
+message. Views turn it into a form error or a flash message; the API's exception
+handler turns it into a 400 (or the status given). Anything else is a bug.
+"""
+
+from django.utils.functional import Promise
+
+
+class AppError(Exception):
+    status_code = 400
+
+    def __init__(
+        self,
+        message: str | Promise,
+        *,
+        code: str,
+        field: str | None = None,
+        status_code: int | None = None,
+    ):
+        super().__init__(str(message))
+        self.message = message
+        self.code = code
+        self.field = field
+        if status_code is not None:
+            self.status_code = status_code
+
+    def __str__(self) -> str:
+        return str(self.message)

@@ -1,0 +1,34 @@
+"""Side effects that must wait for the database commit.
+
+Services never call ``group_send`` or ``.delay()`` inside an open transaction:
+they register the effect here, and it runs only once the surrounding
+transaction commits (and never if it rolls back).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+
+def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
+    """Send ``event`` to a Channels group after the current transaction commits."""
+
+    def _send() -> None:
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, event)
+
+    transaction.on_commit(_send, robust=True)
+
+
+def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
+    """Enqueue a Celery task after the current transaction commits."""
+    transaction.on_commit(lambda: task.delay(*args, **kwargs))
+
+
+def run_on_commit(fn: Callable[[], Any]) -> None:
+    transaction.on_commit(fn)
