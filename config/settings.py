@@ -26,9 +26,6 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
     SECRET_KEY = "insecure-embedded-default-key-only-for-local-development"  # noqa: S105
 
-# Keys the payment PIN hashes (HMAC pepper). Kept outside the database on purpose.
-PIN_PEPPER = env.str("PIN_PEPPER", default=SECRET_KEY)
-
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
@@ -143,7 +140,6 @@ else:
         "store_processed": False,
     }
 
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
