@@ -159,18 +159,43 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@l
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 SMTP_URL = env.str("SMTP_URL", default="")
 if SMTP_URL:
+    # smtp://user:pass@host:587/?tls=1 (STARTTLS) or ?ssl=1 (implicit TLS, port 465).
+    # django-environ's own spellings work too: smtp+tls://, smtp+ssl://, smtps://,
+    # ?email_use_tls=1. Its parser keeps flag values as strings ("False" would be
+    # truthy to bool()) and silently ignores unknown flags, so both are checked here.
     _smtp = environ.Env.email_url_config(SMTP_URL)
+    _smtp_flags = {k.lower(): v for k, v in (_smtp.get("OPTIONS") or {}).items()}
+
+    def _smtp_flag(value) -> bool:
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"", "0", "false", "no", "off", "none"}:
+            return False
+        raise ImproperlyConfigured(f"SMTP_URL: {value!r} is not a yes/no value.")
+
+    _smtp_tls = _smtp_flag(_smtp.get("EMAIL_USE_TLS", "")) or _smtp_flag(_smtp_flags.pop("tls", ""))
+    _smtp_ssl = _smtp_flag(_smtp.get("EMAIL_USE_SSL", "")) or _smtp_flag(_smtp_flags.pop("ssl", ""))
+    _smtp_timeout = int(_smtp_flags.pop("timeout", 10))
+    if _smtp_flags:
+        raise ImproperlyConfigured(
+            f"SMTP_URL: unknown option(s) {sorted(_smtp_flags)}; use tls, ssl or timeout."
+        )
+    if _smtp_tls and _smtp_ssl:
+        raise ImproperlyConfigured("SMTP_URL: choose tls (STARTTLS) or ssl, not both.")
+    if not _smtp.get("EMAIL_HOST"):
+        raise ImproperlyConfigured("SMTP_URL has no host.")
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": _smtp.get("EMAIL_HOST"),
-                "port": _smtp.get("EMAIL_PORT"),
+                "host": _smtp["EMAIL_HOST"],
+                "port": _smtp.get("EMAIL_PORT") or (465 if _smtp_ssl else 587),
                 "username": _smtp.get("EMAIL_HOST_USER") or None,
                 "password": _smtp.get("EMAIL_HOST_PASSWORD") or None,
-                "use_tls": bool(_smtp.get("EMAIL_USE_TLS")),
-                "use_ssl": bool(_smtp.get("EMAIL_USE_SSL")),
-                "timeout": 10,
+                "use_tls": _smtp_tls,
+                "use_ssl": _smtp_ssl,
+                "timeout": _smtp_timeout,
             },
         }
     }

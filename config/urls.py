@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config import openapi  # noqa: F401  (registers the API token auth scheme)
 from core import views as core_views
 
 urlpatterns = [
