@@ -44,14 +44,14 @@ PROFILE_FIELDS = (
 )  # fmt: skip
 
 
-def _validation_to_app_error(exc: ValidationError) -> AppError:
+def validation_to_app_error(exc: ValidationError) -> AppError:
     if hasattr(exc, "error_dict"):
         field, errors = next(iter(exc.error_dict.items()))
         return AppError(errors[0].messages[0], code="invalid", field=field)
     return AppError(exc.messages[0], code="invalid")
 
 
-def _require_role(actor: User, business: Business, min_role: str) -> Membership:
+def require_role(actor: User, business: Business, min_role: str) -> Membership:
     membership = Membership.objects.filter(user=actor, business=business).first()
     if membership is None or not membership.has_role(min_role):
         raise AppError(
@@ -68,7 +68,7 @@ def update_user_profile(*, user: User, display_name: str, phone: str, language: 
     try:
         user.full_clean(exclude=["password"])
     except ValidationError as exc:
-        raise _validation_to_app_error(exc) from None
+        raise validation_to_app_error(exc) from None
     user.save(update_fields=["display_name", "phone", "language"])
     return user
 
@@ -96,7 +96,7 @@ def create_business(*, user: User, name: str, slug: str, **profile: Any) -> Busi
     try:
         business.full_clean(exclude=["logo", "logo_thumb"])
     except ValidationError as exc:
-        raise _validation_to_app_error(exc) from None
+        raise validation_to_app_error(exc) from None
     try:
         with transaction.atomic():
             business.save()
@@ -111,7 +111,7 @@ def create_business(*, user: User, name: str, slug: str, **profile: Any) -> Busi
 @transaction.atomic
 def update_business_profile(*, actor: User, business: Business, **changes: Any) -> Business:
     """Change profile fields (admin and up). The fee rate is not among them."""
-    _require_role(actor, business, Membership.Role.ADMIN)
+    require_role(actor, business, Membership.Role.ADMIN)
     unknown = set(changes) - set(PROFILE_FIELDS) - {"slug"}
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
@@ -121,7 +121,7 @@ def update_business_profile(*, actor: User, business: Business, **changes: Any) 
     try:
         business.full_clean(exclude=["logo", "logo_thumb"])
     except ValidationError as exc:
-        raise _validation_to_app_error(exc) from None
+        raise validation_to_app_error(exc) from None
     try:
         with transaction.atomic():
             business.save()
@@ -134,7 +134,7 @@ def update_business_profile(*, actor: User, business: Business, **changes: Any) 
 
 def set_business_logo(*, actor: User, business: Business, upload) -> Business:
     """Validate, re-encode and store a logo with its square thumbnail (admin and up)."""
-    _require_role(actor, business, Membership.Role.ADMIN)
+    require_role(actor, business, Membership.Role.ADMIN)
     image = clean_image(upload, max_bytes=LOGO_MAX_BYTES, max_side=LOGO_MAX_SIDE)
     logo = image.encode(max_side=LOGO_SIZE)
     thumb = image.encode(square=LOGO_THUMB_SIZE)
@@ -150,7 +150,7 @@ def set_business_logo(*, actor: User, business: Business, upload) -> Business:
 
 
 def remove_business_logo(*, actor: User, business: Business) -> Business:
-    _require_role(actor, business, Membership.Role.ADMIN)
+    require_role(actor, business, Membership.Role.ADMIN)
     with transaction.atomic():
         locked = Business.objects.select_for_update().get(pk=business.pk)
         old = [f.name for f in (locked.logo, locked.logo_thumb) if f]
@@ -166,7 +166,7 @@ def set_opening_hours(
     *, actor: User, business: Business, hours: Iterable[tuple[int, datetime.time, datetime.time]]
 ) -> list[OpeningHours]:
     """Replace the weekly hours. One interval per weekday; a missing weekday is closed."""
-    _require_role(actor, business, Membership.Role.ADMIN)
+    require_role(actor, business, Membership.Role.ADMIN)
     rows = []
     seen = set()
     for weekday, opens, closes in hours:
@@ -194,7 +194,7 @@ def invite_member(
 ) -> tuple[Invitation, str]:
     """Invite ``email`` to join as ``role`` (owners only). Returns the invitation and
     its secret key (only its hash is stored); the e-mail goes out after commit."""
-    _require_role(actor, business, Membership.Role.OWNER)
+    require_role(actor, business, Membership.Role.OWNER)
     email = User.objects.normalize_email(email).lower().strip()
     if role not in Membership.Role.values:
         raise AppError(_("Unknown role."), code="invalid_role", field="role")
@@ -226,7 +226,7 @@ def invite_member(
 
 @transaction.atomic
 def revoke_invitation(*, actor: User, invitation: Invitation) -> Invitation:
-    _require_role(actor, invitation.business, Membership.Role.OWNER)
+    require_role(actor, invitation.business, Membership.Role.OWNER)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.state != "pending":
         raise AppError(_("This invitation is no longer pending."), code="invitation_not_pending")
@@ -277,7 +277,7 @@ def _lock_memberships(business: Business) -> list[Membership]:
 @transaction.atomic
 def change_member_role(*, actor: User, membership: Membership, role: str) -> Membership:
     """Owners change roles; the last owner cannot be demoted."""
-    _require_role(actor, membership.business, Membership.Role.OWNER)
+    require_role(actor, membership.business, Membership.Role.OWNER)
     if role not in Membership.Role.values:
         raise AppError(_("Unknown role."), code="invalid_role", field="role")
     locked = {m.pk: m for m in _lock_memberships(membership.business)}
@@ -298,7 +298,7 @@ def change_member_role(*, actor: User, membership: Membership, role: str) -> Mem
 @transaction.atomic
 def remove_member(*, actor: User, membership: Membership) -> None:
     """Owners remove members; the last owner cannot be removed."""
-    _require_role(actor, membership.business, Membership.Role.OWNER)
+    require_role(actor, membership.business, Membership.Role.OWNER)
     locked = {m.pk: m for m in _lock_memberships(membership.business)}
     target = locked.get(membership.pk)
     if target is None:
@@ -333,7 +333,7 @@ def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     try:
         token.full_clean(exclude=["prefix", "key_hash"])
     except ValidationError as exc:
-        raise _validation_to_app_error(exc) from None
+        raise validation_to_app_error(exc) from None
     if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= 20:
         raise AppError(_("You have 20 active tokens; revoke one first."), code="too_many_tokens")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -1,0 +1,107 @@
+"""Catalog reads. Dashboard reads take a business already returned by
+``accounts.selectors.get_business_for``; public reads only ever see active
+products of active businesses. Every list here runs a fixed number of queries."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Business
+from accounts.selectors import get_public_business
+from catalog.models import Collection, CollectionItem, Product, ProductPhoto
+
+PHOTOS = Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
+
+
+def list_products_for(
+    *, business: Business, q: str = "", collection_id: int | None = None, active: bool | None = None
+) -> QuerySet[Product]:
+    qs = business.products.prefetch_related(PHOTOS, "collections")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(retailer_id__icontains=q))
+    if collection_id:
+        qs = qs.filter(collections__id=collection_id)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs.order_by("position", "id")
+
+
+def get_product_for(*, business: Business, product_id) -> Product:
+    try:
+        return business.products.prefetch_related(PHOTOS, "collections").get(pk=int(product_id))
+    except (Product.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_photo_for(*, product: Product, photo_id) -> ProductPhoto:
+    try:
+        return product.photos.get(pk=int(photo_id))
+    except (ProductPhoto.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def list_collections_for(*, business: Business) -> QuerySet[Collection]:
+    return business.collections.order_by("position", "id")
+
+
+def get_collection_for(*, business: Business, collection_id) -> Collection:
+    try:
+        return business.collections.get(pk=int(collection_id))
+    except (Collection.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+# --- Public -----------------------------------------------------------------------
+
+
+def list_public_products(
+    *, business: Business, collection_id: int | None = None
+) -> QuerySet[Product]:
+    qs = business.products.filter(is_active=True).prefetch_related(PHOTOS)
+    if collection_id:
+        qs = qs.filter(collections__id=collection_id)
+    return qs.order_by("position", "id")
+
+
+@dataclass
+class ShopSection:
+    collection: Collection | None
+    products: list[Product] = field(default_factory=list)
+
+
+def get_shop_sections(*, business: Business) -> list[ShopSection]:
+    """The public catalog as sections: each collection with its active products in
+    order, then the products in no collection. Three queries, whatever the size."""
+    products = {p.pk: p for p in list_public_products(business=business)}
+    items = (
+        CollectionItem.objects.filter(collection__business=business, product_id__in=products.keys())
+        .select_related("collection")
+        .order_by("collection__position", "collection_id", "position", "id")
+    )
+    sections: dict[int, ShopSection] = {}
+    placed: set[int] = set()
+    for item in items:
+        section = sections.setdefault(item.collection_id, ShopSection(item.collection))
+        section.products.append(products[item.product_id])
+        placed.add(item.product_id)
+    rest = [p for pk, p in products.items() if pk not in placed]
+    result = list(sections.values())
+    if rest:
+        result.append(ShopSection(None, rest))
+    return result
+
+
+def get_public_product(*, slug: str, product_id) -> Product:
+    """An active product of an active business, with photos; 404 otherwise."""
+    business = get_public_business(slug=slug)
+    try:
+        product = (
+            business.products.filter(is_active=True)
+            .prefetch_related(PHOTOS, "collections")
+            .get(pk=int(product_id))
+        )
+    except (Product.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    product.business = business
+    return product

@@ -1,0 +1,318 @@
+"""Every write to the catalog. Admins and owners change the catalog; the caller has
+already loaded the business through ``get_business_for`` and services re-check the
+role. Files are written before the row that points at them and deleted only after
+the commit that forgets them."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from accounts.models import Business, Membership, User
+from accounts.services import require_role, validation_to_app_error
+from catalog.models import Collection, CollectionItem, Product, ProductPhoto
+from core.errors import AppError
+from core.events import run_on_commit
+from core.images import clean_image
+
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDE = 6000
+PHOTO_MAX_STORED_SIDE = 2048
+PHOTO_THUMBS = (320, 960)
+MAX_PHOTOS_PER_PRODUCT = 10
+MAX_PRODUCTS_PER_BUSINESS = 10_000
+
+PRODUCT_FIELDS = {
+    "name", "description", "retailer_id", "price", "compare_at_price", "stock", "is_active",
+}  # fmt: skip
+
+ADMIN = Membership.Role.ADMIN
+
+
+def _save_product(product: Product) -> Product:
+    try:
+        product.full_clean(exclude=["business", "collections"])
+    except ValidationError as exc:
+        raise validation_to_app_error(exc) from None
+    if product.compare_at_price is not None and product.compare_at_price <= product.price:
+        raise AppError(
+            _("The compare-at price must be higher than the price (it is shown as the old price)."),
+            code="compare_at_below_price",
+            field="compare_at_price",
+        )
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError:
+        raise AppError(
+            _("Another product already uses the SKU “%(sku)s”.") % {"sku": product.retailer_id},
+            code="sku_taken",
+            field="retailer_id",
+        ) from None
+    return product
+
+
+def _set_collections(product: Product, collection_ids: Iterable[int]) -> None:
+    ids = set(collection_ids)
+    valid = set(
+        Collection.objects.filter(business_id=product.business_id, pk__in=ids).values_list(
+            "pk", flat=True
+        )
+    )
+    if ids - valid:
+        raise AppError(_("Unknown collection."), code="unknown_collection", field="collections")
+    current = set(
+        CollectionItem.objects.filter(product=product).values_list("collection_id", flat=True)
+    )
+    CollectionItem.objects.filter(product=product, collection_id__in=current - valid).delete()
+    for collection_id in valid - current:
+        last = CollectionItem.objects.filter(collection_id=collection_id).aggregate(
+            m=Max("position")
+        )["m"]
+        CollectionItem.objects.create(
+            collection_id=collection_id, product=product, position=(last or 0) + 1
+        )
+
+
+@transaction.atomic
+def create_product(
+    *, actor: User, business: Business, collection_ids: Iterable[int] = (), **fields: Any
+) -> Product:
+    require_role(actor, business, ADMIN)
+    unknown = set(fields) - PRODUCT_FIELDS
+    if unknown:
+        raise TypeError(f"unknown product fields: {sorted(unknown)}")
+    if business.products.count() >= MAX_PRODUCTS_PER_BUSINESS:
+        raise AppError(
+            _("A shop can list at most %(n)s products.") % {"n": MAX_PRODUCTS_PER_BUSINESS},
+            code="too_many_products",
+        )
+    last = business.products.aggregate(m=Max("position"))["m"]
+    product = Product(
+        business=business, currency=business.currency, position=(last or 0) + 1, **fields
+    )
+    _save_product(product)
+    _set_collections(product, collection_ids)
+    return product
+
+
+@transaction.atomic
+def update_product(
+    *, actor: User, product: Product, collection_ids: Iterable[int] | None = None, **changes: Any
+) -> Product:
+    require_role(actor, product.business, ADMIN)
+    unknown = set(changes) - PRODUCT_FIELDS
+    if unknown:
+        raise TypeError(f"unknown product fields: {sorted(unknown)}")
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    _save_product(product)
+    if collection_ids is not None:
+        _set_collections(product, collection_ids)
+    return product
+
+
+def set_product_active(*, actor: User, product: Product, is_active: bool) -> Product:
+    return update_product(actor=actor, product=product, is_active=is_active)
+
+
+def set_product_in_stock(*, actor: User, product: Product, in_stock: bool) -> Product:
+    """Quick toggle: out of stock sets the count to 0; back in stock makes it unlimited
+    (the merchant can enter a count on the product form)."""
+    return update_product(actor=actor, product=product, stock=None if in_stock else 0)
+
+
+@transaction.atomic
+def delete_product(*, actor: User, product: Product) -> None:
+    require_role(actor, product.business, ADMIN)
+    files = [
+        f.name
+        for photo in product.photos.all()
+        for f in (photo.image, photo.thumb_320, photo.thumb_960)
+        if f
+    ]
+    product.delete()
+    _delete_files_on_commit(files)
+
+
+# --- Photos -----------------------------------------------------------------------
+
+
+def _delete_files_on_commit(names: Sequence[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    run_on_commit(lambda: [default_storage.delete(n) for n in names])
+
+
+def add_product_photos(
+    *, actor: User, product: Product, uploads: Sequence, alt_text: str = ""
+) -> list[ProductPhoto]:
+    """Validate every upload first (all or nothing), then store them after the
+    existing photos. The first photo of a product is its cover."""
+    require_role(actor, product.business, ADMIN)
+    if not uploads:
+        raise AppError(_("Choose at least one photo."), code="no_photos", field="photos")
+    existing = product.photos.count()
+    if existing + len(uploads) > MAX_PHOTOS_PER_PRODUCT:
+        raise AppError(
+            _("A product can have at most %(n)s photos.") % {"n": MAX_PHOTOS_PER_PRODUCT},
+            code="too_many_photos",
+            field="photos",
+        )
+    cleaned = []
+    for upload in uploads:
+        try:
+            cleaned.append(clean_image(upload, max_bytes=PHOTO_MAX_BYTES, max_side=PHOTO_MAX_SIDE))
+        except AppError as exc:
+            name = getattr(upload, "name", "")
+            raise AppError(f"{name}: {exc.message}", code=exc.code, field="photos") from None
+    photos = []
+    with transaction.atomic():
+        locked = Product.objects.select_for_update().get(pk=product.pk)
+        last = locked.photos.aggregate(m=Max("position"))["m"] or 0
+        for i, image in enumerate(cleaned, start=1):
+            photo = ProductPhoto(
+                product=locked, alt_text=alt_text or locked.name, position=last + i
+            )
+            main = image.encode(max_side=PHOTO_MAX_STORED_SIDE)
+            photo.image.save(main.name, main, save=False)
+            for size in PHOTO_THUMBS:
+                thumb = image.encode(max_side=size)
+                getattr(photo, f"thumb_{size}").save(thumb.name, thumb, save=False)
+            photo.full_clean(exclude=["image", "thumb_320", "thumb_960", "product"])
+            photo.save()
+            photos.append(photo)
+    return photos
+
+
+@transaction.atomic
+def update_photo(*, actor: User, photo: ProductPhoto, alt_text: str) -> ProductPhoto:
+    require_role(actor, photo.product.business, ADMIN)
+    photo.alt_text = alt_text.strip()
+    try:
+        photo.full_clean(exclude=["image", "thumb_320", "thumb_960", "product"])
+    except ValidationError as exc:
+        raise validation_to_app_error(exc) from None
+    photo.save(update_fields=["alt_text"])
+    return photo
+
+
+@transaction.atomic
+def delete_photo(*, actor: User, photo: ProductPhoto) -> None:
+    require_role(actor, photo.product.business, ADMIN)
+    names = [f.name for f in (photo.image, photo.thumb_320, photo.thumb_960) if f]
+    photo.delete()
+    _delete_files_on_commit(names)
+
+
+def _reorder(queryset, ordered_ids: Sequence[int], what: str) -> None:
+    rows = {row.pk: row for row in queryset.select_for_update()}
+    try:
+        ids = [int(i) for i in ordered_ids]
+    except (TypeError, ValueError):
+        raise AppError(_("Invalid order."), code="invalid_order") from None
+    if sorted(ids) != sorted(rows):
+        raise AppError(
+            _("The %(what)s changed meanwhile; reload and try again.") % {"what": what},
+            code="stale_order",
+        )
+    for position, pk in enumerate(ids, start=1):
+        rows[pk].position = position
+    queryset.model.objects.bulk_update(rows.values(), ["position"])
+
+
+@transaction.atomic
+def reorder_photos(*, actor: User, product: Product, photo_ids: Sequence[int]) -> None:
+    require_role(actor, product.business, ADMIN)
+    _reorder(product.photos.all(), photo_ids, _("photos"))
+
+
+@transaction.atomic
+def move_photo(*, actor: User, photo: ProductPhoto, offset: int) -> None:
+    """Move a photo one place earlier (-1) or later (+1); first place = cover."""
+    require_role(actor, photo.product.business, ADMIN)
+    ids = list(
+        photo.product.photos.select_for_update()
+        .order_by("position", "id")
+        .values_list("pk", flat=True)
+    )
+    i = ids.index(photo.pk)
+    j = max(0, min(len(ids) - 1, i + offset))
+    ids.insert(j, ids.pop(i))
+    _reorder(photo.product.photos.all(), ids, _("photos"))
+
+
+# --- Collections ------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_collection(*, actor: User, business: Business, name: str) -> Collection:
+    require_role(actor, business, ADMIN)
+    last = business.collections.aggregate(m=Max("position"))["m"]
+    collection = Collection(business=business, name=name.strip(), position=(last or 0) + 1)
+    return _save_collection(collection)
+
+
+def _save_collection(collection: Collection) -> Collection:
+    try:
+        collection.full_clean(exclude=["business"])
+    except ValidationError as exc:
+        raise validation_to_app_error(exc) from None
+    try:
+        with transaction.atomic():
+            collection.save()
+    except IntegrityError:
+        raise AppError(
+            _("You already have a collection with that name."),
+            code="collection_taken",
+            field="name",
+        ) from None
+    return collection
+
+
+@transaction.atomic
+def rename_collection(*, actor: User, collection: Collection, name: str) -> Collection:
+    require_role(actor, collection.business, ADMIN)
+    collection.name = name.strip()
+    return _save_collection(collection)
+
+
+@transaction.atomic
+def delete_collection(*, actor: User, collection: Collection) -> None:
+    """Delete a collection; its products stay in the catalog."""
+    require_role(actor, collection.business, ADMIN)
+    collection.delete()
+
+
+@transaction.atomic
+def reorder_collections(*, actor: User, business: Business, collection_ids: Sequence[int]) -> None:
+    require_role(actor, business, ADMIN)
+    _reorder(business.collections.all(), collection_ids, _("collections"))
+
+
+@transaction.atomic
+def reorder_collection_products(
+    *, actor: User, collection: Collection, product_ids: Sequence[int]
+) -> None:
+    require_role(actor, collection.business, ADMIN)
+    _reorder(
+        CollectionItem.objects.filter(collection=collection),
+        _item_ids(collection, product_ids),
+        _("collection"),
+    )
+
+
+def _item_ids(collection: Collection, product_ids: Sequence[int]) -> list[int]:
+    by_product = dict(
+        CollectionItem.objects.filter(collection=collection).values_list("product_id", "pk")
+    )
+    try:
+        return [by_product[int(pid)] for pid in product_ids]
+    except (KeyError, TypeError, ValueError):
+        raise AppError(
+            _("The collection changed meanwhile; reload and try again."), code="stale_order"
+        ) from None

@@ -1,0 +1,93 @@
+"""Money: integer minor units plus an ISO 4217 currency. Never a float.
+
+Parsing and formatting go through Babel, so ``19,90`` in pt-BR and ``19.90`` in
+English both mean 1990 centavos, and amounts print the way the viewer reads them.
+"""
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    parse_decimal,
+)
+from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext as _
+
+from core.errors import AppError
+
+_NUMBER = re.compile(r"-?\s*\d[\d .,]*")
+MAX_MINOR = 10**12  # ten billion reais: anything above is a typo, not a price
+
+
+def babel_locale(language: str | None = None) -> str:
+    return to_locale(language or get_language() or "en")
+
+
+def minor_digits(currency: str) -> int:
+    return get_currency_precision(currency)
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    digits = minor_digits(currency)
+    quantum = Decimal(1).scaleb(-digits)
+    if amount != amount.quantize(quantum):
+        raise AppError(
+            _("Use at most %(n)s decimal places.") % {"n": digits}, code="money_precision"
+        )
+    return int((amount * (10**digits)).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-minor_digits(currency))
+
+
+def parse_money(text: str, currency: str, *, language: str | None = None) -> int:
+    """``"19,90"`` (pt-BR) or ``"19.90"`` (en) → 1990. Raises AppError on anything else."""
+    text = (text or "").strip().replace("\u00a0", " ")
+    for symbol in ("R$", "$", "€", currency):
+        text = text.replace(symbol, "")
+    text = text.strip()
+    if not text:
+        raise AppError(_("Enter an amount."), code="money_required")
+    try:
+        if not _NUMBER.fullmatch(text):
+            raise NumberFormatError(text)
+        amount = parse_decimal(text, locale=babel_locale(language), strict=True)
+    except (NumberFormatError, InvalidOperation):
+        example = format_money(1990, currency, language=language, symbol=False)
+        raise AppError(
+            _("Enter the amount as a number, e.g. %(example)s.") % {"example": example},
+            code="money_invalid",
+        ) from None
+    if not amount.is_finite():
+        raise AppError(_("Enter a real amount."), code="money_invalid")
+    minor = to_minor(amount, currency)
+    if minor > MAX_MINOR:
+        raise AppError(_("That amount is too large."), code="money_too_large")
+    if minor < 0:
+        raise AppError(_("The amount cannot be negative."), code="money_negative")
+    return minor
+
+
+def format_money(
+    minor: int, currency: str, *, language: str | None = None, symbol: bool = True
+) -> str:
+    amount = from_minor(minor, currency)
+    locale = babel_locale(language)
+    if symbol:
+        return format_currency(amount, currency, locale=locale)
+    return format_currency(amount, currency, locale=locale, format="#,##0.00", currency_digits=True)
+
+
+def input_money(minor: int | None, currency: str, *, language: str | None = None) -> str:
+    """An amount as the user would type it back into a form (no symbol, no grouping)."""
+    if minor is None:
+        return ""
+    amount = from_minor(minor, currency)
+    digits = minor_digits(currency)
+    pattern = "0." + "0" * digits if digits else "0"
+    return format_decimal(amount, format=pattern, locale=babel_locale(language))
