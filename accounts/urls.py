@@ -4,7 +4,6 @@ from accounts import views
 
 urlpatterns = [
     path("s/", views.business_directory, name="business_directory"),
-    path("s/<slug:slug>/", views.business_profile, name="business_profile"),
     path("account/profile/", views.account_profile, name="account_profile"),
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),

@@ -49,23 +49,19 @@ def business_directory(request):
     )
 
 
-def business_profile(request, slug: str):
-    business = selectors.get_public_business(slug=slug)
+def profile_context(request, business: Business) -> dict:
+    """What the public profile template needs; the shop page (catalog app) adds the
+    catalog to it."""
     hours = list(business.hours.all())
     now = timezone.now()
-    today = now.astimezone(business.tz).weekday()
-    return render(
-        request,
-        "accounts/profile.html",
-        {
-            "business": business,
-            "hours": hours,
-            "week": _week(hours),
-            "today": today,
-            "is_open": business.is_open_at(now, hours),
-            "ld": _local_business_ld(request, business, hours),
-        },
-    )
+    return {
+        "business": business,
+        "hours": hours,
+        "week": _week(hours),
+        "today": now.astimezone(business.tz).weekday(),
+        "is_open": business.is_open_at(now, hours),
+        "ld": _local_business_ld(request, business, hours),
+    }
 
 
 def _week(hours):
