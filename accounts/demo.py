@@ -79,10 +79,6 @@ def _logo(initial: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
     return SimpleUploadedFile("logo.png", buf.getvalue(), content_type="image/png")
 
 
-def database_is_empty() -> bool:
-    return not User.objects.exists() and not Business.objects.exists()
-
-
 @transaction.atomic
 def load_demo() -> None:
     users = {}
@@ -104,6 +100,12 @@ def load_demo() -> None:
             actor=owner, business=business, upload=_logo(spec["name"][0], spec["colour"])
         )
         services.set_opening_hours(actor=owner, business=business, hours=spec["hours"])
+
+
+def print_logins(out) -> None:
+    out.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+    for email, role in logins():
+        out.write(f"  {email:32} {role}")
 
 
 def logins() -> list[tuple[str, str]]:
