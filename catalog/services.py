@@ -33,16 +33,24 @@ ADMIN = Membership.Role.ADMIN
 
 
 def _save_product(product: Product) -> Product:
-    try:
-        product.full_clean(exclude=["business", "collections"])
-    except ValidationError as exc:
-        raise validation_to_app_error(exc) from None
-    if product.compare_at_price is not None and product.compare_at_price <= product.price:
+    # The price rules first: full_clean() also checks the model's constraints, and its
+    # generic "constraint violated" message would tell the merchant nothing.
+    if product.price is not None and product.price <= 0:
+        raise AppError(_("The price must be above zero."), code="price_not_positive", field="price")
+    if (
+        product.price is not None
+        and product.compare_at_price is not None
+        and product.compare_at_price <= product.price
+    ):
         raise AppError(
             _("The compare-at price must be higher than the price (it is shown as the old price)."),
             code="compare_at_below_price",
             field="compare_at_price",
         )
+    try:
+        product.full_clean(exclude=["business", "collections"])
+    except ValidationError as exc:
+        raise validation_to_app_error(exc) from None
     try:
         with transaction.atomic():
             product.save()
