@@ -66,7 +66,13 @@ def clean_image(upload, *, max_bytes: int, max_side: int) -> CleanImage:
             img.load()
     except AppError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # The header claims more pixels than Pillow will decode: say so, not "not an image".
+        raise AppError(
+            _("The image has too many pixels; the limit is %(max)s×%(max)s.") % {"max": max_side},
+            code="image_dimensions",
+        ) from None
+    except UnidentifiedImageError:
         raise AppError(
             _("This file is not a JPEG, PNG or WebP image."), code="image_invalid"
         ) from None
