@@ -5,7 +5,7 @@ business: a dashboard view or an API endpoint never loads a business any other
 way. Missing and forbidden look the same (404), so probing slugs tells nothing.
 """
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
 from accounts.models import (
@@ -79,7 +79,16 @@ def get_public_business(*, slug: str) -> Business:
 
 
 def list_members(*, business: Business) -> QuerySet[Membership]:
-    return business.memberships.select_related("user").order_by("-role", "created_at")
+    """Owners, then admins, then agents (by rank: the role names do not sort that way)."""
+    rank = Case(
+        *(When(role=role, then=Value(n)) for role, n in Membership.RANK.items()),
+        output_field=IntegerField(),
+    )
+    return (
+        business.memberships.select_related("user")
+        .alias(rank=rank)
+        .order_by("-rank", "created_at", "pk")
+    )
 
 
 def get_membership_for(*, business: Business, membership_id: int) -> Membership:

@@ -6,6 +6,7 @@ register side effects (mail, events) to run after commit. Expected failures are
 """
 
 import datetime
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -76,13 +77,35 @@ def update_user_profile(*, user: User, display_name: str, phone: str, language: 
 # --- Businesses -------------------------------------------------------------------
 
 
+# Addresses the dashboard uses for pages of its own: /dashboard/new/, /dashboard/switch/.
+RESERVED_SLUGS = frozenset({"new", "switch"})
+
+
 def _free_slug(name: str) -> str:
-    base = slugify(name)[:40].strip("-") or "shop"
+    # slugify() keeps underscores and runs of them; an address has single hyphens only.
+    base = re.sub(r"[^a-z0-9]+", "-", slugify(name))[:40].strip("-") or "shop"
     candidate, n = base, 1
-    while Business.objects.filter(slug=candidate).exists():
+    while candidate in RESERVED_SLUGS or Business.objects.filter(slug=candidate).exists():
         n += 1
         candidate = f"{base}-{n}"
     return candidate
+
+
+def _save_business(business: Business) -> None:
+    """Validate and save the profile. The unique constraint, not a prior read, decides
+    whether the address is free (so a taken one is always ``slug_taken``)."""
+    try:
+        business.full_clean(exclude=["logo", "logo_thumb"], validate_unique=False)
+    except ValidationError as exc:
+        raise validation_to_app_error(exc) from None
+    taken = AppError(_("That address is taken; choose another."), code="slug_taken", field="slug")
+    if business.slug in RESERVED_SLUGS:
+        raise taken
+    try:
+        with transaction.atomic():
+            business.save()
+    except IntegrityError:
+        raise taken from None
 
 
 @transaction.atomic
@@ -93,17 +116,7 @@ def create_business(*, user: User, name: str, slug: str, **profile: Any) -> Busi
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
     slug = slug or _free_slug(name)
     business = Business(name=name, slug=slug, **profile)
-    try:
-        business.full_clean(exclude=["logo", "logo_thumb"])
-    except ValidationError as exc:
-        raise validation_to_app_error(exc) from None
-    try:
-        with transaction.atomic():
-            business.save()
-    except IntegrityError:
-        raise AppError(
-            _("That address is taken; choose another."), code="slug_taken", field="slug"
-        ) from None
+    _save_business(business)
     Membership.objects.create(user=user, business=business, role=Membership.Role.OWNER)
     return business
 
@@ -118,17 +131,7 @@ def update_business_profile(*, actor: User, business: Business, **changes: Any) 
     business = Business.objects.select_for_update().get(pk=business.pk)
     for field, value in changes.items():
         setattr(business, field, value)
-    try:
-        business.full_clean(exclude=["logo", "logo_thumb"])
-    except ValidationError as exc:
-        raise validation_to_app_error(exc) from None
-    try:
-        with transaction.atomic():
-            business.save()
-    except IntegrityError:
-        raise AppError(
-            _("That address is taken; choose another."), code="slug_taken", field="slug"
-        ) from None
+    _save_business(business)
     return business
 
 
