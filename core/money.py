@@ -65,12 +65,12 @@ def parse_money(text: str, currency: str, *, language: str | None = None) -> int
         ) from None
     if not amount.is_finite():
         raise AppError(_("Enter a real amount."), code="money_invalid")
-    minor = to_minor(amount, currency)
-    if minor > MAX_MINOR:
-        raise AppError(_("That amount is too large."), code="money_too_large")
-    if minor < 0:
+    # Bounded before scaling: a 30-digit amount would overflow Decimal's precision.
+    if amount < 0:
         raise AppError(_("The amount cannot be negative."), code="money_negative")
-    return minor
+    if amount > from_minor(MAX_MINOR, currency):
+        raise AppError(_("That amount is too large."), code="money_too_large")
+    return to_minor(amount, currency)
 
 
 def format_money(
