@@ -4,11 +4,10 @@ products of active businesses. Every list here runs a fixed number of queries.""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Business
-from accounts.selectors import get_public_business
 from catalog.models import Collection, CollectionItem, Product, ProductPhoto
 
 PHOTOS = Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
@@ -43,6 +42,11 @@ def get_photo_for(*, product: Product, photo_id) -> ProductPhoto:
 
 def list_collections_for(*, business: Business) -> QuerySet[Collection]:
     return business.collections.order_by("position", "id")
+
+
+def list_collections_with_counts_for(*, business: Business) -> QuerySet[Collection]:
+    """The collections in shop order, each with ``product_count`` (hidden products too)."""
+    return list_collections_for(business=business).annotate(product_count=Count("products"))
 
 
 def get_collection_for(*, business: Business, collection_id) -> Collection:
@@ -93,15 +97,14 @@ def get_shop_sections(*, business: Business) -> list[ShopSection]:
 
 
 def get_public_product(*, slug: str, product_id) -> Product:
-    """An active product of an active business, with photos; 404 otherwise."""
-    business = get_public_business(slug=slug)
+    """An active product of an active business, with its business and photos; 404
+    otherwise. Two queries: the product joined to its business, then the photos."""
     try:
-        product = (
-            business.products.filter(is_active=True)
-            .prefetch_related(PHOTOS, "collections")
+        return (
+            Product.objects.filter(is_active=True, business__slug=slug, business__is_active=True)
+            .select_related("business")
+            .prefetch_related(PHOTOS)
             .get(pk=int(product_id))
         )
     except (Product.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
-    product.business = business
-    return product
