@@ -28,9 +28,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _service_markers(request):
-    if request.node.get_closest_marker("needs_postgres"):
-        if connection.vendor != "postgresql":
-            _missing("PostgreSQL (set DATABASE_URL)")
+    if request.node.get_closest_marker("needs_postgres") and connection.vendor != "postgresql":
+        _missing("PostgreSQL (set DATABASE_URL)")
     if request.node.get_closest_marker("needs_redis"):
         if not settings.REDIS_URL:
             _missing("Redis (set REDIS_URL)")
