@@ -1,0 +1,170 @@
+"""A real Celery worker process runs a real task against the test database.
+
+The worker is ``celery -A config worker`` as the Procfile starts it, given the test
+database in its environment. With ``REDIS_URL`` set (CI) the broker is Redis; without
+it, the embedded filesystem broker, in folders of this test's own so that a developer's
+``make run`` worker neither steals the message nor feeds this worker stale ones.
+"""
+
+import datetime
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import Invitation, User
+from accounts.tasks import expire_invitations
+from config.celery import app as celery_app
+
+BASE_DIR = Path(settings.BASE_DIR)
+CELERY = BASE_DIR / ".venv" / "bin" / "celery"
+READY_TIMEOUT = 60  # seconds for the worker to boot
+TASK_TIMEOUT = 20  # seconds for the task to take effect
+WORKER_OPTIONS = (
+    "--pool=solo",
+    "--concurrency=1",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+    "--loglevel=INFO",
+)
+
+
+def _test_database_url() -> str:
+    """A DATABASE_URL for the database this test session runs on."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return "sqlite:///" + str(Path(db["NAME"]).resolve())
+    if connection.vendor == "postgresql":
+        user = quote(db.get("USER") or "", safe="")
+        password = quote(db.get("PASSWORD") or "", safe="")
+        credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        return f"postgres://{credentials}{db.get('HOST') or ''}{port}/{quote(db['NAME'])}"
+    raise NotImplementedError(connection.vendor)
+
+
+def _wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """Start a worker on the test database; yield its log file; stop it."""
+    var_dir = tmp_path / "var"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "VAR_DIR", "PYTEST_CURRENT_TEST"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=_test_database_url(),
+        VAR_DIR=str(var_dir),
+        PYTHONUNBUFFERED="1",
+    )
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+        own_broker = None
+    else:
+        # The worker's settings put the filesystem broker under its VAR_DIR; this
+        # process publishes there too, instead of to the shared var/broker.
+        broker = var_dir / "broker"
+        own_broker = {
+            **celery_app.conf.broker_transport_options,
+            "data_folder_in": str(broker / "queue"),
+            "data_folder_out": str(broker / "queue"),
+            "processed_folder": str(broker / "processed"),
+            "control_folder": str(broker / "control"),
+        }
+        for folder in ("queue", "processed", "control"):
+            (broker / folder).mkdir(parents=True, exist_ok=True)
+
+    previous_options = celery_app.conf.broker_transport_options
+    if own_broker is not None:
+        celery_app.conf.broker_transport_options = own_broker
+        celery_app.close()  # drop pooled connections made with the old options
+
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(  # noqa: S603 - our own virtualenv's celery
+            [
+                str(CELERY),
+                "-A",
+                "config",
+                "worker",
+                *WORKER_OPTIONS,
+                f"--hostname=test-{os.getpid()}@%h",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        ready = _wait_for(
+            lambda: worker.poll() is not None or " ready." in log_path.read_text(errors="replace"),
+            READY_TIMEOUT,
+        )
+        if worker.poll() is not None or not ready:
+            pytest.fail(
+                f"the Celery worker did not start (exit code {worker.poll()}):\n"
+                + log_path.read_text(errors="replace")[-4000:],
+                pytrace=False,
+            )
+        yield log_path
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)  # warm shutdown
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
+        if own_broker is not None:
+            celery_app.conf.broker_transport_options = previous_options
+            celery_app.close()
+
+
+def _invite(owner: User, business, email: str):
+    invitation, _key = services.invite_member(
+        actor=owner, business=business, email=email, role="agent"
+    )
+    return invitation
+
+
+def test_a_real_worker_purges_stale_invitations(celery_worker, monkeypatch):
+    owner = User.objects.create_user("owner@example.com", "pw-owner-123456")
+    business = services.create_business(user=owner, name="Loja Lua", slug="loja-lua")
+    fresh = _invite(owner, business, "fresh@example.com")
+    # Invited 47 days ago: its 7 days ran out 40 days ago.
+    long_ago = timezone.now() - datetime.timedelta(days=47)
+    with monkeypatch.context() as patch:
+        patch.setattr(timezone, "now", lambda: long_ago)
+        stale = _invite(owner, business, "stale@example.com")
+    assert stale.expires_at < timezone.now() - datetime.timedelta(days=39)
+
+    result = expire_invitations.delay()
+
+    gone = _wait_for(lambda: not Invitation.objects.filter(pk=stale.pk).exists(), TASK_TIMEOUT)
+    log = celery_worker.read_text(errors="replace")
+    assert gone, f"the worker did not purge the stale invitation in {TASK_TIMEOUT}s:\n{log[-4000:]}"
+    assert Invitation.objects.filter(pk=fresh.pk).exists()
+    assert _wait_for(
+        lambda: f"[{result.id}] succeeded" in celery_worker.read_text(errors="replace"), 10
+    ), celery_worker.read_text(errors="replace")[-4000:]

@@ -1,0 +1,390 @@
+"""The platform under the features: health check, settings, row locks, sockets, API docs.
+
+Settings are read in subprocesses, each with an environment built from scratch, so a
+test proves what a real process started with that environment gets.
+"""
+
+import json
+import re
+import secrets
+import string
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.contrib.staticfiles import finders
+from django.db import OperationalError, connection
+
+from accounts import services
+from accounts.models import Membership, User
+from core.errors import AppError
+
+BASE_DIR = Path(django_settings.BASE_DIR)
+
+
+# --- /healthz ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_is_200_when_the_database_answers(client, settings):
+    settings.REDIS_URL = ""
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "not configured"},
+    }
+    assert "no-cache" in response["Cache-Control"]
+
+
+class _BrokenConnection:
+    """Stands in for ``django.db.connection`` when the database is gone."""
+
+    def cursor(self):
+        raise OperationalError("connection refused")
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_the_database_fails(client, settings, monkeypatch):
+    settings.REDIS_URL = ""
+    monkeypatch.setattr("core.views.connection", _BrokenConnection())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "error: OperationalError"
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.needs_redis
+@pytest.mark.django_db
+def test_healthz_reports_redis_when_it_is_configured(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_redis_is_configured_but_down(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"] == "ok"
+    assert checks["redis"].startswith("error: ")
+
+
+# --- Settings, each read by a fresh process -------------------------------------------
+
+_DUMP_SETTINGS = """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from django.conf import settings
+from config.celery import app
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "db_engine": db["ENGINE"],
+    "db_name": str(db["NAME"]),
+    "db_host": db.get("HOST", ""),
+    "db_test_name": str(db.get("TEST", {}).get("NAME") or ""),
+    "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "channel_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "cache_location": settings.CACHES["default"].get("LOCATION", ""),
+    "broker_url": app.conf.broker_url,
+    "broker_options": app.conf.broker_transport_options,
+    "mailers": settings.MAILERS,
+    "var_dir": str(settings.VAR_DIR),
+}))
+"""
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """An environment with nothing but PATH and HOME (and ``extra``)."""
+    import os
+
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(Path.home()), **extra}
+
+
+def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _settings_in(env: dict[str, str]) -> dict:
+    result = _run_python(_DUMP_SETTINGS, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _random_secret_key() -> str:
+    alphabet = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
+    return "".join(secrets.choice(alphabet) for _ in range(50))
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = _clean_env(
+        VAR_DIR=str(tmp_path / "var"),
+        DEBUG="0",
+        SECRET_KEY=_random_secret_key(),
+        ALLOWED_HOSTS="conversa.example",
+        SMTP_URL="smtp://user:pass@mail.example:587/?tls=True",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in output, output
+
+
+def test_settings_with_an_empty_environment_are_the_embedded_default():
+    # VAR_DIR unset: the default folder, var/ in the project.
+    got = _settings_in(_clean_env())
+    var = BASE_DIR / "var"
+    assert got["DEBUG"] is True
+    assert got["var_dir"] == str(var)
+    assert got["db_engine"] == "django.db.backends.sqlite3"
+    assert got["db_name"] == str(var / "conversa.sqlite3")
+    assert got["db_test_name"] == str(var / "test.sqlite3")
+    assert got["channel_layer"] == "channels.layers.InMemoryChannelLayer"
+    assert got["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert got["broker_url"] == "filesystem://"
+    folders = {
+        key: Path(value)
+        for key, value in got["broker_options"].items()
+        if key.endswith("folder") or key.startswith("data_folder")
+    }
+    assert {"data_folder_in", "data_folder_out", "control_folder"} <= set(folders)
+    for key, folder in folders.items():
+        assert folder.is_absolute(), key
+        assert folder.is_dir(), key
+        assert folder.is_relative_to(var), key
+    default_mailer = got["mailers"]["default"]
+    assert default_mailer["BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert default_mailer["OPTIONS"]["file_path"] == str(var / "mail")
+
+
+def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
+    got = _settings_in(
+        _clean_env(
+            VAR_DIR=str(tmp_path / "var"),
+            DATABASE_URL="postgres://conversa:s3cret@db.example:5432/conversa",
+            REDIS_URL="redis://cache.example:6379/2",
+            SMTP_URL="smtp://user:p%40ss@mail.example:587/?tls=True",
+        )
+    )
+    assert got["db_engine"] == "django.db.backends.postgresql"
+    assert (got["db_name"], got["db_host"]) == ("conversa", "db.example")
+    assert got["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert got["channel_hosts"] == ["redis://cache.example:6379/2"]
+    assert got["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert got["cache_location"] == "redis://cache.example:6379/2"
+    assert got["broker_url"] == "redis://cache.example:6379/2"
+    default_mailer = got["mailers"]["default"]
+    assert default_mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    options = default_mailer["OPTIONS"]
+    assert options["host"] == "mail.example"
+    assert options["port"] == 587
+    assert options["username"] == "user"
+    assert options["password"] == "p@ss"
+    assert options["use_tls"] is True
+    assert options["use_ssl"] is False
+    assert not {key for key in got["mailers"]["default"] if key.startswith("EMAIL_")}
+
+
+@pytest.mark.parametrize(
+    ("url", "use_tls", "use_ssl", "port"),
+    [
+        ("smtp://u:p@mail.example/?tls=1", True, False, 587),
+        ("smtp://u:p@mail.example:2525/?tls=false", False, False, 2525),
+        ("smtp://u:p@mail.example/?email_use_tls=False", False, False, 587),
+        ("smtp+tls://u:p@mail.example:25", True, False, 25),
+        ("smtp+ssl://u:p@mail.example", False, True, 465),
+        ("smtp://mail.example/?ssl=yes", False, True, 465),
+    ],
+)
+def test_smtp_url_tls_flags(tmp_path, url, use_tls, use_ssl, port):
+    got = _settings_in(_clean_env(VAR_DIR=str(tmp_path / "var"), SMTP_URL=url))
+    options = got["mailers"]["default"]["OPTIONS"]
+    assert (options["use_tls"], options["use_ssl"], options["port"]) == (use_tls, use_ssl, port)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("smtp://u:p@mail.example/?tsl=1", "unknown option"),
+        ("smtp://u:p@mail.example/?tls=maybe", "not a yes/no value"),
+        ("smtp://u:p@mail.example/?tls=1&ssl=1", "not both"),
+    ],
+)
+def test_a_wrong_smtp_url_fails_at_start_up(tmp_path, url, message):
+    result = _run_python(_DUMP_SETTINGS, _clean_env(VAR_DIR=str(tmp_path / "var"), SMTP_URL=url))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_debug_off_without_secret_key_fails_clearly(tmp_path):
+    result = _run_python(_DUMP_SETTINGS, _clean_env(VAR_DIR=str(tmp_path / "var"), DEBUG="0"))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set SECRET_KEY when DEBUG is off." in result.stderr
+
+
+# --- Row locks on PostgreSQL --------------------------------------------------------
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_exactly_one_owner(monkeypatch):
+    """Both requests pass the permission check, then meet at the row lock: the second
+    one sees the first one's demotion and is refused, so the business keeps an owner."""
+    ana = User.objects.create_user("ana@example.com", "pw-ana-123456")
+    bia = User.objects.create_user("bia@example.com", "pw-bia-123456")
+    business = services.create_business(user=ana, name="Padaria Sol", slug="padaria-sol")
+    _invitation, key = services.invite_member(
+        actor=ana, business=business, email=bia.email, role=Membership.Role.OWNER
+    )
+    bia_membership = services.accept_invitation(user=bia, key=key)
+    ana_membership = Membership.objects.get(user=ana, business=business)
+
+    # Hold both transactions at the lock until both have got that far.
+    at_the_lock = threading.Barrier(2, timeout=20)
+    lock_memberships = services._lock_memberships
+
+    def lock_when_both_are_here(business):
+        at_the_lock.wait()
+        return lock_memberships(business)
+
+    monkeypatch.setattr(services, "_lock_memberships", lock_when_both_are_here)
+
+    outcomes: dict[str, object] = {}
+
+    def demote(name: str, actor: User, membership: Membership) -> None:
+        try:
+            services.change_member_role(
+                actor=actor, membership=membership, role=Membership.Role.ADMIN
+            )
+            outcomes[name] = "ok"
+        except AppError as exc:
+            outcomes[name] = exc.code
+        except Exception as exc:  # surfaced by the asserts below
+            outcomes[name] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=demote, args=("ana", ana, bia_membership)),
+        threading.Thread(target=demote, args=("bia", bia, ana_membership)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+
+    assert sorted(outcomes.values()) == ["last_owner", "ok"], outcomes
+    owners = Membership.objects.filter(business=business, role=Membership.Role.OWNER)
+    assert owners.count() == 1
+    assert Membership.objects.filter(business=business).count() == 2
+
+
+# --- ASGI ---------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"origin", b"https://evil.example")],
+        [(b"origin", b"http://localhost.evil.example")],
+        [],  # no Origin at all
+    ],
+    ids=["foreign-origin", "look-alike-origin", "no-origin"],
+)
+async def test_websocket_from_a_foreign_origin_is_rejected(headers):
+    from config.asgi import application
+
+    communicator = WebsocketCommunicator(application, "/ws/chats/1/", headers=headers)
+    connected, _subprotocol = await communicator.connect(timeout=5)
+    assert connected is False
+    await communicator.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_websocket_from_an_allowed_origin_gets_past_the_origin_check():
+    """The same socket from the site's own origin reaches the URL router (which knows
+    no such path): the rejection above is the origin check's doing."""
+    from config.asgi import application
+
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/no-such-socket/",
+        headers=[(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")],
+    )
+    with pytest.raises(ValueError, match="No route found"):
+        await communicator.connect(timeout=5)
+
+
+# --- API docs under the strict CSP --------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_api_docs_page_runs_under_the_strict_csp(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "'unsafe-inline'" not in csp
+    html = response.content.decode()
+
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S | re.I)
+    assert scripts, "the page loads Swagger UI with scripts"
+    for attributes, body in scripts:
+        assert body.strip() == "", f"inline script code: {body[:80]!r}"
+        src = re.search(r'src="([^"]+)"', attributes)
+        assert src, f"script without src: {attributes!r}"
+    assert not re.search(r"<style\b", html, flags=re.I), "inline <style> is blocked"
+    assert not re.search(r"\son\w+=", html, flags=re.I), "inline event handlers are blocked"
+
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        url = url.replace("&amp;", "&")
+        assert url.startswith("/"), f"{url} is not on this origin"
+        if url.startswith(django_settings.STATIC_URL):
+            path = url[len(django_settings.STATIC_URL) :].split("?")[0]
+            assert finders.find(path), f"missing static file {path}"
+        else:
+            asset = client.get(url)
+            assert asset.status_code == 200, url
+            if "script" in url:
+                assert "javascript" in asset["Content-Type"]
+
+
+@pytest.mark.django_db
+def test_api_schema_declares_the_token_scheme(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["components"]["securitySchemes"]["apiToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token: `Authorization: Bearer cv_…`.",
+    }
