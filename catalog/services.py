@@ -17,6 +17,7 @@ from catalog.models import Collection, CollectionItem, Product, ProductPhoto
 from core.errors import AppError
 from core.events import run_on_commit
 from core.images import clean_image
+from core.money import MAX_MINOR
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MAX_SIDE = 6000
@@ -37,6 +38,9 @@ def _save_product(product: Product) -> Product:
     # generic "constraint violated" message would tell the merchant nothing.
     if product.price is not None and product.price <= 0:
         raise AppError(_("The price must be above zero."), code="price_not_positive", field="price")
+    for name in ("price", "compare_at_price"):
+        if (getattr(product, name) or 0) > MAX_MINOR:
+            raise AppError(_("That amount is too large."), code="money_too_large", field=name)
     if (
         product.price is not None
         and product.compare_at_price is not None
@@ -171,6 +175,12 @@ def add_product_photos(
             code="too_many_photos",
             field="photos",
         )
+    # Checked before any file is written: a bad alt text must not leave files behind.
+    draft = ProductPhoto(product=product, alt_text=alt_text.strip())
+    try:
+        draft.clean_fields(exclude=["image", "thumb_320", "thumb_960", "product"])
+    except ValidationError as exc:
+        raise validation_to_app_error(exc) from None
     cleaned = []
     for upload in uploads:
         try:
