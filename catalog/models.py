@@ -124,3 +124,61 @@ class ProductPhoto(models.Model):
 
     def __str__(self) -> str:
         return self.alt_text or f"Photo {self.pk} of {self.product_id}"
+
+
+class ProductImport(models.Model):
+    """One upload of a product feed (CSV). Small files are imported during the
+    request and recorded here already finished; large ones wait here for a Celery
+    task, which reports its progress in ``processed_rows``. The uploaded bytes are
+    kept in the database (shared by web and workers on any host) and dropped once
+    the import has finished."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to start")
+        RUNNING = "running", _("Importing")
+        SUCCEEDED = "succeeded", _("Imported")
+        FAILED = "failed", _("Not imported")
+
+    # The allowed status changes; ``catalog.services`` checks them. ``running`` may
+    # start again: a worker that died mid-import had rolled its transaction back.
+    TRANSITIONS = {
+        Status.PENDING: {Status.RUNNING, Status.FAILED},
+        Status.RUNNING: {Status.RUNNING, Status.SUCCEEDED, Status.FAILED},
+        Status.SUCCEEDED: set(),
+        Status.FAILED: set(),
+    }
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="product_imports")
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.BinaryField(editable=False, default=bytes)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    # [{"line": 12 | None, "column": "price", "message": "…"}], as catalog.feed.FeedError
+    errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["business", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.filename or 'a file'} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
