@@ -162,6 +162,8 @@ class ProductImport(models.Model):
     unchanged_count = models.PositiveIntegerField(default=0)
     # [{"line": 12 | None, "column": "price", "message": "…"}], as catalog.feed.FeedError
     errors = models.JSONField(default=list, blank=True)
+    # Columns the file had that Conversa does not read (gtin, mpn…): shown, not an error.
+    ignored_columns = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
