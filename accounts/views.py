@@ -212,7 +212,13 @@ def business_create(request):
 @login_required
 def dashboard(request, slug: str):
     business = selectors.get_business_for(user=request.user, slug=slug)
-    return _dashboard(request, business, "overview", "accounts/dashboard.html", {})
+    return _dashboard(
+        request,
+        business,
+        "overview",
+        "accounts/dashboard.html",
+        {"has_hours": business.hours.exists()},
+    )
 
 
 @login_required
