@@ -108,3 +108,15 @@ def get_public_product(*, slug: str, product_id) -> Product:
         )
     except (Product.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def list_public_collections(*, business: Business) -> QuerySet[Collection]:
+    """Collections with at least one active product, each with ``product_count``
+    (its active products), in the shop's order. One query."""
+    return (
+        business.collections.annotate(
+            product_count=Count("products", filter=Q(products__is_active=True))
+        )
+        .filter(product_count__gt=0)
+        .order_by("position", "id")
+    )
