@@ -1,11 +1,30 @@
 """Catalog pages: the public shop and product pages, and the merchant's catalog
 dashboard. Thin: parse, authorize through a selector, call one service, render."""
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
-from accounts.selectors import get_public_business
-from accounts.views import profile_context
-from catalog import selectors
+from accounts.models import Membership
+from accounts.selectors import get_business_for, get_public_business
+from accounts.views import _dashboard, profile_context
+from catalog import selectors, services
+from catalog.forms import (
+    CollectionForm,
+    PhotoAltForm,
+    PhotoUploadForm,
+    ProductFilterForm,
+    ProductForm,
+)
+from core.errors import AppError
 
 # --- Public -----------------------------------------------------------------------
 
@@ -59,3 +78,365 @@ def _product_ld(request, product, photos) -> dict:
     if photos:
         ld["image"] = [request.build_absolute_uri(p.image.url) for p in photos]
     return ld
+
+
+# --- Dashboard --------------------------------------------------------------------
+# Agents may look at the product list; admins and owners change the catalog. Every
+# view loads the business through get_business_for (404 for missing and forbidden)
+# and every product, photo or collection through a selector scoped to that business.
+
+ROLE = Membership.Role
+PRODUCTS_PER_PAGE = 25
+
+
+def _form_error(form, exc: AppError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+
+
+def _back(request, default: str) -> str:
+    """Where a no-JS form goes after its POST: the page it came from (``next``, same
+    site only) or ``default``."""
+    url = request.POST.get("next", "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return default
+
+
+@login_required
+def catalog_products(request, slug: str):
+    business = get_business_for(user=request.user, slug=slug)
+    collections = list(selectors.list_collections_for(business=business))
+    filters = ProductFilterForm(request.GET or None, collections=collections)
+    products = selectors.list_products_for(business=business, **filters.filters())
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    return _dashboard(
+        request,
+        business,
+        "catalog",
+        "catalog/dashboard/products.html",
+        {
+            "page": page,
+            "filters": filters,
+            "has_collections": bool(collections),
+            "can_edit": business.membership.has_role(ROLE.ADMIN),
+            "next": request.get_full_path(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def catalog_product_toggle(request, slug: str, product_id: int, switch: str):
+    """The quick toggles of the list ("Visible", "In stock"). The form posts the state
+    wanted (``on`` = 1 or 0), not "flip", so a double click does no harm. HTMX gets
+    the updated row and a status line; without JS, a redirect back with a message."""
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    on = request.POST.get("on") == "1"
+    name = product.name
+    try:
+        if switch == "visible":
+            services.set_product_active(actor=request.user, product=product, is_active=on)
+            text = (
+                _("“%(name)s” is visible in the shop.")
+                if on
+                else _("“%(name)s” is hidden from the shop.")
+            )
+        elif switch == "in-stock":
+            services.set_product_in_stock(actor=request.user, product=product, in_stock=on)
+            text = _("“%(name)s” is in stock.") if on else _("“%(name)s” is out of stock.")
+        else:
+            raise Http404
+    except AppError as exc:
+        text, level = str(exc.message), messages.ERROR
+    else:
+        text, level = text % {"name": name}, messages.SUCCESS
+    back = _back(request, reverse("catalog_products", args=[business.slug]))
+    if not request.htmx:
+        messages.add_message(request, level, text)
+        return redirect(back)
+    return render(
+        request,
+        "catalog/dashboard/products.html#toggle_response",
+        {
+            "business": business,
+            "product": selectors.get_product_for(business=business, product_id=product.pk),
+            "can_edit": True,
+            "next": back,
+            "status": text,
+            "status_level": "success" if level == messages.SUCCESS else "error",
+        },
+    )
+
+
+@login_required
+def catalog_product_create(request, slug: str):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    collections = list(selectors.list_collections_for(business=business))
+    form = ProductForm(
+        request.POST or None,
+        request.FILES or None,
+        currency=business.currency,
+        collections=collections,
+        with_photos=True,
+    )
+    if request.method == "POST" and form.is_valid():
+        photos = form.cleaned_data["photos"]
+        try:
+            # Two services in one transaction: a photo that fails validation must not
+            # leave a product behind. add_product_photos checks every file before it
+            # writes any, so a rollback here leaves no file either.
+            with transaction.atomic():
+                product = services.create_product(
+                    actor=request.user,
+                    business=business,
+                    collection_ids=form.cleaned_data["collections"],
+                    **form.product_fields(),
+                )
+                if photos:
+                    services.add_product_photos(actor=request.user, product=product, uploads=photos)
+        except AppError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Product “%(name)s” added.") % {"name": product.name})
+            return redirect("catalog_product_edit", slug=business.slug, product_id=product.pk)
+    return _dashboard(
+        request,
+        business,
+        "catalog",
+        "catalog/dashboard/product_form.html",
+        {"form": form, "product": None, "has_collections": bool(collections)},
+    )
+
+
+def _product_page(request, business, product, *, form=None, upload_form=None, status=200):
+    collections = list(selectors.list_collections_for(business=business))
+    form = form or ProductForm(
+        initial=ProductForm.initial_for(product),
+        currency=product.currency,
+        collections=collections,
+    )
+    response = _dashboard(
+        request,
+        business,
+        "catalog",
+        "catalog/dashboard/product_form.html",
+        {
+            "form": form,
+            "product": product,
+            "photos": list(product.photos.all()),
+            "upload_form": upload_form or PhotoUploadForm(),
+            "has_collections": bool(collections),
+        },
+    )
+    response.status_code = status
+    return response
+
+
+@login_required
+def catalog_product_edit(request, slug: str, product_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    if request.method != "POST":
+        return _product_page(request, business, product)
+    collections = list(selectors.list_collections_for(business=business))
+    form = ProductForm(request.POST, currency=product.currency, collections=collections)
+    if form.is_valid():
+        try:
+            product = services.update_product(
+                actor=request.user,
+                product=product,
+                collection_ids=form.cleaned_data["collections"],
+                **form.product_fields(),
+            )
+        except AppError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Product “%(name)s” saved.") % {"name": product.name})
+            return redirect("catalog_product_edit", slug=business.slug, product_id=product.pk)
+    return _product_page(request, business, product, form=form, status=400)
+
+
+@login_required
+@require_POST
+def catalog_product_delete(request, slug: str, product_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    services.delete_product(actor=request.user, product=product)
+    messages.success(request, _("Product “%(name)s” deleted.") % {"name": product.name})
+    return redirect("catalog_products", slug=business.slug)
+
+
+def _photos_url(business, product) -> str:
+    return reverse("catalog_product_edit", args=[business.slug, product.pk]) + "#photos"
+
+
+@login_required
+@require_POST
+def catalog_photos_add(request, slug: str, product_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    form = PhotoUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            added = services.add_product_photos(
+                actor=request.user, product=product, uploads=form.cleaned_data["photos"]
+            )
+        except AppError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(
+                request,
+                ngettext("%(n)s photo added.", "%(n)s photos added.", len(added))
+                % {"n": len(added)},
+            )
+            return redirect(_photos_url(business, product))
+    return _product_page(request, business, product, upload_form=form, status=400)
+
+
+@login_required
+@require_POST
+def catalog_photo_update(request, slug: str, product_id: int, photo_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    photo = selectors.get_photo_for(product=product, photo_id=photo_id)
+    form = PhotoAltForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise AppError(form.errors["alt_text"][0], code="invalid", field="alt_text")
+        services.update_photo(
+            actor=request.user, photo=photo, alt_text=form.cleaned_data["alt_text"]
+        )
+    except AppError as exc:
+        messages.error(request, _("Alt text not saved: %(why)s") % {"why": exc.message})
+    else:
+        messages.success(request, _("Alt text saved."))
+    return redirect(_photos_url(business, product))
+
+
+@login_required
+@require_POST
+def catalog_photo_move(request, slug: str, product_id: int, photo_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    photo = selectors.get_photo_for(product=product, photo_id=photo_id)
+    offset = {"earlier": -1, "later": 1}.get(request.POST.get("direction", ""))
+    if offset is None:
+        messages.error(request, _("Choose whether to move the photo earlier or later."))
+        return redirect(_photos_url(business, product))
+    try:
+        services.move_photo(actor=request.user, photo=photo, offset=offset)
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Photo moved."))
+    return redirect(_photos_url(business, product))
+
+
+@login_required
+@require_POST
+def catalog_photo_delete(request, slug: str, product_id: int, photo_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    photo = selectors.get_photo_for(product=product, photo_id=photo_id)
+    services.delete_photo(actor=request.user, photo=photo)
+    messages.success(request, _("Photo deleted."))
+    return redirect(_photos_url(business, product))
+
+
+def _collections_page(request, business, *, form=None, rename_error=None, status=200):
+    response = _dashboard(
+        request,
+        business,
+        "catalog",
+        "catalog/dashboard/collections.html",
+        {
+            "collections": list(selectors.list_collections_with_counts_for(business=business)),
+            "form": form or CollectionForm(),
+            "rename_error": rename_error,
+        },
+    )
+    response.status_code = status
+    return response
+
+
+@login_required
+def catalog_collections(request, slug: str):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    if request.method != "POST":
+        return _collections_page(request, business)
+    form = CollectionForm(request.POST)
+    if form.is_valid():
+        try:
+            collection = services.create_collection(
+                actor=request.user, business=business, name=form.cleaned_data["name"]
+            )
+        except AppError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(
+                request, _("Collection “%(name)s” created.") % {"name": collection.name}
+            )
+            return redirect("catalog_collections", slug=business.slug)
+    return _collections_page(request, business, form=form, status=400)
+
+
+@login_required
+@require_POST
+def catalog_collection_rename(request, slug: str, collection_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    collection = selectors.get_collection_for(business=business, collection_id=collection_id)
+    old_name = collection.name
+    form = CollectionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise AppError(form.errors["name"][0], code="invalid", field="name")
+        services.rename_collection(
+            actor=request.user, collection=collection, name=form.cleaned_data["name"]
+        )
+    except AppError as exc:
+        error = (collection.pk, str(exc.message))
+        return _collections_page(request, business, rename_error=error, status=400)
+    messages.success(
+        request,
+        _("Collection “%(old)s” renamed to “%(new)s”.") % {"old": old_name, "new": collection.name},
+    )
+    return redirect("catalog_collections", slug=business.slug)
+
+
+@login_required
+@require_POST
+def catalog_collection_move(request, slug: str, collection_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    collection = selectors.get_collection_for(business=business, collection_id=collection_id)
+    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    if offset is None:
+        messages.error(request, _("Choose whether to move the collection up or down."))
+        return redirect("catalog_collections", slug=business.slug)
+    ids = list(selectors.list_collections_for(business=business).values_list("pk", flat=True))
+    i = ids.index(collection.pk)
+    j = max(0, min(len(ids) - 1, i + offset))
+    ids.insert(j, ids.pop(i))
+    try:
+        services.reorder_collections(actor=request.user, business=business, collection_ids=ids)
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Collection “%(name)s” moved.") % {"name": collection.name})
+    return redirect("catalog_collections", slug=business.slug)
+
+
+@login_required
+@require_POST
+def catalog_collection_delete(request, slug: str, collection_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    collection = selectors.get_collection_for(business=business, collection_id=collection_id)
+    services.delete_collection(actor=request.user, collection=collection)
+    messages.success(
+        request,
+        _("Collection “%(name)s” deleted; its products stay in your catalog.")
+        % {"name": collection.name},
+    )
+    return redirect("catalog_collections", slug=business.slug)
