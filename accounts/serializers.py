@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -5,7 +6,27 @@ from accounts.models import Business, Invitation, Membership, OpeningHours, User
 from accounts.validators import normalize_phone
 
 
+class PhoneField(serializers.CharField):
+    """A phone number as people type it (``+55 11 98765-4321``), stored in E.164 like
+    the HTML forms do. Declared explicitly: the model's E.164 validator would otherwise
+    run first and refuse every number not typed in E.164 already."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return normalize_phone(super().to_internal_value(data))
+        except ValidationError:
+            raise serializers.ValidationError(_("Enter a valid phone number.")) from None
+
+
 class MeSerializer(serializers.ModelSerializer):
+    phone = PhoneField()
+
     class Meta:
         model = User
         fields = ["id", "email", "display_name", "phone", "language"]
@@ -46,6 +67,8 @@ class BusinessDetailSerializer(BusinessPublicSerializer):
 class BusinessUpdateSerializer(serializers.ModelSerializer):
     """Input for PATCH: the profile fields an admin may change (never the fee)."""
 
+    phone = PhoneField()
+
     class Meta:
         model = Business
         fields = [
@@ -53,14 +76,6 @@ class BusinessUpdateSerializer(serializers.ModelSerializer):
             "email", "phone", "website", "store_url", "timezone", "currency",
         ]  # fmt: skip
         extra_kwargs = {"slug": {"validators": []}}
-
-    def validate_phone(self, value):
-        from django.core.exceptions import ValidationError
-
-        try:
-            return normalize_phone(value)
-        except ValidationError:
-            raise serializers.ValidationError(_("Enter a valid phone number.")) from None
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -1,6 +1,8 @@
 """HTML views for accounts, businesses and teams: parse, authorize, call one
 service, render. Permission checks go through ``selectors.get_business_for``."""
 
+from copy import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -224,7 +226,9 @@ def dashboard(request, slug: str):
 @login_required
 def business_settings(request, slug: str):
     business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    form = BusinessProfileForm(request.POST or None, instance=business, prefix="profile")
+    # A ModelForm writes the submitted values onto its instance while validating: give
+    # it a copy, so a rejected slug or name never reaches the page's links and header.
+    form = BusinessProfileForm(request.POST or None, instance=copy(business), prefix="profile")
     if request.method == "POST" and form.is_valid():
         try:
             business = services.update_business_profile(
