@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Business
-from catalog.models import Collection, CollectionItem, Product, ProductPhoto
+from catalog.models import Collection, CollectionItem, Product, ProductImport, ProductPhoto
 
 PHOTOS = Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
 
@@ -120,3 +120,18 @@ def list_public_collections(*, business: Business) -> QuerySet[Collection]:
         .filter(product_count__gt=0)
         .order_by("position", "id")
     )
+
+
+# --- Imports ----------------------------------------------------------------------
+
+
+def get_import_for(*, business: Business, import_id) -> ProductImport:
+    """One of ``business``'s feed imports (without the stored file); 404 otherwise."""
+    try:
+        return business.product_imports.defer("content").get(pk=int(import_id))
+    except (ProductImport.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def list_recent_imports_for(*, business: Business, limit: int = 5) -> QuerySet[ProductImport]:
+    return business.product_imports.defer("content").order_by("-created_at", "-id")[:limit]

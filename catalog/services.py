@@ -4,18 +4,21 @@ role. Files are written before the row that points at them and deleted only afte
 the commit that forgets them."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, User
 from accounts.services import require_role, validation_to_app_error
-from catalog.models import Collection, CollectionItem, Product, ProductPhoto
+from catalog.feed import FeedError, FeedRejected, FeedRow, parse_feed
+from catalog.models import Collection, CollectionItem, Product, ProductImport, ProductPhoto
 from core.errors import AppError
-from core.events import run_on_commit
+from core.events import enqueue_on_commit, run_on_commit
 from core.images import clean_image
 from core.money import MAX_MINOR
 
@@ -334,3 +337,237 @@ def _item_ids(collection: Collection, product_ids: Sequence[int]) -> list[int]:
         raise AppError(
             _("The collection changed meanwhile; reload and try again."), code="stale_order"
         ) from None
+
+
+# --- Import (product feeds; see docs/catalog-import.md) -----------------------------
+
+# Up to this many products a file is imported during the request; more go to a worker.
+IMPORT_SYNC_MAX_ROWS = 200
+IMPORT = ProductImport.Status
+# What a feed row sets; an update that changes none of them leaves the row untouched.
+FEED_FIELDS = ["name", "description", "price", "compare_at_price", "currency", "stock"]
+_FEED_COLUMN = {"name": "title", "retailer_id": "id", "compare_at_price": "sale_price"}
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def _apply_feed_row(product: Product, row: FeedRow, currency: str) -> None:
+    product.name = row.name
+    product.price = row.price
+    product.compare_at_price = row.compare_at_price
+    product.currency = currency
+    if row.description is not None:
+        product.description = row.description
+    if row.in_stock is False:
+        product.stock = 0
+    elif row.in_stock and product.stock == 0:
+        product.stock = None  # back in stock: unlimited, as the quick toggle does
+
+
+def import_feed(*, actor: User, business: Business, rows: Sequence[FeedRow]) -> ImportCounts:
+    """Create or update one product per row, matched by ``id`` (the retailer id), so
+    importing the same file twice updates and never duplicates.
+
+    Atomic, all or nothing: every row is saved or none is; a row the model refuses
+    raises :class:`FeedRejected` listing each such row with its line. Rows come from
+    a :class:`~catalog.feed.ParsedFeed` without errors. Locks the business row and
+    its products, so two imports for one shop run one after the other. Photos,
+    visibility and collections are never changed by an import."""
+    require_role(actor, business, ADMIN)
+    with transaction.atomic():
+        Business.objects.select_for_update().get(pk=business.pk)
+        existing = {p.retailer_id: p for p in business.products.select_for_update()}
+        new = sum(1 for row in rows if row.retailer_id not in existing)
+        if len(existing) + new > MAX_PRODUCTS_PER_BUSINESS:
+            raise AppError(
+                _(
+                    "A shop can list at most %(n)s products; this file would add %(new)s "
+                    "to the %(count)s you have."
+                )
+                % {"n": MAX_PRODUCTS_PER_BUSINESS, "new": new, "count": len(existing)},
+                code="too_many_products",
+                field="file",
+            )
+        position = max((p.position for p in existing.values()), default=0)
+        stamp = timezone.now()
+        to_create, to_update, errors, unchanged = [], [], [], 0
+        for row in rows:
+            product = existing.get(row.retailer_id)
+            if product is None:
+                position += 1
+                product = Product(business=business, retailer_id=row.retailer_id, position=position)
+                to_create.append(product)
+                before = None
+            else:
+                before = [getattr(product, f) for f in FEED_FIELDS]
+            _apply_feed_row(product, row, business.currency)
+            try:
+                product.full_clean(
+                    exclude=["business", "collections"],
+                    validate_unique=False,  # ids are matched above, under the lock
+                    validate_constraints=False,  # prices were checked by parse_feed
+                )
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    errors += [
+                        FeedError(row.line, _FEED_COLUMN.get(name, name), m) for m in messages
+                    ]
+                continue
+            if before is not None:
+                if before == [getattr(product, f) for f in FEED_FIELDS]:
+                    unchanged += 1
+                    continue
+                product.updated_at = stamp  # bulk_update skips auto_now
+                to_update.append(product)
+        if errors:
+            raise FeedRejected(errors)
+        try:
+            with transaction.atomic():
+                Product.objects.bulk_create(to_create, batch_size=500)
+                Product.objects.bulk_update(to_update, [*FEED_FIELDS, "updated_at"], batch_size=500)
+        except IntegrityError:
+            # A product saved from the form meanwhile took one of the new ids.
+            raise AppError(
+                _("The catalog changed while importing; upload the file again."),
+                code="import_conflict",
+                field="file",
+            ) from None
+    return ImportCounts(created=len(to_create), updated=len(to_update), unchanged=unchanged)
+
+
+def import_feed_file(
+    *, actor: User, business: Business, filename: str, data: bytes
+) -> ProductImport:
+    """What the upload form calls. Checks the whole file first: any problem raises
+    :class:`FeedRejected` with all of them, and nothing is written. A valid file of
+    up to ``IMPORT_SYNC_MAX_ROWS`` products is imported at once (the returned import
+    has succeeded); a larger one is stored and queued for a worker after the commit
+    (the returned import is pending)."""
+    require_role(actor, business, ADMIN)
+    parsed = parse_feed(data, currency=business.currency)
+    if parsed.errors:
+        raise FeedRejected(parsed.errors)
+    total = len(parsed.rows)
+    job = ProductImport(
+        business=business,
+        created_by=actor,
+        filename=filename[:255],
+        total_rows=total,
+        ignored_columns=parsed.ignored_columns,
+    )
+    with transaction.atomic():
+        if total > IMPORT_SYNC_MAX_ROWS:
+            job.content = data
+            job.save()
+            from catalog.tasks import run_product_import  # tasks import this module
+
+            enqueue_on_commit(run_product_import, job.pk)
+            return job
+        counts = import_feed(actor=actor, business=business, rows=parsed.rows)
+        _finish_import(job, counts=counts, started_at=timezone.now())
+    return job
+
+
+def _move_import(job: ProductImport, status: str) -> None:
+    """The one place an import's status changes (a new, unsaved import may start in
+    any status)."""
+    if job.pk and status not in ProductImport.TRANSITIONS[job.status]:
+        raise ValueError(f"import {job.pk}: {job.status} → {status} is not allowed")
+    job.status = status
+
+
+def _finish_import(
+    job: ProductImport,
+    *,
+    counts: ImportCounts | None = None,
+    errors: Sequence[FeedError] = (),
+    started_at=None,
+) -> None:
+    _move_import(job, IMPORT.FAILED if counts is None else IMPORT.SUCCEEDED)
+    job.errors = [e.as_dict() for e in errors]
+    if counts:
+        job.created_count, job.updated_count = counts.created, counts.updated
+        job.unchanged_count = counts.unchanged
+        job.processed_rows = job.total_rows
+    job.started_at = job.started_at or started_at
+    job.finished_at = timezone.now()
+    job.content = b""
+    job.save()
+
+
+def _uploader_language(job: ProductImport):
+    """Messages a worker stores are written in the uploader's language."""
+    return translation.override(job.created_by.language if job.created_by else None)
+
+
+def run_product_import(*, import_id: int) -> ProductImport | None:
+    """The worker's side of a large import. Idempotent: a redelivered or repeated
+    call for a finished import does nothing, and the import's products and its
+    "succeeded" status commit together. A worker killed mid-import leaves the import
+    "running" with nothing written, so running it again is safe.
+
+    First reads and checks the file, recording progress (committed as it goes, so
+    the page can show it); then saves every product in one transaction."""
+    with transaction.atomic():
+        job = (
+            ProductImport.objects.select_for_update()
+            .select_related("business", "created_by")
+            .filter(pk=import_id)
+            .first()
+        )
+        if job is None or job.is_finished:
+            return job
+        _move_import(job, IMPORT.RUNNING)
+        job.started_at = job.started_at or timezone.now()
+        job.processed_rows = 0
+        job.save(update_fields=["status", "started_at", "processed_rows"])
+    business, actor = job.business, job.created_by
+
+    def progress(n: int) -> None:
+        ProductImport.objects.filter(pk=job.pk).update(processed_rows=n)
+
+    with _uploader_language(job):
+        parsed = parse_feed(bytes(job.content), currency=business.currency, on_progress=progress)
+        progress(len(parsed.rows))
+        with transaction.atomic():
+            job = ProductImport.objects.select_for_update().get(pk=import_id)
+            if job.is_finished:
+                return job
+            if parsed.errors:
+                _finish_import(job, errors=parsed.errors)
+                return job
+            try:
+                counts = import_feed(actor=actor, business=business, rows=parsed.rows)
+            except FeedRejected as exc:
+                _finish_import(job, errors=exc.errors)
+            except AppError as exc:
+                _finish_import(job, errors=[FeedError(None, "", str(exc.message))])
+            else:
+                _finish_import(job, counts=counts)
+    return job
+
+
+def fail_product_import(*, import_id: int) -> None:
+    """Mark an unfinished import failed. The task calls this when the import broke in
+    an unexpected way: its transaction rolled back, so nothing was saved, and the
+    merchant's page must not wait forever."""
+    with transaction.atomic():
+        job = (
+            ProductImport.objects.select_for_update()
+            .select_related("created_by")
+            .filter(pk=import_id)
+            .first()
+        )
+        if job is None or job.is_finished:
+            return
+        with _uploader_language(job):
+            message = _(
+                "The import stopped because of an error on our side; nothing was saved. "
+                "Please upload the file again later."
+            )
+        _finish_import(job, errors=[FeedError(None, "", message)])
