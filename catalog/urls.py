@@ -74,4 +74,12 @@ urlpatterns = [
         views.catalog_collection_delete,
         name="catalog_collection_delete",
     ),
+    # Import and export (product feeds)
+    path("dashboard/<slug:slug>/catalog/export.csv", views.catalog_export, name="catalog_export"),
+    path("dashboard/<slug:slug>/catalog/import/", views.catalog_import, name="catalog_import"),
+    path(
+        "dashboard/<slug:slug>/catalog/import/<int:import_id>/",
+        views.catalog_import_status,
+        name="catalog_import_status",
+    ),
 ]

@@ -5,10 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from accounts.selectors import get_business_for, get_public_business
 from accounts.views import _dashboard, profile_context
-from catalog import selectors, services
+from catalog import feed, selectors, services
 from catalog.forms import (
     CollectionForm,
     PhotoAltForm,
@@ -440,3 +441,78 @@ def catalog_collection_delete(request, slug: str, collection_id: int):
         % {"name": collection.name},
     )
     return redirect("catalog_collections", slug=business.slug)
+
+
+# --- Import and export (product feeds; see docs/catalog-import.md) ------------------
+
+
+@login_required
+def catalog_export(request, slug: str):
+    """The whole catalog as a Meta/Google product feed CSV. Agents may download it.
+    UTF-8 with a BOM, which Excel needs to show accents right."""
+    business = get_business_for(user=request.user, slug=slug)
+    response = HttpResponse(
+        ("\ufeff" + feed.export_products(business)).encode(),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"{business.slug}-catalog-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def catalog_import(request, slug: str):
+    """Upload a feed. A file with any problem imports nothing and lists every problem
+    with its line; a good one is imported at once, or by a worker when it is large,
+    and the merchant lands on its status page either way."""
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    problem, errors = "", []
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise AppError(_("Choose a CSV file to import."), code="required", field="file")
+            too_large = feed.size_error(upload.size)
+            if too_large:
+                raise feed.FeedRejected([too_large])
+            job = services.import_feed_file(
+                actor=request.user, business=business, filename=upload.name, data=upload.read()
+            )
+        except feed.FeedRejected as exc:
+            problem, errors = str(exc.message), exc.errors
+        except AppError as exc:
+            problem = str(exc.message)
+        else:
+            return redirect("catalog_import_status", slug=business.slug, import_id=job.pk)
+    response = _dashboard(
+        request,
+        business,
+        "catalog",
+        "catalog/import/import.html",
+        {
+            "problem": problem,
+            "errors": errors,
+            "imports": selectors.list_recent_imports_for(business=business),
+            "columns": feed.COLUMNS,
+            "max_mb": feed.MAX_BYTES // (1024 * 1024),
+            "max_rows": feed.MAX_ROWS,
+            "sync_max_rows": services.IMPORT_SYNC_MAX_ROWS,
+            "example_price": feed.format_feed_price(1990, business.currency),
+        },
+    )
+    if problem:
+        response.status_code = 400
+    return response
+
+
+@login_required
+def catalog_import_status(request, slug: str, import_id: int):
+    """An import's result, or its progress while a worker runs it: HTMX polls this
+    page every second for the progress fragment until the import has finished."""
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    job = selectors.get_import_for(business=business, import_id=import_id)
+    context = {"business": business, "job": job}
+    if request.htmx:
+        return render(request, "catalog/import/status.html#progress", context)
+    return _dashboard(request, business, "catalog", "catalog/import/status.html", context)
