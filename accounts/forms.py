@@ -93,6 +93,10 @@ class OpeningHoursForm(forms.Form):
         intervals = []
         for day, label in OpeningHours.Weekday.choices:
             if not data.get(f"open_{day}"):
+                # A closed day has no interval: whatever is in its time boxes does not
+                # matter, and an error there would fail the form with nothing shown.
+                for name in (f"opens_{day}", f"closes_{day}"):
+                    self._errors.pop(name, None)
                 continue
             opens, closes = data.get(f"opens_{day}"), data.get(f"closes_{day}")
             if opens is None or closes is None:

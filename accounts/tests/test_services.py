@@ -835,3 +835,15 @@ def test_at_most_twenty_active_tokens(db):
 
     services.revoke_api_token(user=user, token=tokens[0])
     services.create_api_token(user=user, name="now fine")
+
+
+def test_the_beat_job_purges_stale_invitations(business, owner):
+    from accounts.tasks import expire_invitations
+
+    old, _ = _pending(business, owner, "old@example.com")
+    Invitation.objects.filter(pk=old.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(days=40)
+    )
+
+    assert expire_invitations() == 1
+    assert not Invitation.objects.filter(pk=old.pk).exists()

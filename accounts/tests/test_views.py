@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import ApiToken, Business, Invitation, Membership, OpeningHours
-from accounts.tests.factories import UserFactory, create_business
+from accounts.tests.factories import UserFactory, create_business, join
 from core.tests.uploads import PDF_BYTES, png_upload, upload
 
 ROLE = Membership.Role
@@ -912,3 +912,63 @@ def test_the_hours_table_marks_today(client, business, owner):
 
     label = OpeningHours.Weekday(today).label
     assert f'<tr class="today"><th scope="row">{label}</th>' in response.text
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"hours-open_0": "on", "hours-opens_0": "25:00", "hours-closes_0": "18:00"}, "Monday"),
+        ({"hours-open_6": "on", "hours-opens_6": "9am", "hours-closes_6": "x"}, "Sunday"),
+    ],
+)
+def test_hours_form_with_a_bad_time_names_the_day(client, business, owner, data, error):
+    client.force_login(owner)
+
+    response = client.post(reverse("business_hours", kwargs={"slug": business.slug}), data)
+
+    assert response.status_code == 400
+    assert f"Give opening and closing times for {error}." in response.text
+    assert not business.hours.exists()
+
+
+def test_hours_form_ignores_the_times_of_a_closed_day(client, business, owner):
+    # Tuesday is not ticked open: whatever is in its time boxes does not matter.
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("business_hours", kwargs={"slug": business.slug}),
+        {
+            "hours-open_0": "on",
+            "hours-opens_0": "09:00",
+            "hours-closes_0": "18:00",
+            "hours-opens_1": "junk",
+            "hours-closes_1": "",
+        },
+    )
+
+    assert response.status_code == 302
+    assert list(business.hours.values_list("weekday", flat=True)) == [0]
+
+
+def test_a_token_name_with_markup_is_refused_on_the_page(client, db):
+    client.force_login(UserFactory())
+
+    response = client.post(reverse("api_tokens"), {"name": "<script>x</script>"})
+
+    assert response.status_code == 200
+    assert "HTML tags and scripts are not allowed" in response.text
+    assert response.context["new_token"] is None
+    assert not ApiToken.objects.exists()
+
+
+def test_an_owner_who_leaves_goes_back_to_the_dashboard_home(client, world):
+    join(business=world.business, role=ROLE.OWNER)
+    own = world.business.memberships.get(user=world.owner)
+    client.force_login(world.owner)
+
+    response = client.post(
+        reverse("member_remove", kwargs={"slug": world.business.slug, "membership_id": own.pk})
+    )
+
+    assert response.url == reverse("dashboard_home")
+    assert not world.business.memberships.filter(user=world.owner).exists()
