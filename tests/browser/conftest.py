@@ -60,6 +60,15 @@ def server_url(live_server, transactional_db, settings):
     return url
 
 
+@pytest.fixture
+def screenshots(pytestconfig):
+    """pytest-playwright's output folder (``--output``, default ``test-results/``, which
+    git ignores), under the project root whatever the working directory."""
+    folder = pytestconfig.rootpath / pytestconfig.getoption("--output")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class BrowserProblems:
     def __init__(self):
         self.problems: list[str] = []

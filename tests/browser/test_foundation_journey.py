@@ -15,7 +15,6 @@ from accounts.models import User
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path("test-results")
 PASSWORD = "a-long-Passphrase-42"
 
 
@@ -54,7 +53,7 @@ def _logo_png(path: Path) -> Path:
     return path
 
 
-def test_a_merchant_opens_a_shop_and_sees_its_public_page(page, tmp_path):
+def test_a_merchant_opens_a_shop_and_sees_its_public_page(page, tmp_path, screenshots):
     # Sign up and verify the e-mail with the code from the outbox.
     page.goto("/")
     page.get_by_role("banner").get_by_role("button", name="Sign up").click()
@@ -100,8 +99,7 @@ def test_a_merchant_opens_a_shop_and_sees_its_public_page(page, tmp_path):
     expect(hours.get_by_role("row", name=re.compile("Sunday"))).to_contain_text("Closed")
     expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
 
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "foundation-public-page.png", full_page=True)
+    page.screenshot(path=screenshots / "foundation-public-page.png", full_page=True)
 
 
 def test_an_invited_teammate_signs_up_and_joins_the_business(page, open_context):
