@@ -24,7 +24,8 @@ def get_business_for(*, user: User, slug: str, min_role: str = Membership.Role.A
 
     The membership is attached as ``business.membership``.
     """
-    if not user.is_authenticated:
+    # PostgreSQL refuses a NUL in a text parameter (a 500); no slug contains one.
+    if not user.is_authenticated or "\x00" in slug:
         raise Http404
     membership = (
         Membership.objects.select_related("business")
@@ -49,6 +50,8 @@ def list_memberships_for(*, user: User) -> QuerySet[Membership]:
 def list_public_businesses(
     *, q: str = "", city: str = "", category: str = ""
 ) -> QuerySet[Business]:
+    # Raw query-string values: PostgreSQL refuses a NUL in a text parameter.
+    q, city, category = (v.replace("\x00", "") for v in (q, city, category))
     qs = Business.objects.filter(is_active=True)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(about__icontains=q) | Q(city__icontains=q))

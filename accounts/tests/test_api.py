@@ -526,3 +526,12 @@ def test_the_docs_page_renders(api, db):
 
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.parametrize(
+    "query", [{"q": "\x00"}, {"q": "pada\x00ria"}, {"city": "\x00", "category": "\x00"}]
+)
+def test_the_directory_survives_nul_bytes(api, business, query):
+    response = api.get("/api/v1/businesses/", query)
+
+    assert response.status_code == 200

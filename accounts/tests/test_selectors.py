@@ -204,3 +204,12 @@ def test_tokens_are_listed_and_fetched_for_their_owner_only(db):
     for who, token_id in [(someone, kept.pk), (user, revoked.pk), (user, "x")]:
         with pytest.raises(Http404):
             selectors.get_token_for(user=who, token_id=token_id)
+
+
+def test_nul_bytes_never_reach_the_database(business, owner):
+    with pytest.raises(Http404):
+        selectors.get_business_for(user=owner, slug="padaria-central\x00")
+
+    # The NUL is dropped: what is left is searched as usual.
+    assert list(selectors.list_public_businesses(q="pada\x00ria", city="\x00")) == [business]
+    assert list(selectors.list_public_businesses(q="\x00nowhere")) == []

@@ -972,3 +972,18 @@ def test_an_owner_who_leaves_goes_back_to_the_dashboard_home(client, world):
 
     assert response.url == reverse("dashboard_home")
     assert not world.business.memberships.filter(user=world.owner).exists()
+
+
+@pytest.mark.parametrize("slug", ["\x00", "padaria\x00central", ""])
+def test_switching_to_a_garbled_slug_is_404_not_500(client, business, owner, slug):
+    # PostgreSQL refuses a NUL in a query parameter; it must never reach the database.
+    client.force_login(owner)
+
+    response = client.get(reverse("dashboard_switch"), {"business": slug})
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"q": "\x00"}, {"city": "a\x00", "category": "\x00"}])
+def test_directory_survives_nul_bytes(client, business, query):
+    assert client.get(reverse("business_directory"), query).status_code == 200
