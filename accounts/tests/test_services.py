@@ -1,9 +1,11 @@
 import datetime
 import hashlib
 import io
+import threading
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 from PIL import ExifTags, Image
 
@@ -709,6 +711,48 @@ def test_an_owner_may_step_down_when_another_owner_remains(business, owner):
 
     roles = dict(business.memberships.values_list("user_id", "role"))
     assert roles == {owner.pk: ROLE.ADMIN, co_owner.pk: ROLE.OWNER}
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(monkeypatch):
+    # given two owners who each demote the other at the same moment
+    first = UserFactory()
+    business = create_business(owner=first)
+    second = join(business=business, role=ROLE.OWNER).user
+    barrier = threading.Barrier(2, timeout=10)
+    lock_memberships = services._lock_memberships
+
+    def lock_together(business):
+        barrier.wait()  # both have checked their own role; now both reach for the lock
+        return lock_memberships(business)
+
+    monkeypatch.setattr(services, "_lock_memberships", lock_together)
+    outcome = {}
+
+    def demote(actor, target):
+        try:
+            membership = business.memberships.get(user=target)
+            services.change_member_role(actor=actor, membership=membership, role=ROLE.ADMIN)
+            outcome[actor.pk] = "demoted"
+        except AppError as exc:
+            outcome[actor.pk] = exc.code
+        finally:
+            connection.close()
+
+    # when they run concurrently
+    threads = [
+        threading.Thread(target=demote, args=(first, second)),
+        threading.Thread(target=demote, args=(second, first)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+
+    # then the lock serialises them: one wins, the other is told it would leave no owner
+    assert sorted(outcome.values()) == ["demoted", "last_owner"]
+    assert business.memberships.filter(role=ROLE.OWNER).count() == 1
 
 
 @pytest.mark.parametrize("who", ["admin", "agent", "other_owner"])
