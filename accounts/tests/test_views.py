@@ -5,6 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -987,3 +989,28 @@ def test_switching_to_a_garbled_slug_is_404_not_500(client, business, owner, slu
 @pytest.mark.parametrize("query", [{"q": "\x00"}, {"city": "a\x00", "category": "\x00"}])
 def test_directory_survives_nul_bytes(client, business, query):
     assert client.get(reverse("business_directory"), query).status_code == 200
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+@pytest.mark.parametrize("page", ["team", "dashboard"])
+def test_dashboard_pages_do_not_grow_queries_with_the_team(client, business, owner, page):
+    client.force_login(owner)
+    url = reverse(page, kwargs={"slug": business.slug})
+    join(business=business, role=ROLE.ADMIN)
+    services.invite_member(actor=owner, business=business, email="a@example.com", role="agent")
+    small = _queries(client, url)
+
+    for role in (ROLE.AGENT, ROLE.AGENT, ROLE.ADMIN, ROLE.OWNER):
+        join(business=business, role=role)
+    for i in range(4):
+        services.invite_member(
+            actor=owner, business=business, email=f"p{i}@example.com", role="agent"
+        )
+    create_business(owner=owner)
+
+    assert _queries(client, url) == small
