@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -199,6 +200,10 @@ def invite_member(
     its secret key (only its hash is stored); the e-mail goes out after commit."""
     require_role(actor, business, Membership.Role.OWNER)
     email = User.objects.normalize_email(email).lower().strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise AppError(_("Enter a valid e-mail address."), code="invalid", field="email") from None
     if role not in Membership.Role.values:
         raise AppError(_("Unknown role."), code="invalid_role", field="role")
     if Membership.objects.filter(business=business, user__email__iexact=email).exists():

@@ -540,6 +540,18 @@ def test_inviting_a_member_is_refused(business, owner, agent):
     assert (exc.value.code, exc.value.field) == ("already_member", "email")
 
 
+@pytest.mark.parametrize("email", ["", "not an e-mail", "<script>@example.com", "a@b@c"])
+def test_inviting_a_bad_address_is_refused_and_sends_nothing(
+    business, owner, email, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(AppError) as exc:
+        services.invite_member(actor=owner, business=business, email=email, role="agent")
+
+    assert (exc.value.code, exc.value.field) == ("invalid", "email")
+    assert not Invitation.objects.exists()
+    assert mail.outbox == []
+
+
 def test_inviting_with_an_unknown_role_is_refused(business, owner):
     with pytest.raises(AppError) as exc:
         services.invite_member(actor=owner, business=business, email="x@example.com", role="god")
