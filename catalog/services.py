@@ -58,6 +58,14 @@ def _save_product(product: Product) -> Product:
         product.full_clean(exclude=["business", "collections"])
     except ValidationError as exc:
         raise validation_to_app_error(exc) from None
+    # A TextField's max_length binds only forms; the API and imports come through here.
+    limit = Product._meta.get_field("description").max_length
+    if len(product.description or "") > limit:
+        raise AppError(
+            _("The description can have at most %(n)s characters.") % {"n": limit},
+            code="invalid",
+            field="description",
+        )
     try:
         with transaction.atomic():
             product.save()
@@ -171,15 +179,17 @@ def add_product_photos(
     require_role(actor, product.business, ADMIN)
     if not uploads:
         raise AppError(_("Choose at least one photo."), code="no_photos", field="photos")
-    existing = product.photos.count()
-    if existing + len(uploads) > MAX_PHOTOS_PER_PRODUCT:
-        raise AppError(
-            _("A product can have at most %(n)s photos.") % {"n": MAX_PHOTOS_PER_PRODUCT},
-            code="too_many_photos",
-            field="photos",
-        )
+    too_many = AppError(
+        _("A product can have at most %(n)s photos.") % {"n": MAX_PHOTOS_PER_PRODUCT},
+        code="too_many_photos",
+        field="photos",
+    )
+    # Counted here to refuse before decoding anything, and again under the lock below.
+    if product.photos.count() + len(uploads) > MAX_PHOTOS_PER_PRODUCT:
+        raise too_many
+    alt_text = alt_text.strip()
     # Checked before any file is written: a bad alt text must not leave files behind.
-    draft = ProductPhoto(product=product, alt_text=alt_text.strip())
+    draft = ProductPhoto(product=product, alt_text=alt_text)
     try:
         draft.clean_fields(exclude=["image", "thumb_320", "thumb_960", "product"])
     except ValidationError as exc:
@@ -194,6 +204,8 @@ def add_product_photos(
     photos = []
     with transaction.atomic():
         locked = Product.objects.select_for_update().get(pk=product.pk)
+        if locked.photos.count() + len(cleaned) > MAX_PHOTOS_PER_PRODUCT:
+            raise too_many
         last = locked.photos.aggregate(m=Max("position"))["m"] or 0
         for i, image in enumerate(cleaned, start=1):
             photo = ProductPhoto(
@@ -261,6 +273,11 @@ def move_photo(*, actor: User, photo: ProductPhoto, offset: int) -> None:
         .order_by("position", "id")
         .values_list("pk", flat=True)
     )
+    if photo.pk not in ids:
+        raise AppError(
+            _("The %(what)s changed meanwhile; reload and try again.") % {"what": _("photos")},
+            code="stale_order",
+        )
     i = ids.index(photo.pk)
     j = max(0, min(len(ids) - 1, i + offset))
     ids.insert(j, ids.pop(i))
