@@ -37,6 +37,10 @@ ADMIN = Membership.Role.ADMIN
 
 
 def _save_product(product: Product) -> Product:
+    # full_clean() lets None through a blank field, and the NOT NULL error it then hits on
+    # save would be reported as a taken SKU.
+    if product.description is None:
+        product.description = ""
     # The price rules first: full_clean() also checks the model's constraints, and its
     # generic "constraint violated" message would tell the merchant nothing.
     if product.price is not None and product.price <= 0:

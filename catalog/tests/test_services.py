@@ -164,6 +164,15 @@ def test_invalid_product_fields_are_refused(owner, business, fields, field):
     assert not business.products.exists()
 
 
+def test_no_description_is_an_empty_one(owner, business, product):
+    # an API client may send null for an optional text
+    created = make_product(actor=owner, business=business, description=None)
+    services.update_product(actor=owner, product=product, description=None)
+
+    assert Product.objects.get(pk=created.pk).description == ""
+    assert Product.objects.get(pk=product.pk).description == ""
+
+
 def test_a_name_of_120_characters_is_fine(owner, business):
     assert make_product(actor=owner, business=business, name="x" * 120).name == "x" * 120
 
