@@ -536,7 +536,7 @@ def run_product_import(*, import_id: int) -> ProductImport | None:
     the page can show it); then saves every product in one transaction."""
     with transaction.atomic():
         job = (
-            ProductImport.objects.select_for_update()
+            ProductImport.objects.select_for_update(of=("self",))
             .select_related("business", "created_by")
             .filter(pk=import_id)
             .first()
@@ -579,7 +579,7 @@ def fail_product_import(*, import_id: int) -> None:
     merchant's page must not wait forever."""
     with transaction.atomic():
         job = (
-            ProductImport.objects.select_for_update()
+            ProductImport.objects.select_for_update(of=("self",))
             .select_related("created_by")
             .filter(pk=import_id)
             .first()
