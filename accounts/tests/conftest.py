@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from accounts import services
 from accounts.models import Membership
 from accounts.tests.factories import UserFactory, create_business, join
 
@@ -50,4 +51,22 @@ def other(db):
         business=business,
         admin=join(business=business, role=ROLE.ADMIN).user,
         agent=join(business=business, role=ROLE.AGENT).user,
+    )
+
+
+@pytest.fixture
+def world(business, owner, admin, agent, outsider, other):
+    """All of the above, plus a pending invitation: what the permission tables probe."""
+    invitation, _key = services.invite_member(
+        actor=owner, business=business, email="pending@example.com", role=ROLE.AGENT
+    )
+    return SimpleNamespace(
+        business=business,
+        owner=owner,
+        admin=admin,
+        agent=agent,
+        outsider=outsider,
+        other=other,
+        agent_membership=business.memberships.get(user=agent),
+        invitation=invitation,
     )

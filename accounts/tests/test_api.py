@@ -1,5 +1,3 @@
-from types import SimpleNamespace
-
 import pytest
 from django.core import mail
 from rest_framework.test import APIClient
@@ -287,23 +285,6 @@ def test_patch_needs_authentication(api, business):
 
 
 # --- Every object endpoint is 404 to people without the role --------------------------------
-
-
-@pytest.fixture
-def world(business, owner, admin, agent, outsider, other):
-    invitation, _key = services.invite_member(
-        actor=owner, business=business, email="pending@example.com", role=ROLE.AGENT
-    )
-    return SimpleNamespace(
-        business=business,
-        owner=owner,
-        admin=admin,
-        agent=agent,
-        outsider=outsider,
-        other=other,
-        agent_membership=business.memberships.get(user=agent),
-        invitation=invitation,
-    )
 
 
 # (method, path under /api/v1/businesses/<slug>/, least role, body)
