@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from PIL import ExifTags, Image
 
@@ -493,12 +493,19 @@ def test_only_the_hash_of_the_invitation_key_is_stored(business, owner):
 def test_a_rolled_back_invitation_sends_no_mail(
     business, owner, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    # given an invitation made inside a transaction that then fails
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
         services.invite_member(actor=owner, business=business, email="x@example.com", role="agent")
+        raise RuntimeError("something later in the request failed")
 
-    # The callback is registered, never run: nothing leaves before a commit.
-    assert len(callbacks) == 1
+    # then neither the invitation nor its e-mail exist
+    assert callbacks == []
     assert mail.outbox == []
+    assert not Invitation.objects.filter(email="x@example.com").exists()
 
 
 def test_a_new_invitation_replaces_the_pending_one(business, owner):
