@@ -32,9 +32,9 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)] if data else []
 
 
-def photos_field(required: bool = False) -> MultipleFileField:
+def photos_field(*, required: bool = False, label=None) -> MultipleFileField:
     return MultipleFileField(
-        label=_("Photos"),
+        label=label or _("Photos"),
         required=required,
         help_text=_(
             "JPEG, PNG or WebP, up to %(mb)s MB each; at most %(n)s photos per product. "
@@ -141,7 +141,7 @@ class ProductForm(forms.Form):
 
 
 class PhotoUploadForm(forms.Form):
-    photos = photos_field(required=True)
+    photos = photos_field(required=True, label=_("Add photos"))
 
 
 class PhotoAltForm(forms.Form):
@@ -165,7 +165,9 @@ class ProductFilterForm(forms.Form):
 
     def __init__(self, *args, collections, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Name or SKU")})
+        self.fields["q"].widget.attrs.update(
+            {"placeholder": _("Name or SKU"), "enterkeyhint": "search"}
+        )
         self.fields["collection"].choices = [("", _("All collections"))] + [
             (c.pk, c.name) for c in collections
         ]
