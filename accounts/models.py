@@ -7,7 +7,12 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
@@ -117,7 +122,10 @@ class Business(models.Model):
         _("about"), max_length=139, blank=True, validators=[validate_no_markup]
     )
     description = models.TextField(
-        _("description"), max_length=512, blank=True, validators=[validate_no_markup]
+        _("description"),
+        max_length=512,
+        blank=True,
+        validators=[MaxLengthValidator(512), validate_no_markup],
     )
     category = models.CharField(
         _("category"), max_length=20, choices=Category.choices, default=Category.OTHER

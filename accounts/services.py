@@ -260,6 +260,8 @@ def accept_invitation(*, user: User, key: str) -> Membership:
         raise AppError(
             _("This invitation has expired; ask for a new one."), code="invitation_expired"
         )
+    if not Business.objects.filter(pk=invitation.business_id, is_active=True).exists():
+        raise AppError(_("This business is no longer on Conversa."), code="business_inactive")
     if invitation.email.lower() != user.email.lower():
         raise AppError(
             _("This invitation is for %(email)s. Sign in with that address to accept it.")

@@ -910,3 +910,22 @@ def test_the_beat_job_purges_stale_invitations(business, owner):
 
     assert expire_invitations() == 1
     assert not Invitation.objects.filter(pk=old.pk).exists()
+
+
+def test_a_description_over_512_characters_is_refused_by_the_service(owner, business):
+    with pytest.raises(AppError) as info:
+        services.update_business_profile(actor=owner, business=business, description="a" * 513)
+    assert info.value.field == "description"
+    business.refresh_from_db()
+    assert len(business.description) <= 512
+
+
+def test_an_invitation_to_a_deactivated_business_cannot_be_accepted(owner, business, outsider):
+    _invitation, key = services.invite_member(
+        actor=owner, business=business, email=outsider.email, role="agent"
+    )
+    Business.objects.filter(pk=business.pk).update(is_active=False)
+    with pytest.raises(AppError) as info:
+        services.accept_invitation(user=outsider, key=key)
+    assert info.value.code == "business_inactive"
+    assert not Membership.objects.filter(user=outsider, business=business).exists()
