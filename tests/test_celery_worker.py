@@ -2,8 +2,9 @@
 
 The worker is ``celery -A config worker`` as the Procfile starts it, given the test
 database in its environment. With ``REDIS_URL`` set (CI) the broker is Redis; without
-it, the embedded filesystem broker, in folders of this test's own so that a developer's
-``make run`` worker neither steals the message nor feeds this worker stale ones.
+it, the embedded filesystem broker. Either way the broker keys or folders are this
+test's own, so that another worker (a developer's ``make run``, a parallel test run)
+neither takes the task nor feeds this worker stale ones.
 """
 
 import datetime
@@ -11,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -68,7 +70,8 @@ def celery_worker(transactional_db, tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "VAR_DIR", "PYTEST_CURRENT_TEST"}
+        if key not in {"DATABASE_URL", "REDIS_URL", "REDIS_KEY_PREFIX", "VAR_DIR"}
+        and not key.startswith("PYTEST_")
     }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -76,15 +79,20 @@ def celery_worker(transactional_db, tmp_path):
         VAR_DIR=str(var_dir),
         PYTHONUNBUFFERED="1",
     )
+    previous_options = celery_app.conf.broker_transport_options
     if settings.REDIS_URL:
-        env["REDIS_URL"] = settings.REDIS_URL
-        own_broker = None
+        # Same Redis, keys of this test's own (settings: REDIS_KEY_PREFIX), so that
+        # another worker on that Redis database cannot take the task, nor this one
+        # someone else's.
+        prefix = f"conversa-test-{uuid.uuid4().hex[:12]}"
+        env.update(REDIS_URL=settings.REDIS_URL, REDIS_KEY_PREFIX=prefix)
+        own_broker = {**previous_options, "global_keyprefix": f"{prefix}:"}
     else:
         # The worker's settings put the filesystem broker under its VAR_DIR; this
         # process publishes there too, instead of to the shared var/broker.
         broker = var_dir / "broker"
         own_broker = {
-            **celery_app.conf.broker_transport_options,
+            **previous_options,
             "data_folder_in": str(broker / "queue"),
             "data_folder_out": str(broker / "queue"),
             "processed_folder": str(broker / "processed"),
@@ -92,13 +100,28 @@ def celery_worker(transactional_db, tmp_path):
         }
         for folder in ("queue", "processed", "control"):
             (broker / folder).mkdir(parents=True, exist_ok=True)
+    celery_app.conf.broker_transport_options = own_broker
+    _drop_broker_connections()
+    try:
+        yield from _run_worker(env, tmp_path / "worker.log")
+    finally:
+        celery_app.conf.broker_transport_options = previous_options
+        _drop_broker_connections()
 
-    previous_options = celery_app.conf.broker_transport_options
-    if own_broker is not None:
-        celery_app.conf.broker_transport_options = own_broker
-        celery_app.close()  # drop pooled connections made with the old options
 
-    log_path = tmp_path / "worker.log"
+def _drop_broker_connections() -> None:
+    """Forget pooled broker connections, so the next publish uses the current options.
+
+    Not ``app.close()``: that also unregisters the app, and tasks imported afterwards
+    would then no longer register on it (``NotRegistered``)."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def _run_worker(env: dict[str, str], log_path: Path):
+    """``celery -A config worker`` with ``env``; yields its log file once it is ready."""
     with log_path.open("wb") as log:
         worker = subprocess.Popen(  # noqa: S603 - our own virtualenv's celery
             [
@@ -136,9 +159,6 @@ def celery_worker(transactional_db, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=10)
-        if own_broker is not None:
-            celery_app.conf.broker_transport_options = previous_options
-            celery_app.close()
 
 
 def _invite(owner: User, business, email: str):

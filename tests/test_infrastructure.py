@@ -96,6 +96,8 @@ print(json.dumps({
     "channel_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "cache": settings.CACHES["default"]["BACKEND"],
     "cache_location": settings.CACHES["default"].get("LOCATION", ""),
+    "cache_prefix": settings.CACHES["default"].get("KEY_PREFIX", ""),
+    "channel_prefix": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix"),
     "broker_url": app.conf.broker_url,
     "broker_options": app.conf.broker_transport_options,
     "mailers": settings.MAILERS,
@@ -199,6 +201,8 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     assert got["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert got["cache_location"] == "redis://cache.example:6379/2"
     assert got["broker_url"] == "redis://cache.example:6379/2"
+    assert got["broker_options"] == {"global_keyprefix": "conversa:"}
+    assert got["cache_prefix"] == got["channel_prefix"] == "conversa"
     default_mailer = got["mailers"]["default"]
     assert default_mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     options = default_mailer["OPTIONS"]
@@ -209,6 +213,18 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     assert options["use_tls"] is True
     assert options["use_ssl"] is False
     assert not {key for key in got["mailers"]["default"] if key.startswith("EMAIL_")}
+
+
+def test_redis_key_prefix_keeps_deployments_sharing_a_redis_apart(tmp_path):
+    got = _settings_in(
+        _clean_env(
+            VAR_DIR=str(tmp_path / "var"),
+            REDIS_URL="redis://cache.example:6379/0",
+            REDIS_KEY_PREFIX="staging",
+        )
+    )
+    assert got["cache_prefix"] == got["channel_prefix"] == "staging"
+    assert got["broker_options"] == {"global_keyprefix": "staging:"}
 
 
 @pytest.mark.parametrize(
