@@ -173,8 +173,10 @@ class ProductFilterForm(forms.Form):
         ]
 
     def filters(self) -> dict:
-        if not self.is_valid():
+        """The valid filters; an invalid one (a stale collection id) is ignored alone."""
+        if not self.is_bound:
             return {}
+        self.is_valid()
         data = self.cleaned_data
         active = {"1": True, "0": False}.get(data.get("active") or "")
         return {
