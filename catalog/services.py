@@ -443,14 +443,19 @@ def import_feed(*, actor: User, business: Business, rows: Sequence[FeedRow]) -> 
                 if before == [getattr(product, f) for f in FEED_FIELDS]:
                     unchanged += 1
                     continue
-                product.updated_at = stamp  # bulk_update skips auto_now
+                product.updated_at = stamp  # update() skips auto_now
                 to_update.append(product)
         if errors:
             raise FeedRejected(errors)
         try:
             with transaction.atomic():
                 Product.objects.bulk_create(to_create, batch_size=500)
-                Product.objects.bulk_update(to_update, [*FEED_FIELDS, "updated_at"], batch_size=500)
+                # One UPDATE per changed product: bulk_update's CASE WHEN is several
+                # times slower here (20 s against 3-5 s for 10,000 rows).
+                for product in to_update:
+                    Product.objects.filter(pk=product.pk).update(
+                        **{f: getattr(product, f) for f in [*FEED_FIELDS, "updated_at"]}
+                    )
         except IntegrityError:
             # A product saved from the form meanwhile took one of the new ids.
             raise AppError(
