@@ -279,27 +279,41 @@ def accept_invitation(*, user: User, key: str) -> Membership:
     return membership
 
 
-def _lock_memberships(business: Business) -> list[Membership]:
-    """Lock every membership of ``business`` (in id order) so owner counts hold."""
-    return list(Membership.objects.select_for_update().filter(business=business).order_by("pk"))
+def _lock_team_as_owner(actor: User, business: Business) -> dict[int, Membership]:
+    """Lock every membership of ``business`` (in id order), then check under the lock
+    that ``actor`` is still an owner, so two owners demoting each other cannot both
+    act on authority one of them has just lost."""
+    locked = {
+        m.pk: m
+        for m in Membership.objects.select_for_update().filter(business=business).order_by("pk")
+    }
+    if not any(m.user_id == actor.pk and m.role == Membership.Role.OWNER for m in locked.values()):
+        raise AppError(
+            _("You do not have permission to do that."), code="forbidden", status_code=403
+        )
+    return locked
+
+
+def _refuse_losing_last_owner(locked: dict[int, Membership], target: Membership) -> None:
+    owners = sum(1 for m in locked.values() if m.role == Membership.Role.OWNER)
+    if target.role == Membership.Role.OWNER and owners <= 1:
+        raise AppError(
+            _("A business needs at least one owner. Make someone else owner first."),
+            code="last_owner",
+        )
 
 
 @transaction.atomic
 def change_member_role(*, actor: User, membership: Membership, role: str) -> Membership:
     """Owners change roles; the last owner cannot be demoted."""
-    require_role(actor, membership.business, Membership.Role.OWNER)
     if role not in Membership.Role.values:
         raise AppError(_("Unknown role."), code="invalid_role", field="role")
-    locked = {m.pk: m for m in _lock_memberships(membership.business)}
+    locked = _lock_team_as_owner(actor, membership.business)
     target = locked.get(membership.pk)
     if target is None:
         raise AppError(_("This person is no longer a member."), code="not_member")
-    owners = sum(1 for m in locked.values() if m.role == Membership.Role.OWNER)
-    if target.role == Membership.Role.OWNER and role != Membership.Role.OWNER and owners <= 1:
-        raise AppError(
-            _("A business needs at least one owner. Make someone else owner first."),
-            code="last_owner",
-        )
+    if role != Membership.Role.OWNER:
+        _refuse_losing_last_owner(locked, target)
     target.role = role
     target.save(update_fields=["role"])
     return target
@@ -308,17 +322,11 @@ def change_member_role(*, actor: User, membership: Membership, role: str) -> Mem
 @transaction.atomic
 def remove_member(*, actor: User, membership: Membership) -> None:
     """Owners remove members; the last owner cannot be removed."""
-    require_role(actor, membership.business, Membership.Role.OWNER)
-    locked = {m.pk: m for m in _lock_memberships(membership.business)}
+    locked = _lock_team_as_owner(actor, membership.business)
     target = locked.get(membership.pk)
     if target is None:
         return
-    owners = sum(1 for m in locked.values() if m.role == Membership.Role.OWNER)
-    if target.role == Membership.Role.OWNER and owners <= 1:
-        raise AppError(
-            _("A business needs at least one owner. Make someone else owner first."),
-            code="last_owner",
-        )
+    _refuse_losing_last_owner(locked, target)
     target.delete()
 
 

@@ -10,18 +10,13 @@ import secrets
 import string
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.contrib.staticfiles import finders
-from django.db import OperationalError, connection
-
-from accounts import services
-from accounts.models import Membership, User
-from core.errors import AppError
+from django.db import OperationalError
 
 BASE_DIR = Path(django_settings.BASE_DIR)
 
@@ -263,64 +258,6 @@ def test_debug_off_without_secret_key_fails_clearly(tmp_path):
     result = _run_python(_DUMP_SETTINGS, _clean_env(VAR_DIR=str(tmp_path / "var"), DEBUG="0"))
     assert result.returncode != 0
     assert "ImproperlyConfigured: Set SECRET_KEY when DEBUG is off." in result.stderr
-
-
-# --- Row locks on PostgreSQL --------------------------------------------------------
-
-
-@pytest.mark.needs_postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_owners_demoting_each_other_at_once_leave_exactly_one_owner(monkeypatch):
-    """Both requests pass the permission check, then meet at the row lock: the second
-    one sees the first one's demotion and is refused, so the business keeps an owner."""
-    ana = User.objects.create_user("ana@example.com", "pw-ana-123456")
-    bia = User.objects.create_user("bia@example.com", "pw-bia-123456")
-    business = services.create_business(user=ana, name="Padaria Sol", slug="padaria-sol")
-    _invitation, key = services.invite_member(
-        actor=ana, business=business, email=bia.email, role=Membership.Role.OWNER
-    )
-    bia_membership = services.accept_invitation(user=bia, key=key)
-    ana_membership = Membership.objects.get(user=ana, business=business)
-
-    # Hold both transactions at the lock until both have got that far.
-    at_the_lock = threading.Barrier(2, timeout=20)
-    lock_memberships = services._lock_memberships
-
-    def lock_when_both_are_here(business):
-        at_the_lock.wait()
-        return lock_memberships(business)
-
-    monkeypatch.setattr(services, "_lock_memberships", lock_when_both_are_here)
-
-    outcomes: dict[str, object] = {}
-
-    def demote(name: str, actor: User, membership: Membership) -> None:
-        try:
-            services.change_member_role(
-                actor=actor, membership=membership, role=Membership.Role.ADMIN
-            )
-            outcomes[name] = "ok"
-        except AppError as exc:
-            outcomes[name] = exc.code
-        except Exception as exc:  # surfaced by the asserts below
-            outcomes[name] = repr(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=demote, args=("ana", ana, bia_membership)),
-        threading.Thread(target=demote, args=("bia", bia, ana_membership)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-
-    assert sorted(outcomes.values()) == ["last_owner", "ok"], outcomes
-    owners = Membership.objects.filter(business=business, role=Membership.Role.OWNER)
-    assert owners.count() == 1
-    assert Membership.objects.filter(business=business).count() == 2
 
 
 # --- ASGI ---------------------------------------------------------------------------

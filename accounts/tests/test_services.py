@@ -734,19 +734,22 @@ def test_an_owner_may_step_down_when_another_owner_remains(business, owner):
 
 @pytest.mark.needs_postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_owners_demoting_each_other_at_once_leave_one_owner(monkeypatch):
-    # given two owners who each demote the other at the same moment
+@pytest.mark.parametrize("owners", [2, 3])
+def test_two_owners_demoting_each_other_at_once_leave_one_of_them_owner(monkeypatch, owners):
+    # given two owners (and maybe a third) who each demote the other at the same moment
     first = UserFactory()
     business = create_business(owner=first)
     second = join(business=business, role=ROLE.OWNER).user
+    for _ in range(owners - 2):
+        join(business=business, role=ROLE.OWNER)
     barrier = threading.Barrier(2, timeout=10)
-    lock_memberships = services._lock_memberships
+    lock_team = services._lock_team_as_owner
 
-    def lock_together(business):
-        barrier.wait()  # both have checked their own role; now both reach for the lock
-        return lock_memberships(business)
+    def lock_together(actor, business):
+        barrier.wait()  # both requests are in; now both reach for the lock
+        return lock_team(actor, business)
 
-    monkeypatch.setattr(services, "_lock_memberships", lock_together)
+    monkeypatch.setattr(services, "_lock_team_as_owner", lock_together)
     outcome = {}
 
     def demote(actor, target):
@@ -769,9 +772,14 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(monkeypatch):
     for t in threads:
         t.join(timeout=20)
 
-    # then the lock serialises them: one wins, the other is told it would leave no owner
-    assert sorted(outcome.values()) == ["demoted", "last_owner"]
-    assert business.memberships.filter(role=ROLE.OWNER).count() == 1
+    # then the lock serialises them, and the authority check runs under it: whoever
+    # comes second is no longer an owner and is refused
+    assert sorted(outcome.values()) == ["demoted", "forbidden"]
+    still_owner = {first.pk, second.pk} & set(
+        business.memberships.filter(role=ROLE.OWNER).values_list("user_id", flat=True)
+    )
+    assert len(still_owner) == 1
+    assert business.memberships.filter(role=ROLE.OWNER).count() == owners - 1
 
 
 @pytest.mark.parametrize("who", ["admin", "agent", "other_owner"])
