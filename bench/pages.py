@@ -1,0 +1,466 @@
+"""Throughput and latency of the public pages, measured against the bare view.
+
+    .venv/bin/python bench/pages.py [--client auto|wrk|python] [--profile]
+
+One command, nothing to set up: it makes a throw-away SQLite database and media
+folder in a temporary directory, migrates, loads a shop of 48 products with photos
+in collections, collects the static files (DEBUG=0 uses the manifest storage), then
+starts the production-like server (uvicorn, one worker, DEBUG=0) on 127.0.0.1 and
+loads each URL over 8 keep-alive connections after a warm-up: the bare view
+(``/bare``, the floor), the shop page and a product page, in the same run. It
+prints requests/s, p50 and p95 latency, each page's throughput as a share of the
+bare view's (the goal is at least 50 %) and the server's CPU time per request, then
+stops the server and removes the directory, whatever happened.
+
+The load comes from ``wrk`` for a fixed time when it is installed, else from Python
+threads sending a fixed number of requests (see bench/README.md for the difference).
+``--profile`` skips the server and prints a cProfile of each page rendered
+in-process with the same settings, to find the hot spots.
+"""
+
+import argparse
+import contextlib
+import http.client
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTS = 48
+PHOTOS_PER_PRODUCT = 3
+DEADLINE_PER_URL = 30.0  # seconds: a slow page ends its run early rather than the bench hanging
+STARTUP_TIMEOUT = 30.0
+
+
+def server_environment(var_dir: Path) -> dict[str, str]:
+    """The production-like settings, shared by this process and the server."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "SMTP_URL", "SITE_URL"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        VAR_DIR=str(var_dir),
+        DEBUG="0",
+        SECRET_KEY="bench-only-" + os.urandom(16).hex(),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def load_shop() -> tuple[str, str]:
+    """A shop as a merchant would build it, through the services. Returns the URLs
+    of its shop page and of one product page."""
+    import datetime
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from accounts import services as account_services
+    from accounts.models import User
+    from catalog import services
+
+    def photo(n: int) -> SimpleUploadedFile:
+        buf = io.BytesIO()
+        Image.new("RGB", (400, 400), ((n * 37) % 256, (n * 91) % 256, 120)).save(buf, "JPEG")
+        return SimpleUploadedFile(f"photo-{n}.jpg", buf.getvalue(), content_type="image/jpeg")
+
+    owner = User.objects.create_user(email="owner@bench.invalid", display_name="Bench Owner")
+    business = account_services.create_business(
+        user=owner,
+        name="Padaria Bench",
+        slug="padaria-bench",
+        about="Pão fresco todo dia.",
+        description="A neighbourhood bakery with a long catalog.",
+        city="São Paulo",
+        address="Rua das Flores, 100",
+        phone="+5511987654321",
+        email="contato@bench.invalid",
+        website="https://bench.invalid",
+        store_url="https://store.bench.invalid",
+    )
+    account_services.set_opening_hours(
+        actor=owner,
+        business=business,
+        hours=[(day, datetime.time(7), datetime.time(19)) for day in range(6)],
+    )
+    account_services.set_business_logo(actor=owner, business=business, upload=photo(0))
+    collections = [
+        services.create_collection(actor=owner, business=business, name=name)
+        for name in ("Pães", "Bolos", "Presentes", "Salgados")
+    ]
+    first = None
+    for i in range(1, PRODUCTS + 1):
+        price = 990 + 50 * i
+        product = services.create_product(
+            actor=owner,
+            business=business,
+            name=f"Produto {i:02}",
+            description=f"Produto número {i}, feito hoje.",
+            retailer_id=f"SKU-{i:03}",
+            price=price,
+            compare_at_price=price + 500 if i % 4 == 1 else None,
+            stock=0 if i % 5 == 0 else None,
+            is_active=i % 11 != 0,
+            collection_ids=[c.pk for n, c in enumerate(collections, 2) if i % n == 0],
+        )
+        services.add_product_photos(
+            actor=owner,
+            product=product,
+            uploads=[photo(i * 10 + n) for n in range(PHOTOS_PER_PRODUCT)],
+        )
+        first = first or product
+    return business.get_absolute_url(), first.get_absolute_url()
+
+
+def prepare(env: dict[str, str]) -> tuple[str, str]:
+    setup_django(env)
+    from django.core.management import call_command
+    from django.db import connections
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)
+    urls = load_shop()
+    connections.close_all()
+    return urls
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, int]:
+    conn.request("GET", path, headers={"Accept-Language": "pt-BR"})
+    response = conn.getresponse()
+    body = response.read()
+    return response.status, len(body)
+
+
+def wait_until_up(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with code {server.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            status, _ = get(conn, "/bare")
+            conn.close()
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not answer in time")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hammer_python(port: int, path: str, requests: int, concurrency: int) -> dict:
+    """Send ``requests`` GETs to ``path`` over ``concurrency`` keep-alive connections,
+    one thread each. Stops early (and says so) past DEADLINE_PER_URL."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    sizes: set[int] = set()
+    lock = threading.Lock()
+    remaining = [requests]
+    deadline = time.monotonic() + DEADLINE_PER_URL
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            while True:
+                with lock:
+                    if remaining[0] <= 0 or time.monotonic() > deadline:
+                        return
+                    remaining[0] -= 1
+                start = time.perf_counter()
+                try:
+                    status, size = get(conn, path)
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    with lock:
+                        errors.append(type(exc).__name__)
+                    continue
+                elapsed = time.perf_counter() - start
+                with lock:
+                    if status == 200:
+                        latencies.append(elapsed)
+                        sizes.add(size)
+                    else:
+                        errors.append(str(status))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    latencies.sort()
+    done = len(latencies)
+    return {
+        "cut_short": remaining[0] > 0,
+        "done": done,
+        "errors": errors,
+        "rps": done / wall if wall else 0.0,
+        "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p95": latencies[max(0, int(done * 0.95) - 1)] * 1000 if latencies else float("nan"),
+        "bytes": max(sizes) if sizes else 0,
+    }
+
+
+# wrk prints its own summary for people; this prints one line for this script.
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95),
+    e.connect + e.read + e.write + e.status + e.timeout, summary.bytes))
+end
+"""
+
+
+def hammer_wrk(port: int, path: str, seconds: float, concurrency: int, var_dir: Path) -> dict:
+    """Load ``path`` for ``seconds`` with wrk (C, 2 threads), which takes far less of
+    the shared CPUs per request than a Python client. wrk runs for a time, not for a
+    number of requests, so the count differs from URL to URL."""
+    script = var_dir / "result-line.lua"
+    script.write_text(WRK_SCRIPT)
+    out = subprocess.run(  # noqa: S603 - fixed arguments
+        [
+            shutil.which("wrk") or "wrk",
+            f"--threads={min(2, concurrency)}",
+            f"--connections={concurrency}",
+            f"--duration={max(1, round(seconds))}s",
+            "--timeout=10s",
+            "--header=Accept-Language: pt-BR",
+            f"--script={script}",
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    done, micros, p50, p95, errors, size = (int(x) for x in line.split()[1:])
+    return {
+        "done": done - errors,
+        "errors": ["wrk"] * errors,
+        "rps": done / (micros / 1e6) if micros else 0.0,
+        "p50": p50 / 1000,
+        "p95": p95 / 1000,
+        "bytes": size // done if done else 0,  # with the headers
+    }
+
+
+def run_server_bench(
+    env,
+    var_dir: Path,
+    pages: dict[str, str],
+    *,
+    requests: int,
+    seconds: float,
+    concurrency: int,
+    client: str,
+):
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--workers=1",
+            "--lifespan=off",
+            "--no-access-log",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(var_dir / "server.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+    try:
+        wait_until_up(port, server)
+        results = {}
+
+        for name, path in pages.items():
+            # warm-up, then the measured run
+            if client == "wrk":
+                hammer_wrk(port, path, 1, concurrency, var_dir)
+            else:
+                hammer_python(port, path, max(50, requests // 10), concurrency)
+            cpu_before = cpu_seconds(server.pid)
+            if client == "wrk":
+                result = hammer_wrk(port, path, seconds, concurrency, var_dir)
+            else:
+                result = hammer_python(port, path, requests, concurrency)
+            results[name] = result
+            cpu_after = cpu_seconds(server.pid)
+            if cpu_before is not None and cpu_after is not None and result["done"]:
+                result["cpu_ms"] = (cpu_after - cpu_before) * 1000 / result["done"]
+        return results
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.returncode not in (0, -15):
+            print((var_dir / "server.log").read_text()[-3000:], file=sys.stderr)
+
+
+def print_table(pages: dict[str, str], results: dict, load: str) -> bool:
+    floor = results["bare"]["rps"]
+    floor_cpu = results["bare"].get("cpu_ms")
+    print(f"\n{load}; uvicorn, 1 worker, DEBUG=0, SQLite; {os.cpu_count()} CPUs\n")
+    header = f"{'page':<9}{'path':<24}{'ok':>6}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
+    header += f"{'KiB':>6}{'vs bare':>9}{'cpu ms':>8}{'cpu vs bare':>13}"
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for name, path in pages.items():
+        r = results[name]
+        share = r["rps"] / floor if floor else 0.0
+        if name != "bare" and share < 0.5:
+            ok = False
+        cpu = r.get("cpu_ms", float("nan"))
+        cpu_share = floor_cpu / cpu if floor_cpu and cpu else float("nan")
+        print(
+            f"{name:<9}{path:<24}{r['done']:>6}{len(r['errors']):>5}{r['rps']:>8.0f}"
+            f"{r['p50']:>8.1f}{r['p95']:>8.1f}{r['bytes'] / 1024:>6.1f}{share:>9.0%}"
+            f"{cpu:>8.2f}{cpu_share:>13.0%}"
+        )
+        if r["errors"]:
+            ok = False
+            print(f"    errors: {sorted(set(r['errors']))}")
+        if r.get("cut_short"):
+            print(f"    stopped after {DEADLINE_PER_URL:.0f} s")
+    print(
+        "\nvs bare: req/s as a share of the bare view's. cpu ms: the server's CPU time per"
+        "\nrequest (user + system); cpu vs bare: the bare view's cpu ms over the page's, the"
+        "\nthroughput share one core would give; it is steadier than req/s when other"
+        "\nprograms share the machine (and the client's own CPU does not count in it)."
+    )
+    print(f"\ngoal: every page at least 50 % of the bare view: {'met' if ok else 'NOT met'}")
+    return ok
+
+
+def profile(pages: dict[str, str], repeat: int = 200) -> None:
+    """cProfile of rendering each page in-process with the production settings."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="pt-BR", HTTP_HOST="127.0.0.1")
+    for name, path in pages.items():
+        if name == "bare":
+            continue
+        for _ in range(20):
+            assert client.get(path).status_code == 200
+        profiler = cProfile.Profile()
+        start = time.perf_counter()
+        profiler.enable()
+        for _ in range(repeat):
+            client.get(path)
+        profiler.disable()
+        per_request = (time.perf_counter() - start) / repeat * 1000
+        print(f"\n=== {name} {path}: {per_request:.2f} ms per request under the profiler")
+        stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
+        stats.print_stats(30)
+        stats.sort_stats("tottime").print_stats(20)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--requests", type=int, default=500, help="per URL, Python client (default 500)"
+    )
+    parser.add_argument("--seconds", type=float, default=5, help="per URL, wrk client (default 5)")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections (default 8)")
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk when installed (auto), else Python threads",
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile in-process instead")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="conversa-bench-"))
+    env = server_environment(var_dir)
+    started = time.monotonic()
+    try:
+        shop, product = prepare(env)
+        pages = {"bare": "/bare", "shop": shop, "product": product}
+        print(f"loaded {PRODUCTS} products in {time.monotonic() - started:.1f} s ({var_dir})")
+        if args.profile:
+            profile(pages)
+            return 0
+        client = args.client
+        if client == "auto":
+            client = "wrk" if shutil.which("wrk") else "python"
+        results = run_server_bench(
+            env,
+            var_dir,
+            pages,
+            requests=args.requests,
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+            client=client,
+        )
+        if client == "wrk":
+            load = f"wrk for {args.seconds:g} s per URL"
+        else:
+            load = f"{args.requests} requests per URL from Python threads"
+        ok = print_table(pages, results, f"{load}, {args.concurrency} keep-alive connections")
+        print(f"total time {time.monotonic() - started:.1f} s")
+        return 0 if ok else 1
+    finally:
+        if args.keep:
+            print(f"kept {var_dir}")
+        else:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(var_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
