@@ -3,12 +3,14 @@ service, render. Permission checks go through ``selectors.get_business_for``."""
 
 from copy import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -126,6 +128,24 @@ def account_profile(request):
             messages.success(request, _("Your profile was saved."))
             return redirect("account_profile")
     return render(request, "accounts/account_profile.html", {"form": form})
+
+
+@require_POST
+def set_language(request):
+    """The footer's language switcher. Django's view validates the language and the
+    ``next`` address and sets the cookie; a signed-in user's choice is also saved to
+    their profile, which ``UserLanguageMiddleware`` puts before the cookie."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if user.is_authenticated and language in dict(settings.LANGUAGES) and language != user.language:
+        try:
+            services.update_user_profile(
+                user=user, display_name=user.display_name, phone=user.phone, language=language
+            )
+        except AppError as exc:
+            messages.error(request, exc.message)
+    return response
 
 
 @login_required
