@@ -21,6 +21,7 @@ $(UV):
 
 install: $(UV)  ## Make .venv from uv.lock (Python 3.12)
 	$(UV) sync --frozen --python 3.12 --quiet
+	$(VENV)/bin/pybabel --quiet compile -d locale -D django
 
 lock: $(UV)  ## Re-lock after editing pyproject.toml
 	$(UV) lock

@@ -72,7 +72,7 @@ def test_a_revoked_token_is_401(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
-    response = client.get("/api/v1/me")
+    response = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]
@@ -406,8 +406,8 @@ def test_the_last_owner_cannot_be_demoted_or_removed(api, world):
     client = _as(api, world.owner)
     before = _state(world.business)
 
-    demote = client.patch(url, {"role": "admin"}, format="json")
-    remove = client.delete(url)
+    demote = client.patch(url, {"role": "admin"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    remove = client.delete(url, HTTP_ACCEPT_LANGUAGE="en")
 
     for response in (demote, remove):
         assert response.status_code == 400

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.core import mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import ExifTags, Image
 
 from accounts import services
@@ -111,7 +111,7 @@ def test_taken_or_reserved_slug_is_refused(db, slug):
     create_business(slug="padaria")
     counts = (Business.objects.count(), Membership.objects.count())
 
-    with pytest.raises(AppError) as exc:
+    with translation.override("en"), pytest.raises(AppError) as exc:
         services.create_business(user=UserFactory(), name="Another", slug=slug)
 
     assert (exc.value.code, exc.value.field) == ("slug_taken", "slug")
@@ -580,7 +580,7 @@ def test_accepting_makes_a_member_once(business, owner):
     assert invitation.state == "accepted"
     assert invitation.accepted_by == user
 
-    with pytest.raises(AppError) as exc:
+    with translation.override("en"), pytest.raises(AppError) as exc:
         services.accept_invitation(user=user, key=key)
     assert exc.value.code == "invitation_used"
     assert "already been used" in str(exc.value)
@@ -602,7 +602,7 @@ def test_an_expired_invitation_cannot_be_accepted(business, owner):
     invitation, key = _pending(business, owner)
     _expire(invitation)
 
-    with pytest.raises(AppError) as exc:
+    with translation.override("en"), pytest.raises(AppError) as exc:
         services.accept_invitation(user=UserFactory(email="new@example.com"), key=key)
 
     assert exc.value.code == "invitation_expired"

@@ -642,7 +642,7 @@ def invited(business, owner):
 
 
 def test_signed_out_visitor_is_offered_sign_in_and_sign_up(client, invited):
-    response = client.get(invited.url)
+    response = client.get(invited.url, headers={"accept-language": "en"})
 
     assert response.status_code == 200
     assert "Join Padaria Central" in response.text
@@ -728,7 +728,7 @@ def shops(db):
     ],
 )
 def test_directory_search_and_filters(client, shops, query, expected):
-    response = client.get(reverse("business_directory"), query)
+    response = client.get(reverse("business_directory"), query, headers={"accept-language": "en"})
 
     assert response.status_code == 200
     assert [b.name for b in response.context["page"].object_list] == expected
@@ -762,7 +762,10 @@ def test_public_profile_has_local_business_json_ld(client, business, owner):
         actor=owner, business=business, about="Pão quente", phone="+5511987654321"
     )
 
-    response = client.get(reverse("business_profile", kwargs={"slug": business.slug}))
+    response = client.get(
+        reverse("business_profile", kwargs={"slug": business.slug}),
+        headers={"accept-language": "en"},
+    )
 
     assert response.status_code == 200
     ld = _local_business(response.text)
@@ -791,7 +794,10 @@ def test_public_profile_says_open_now(client, business, owner):
         actor=owner, business=business, hours=[(d, t(0), t(0)) for d in range(7)]
     )
 
-    response = client.get(reverse("business_profile", kwargs={"slug": business.slug}))
+    response = client.get(
+        reverse("business_profile", kwargs={"slug": business.slug}),
+        headers={"accept-language": "en"},
+    )
 
     assert "Open now" in response.text
     assert "Open 24 hours" in response.text
@@ -807,7 +813,10 @@ def test_public_profile_says_closed(client, business, owner):
         hours=[((today + 3) % 7, datetime.time(9), datetime.time(10))],
     )
 
-    response = client.get(reverse("business_profile", kwargs={"slug": business.slug}))
+    response = client.get(
+        reverse("business_profile", kwargs={"slug": business.slug}),
+        headers={"accept-language": "en"},
+    )
 
     assert "Closed" in response.text
     assert "Open now" not in response.text
