@@ -13,6 +13,10 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+# The real Celery worker (``celery_worker``). pytest reads ``pytest_plugins`` in the
+# root conftest only.
+pytest_plugins = ["tests.celery_fixtures"]
+
 IN_CI = bool(os.environ.get("CI"))
 
 

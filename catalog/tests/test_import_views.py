@@ -14,7 +14,7 @@ from accounts.models import Membership
 from accounts.tests.factories import UserFactory, create_business, join
 from catalog import feed, services
 from catalog.models import Product, ProductImport
-from tests.test_celery_worker import TASK_TIMEOUT, _wait_for, celery_worker  # noqa: F401
+from tests.celery_fixtures import TASK_TIMEOUT, wait_for
 
 ROLE = Membership.Role
 
@@ -359,7 +359,7 @@ def test_recent_imports_are_listed(client, business, owner):
 # --- A real worker ----------------------------------------------------------------
 
 
-def test_a_real_worker_imports_a_large_file(celery_worker, client):  # noqa: F811
+def test_a_real_worker_imports_a_large_file(celery_worker, client):
     # given a merchant with one product already in the catalog
     owner = UserFactory()
     business = create_business(owner=owner, name="Loja Grande", slug="loja-grande")
@@ -381,7 +381,7 @@ def test_a_real_worker_imports_a_large_file(celery_worker, client):  # noqa: F81
             not in c.get(status_url(job), headers={"HX-Request": "true"}).content.decode()
         )
 
-    done = _wait_for(finished, TASK_TIMEOUT + 20, interval=0.5)
+    done = wait_for(finished, TASK_TIMEOUT + 20, interval=0.5)
     log = celery_worker.read_text(errors="replace")
     assert done, f"the worker did not finish the import:\n{log[-4000:]}"
     job.refresh_from_db()
