@@ -244,6 +244,7 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", _("Portuguese (Brazil)")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365  # a visitor's choice outlives the browser session
 TIME_ZONE = "America/Sao_Paulo"
 USE_I18N = True
 USE_TZ = True
