@@ -12,6 +12,8 @@ from accounts.models import Business, Membership
 from accounts.tests.factories import UserFactory, join
 from catalog import services
 from catalog.models import Collection, Product, ProductPhoto
+from catalog.tests import factories
+from catalog.tests.factories import make_product
 from core.tests.uploads import PDF_BYTES, png_upload, upload
 
 ROLE = Membership.Role
@@ -25,14 +27,14 @@ PUBLIC_LIST_QUERIES = 5
 # --- Helpers and fixtures -------------------------------------------------------------
 
 
-def make_product(actor, business, n: int = 1, **fields) -> Product:
-    defaults = {"name": f"Product {n:02}", "retailer_id": f"SKU-{n:03}", "price": 2390 + 100 * n}
-    return services.create_product(actor=actor, business=business, **(defaults | fields))
+def numbered_product(actor, business, n: int = 1, **fields) -> Product:
+    """Product ``n``: "Product 0n", SKU "SKU-00n", 23.90 + n."""
+    numbered = {"name": f"Product {n:02}", "retailer_id": f"SKU-{n:03}", "price": 2390 + 100 * n}
+    return make_product(actor, business, **(numbered | fields))
 
 
 def add_photos(actor, product, count: int = 1) -> list[ProductPhoto]:
-    uploads = [png_upload((40, 30), f"p{product.pk}-{i}.png") for i in range(count)]
-    return services.add_product_photos(actor=actor, product=product, uploads=uploads)
+    return factories.add_photos(actor, product, count, size=(40, 30))
 
 
 def media_files(settings) -> list[str]:
@@ -66,9 +68,9 @@ def shop(db):
     admin = join(business=business, role=ROLE.ADMIN).user
     agent = join(business=business, role=ROLE.AGENT).user
     breads = services.create_collection(actor=owner, business=business, name="Breads")
-    product = make_product(owner, business, 1, collection_ids=[breads.pk])
+    product = numbered_product(owner, business, 1, collection_ids=[breads.pk])
     photos = add_photos(owner, product, 2)
-    hidden = make_product(owner, business, 2, is_active=False)
+    hidden = numbered_product(owner, business, 2, is_active=False)
 
     other_owner = UserFactory(email="neighbour@example.com")
     other = account_services.create_business(
@@ -76,7 +78,7 @@ def shop(db):
     )
     other_admin = join(business=other, role=ROLE.ADMIN).user
     other_collection = services.create_collection(actor=other_owner, business=other, name="Cakes")
-    other_product = make_product(other_owner, other, 1, collection_ids=[other_collection.pk])
+    other_product = numbered_product(other_owner, other, 1, collection_ids=[other_collection.pk])
     [other_photo] = add_photos(other_owner, other_product, 1)
     return SimpleNamespace(
         owner=owner,
@@ -167,7 +169,7 @@ def test_public_list_formats_prices_in_the_visitors_language(shop):
 
 def test_public_list_filters_by_collection(shop):
     # given a second visible product in no collection
-    loose = make_product(shop.owner, shop.business, 3)
+    loose = numbered_product(shop.owner, shop.business, 3)
     url = public_url(shop.business)
 
     everything = api().get(url).json()["results"]
@@ -189,7 +191,7 @@ def test_public_list_rejects_a_malformed_collection_filter(shop):
 
 def test_public_list_is_paginated(shop):
     for n in range(3, 33):
-        make_product(shop.owner, shop.business, n)  # 31 visible products in all
+        numbered_product(shop.owner, shop.business, n)  # 31 visible products in all
 
     first = api().get(public_url(shop.business)).json()
     second = api().get(first["next"]).json()
@@ -206,7 +208,7 @@ def test_public_list_is_paginated(shop):
 def test_public_list_runs_a_fixed_number_of_queries(shop, django_assert_num_queries):
     # given 30 visible products with 3 photos each
     for n in range(3, 32):
-        add_photos(shop.owner, make_product(shop.owner, shop.business, n), 3)
+        add_photos(shop.owner, numbered_product(shop.owner, shop.business, n), 3)
     add_photos(shop.owner, shop.product, 1)
 
     # when an anonymous visitor lists the first and the second page
@@ -367,7 +369,7 @@ def test_another_business_ids_under_my_slug_are_not_found_and_change_nothing(sho
 
 
 def test_a_photo_of_another_product_of_the_same_shop_is_not_found(shop):
-    sibling = make_product(shop.owner, shop.business, 5)
+    sibling = numbered_product(shop.owner, shop.business, 5)
     before = snapshot()
     url = catalog_url(shop.business, f"products/{sibling.pk}/photos/{shop.photos[0].pk}/")
 
@@ -791,7 +793,7 @@ def test_another_business_collection_in_a_reorder_is_refused(shop):
 
 
 def test_reorder_products_of_a_collection(shop):
-    second = make_product(shop.owner, shop.business, 3, collection_ids=[shop.collection.pk])
+    second = numbered_product(shop.owner, shop.business, 3, collection_ids=[shop.collection.pk])
     url = catalog_url(shop.business, f"collections/{shop.collection.pk}/products/reorder/")
 
     response = api(shop.admin).post(

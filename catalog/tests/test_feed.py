@@ -14,6 +14,7 @@ from accounts.tests.factories import UserFactory, create_business, join
 from catalog import feed, services
 from catalog.feed import FeedRejected, parse_feed
 from catalog.models import Product, ProductImport
+from catalog.tests.factories import feed_file, make_product
 from core.errors import AppError
 from core.tests.uploads import png_upload
 
@@ -30,18 +31,8 @@ def business(owner):
     return create_business(owner=owner, name="Padaria Central", slug="padaria-central")
 
 
-def make_product(owner, business, **fields) -> Product:
-    n = Product.objects.count() + 1
-    defaults = {"name": f"Bread {n}", "retailer_id": f"SKU-{n}", "price": 990}
-    return services.create_product(actor=owner, business=business, **{**defaults, **fields})
-
-
 def rows_of(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
-
-
-def csv_bytes(*lines: str, header: str = "id,title,price", encoding: str = "utf-8") -> bytes:
-    return "\n".join([header, *lines]).encode(encoding)
 
 
 def parse(data: bytes, currency: str = "BRL"):
@@ -172,7 +163,7 @@ def test_import_leaves_photos_visibility_and_collections_alone(owner, business):
         actor=owner,
         business=business,
         filename="x.csv",
-        data=csv_bytes("A,New name,5.00 BRL,in stock", header="id,title,price,availability"),
+        data=feed_file("A,New name,5.00 BRL,in stock", header="id,title,price,availability"),
     )
 
     product.refresh_from_db()
@@ -190,7 +181,7 @@ def test_availability_and_missing_columns(owner, business):
     make_product(owner, business, retailer_id="C", stock=None)
 
     # when a file without a description column says A is out, B is back and C says nothing
-    data = csv_bytes(
+    data = feed_file(
         "A,A,1 BRL,out of stock",
         "B,B,1 BRL,in stock",
         "C,C,1 BRL,",
@@ -209,7 +200,7 @@ def test_a_row_without_sale_price_ends_the_sale(owner, business):
     make_product(owner, business, retailer_id="A", price=800, compare_at_price=1000)
 
     services.import_feed_file(
-        actor=owner, business=business, filename="x.csv", data=csv_bytes("A,A,9.00 BRL")
+        actor=owner, business=business, filename="x.csv", data=feed_file("A,A,9.00 BRL")
     )
 
     product = business.products.get()
@@ -220,7 +211,7 @@ def test_new_products_go_after_the_existing_ones(owner, business):
     old = make_product(owner, business, retailer_id="OLD")
 
     services.import_feed_file(
-        actor=owner, business=business, filename="x.csv", data=csv_bytes("N1,a,1 BRL", "N2,b,1 BRL")
+        actor=owner, business=business, filename="x.csv", data=feed_file("N1,a,1 BRL", "N2,b,1 BRL")
     )
 
     order = list(business.products.order_by("position").values_list("retailer_id", flat=True))
@@ -237,7 +228,7 @@ def test_new_products_go_after_the_existing_ones(owner, business):
     [("utf-8-sig", "UTF-8"), ("utf-8", "UTF-8"), ("cp1252", "Windows-1252"), ("utf-16", "UTF-16")],
 )
 def test_accents_survive_every_encoding(encoding, name):
-    data = csv_bytes("PQ-1,Pão de queijo,19.90 BRL", "AC-1,Açaí “grande”,12 BRL", encoding=encoding)
+    data = feed_file("PQ-1,Pão de queijo,19.90 BRL", "AC-1,Açaí “grande”,12 BRL", encoding=encoding)
 
     result = parse(data)
 
@@ -376,14 +367,14 @@ def test_an_unclosed_quote_is_reported():
     ],
 )
 def test_bad_prices_are_reported_with_line_and_column(price, words):
-    result = parse(csv_bytes("OK,Fine,1 BRL", f"A,Bread,{price}"))
+    result = parse(feed_file("OK,Fine,1 BRL", f"A,Bread,{price}"))
 
     assert errors_of(result) == [(3, "price")]
     assert words in result.errors[0].message
 
 
 def test_prices_in_the_shops_own_currency():
-    result = parse(csv_bytes("A,Bread,19.9 usd"), currency="USD")
+    result = parse(feed_file("A,Bread,19.9 usd"), currency="USD")
 
     assert result.errors == []
     assert result.rows[0].price == 1990
@@ -391,14 +382,14 @@ def test_prices_in_the_shops_own_currency():
 
 @pytest.mark.parametrize("sale", ["19.90 BRL", "25 BRL"])
 def test_a_sale_price_must_be_below_the_price(sale):
-    result = parse(csv_bytes(f"A,Bread,19.90 BRL,{sale}", header="id,title,price,sale_price"))
+    result = parse(feed_file(f"A,Bread,19.90 BRL,{sale}", header="id,title,price,sale_price"))
 
     assert errors_of(result) == [(2, "sale_price")]
     assert "lower than the price" in result.errors[0].message
 
 
 def test_duplicate_ids_name_the_first_line():
-    result = parse(csv_bytes("A,Bread,1 BRL", "B,Cake,1 BRL", "A,Other,2 BRL"))
+    result = parse(feed_file("A,Bread,1 BRL", "B,Cake,1 BRL", "A,Other,2 BRL"))
 
     assert errors_of(result) == [(4, "id")]
     assert "line 2" in result.errors[0].message
@@ -415,14 +406,14 @@ def test_duplicate_ids_name_the_first_line():
     ],
 )
 def test_ids_and_titles_are_checked(line, column, words):
-    result = parse(csv_bytes(line))
+    result = parse(feed_file(line))
 
     assert errors_of(result) == [(2, column)]
     assert words in result.errors[0].message
 
 
 def test_availability_and_condition_values_are_checked():
-    data = csv_bytes(
+    data = feed_file(
         "A,Bread,1 BRL,soon,new",
         "B,Cake,1 BRL,in stock,used",
         header="id,title,price,availability,condition",
@@ -436,7 +427,7 @@ def test_availability_and_condition_values_are_checked():
 def test_every_bad_row_is_listed():
     lines = [f"S{i},Bread,{'abc' if i % 2 else '1 BRL'}" for i in range(1, 8)]
 
-    result = parse(csv_bytes(*lines))
+    result = parse(feed_file(*lines))
 
     assert [e.line for e in result.errors] == [2, 4, 6, 8]
 
@@ -473,7 +464,7 @@ def test_random_bytes_never_raise():
 
 
 def test_a_file_over_5_mb_is_refused_unread():
-    data = csv_bytes("A,Bread,1 BRL") + b"#" * feed.MAX_BYTES
+    data = feed_file("A,Bread,1 BRL") + b"#" * feed.MAX_BYTES
 
     result = parse(data)
 
@@ -484,7 +475,7 @@ def test_a_file_over_5_mb_is_refused_unread():
 def test_at_most_10000_products_per_file():
     lines = [f"S{i},Bread,1 BRL" for i in range(feed.MAX_ROWS + 1)]
 
-    result = parse(csv_bytes(*lines))
+    result = parse(feed_file(*lines))
 
     assert errors_of(result)[-1] == (feed.MAX_ROWS + 2, "")
     assert "at most 10,000" in result.errors[-1].message
@@ -493,7 +484,7 @@ def test_at_most_10000_products_per_file():
 def test_errors_stop_after_a_thousand():
     lines = [f"S{i},Bread,abc" for i in range(1500)]
 
-    result = parse(csv_bytes(*lines))
+    result = parse(feed_file(*lines))
 
     assert len(result.errors) == feed.MAX_ERRORS + 1
     assert "Stopped after" in result.errors[-1].message
@@ -503,10 +494,10 @@ def test_errors_stop_after_a_thousand():
 
 
 BAD_FILES = [
-    csv_bytes("A,Renamed,5 BRL", "B,Cake,abc"),
-    csv_bytes("A,Renamed,5 BRL", "A,Twice,5 BRL"),
-    csv_bytes("A,Renamed,5 BRL", "N,New,5 USD"),
-    csv_bytes("A,Renamed,5 BRL,9 BRL", header="id,title,price,sale_price"),
+    feed_file("A,Renamed,5 BRL", "B,Cake,abc"),
+    feed_file("A,Renamed,5 BRL", "A,Twice,5 BRL"),
+    feed_file("A,Renamed,5 BRL", "N,New,5 USD"),
+    feed_file("A,Renamed,5 BRL,9 BRL", header="id,title,price,sale_price"),
     b"",
     bytes(range(256)),
     b"id,title\nA,Renamed\n",
@@ -532,7 +523,7 @@ def test_a_bad_file_changes_nothing(owner, business, data):
 def test_rows_the_model_refuses_reject_the_whole_file(owner, business, monkeypatch):
     # given a row that passes the feed checks but not the model's (a validator added
     # later, say); the first row is fine
-    rows = parse(csv_bytes("A,Fine,1 BRL", "B,Too long,1 BRL", "C,Long too,1 BRL")).rows
+    rows = parse(feed_file("A,Fine,1 BRL", "B,Too long,1 BRL", "C,Long too,1 BRL")).rows
     monkeypatch.setattr(Product._meta.get_field("name"), "validators", [MaxLengthValidator(4)])
 
     with pytest.raises(FeedRejected) as exc:
@@ -548,12 +539,12 @@ def test_the_product_limit_counts_new_products(owner, business, monkeypatch):
 
     # updating A and adding B fits...
     services.import_feed_file(
-        actor=owner, business=business, filename="x.csv", data=csv_bytes("A,a,1 BRL", "B,b,1 BRL")
+        actor=owner, business=business, filename="x.csv", data=feed_file("A,a,1 BRL", "B,b,1 BRL")
     )
     # ...adding C does not
     with pytest.raises(AppError) as exc:
         services.import_feed_file(
-            actor=owner, business=business, filename="x.csv", data=csv_bytes("C,c,1 BRL")
+            actor=owner, business=business, filename="x.csv", data=feed_file("C,c,1 BRL")
         )
     assert exc.value.code == "too_many_products"
     assert business.products.count() == 2
@@ -564,7 +555,7 @@ def test_agents_cannot_import(business):
 
     with pytest.raises(AppError) as exc:
         services.import_feed_file(
-            actor=agent, business=business, filename="x.csv", data=csv_bytes("A,a,1 BRL")
+            actor=agent, business=business, filename="x.csv", data=feed_file("A,a,1 BRL")
         )
 
     assert exc.value.code == "forbidden"
@@ -577,7 +568,7 @@ def test_imports_stay_in_their_business(owner, business):
     make_product(other_owner, other, retailer_id="A", name="Theirs")
 
     services.import_feed_file(
-        actor=owner, business=business, filename="x.csv", data=csv_bytes("A,Mine,1 BRL")
+        actor=owner, business=business, filename="x.csv", data=feed_file("A,Mine,1 BRL")
     )
 
     assert other.products.get().name == "Theirs"
@@ -588,7 +579,7 @@ def test_imports_stay_in_their_business(owner, business):
 
 
 def big_file(n: int, price: str = "1.50 BRL") -> bytes:
-    return csv_bytes(*(f"S{i:05},Product {i},{price}" for i in range(n)))
+    return feed_file(*(f"S{i:05},Product {i},{price}" for i in range(n)))
 
 
 def test_a_small_file_is_imported_at_once(owner, business, django_capture_on_commit_callbacks):

@@ -7,13 +7,14 @@ import io
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Membership
 from accounts.tests.factories import UserFactory, create_business, join
 from catalog import feed, services
 from catalog.models import Product, ProductImport
+from catalog.tests.factories import feed_file
+from core.tests import uploads
 from tests.celery_fixtures import TASK_TIMEOUT, wait_for
 
 ROLE = Membership.Role
@@ -65,11 +66,7 @@ def status_url(job) -> str:
 
 
 def upload(data: bytes, name: str = "catalog.csv"):
-    return SimpleUploadedFile(name, data, content_type="text/csv")
-
-
-def feed_file(*lines: str, header: str = "id,title,price") -> bytes:
-    return "\n".join([header, *lines]).encode()
+    return uploads.upload(data, name, content_type="text/csv")
 
 
 def big_file(n: int) -> bytes:

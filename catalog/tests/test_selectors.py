@@ -9,7 +9,7 @@ from django.http import Http404
 from accounts.models import Business
 from accounts.tests.factories import UserFactory, create_business
 from catalog import selectors, services
-from catalog.models import Product
+from catalog.tests.factories import make_product
 from core.tests.uploads import png_upload
 
 GARBAGE_IDS = ["abc", None, "", "1.5", "1; DROP TABLE catalog_product", "9" * 30, -1]
@@ -33,12 +33,6 @@ def other(db):
         owner=other_owner,
         business=create_business(owner=other_owner, name="Loja Vizinha", slug="loja-vizinha"),
     )
-
-
-def make_product(*, actor, business, **fields):
-    n = Product.objects.count() + 1
-    defaults = {"name": f"Bread {n}", "retailer_id": f"SKU-{n}", "price": 990}
-    return services.create_product(actor=actor, business=business, **{**defaults, **fields})
 
 
 def make_collection(owner, business, name):

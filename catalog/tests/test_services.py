@@ -16,6 +16,7 @@ from accounts.models import Membership
 from accounts.tests.factories import UserFactory, create_business, join
 from catalog import services
 from catalog.models import Collection, CollectionItem, Product, ProductPhoto
+from catalog.tests.factories import add_photos, make_product
 from core.errors import AppError
 from core.tests.uploads import PDF_BYTES, image_bytes, jpeg_with_gps, png_upload, upload
 
@@ -52,20 +53,9 @@ def other(db):
     )
 
 
-def make_product(*, actor, business, **fields):
-    n = Product.objects.count() + 1
-    defaults = {"name": f"Bread {n}", "retailer_id": f"SKU-{n}", "price": 990}
-    return services.create_product(actor=actor, business=business, **{**defaults, **fields})
-
-
 @pytest.fixture
 def product(owner, business):
     return make_product(actor=owner, business=business, name="Pão de queijo", retailer_id="PQ-1")
-
-
-def add_photos(owner, product, n, **kwargs):
-    uploads = [png_upload((80, 60), name=f"p{i}.png") for i in range(n)]
-    return services.add_product_photos(actor=owner, product=product, uploads=uploads, **kwargs)
 
 
 def photo_files(photo) -> list[str]:
