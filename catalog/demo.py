@@ -36,12 +36,14 @@ CATALOGS = {
 }
 
 
-def _photo(name: str, colour: tuple[int, int, int], variant: int) -> SimpleUploadedFile:
+def _photo(label: str, colour: tuple[int, int, int], variant: int) -> SimpleUploadedFile:
     img = Image.new("RGB", (960, 960), colour)
     draw = ImageDraw.Draw(img)
     light = tuple(min(255, c + 60) for c in colour)
     draw.rounded_rectangle((140 + variant * 40, 200, 820 - variant * 40, 760), 80, fill=light)
-    draw.text((480, 480), name.split()[0], fill=(255, 255, 255), anchor="mm", font_size=96)
+    ink = (40, 30, 20) if sum(colour) > 500 else (255, 255, 255)
+    # Pillow's built-in font has no accents: the label is the SKU's first part.
+    draw.text((480, 480), label, fill=ink, anchor="mm", font_size=96)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=85)
     return SimpleUploadedFile(f"{variant}.jpg", buf.getvalue(), content_type="image/jpeg")
@@ -70,6 +72,6 @@ def load_demo() -> None:
                 services.add_product_photos(
                     actor=owner,
                     product=product,
-                    uploads=[_photo(name, colour, 0), _photo(name, colour, 1)],
+                    uploads=[_photo(sku.split("-")[0], colour, i) for i in (0, 1)],
                     alt_text=name,
                 )
