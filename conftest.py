@@ -4,20 +4,32 @@ Services: tests marked ``needs_postgres`` or ``needs_redis`` *fail* when ``CI`` 
 set and the service is missing (so CI can never go green by skipping them); on a
 developer's machine they skip. Browser tests (marker ``browser``) run last and
 are normally run as their own pytest invocation (see the Makefile).
+
+People: ``owner`` of ``business`` ("Padaria Central"), with an ``admin`` and an
+``agent``; an ``outsider`` who is a member of nothing; and ``other``, the business
+next door with its own owner, admin and agent. Factories for users and businesses
+are in ``accounts/tests/factories.py``, catalog helpers in
+``catalog/tests/factories.py``, and the real Celery worker (``celery_worker``) in
+``tests/celery_fixtures.py``.
 """
 
 import os
+from types import SimpleNamespace
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection
 
+from accounts.models import Membership
+from accounts.tests.factories import UserFactory, create_business, join
+
 # The real Celery worker (``celery_worker``). pytest reads ``pytest_plugins`` in the
 # root conftest only.
 pytest_plugins = ["tests.celery_fixtures"]
 
 IN_CI = bool(os.environ.get("CI"))
+ROLE = Membership.Role
 
 
 def _missing(what: str) -> None:
@@ -49,3 +61,47 @@ def _service_markers(request):
 def _media_root(settings, tmp_path):
     """Uploaded files go to a per-test folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+# --- People -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(email="owner@example.com", display_name="Olga Owner")
+
+
+@pytest.fixture
+def business(owner):
+    return create_business(owner=owner, name="Padaria Central", slug="padaria-central")
+
+
+@pytest.fixture
+def admin(business):
+    user = UserFactory(email="admin@example.com")
+    return join(business=business, role=ROLE.ADMIN, user=user).user
+
+
+@pytest.fixture
+def agent(business):
+    user = UserFactory(email="agent@example.com")
+    return join(business=business, role=ROLE.AGENT, user=user).user
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in somewhere, member of nothing."""
+    return UserFactory(email="outsider@example.com")
+
+
+@pytest.fixture
+def other(db):
+    """The business next door ("Loja Vizinha"), with an owner, an admin and an agent."""
+    other_owner = UserFactory(email="other-owner@example.com")
+    business = create_business(owner=other_owner, name="Loja Vizinha", slug="loja-vizinha")
+    return SimpleNamespace(
+        owner=other_owner,
+        business=business,
+        admin=join(business=business, role=ROLE.ADMIN).user,
+        agent=join(business=business, role=ROLE.AGENT).user,
+    )

@@ -10,7 +10,6 @@ from django.core.validators import MaxLengthValidator
 from django.utils import translation
 
 from accounts.models import Membership
-from accounts.tests.factories import UserFactory, create_business, join
 from catalog import feed, services
 from catalog.feed import FeedRejected, parse_feed
 from catalog.models import Product, ProductImport
@@ -19,16 +18,6 @@ from core.errors import AppError
 from core.tests.uploads import png_upload
 
 HEADER = "id,title,description,availability,condition,price,sale_price,link,image_link,brand"
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def business(owner):
-    return create_business(owner=owner, name="Padaria Central", slug="padaria-central")
 
 
 def rows_of(text: str) -> list[dict[str, str]]:
@@ -550,9 +539,7 @@ def test_the_product_limit_counts_new_products(owner, business, monkeypatch):
     assert business.products.count() == 2
 
 
-def test_agents_cannot_import(business):
-    agent = join(business=business, role=Membership.Role.AGENT).user
-
+def test_agents_cannot_import(business, agent):
     with pytest.raises(AppError) as exc:
         services.import_feed_file(
             actor=agent, business=business, filename="x.csv", data=feed_file("A,a,1 BRL")
@@ -562,16 +549,14 @@ def test_agents_cannot_import(business):
     assert not business.products.exists()
 
 
-def test_imports_stay_in_their_business(owner, business):
-    other_owner = UserFactory()
-    other = create_business(owner=other_owner, name="Vizinha", slug="vizinha")
-    make_product(other_owner, other, retailer_id="A", name="Theirs")
+def test_imports_stay_in_their_business(owner, business, other):
+    make_product(other.owner, other.business, retailer_id="A", name="Theirs")
 
     services.import_feed_file(
         actor=owner, business=business, filename="x.csv", data=feed_file("A,Mine,1 BRL")
     )
 
-    assert other.products.get().name == "Theirs"
+    assert other.business.products.get().name == "Theirs"
     assert business.products.get().name == "Mine"
 
 
@@ -668,8 +653,7 @@ def test_a_queued_import_that_no_longer_fits_fails_and_changes_nothing(
     assert not business.products.exists()
 
 
-def test_a_queued_import_fails_when_its_author_lost_the_role(owner, business, monkeypatch):
-    admin = join(business=business, role=Membership.Role.ADMIN).user
+def test_a_queued_import_fails_when_its_author_lost_the_role(business, admin, monkeypatch):
     monkeypatch.setattr("catalog.tasks.run_product_import.delay", lambda pk: None)
     job = services.import_feed_file(
         actor=admin, business=business, filename="big.csv", data=big_file(300)

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Membership
-from accounts.tests.factories import UserFactory, create_business, join
+from accounts.tests.factories import UserFactory, create_business
 from catalog import feed, services
 from catalog.models import Product, ProductImport
 from catalog.tests.factories import feed_file
@@ -18,34 +18,6 @@ from core.tests import uploads
 from tests.celery_fixtures import TASK_TIMEOUT, wait_for
 
 ROLE = Membership.Role
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def business(owner):
-    return create_business(owner=owner, name="Padaria Central", slug="padaria-central")
-
-
-@pytest.fixture
-def admin(business):
-    return join(business=business, role=ROLE.ADMIN).user
-
-
-@pytest.fixture
-def agent(business):
-    return join(business=business, role=ROLE.AGENT).user
-
-
-@pytest.fixture
-def other(db):
-    """The owner of the business next door."""
-    other_owner = UserFactory()
-    create_business(owner=other_owner, name="Loja Vizinha", slug="loja-vizinha")
-    return other_owner
 
 
 def signed_in(client, user):
@@ -91,7 +63,7 @@ def test_outsiders_and_other_businesses_get_not_found(client, business, owner, o
     job = services.import_feed_file(
         actor=owner, business=business, filename="x.csv", data=feed_file("A,a,1 BRL")
     )
-    for user in (UserFactory(), other):
+    for user in (UserFactory(), other.owner):
         c = signed_in(client, user)
         assert c.get(import_url(business)).status_code == 404
         assert (

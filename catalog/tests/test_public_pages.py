@@ -68,18 +68,6 @@ def make_catalog(*, owner, business: Business, size: int) -> dict[int, Product]:
 
 
 @pytest.fixture
-def owner(db):
-    return UserFactory(email="owner@example.com")
-
-
-@pytest.fixture
-def business(owner):
-    return account_services.create_business(
-        user=owner, name="Padaria Central", slug="padaria-central", city="São Paulo"
-    )
-
-
-@pytest.fixture
 def catalog(owner, business):
     return make_catalog(owner=owner, business=business, size=12)
 

@@ -7,32 +7,11 @@ import pytest
 from django.http import Http404
 
 from accounts.models import Business
-from accounts.tests.factories import UserFactory, create_business
 from catalog import selectors, services
 from catalog.tests.factories import make_product
 from core.tests.uploads import png_upload
 
 GARBAGE_IDS = ["abc", None, "", "1.5", "1; DROP TABLE catalog_product", "9" * 30, -1]
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def business(owner):
-    return create_business(owner=owner, name="Padaria Central", slug="padaria-central")
-
-
-@pytest.fixture
-def other(db):
-    """Another business next door, with its own owner."""
-    other_owner = UserFactory()
-    return SimpleNamespace(
-        owner=other_owner,
-        business=create_business(owner=other_owner, name="Loja Vizinha", slug="loja-vizinha"),
-    )
 
 
 def make_collection(owner, business, name):

@@ -3,7 +3,6 @@ makes it. Expected failures are AppErrors with stable codes, never an IntegrityE
 
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -13,7 +12,7 @@ from django.db import connection
 from PIL import Image
 
 from accounts.models import Membership
-from accounts.tests.factories import UserFactory, create_business, join
+from accounts.tests.factories import UserFactory, create_business
 from catalog import services
 from catalog.models import Collection, CollectionItem, Product, ProductPhoto
 from catalog.tests.factories import add_photos, make_product
@@ -21,36 +20,6 @@ from core.errors import AppError
 from core.tests.uploads import PDF_BYTES, image_bytes, jpeg_with_gps, png_upload, upload
 
 ROLE = Membership.Role
-
-
-@pytest.fixture
-def owner(db):
-    return UserFactory()
-
-
-@pytest.fixture
-def business(owner):
-    return create_business(owner=owner, name="Padaria Central", slug="padaria-central")
-
-
-@pytest.fixture
-def admin(business):
-    return join(business=business, role=ROLE.ADMIN).user
-
-
-@pytest.fixture
-def agent(business):
-    return join(business=business, role=ROLE.AGENT).user
-
-
-@pytest.fixture
-def other(db):
-    """Another business next door, with its own owner."""
-    other_owner = UserFactory()
-    return SimpleNamespace(
-        owner=other_owner,
-        business=create_business(owner=other_owner, name="Loja Vizinha", slug="loja-vizinha"),
-    )
 
 
 @pytest.fixture
