@@ -165,6 +165,10 @@ class Business(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Raised by every catalog write (catalog.services.bump_catalog_version) in the
+    # write's transaction; the cached shop and product pages are keyed by it. Here
+    # rather than in a catalog model so the shop page reads it with the business row.
+    catalog_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("business")

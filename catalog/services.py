@@ -1,7 +1,8 @@
 """Every write to the catalog. Admins and owners change the catalog; the caller has
 already loaded the business through ``get_business_for`` and services re-check the
 role. Files are written before the row that points at them and deleted only after
-the commit that forgets them."""
+the commit that forgets them. Every write bumps the business's catalog version
+(``bump_catalog_version``), which the cached public pages are keyed by."""
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -34,6 +35,19 @@ PRODUCT_FIELDS = {
 }  # fmt: skip
 
 ADMIN = Membership.Role.ADMIN
+
+
+def bump_catalog_version(business_id: int) -> None:
+    """Record that what ``business``'s shop shows may have changed: the cached shop
+    and product pages are keyed by ``Business.catalog_version`` (``catalog.views``),
+    so the next visitor gets a fresh rendering and never a stale one.
+
+    Every catalog write calls this inside its transaction (the bump commits or rolls
+    back with the write), and first: the UPDATE locks the business row, and taking it
+    before any product keeps the order ``import_feed`` uses (business, then
+    products), so two writes cannot deadlock. An UPDATE with ``F()``, never a saved
+    instance, so a version is never written back lower."""
+    Business.objects.filter(pk=business_id).update(catalog_version=F("catalog_version") + 1)
 
 
 def _save_product(product: Product) -> Product:
@@ -109,6 +123,7 @@ def create_product(
     *, actor: User, business: Business, collection_ids: Iterable[int] = (), **fields: Any
 ) -> Product:
     require_role(actor, business, ADMIN)
+    bump_catalog_version(business.pk)
     unknown = set(fields) - PRODUCT_FIELDS
     if unknown:
         raise TypeError(f"unknown product fields: {sorted(unknown)}")
@@ -131,6 +146,7 @@ def update_product(
     *, actor: User, product: Product, collection_ids: Iterable[int] | None = None, **changes: Any
 ) -> Product:
     require_role(actor, product.business, ADMIN)
+    bump_catalog_version(product.business_id)
     unknown = set(changes) - PRODUCT_FIELDS
     if unknown:
         raise TypeError(f"unknown product fields: {sorted(unknown)}")
@@ -156,6 +172,7 @@ def set_product_in_stock(*, actor: User, product: Product, in_stock: bool) -> Pr
 @transaction.atomic
 def delete_product(*, actor: User, product: Product) -> None:
     require_role(actor, product.business, ADMIN)
+    bump_catalog_version(product.business_id)
     files = [
         f.name
         for photo in product.photos.all()
@@ -207,6 +224,7 @@ def add_product_photos(
             raise AppError(f"{name}: {exc.message}", code=exc.code, field="photos") from None
     photos = []
     with transaction.atomic():
+        bump_catalog_version(product.business_id)
         locked = Product.objects.select_for_update().get(pk=product.pk)
         if locked.photos.count() + len(cleaned) > MAX_PHOTOS_PER_PRODUCT:
             raise too_many
@@ -229,6 +247,7 @@ def add_product_photos(
 @transaction.atomic
 def update_photo(*, actor: User, photo: ProductPhoto, alt_text: str) -> ProductPhoto:
     require_role(actor, photo.product.business, ADMIN)
+    bump_catalog_version(photo.product.business_id)
     photo.alt_text = alt_text.strip()
     try:
         photo.full_clean(exclude=["image", "thumb_320", "thumb_960", "product"])
@@ -241,6 +260,7 @@ def update_photo(*, actor: User, photo: ProductPhoto, alt_text: str) -> ProductP
 @transaction.atomic
 def delete_photo(*, actor: User, photo: ProductPhoto) -> None:
     require_role(actor, photo.product.business, ADMIN)
+    bump_catalog_version(photo.product.business_id)
     names = [f.name for f in (photo.image, photo.thumb_320, photo.thumb_960) if f]
     photo.delete()
     _delete_files_on_commit(names)
@@ -265,6 +285,7 @@ def _reorder(queryset, ordered_ids: Sequence[int], what: str) -> None:
 @transaction.atomic
 def reorder_photos(*, actor: User, product: Product, photo_ids: Sequence[int]) -> None:
     require_role(actor, product.business, ADMIN)
+    bump_catalog_version(product.business_id)
     _reorder(product.photos.all(), photo_ids, _("photos"))
 
 
@@ -272,6 +293,7 @@ def reorder_photos(*, actor: User, product: Product, photo_ids: Sequence[int]) -
 def move_photo(*, actor: User, photo: ProductPhoto, offset: int) -> None:
     """Move a photo one place earlier (-1) or later (+1); first place = cover."""
     require_role(actor, photo.product.business, ADMIN)
+    bump_catalog_version(photo.product.business_id)
     ids = list(
         photo.product.photos.select_for_update()
         .order_by("position", "id")
@@ -294,6 +316,7 @@ def move_photo(*, actor: User, photo: ProductPhoto, offset: int) -> None:
 @transaction.atomic
 def create_collection(*, actor: User, business: Business, name: str) -> Collection:
     require_role(actor, business, ADMIN)
+    bump_catalog_version(business.pk)
     last = business.collections.aggregate(m=Max("position"))["m"]
     collection = Collection(business=business, name=name.strip(), position=(last or 0) + 1)
     return _save_collection(collection)
@@ -319,6 +342,7 @@ def _save_collection(collection: Collection) -> Collection:
 @transaction.atomic
 def rename_collection(*, actor: User, collection: Collection, name: str) -> Collection:
     require_role(actor, collection.business, ADMIN)
+    bump_catalog_version(collection.business_id)
     collection.name = name.strip()
     return _save_collection(collection)
 
@@ -327,12 +351,14 @@ def rename_collection(*, actor: User, collection: Collection, name: str) -> Coll
 def delete_collection(*, actor: User, collection: Collection) -> None:
     """Delete a collection; its products stay in the catalog."""
     require_role(actor, collection.business, ADMIN)
+    bump_catalog_version(collection.business_id)
     collection.delete()
 
 
 @transaction.atomic
 def reorder_collections(*, actor: User, business: Business, collection_ids: Sequence[int]) -> None:
     require_role(actor, business, ADMIN)
+    bump_catalog_version(business.pk)
     _reorder(business.collections.all(), collection_ids, _("collections"))
 
 
@@ -341,6 +367,7 @@ def reorder_collection_products(
     *, actor: User, collection: Collection, product_ids: Sequence[int]
 ) -> None:
     require_role(actor, collection.business, ADMIN)
+    bump_catalog_version(collection.business_id)
     _reorder(
         CollectionItem.objects.filter(collection=collection),
         _item_ids(collection, product_ids),
@@ -402,6 +429,7 @@ def import_feed(*, actor: User, business: Business, rows: Sequence[FeedRow]) -> 
     require_role(actor, business, ADMIN)
     with transaction.atomic():
         Business.objects.select_for_update().get(pk=business.pk)
+        bump_catalog_version(business.pk)
         existing = {p.retailer_id: p for p in business.products.select_for_update()}
         new = sum(1 for row in rows if row.retailer_id not in existing)
         if len(existing) + new > MAX_PRODUCTS_PER_BUSINESS:
