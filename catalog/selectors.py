@@ -113,18 +113,25 @@ def get_shop_sections(*, business: Business) -> list[ShopSection]:
     return result
 
 
-def get_public_product(*, slug: str, product_id) -> Product:
-    """An active product of an active business, with its business and photos; 404
-    otherwise. Two queries: the product joined to its business, then the photos."""
+def get_public_product(*, slug: str, product_id, with_photos: bool = True) -> Product:
+    """An active product of an active business, with its business and (unless
+    ``with_photos`` is false) its photos; 404 otherwise. Two queries: the product
+    joined to its business, then the photos; one without the photos."""
+    qs = Product.objects.filter(
+        is_active=True, business__slug=slug, business__is_active=True
+    ).select_related("business")
+    if with_photos:
+        qs = qs.prefetch_related(PHOTOS)
     try:
-        return (
-            Product.objects.filter(is_active=True, business__slug=slug, business__is_active=True)
-            .select_related("business")
-            .prefetch_related(PHOTOS)
-            .get(pk=int(product_id))
-        )
+        return qs.get(pk=int(product_id))
     except (Product.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def list_product_photos(*, product: Product) -> QuerySet[ProductPhoto]:
+    """A product's photos in order, the cover first. For a product already checked
+    by a selector (public or dashboard)."""
+    return product.photos.order_by("position", "id")
 
 
 def list_public_collections(*, business: Business) -> QuerySet[Collection]:

@@ -3,15 +3,18 @@ dashboard. Thin: parse, authorize through a selector, call one service, render."
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
@@ -30,26 +33,86 @@ from core.errors import AppError
 # --- Public -----------------------------------------------------------------------
 
 
+def _cached_fragment(business, name: str, render_fragment, *parts):
+    """``render_fragment()``'s result (HTML, or a dict of HTML), cached in the
+    process's ``fragments`` cache under a key that changes whenever what it shows
+    may have: the business's ``catalog_version`` (bumped by every catalog service in
+    its transaction), its ``updated_at`` (a profile save, e.g. a new address, which
+    product links contain; it also covers an operator's save in the admin writing
+    back an older version), its ``created_at`` (an id reused after a rollback is
+    another row), the language and ``parts``. A reader that races a write can only
+    store a newer rendering under the older version, never the reverse: the version
+    and the catalog commit together."""
+    key = ":".join(
+        str(part)
+        for part in (
+            "catalog",
+            name,
+            business.pk,
+            business.created_at.timestamp(),
+            business.updated_at.timestamp(),
+            business.catalog_version,
+            get_language(),
+            *parts,
+        )
+    )
+    fragments = caches["fragments"]
+    value = fragments.get(key)
+    if value is None:
+        value = render_fragment()
+        fragments.set(key, value)
+    return value
+
+
 def shop(request, slug: str):
-    """The public profile with the catalog: collections as sections, then the rest."""
+    """The public profile with the catalog: collections as sections, then the rest.
+    The catalog part is cached (see ``_cached_fragment``); a hit costs the business
+    and its opening hours, two queries."""
     business = get_public_business(slug=slug)
     context = profile_context(request, business)
-    context["sections"] = selectors.get_shop_sections(business=business)
+    html = _cached_fragment(
+        business,
+        "shop",
+        lambda: render_to_string(
+            "catalog/shop.html#catalog",
+            {"sections": selectors.get_shop_sections(business=business)},
+        ),
+    )
+    context["catalog"] = mark_safe(html)  # noqa: S308 - our own template's output
     return render(request, "catalog/shop.html", context)
 
 
 def product_detail(request, slug: str, product_id: int):
-    product = selectors.get_public_product(slug=slug, product_id=product_id)
+    """The product page. Its head and content are cached like the shop's catalog,
+    per host too (they hold absolute URLs); a hit costs one query (the product with
+    its business), a miss one more for the photos."""
+    product = selectors.get_public_product(slug=slug, product_id=product_id, with_photos=False)
     business = product.business
-    photos = list(product.photos.all())
+
+    def render_parts() -> dict[str, str]:
+        photos = list(selectors.list_product_photos(product=product))
+        context = {
+            "request": request,
+            "business": business,
+            "product": product,
+            "photos": photos,
+            "ld": _product_ld(request, product, photos),
+        }
+        return {
+            part: render_to_string(f"catalog/product_detail.html#{part}", context)
+            for part in ("head", "body")
+        }
+
+    parts = _cached_fragment(
+        business, "product", render_parts, product.pk, request.build_absolute_uri("/")
+    )
     return render(
         request,
         "catalog/product_detail.html",
         {
             "business": business,
             "product": product,
-            "photos": photos,
-            "ld": _product_ld(request, product, photos),
+            "cached": {name: mark_safe(html) for name, html in parts.items()},  # noqa: S308 - ours
         },
     )
 

@@ -145,6 +145,18 @@ else:
         "store_processed": False,
     }
 
+# Rendered parts of the public shop and product pages (catalog.views). Kept in each
+# process, not in Redis: a hit costs no round trip for ~30 KB of HTML, and a deploy
+# (new templates, translations, static URLs) starts empty, so no page rendered by
+# the previous release is served. Entries are keyed by the catalog version, so
+# processes never disagree; each renders a version once.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "conversa-fragments",
+    "TIMEOUT": 24 * 60 * 60,
+    "OPTIONS": {"MAX_ENTRIES": 1000},
+}
+
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -20,6 +20,10 @@ from core.tests.uploads import png_upload
 SHOP_QUERIES = 5
 # The product with its business (one join), then its photos.
 PRODUCT_QUERIES = 2
+# Served from the cache (catalog.views._cached_fragment): the shop needs only the
+# business and its hours, the product page the product with its business.
+SHOP_CACHED_QUERIES = 2
+PRODUCT_CACHED_QUERIES = 1
 SIGNED_IN_EXTRA = 2
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -151,6 +155,163 @@ def test_product_page_runs_a_fixed_number_of_queries(
 
     assert response.status_code == 200
     assert response.content.decode().count("/media/products/") >= 2 * (3 if number % 2 else 2)
+
+
+@pytest.mark.parametrize("size", [3, 48])
+def test_a_second_visit_to_the_shop_is_served_from_the_cache(
+    client, owner, business, size, django_assert_num_queries
+):
+    # given a visitor has opened the shop once
+    make_catalog(owner=owner, business=business, size=size)
+    first = client.get(shop_url(business)).content.decode()
+
+    # when the next visitor opens it
+    with django_assert_num_queries(SHOP_CACHED_QUERIES):
+        second = client.get(shop_url(business)).content.decode()
+
+    # then the catalog comes from the cache, the same as it was drawn
+    assert sections(second) == sections(first)
+    shown = {name for _label, names in sections(second) for name in names}
+    assert len(shown) == size - size // 7
+
+
+@pytest.mark.parametrize("size", [3, 48])
+def test_a_second_visit_to_a_product_page_is_served_from_the_cache(
+    client, owner, business, size, django_assert_num_queries
+):
+    products = make_catalog(owner=owner, business=business, size=size)
+    first = client.get(product_url(business, products[1])).content.decode()
+
+    with django_assert_num_queries(PRODUCT_CACHED_QUERIES):
+        second = client.get(product_url(business, products[1])).content.decode()
+
+    assert second.count("/media/products/") == first.count("/media/products/") >= 6
+    assert json_ld(second) == json_ld(first)
+
+
+# --- The cache is never stale -------------------------------------------------------
+
+
+def shop_changes(owner, business, catalog):
+    """For each kind of write: the write, and a check on the shop page that holds
+    after it and not before."""
+    breads = business.collections.get(name="Breads")
+    added = []
+
+    def add_cover():
+        added.extend(
+            services.add_product_photos(
+                actor=owner, product=catalog[2], uploads=[png_upload((48, 48), "new.png")]
+            )
+        )
+        services.move_photo(actor=owner, photo=added[0], offset=-10)  # the new cover
+
+    return {
+        "price": (
+            lambda: services.update_product(actor=owner, product=catalog[2], price=9990),
+            lambda page: "R$99.90" in card(page, "Product 02"),
+        ),
+        "hidden": (
+            lambda: services.set_product_active(actor=owner, product=catalog[2], is_active=False),
+            lambda page: "Product 02" not in page,
+        ),
+        "out of stock": (
+            lambda: services.set_product_in_stock(actor=owner, product=catalog[2], in_stock=False),
+            lambda page: "Out of stock" in card(page, "Product 02"),
+        ),
+        "new cover photo": (
+            add_cover,
+            lambda page: (
+                bool(added) and f'src="{added[0].thumb_320.url}"' in card(page, "Product 02")
+            ),
+        ),
+        "collection renamed": (
+            lambda: services.rename_collection(actor=owner, collection=breads, name="Loaves"),
+            lambda page: [label for label, _ in sections(page)][:1] == ["Loaves"],
+        ),
+        "import": (
+            lambda: services.import_feed_file(
+                actor=owner,
+                business=business,
+                filename="feed.csv",
+                data=b"id,title,price\nSKU-002,Imported bread,12.90 BRL",
+            ),
+            lambda page: "<h3>Imported bread</h3>" in page and "<h3>Product 02</h3>" not in page,
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "change", ["price", "hidden", "out of stock", "new cover photo", "collection renamed", "import"]
+)
+def test_the_shop_shows_a_write_at_once(client, owner, business, catalog, change):
+    # given the shop is cached
+    client.get(shop_url(business), **EN)
+    write, shows = shop_changes(owner, business, catalog)[change]
+    assert not shows(client.get(shop_url(business), **EN).content.decode())
+
+    # when the merchant changes the catalog
+    write()
+
+    # then the next visitor sees the change
+    assert shows(client.get(shop_url(business), **EN).content.decode())
+
+
+def test_a_product_page_shows_a_write_at_once(client, owner, business, catalog):
+    url = product_url(business, catalog[2])
+    assert "R$25.90" in client.get(url, **EN).content.decode()
+
+    services.update_product(actor=owner, product=catalog[2], price=9990, name="Big bread")
+
+    page = client.get(url, **EN).content.decode()
+    assert "<h1>Big bread</h1>" in page
+    assert json_ld(page)["offers"]["price"] == "99.90"
+    assert "R$25.90" not in page
+
+
+def test_a_hidden_product_page_is_not_found_even_when_it_was_cached(
+    client, owner, business, catalog
+):
+    url = product_url(business, catalog[2])
+    assert client.get(url).status_code == 200
+
+    services.set_product_active(actor=owner, product=catalog[2], is_active=False)
+
+    assert client.get(url).status_code == 404
+
+
+def test_a_new_shop_address_shows_in_the_cached_product_links(client, owner, business, catalog):
+    # Product links hold the shop's address, which is a profile field: a profile save
+    # changes the cache key (updated_at), not the catalog version.
+    client.get(shop_url(business))
+
+    business = account_services.update_business_profile(
+        actor=owner, business=business, slug="padaria-nova"
+    )
+
+    page = client.get("/s/padaria-nova/").content.decode()
+    assert f'href="/s/padaria-nova/p/{catalog[1].pk}/"' in page
+    assert "/s/padaria-central/" not in page
+
+
+def test_each_language_has_its_own_cached_catalog(client, business, catalog):
+    assert (
+        '<ins class="sale">R$24.90</ins>' in client.get(shop_url(business), **EN).content.decode()
+    )
+
+    page = client.get(shop_url(business), HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+
+    assert '<ins class="sale">R$\xa024,90</ins>' in page
+
+
+def test_each_host_has_its_own_cached_product_page(client, business, catalog, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "shop.example.com"]
+    url = product_url(business, catalog[1])
+    client.get(url)
+
+    page = client.get(url, HTTP_HOST="shop.example.com").content.decode()
+
+    assert meta(page, "property", "og:url") == f"http://shop.example.com{url}"
 
 
 # --- What is shown, and what is not ---------------------------------------------------
