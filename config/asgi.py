@@ -11,6 +11,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+
+from core.sqlite import hold_wal_open  # noqa: E402
+
+# On SQLite, keeps the WAL from being deleted and re-created on every request (see
+# hold_wal_open); nothing on PostgreSQL, which has a connection pool instead.
+_held_sqlite_connection = hold_wal_open(settings.DATABASES["default"])
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
