@@ -104,7 +104,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker started by a test sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    # Under ASGI every request runs in a thread of its own, so a persistent connection
+    # (CONN_MAX_AGE) is never reused, and Django advises against it there; psycopg's
+    # pool keeps the connections for the process instead (Django requires
+    # CONN_MAX_AGE = 0 with it). DATABASE_POOL_MAX_SIZE=0 turns the pool off, e.g.
+    # behind PgBouncer, and CONN_MAX_AGE applies again.
+    _pool_max_size = env.int("DATABASE_POOL_MAX_SIZE", default=10)
+    if _pool_max_size > 0:
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            # A request waits at most 10 s for a connection (psycopg's default is 30).
+            "pool": {"min_size": min(2, _pool_max_size), "max_size": _pool_max_size, "timeout": 10},
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    # A connection is checked before use (with the pool: each time it is handed out).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

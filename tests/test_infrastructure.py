@@ -87,6 +87,9 @@ print(json.dumps({
     "db_name": str(db["NAME"]),
     "db_host": db.get("HOST", ""),
     "db_test_name": str(db.get("TEST", {}).get("NAME") or ""),
+    "db_options": db.get("OPTIONS", {}),
+    "db_conn_max_age": db.get("CONN_MAX_AGE"),
+    "fragments_cache": settings.CACHES["fragments"]["BACKEND"],
     "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "channel_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "cache": settings.CACHES["default"]["BACKEND"],
@@ -198,6 +201,8 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     assert got["broker_url"] == "redis://cache.example:6379/2"
     assert got["broker_options"] == {"global_keyprefix": "conversa:"}
     assert got["cache_prefix"] == got["channel_prefix"] == "conversa"
+    # rendered catalog parts stay in each process (see catalog.views._cached_fragment)
+    assert got["fragments_cache"] == "django.core.cache.backends.locmem.LocMemCache"
     default_mailer = got["mailers"]["default"]
     assert default_mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     options = default_mailer["OPTIONS"]
@@ -208,6 +213,33 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     assert options["use_tls"] is True
     assert options["use_ssl"] is False
     assert not {key for key in got["mailers"]["default"] if key.startswith("EMAIL_")}
+
+
+def test_postgresql_connections_come_from_a_pool_unless_it_is_turned_off(tmp_path):
+    # Under ASGI each request runs in a new thread, so only a pool reuses connections;
+    # Django refuses CONN_MAX_AGE with one.
+    url = "postgres://conversa:s3cret@db.example:5432/conversa"
+    pooled = _settings_in(_clean_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=url))
+    unpooled = _settings_in(
+        _clean_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="0")
+    )
+
+    assert pooled["db_options"]["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10}
+    assert pooled["db_conn_max_age"] == 0
+    assert "pool" not in unpooled["db_options"]
+    assert unpooled["db_conn_max_age"] == 60
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db
+def test_the_postgresql_connection_is_taken_from_the_pool():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+    assert connection.pool is not None
+    assert connection.connection._pool is connection.pool
 
 
 def test_redis_key_prefix_keeps_deployments_sharing_a_redis_apart(tmp_path):
