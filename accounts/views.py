@@ -26,14 +26,9 @@ from accounts.forms import (
     UserProfileForm,
 )
 from accounts.models import Business, Membership, OpeningHours
-from core.errors import AppError
+from core.errors import AppError, add_form_error
 
 ROLE = Membership.Role
-
-
-def _form_error(form, exc: AppError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc.message))
 
 
 # --- Public pages -------------------------------------------------------------------
@@ -123,7 +118,7 @@ def account_profile(request):
         try:
             services.update_user_profile(user=request.user, **form.cleaned_data)
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Your profile was saved."))
             return redirect("account_profile")
@@ -158,7 +153,7 @@ def api_tokens(request):
                 user=request.user, name=form.cleaned_data["name"]
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Token created. Copy it now: it will not be shown again."))
             form = ApiTokenForm()
@@ -181,7 +176,9 @@ def api_token_revoke(request, token_id: int):
 # --- Dashboard --------------------------------------------------------------------
 
 
-def _dashboard(request, business: Business, section: str, template: str, context: dict):
+def render_dashboard(request, business: Business, section: str, template: str, context: dict):
+    """Render a page of the merchant dashboard: the shell (navigation, business
+    switcher) around ``template``. ``business`` comes from ``get_business_for``."""
     context |= {
         "business": business,
         "membership": business.membership,
@@ -221,7 +218,7 @@ def business_create(request):
                 city=data["city"],
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(
                 request,
@@ -234,7 +231,7 @@ def business_create(request):
 @login_required
 def dashboard(request, slug: str):
     business = selectors.get_business_for(user=request.user, slug=slug)
-    return _dashboard(
+    return render_dashboard(
         request,
         business,
         "overview",
@@ -255,7 +252,7 @@ def business_settings(request, slug: str):
                 actor=request.user, business=business, **form.cleaned_data
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Profile saved."))
             return redirect("business_settings", slug=business.slug)
@@ -266,7 +263,7 @@ def _business_settings_page(
     request, business, *, profile_form=None, logo_form=None, hours_form=None, status=200
 ):
     hours = list(business.hours.all())
-    response = _dashboard(
+    response = render_dashboard(
         request,
         business,
         "settings",
@@ -297,7 +294,7 @@ def business_logo(request, slug: str):
                 actor=request.user, business=business, upload=form.cleaned_data["logo"]
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Logo updated."))
             return redirect("business_settings", slug=slug)
@@ -315,7 +312,7 @@ def business_hours(request, slug: str):
                 actor=request.user, business=business, hours=form.cleaned_data["intervals"]
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Opening hours saved."))
             return redirect("business_settings", slug=slug)
@@ -334,13 +331,13 @@ def team(request, slug: str):
                     actor=request.user, business=business, **form.cleaned_data
                 )
             except AppError as exc:
-                _form_error(form, exc)
+                add_form_error(form, exc)
             else:
                 messages.success(
                     request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
                 )
                 return redirect("team", slug=slug)
-    return _dashboard(
+    return render_dashboard(
         request,
         business,
         "team",

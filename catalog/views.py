@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
 from accounts.selectors import get_business_for, get_public_business
-from accounts.views import _dashboard, profile_context
+from accounts.views import profile_context, render_dashboard
 from catalog import feed, selectors, services
 from catalog.forms import (
     CollectionForm,
@@ -28,7 +28,7 @@ from catalog.forms import (
     ProductFilterForm,
     ProductForm,
 )
-from core.errors import AppError
+from core.errors import AppError, add_form_error
 
 # --- Public -----------------------------------------------------------------------
 
@@ -153,10 +153,6 @@ ROLE = Membership.Role
 PRODUCTS_PER_PAGE = 25
 
 
-def _form_error(form, exc: AppError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
-
-
 def _back(request, default: str) -> str:
     """Where a no-JS form goes after its POST: the page it came from (``next``, same
     site only) or ``default``."""
@@ -175,7 +171,7 @@ def catalog_products(request, slug: str):
     filters = ProductFilterForm(request.GET or None, collections=collections)
     products = selectors.list_products_for(business=business, **filters.filters())
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
-    return _dashboard(
+    return render_dashboard(
         request,
         business,
         "catalog",
@@ -262,11 +258,11 @@ def catalog_product_create(request, slug: str):
                 if photos:
                     services.add_product_photos(actor=request.user, product=product, uploads=photos)
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Product “%(name)s” added.") % {"name": product.name})
             return redirect("catalog_product_edit", slug=business.slug, product_id=product.pk)
-    return _dashboard(
+    return render_dashboard(
         request,
         business,
         "catalog",
@@ -282,7 +278,7 @@ def _product_page(request, business, product, *, form=None, upload_form=None, st
         currency=product.currency,
         collections=collections,
     )
-    response = _dashboard(
+    response = render_dashboard(
         request,
         business,
         "catalog",
@@ -316,7 +312,7 @@ def catalog_product_edit(request, slug: str, product_id: int):
                 **form.product_fields(),
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(request, _("Product “%(name)s” saved.") % {"name": product.name})
             return redirect("catalog_product_edit", slug=business.slug, product_id=product.pk)
@@ -349,7 +345,7 @@ def catalog_photos_add(request, slug: str, product_id: int):
                 actor=request.user, product=product, uploads=form.cleaned_data["photos"]
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(
                 request,
@@ -411,7 +407,7 @@ def catalog_photo_delete(request, slug: str, product_id: int, photo_id: int):
 
 
 def _collections_page(request, business, *, form=None, rename_error=None, status=200):
-    response = _dashboard(
+    response = render_dashboard(
         request,
         business,
         "catalog",
@@ -438,7 +434,7 @@ def catalog_collections(request, slug: str):
                 actor=request.user, business=business, name=form.cleaned_data["name"]
             )
         except AppError as exc:
-            _form_error(form, exc)
+            add_form_error(form, exc)
         else:
             messages.success(
                 request, _("Collection “%(name)s” created.") % {"name": collection.name}
@@ -548,7 +544,7 @@ def catalog_import(request, slug: str):
             problem = str(exc.message)
         else:
             return redirect("catalog_import_status", slug=business.slug, import_id=job.pk)
-    response = _dashboard(
+    response = render_dashboard(
         request,
         business,
         "catalog",
@@ -578,4 +574,4 @@ def catalog_import_status(request, slug: str, import_id: int):
     context = {"business": business, "job": job}
     if request.htmx:
         return render(request, "catalog/import/status.html#progress", context)
-    return _dashboard(request, business, "catalog", "catalog/import/status.html", context)
+    return render_dashboard(request, business, "catalog", "catalog/import/status.html", context)

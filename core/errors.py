@@ -28,3 +28,8 @@ class AppError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+def add_form_error(form, exc: AppError) -> None:
+    """Show ``exc`` on the form field it names, or above the form."""
+    form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
