@@ -39,7 +39,7 @@ DEADLINE_PER_URL = 30.0  # seconds: a slow page ends its run early rather than t
 STARTUP_TIMEOUT = 30.0
 
 
-def server_environment(var_dir: Path) -> dict[str, str]:
+def server_environment(var_dir: Path, database_url: str = "") -> dict[str, str]:
     """The production-like settings, shared by this process and the server."""
     env = {
         k: v
@@ -55,7 +55,27 @@ def server_environment(var_dir: Path) -> dict[str, str]:
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
     )
+    if database_url:
+        env["DATABASE_URL"] = database_url
     return env
+
+
+@contextlib.contextmanager
+def throwaway_postgres(server_url: str):
+    """A fresh database on the PostgreSQL server at ``server_url``, dropped afterwards."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(server_url)
+    name = "conversa_bench_" + os.urandom(4).hex()
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path="/" + name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -423,10 +443,25 @@ def main() -> int:
     )
     parser.add_argument("--profile", action="store_true", help="cProfile in-process instead")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default="",
+        help="run on a throw-away database on this PostgreSQL server (with the connection "
+        "pool, as in production), e.g. postgres://postgres@127.0.0.1:5432/postgres; "
+        "default: SQLite",
+    )
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        database_url = (
+            stack.enter_context(throwaway_postgres(args.postgres)) if args.postgres else ""
+        )
+        return run(args, database_url)
 
+
+def run(args, database_url: str) -> int:
     var_dir = Path(tempfile.mkdtemp(prefix="conversa-bench-"))
-    env = server_environment(var_dir)
+    env = server_environment(var_dir, database_url)
     started = time.monotonic()
     try:
         shop, product = prepare(env)
