@@ -356,12 +356,17 @@ def catalog_photos_add(request, slug: str, product_id: int):
     return _product_page(request, business, product, upload_form=form, status=400)
 
 
+def _editable_photo(request, slug: str, product_id, photo_id):
+    """The business, product and photo of a photo URL, for an admin or owner; else 404."""
+    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+    product = selectors.get_product_for(business=business, product_id=product_id)
+    return business, product, selectors.get_photo_for(product=product, photo_id=photo_id)
+
+
 @login_required
 @require_POST
 def catalog_photo_update(request, slug: str, product_id: int, photo_id: int):
-    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    product = selectors.get_product_for(business=business, product_id=product_id)
-    photo = selectors.get_photo_for(product=product, photo_id=photo_id)
+    business, product, photo = _editable_photo(request, slug, product_id, photo_id)
     form = PhotoAltForm(request.POST)
     try:
         if not form.is_valid():
@@ -379,9 +384,7 @@ def catalog_photo_update(request, slug: str, product_id: int, photo_id: int):
 @login_required
 @require_POST
 def catalog_photo_move(request, slug: str, product_id: int, photo_id: int):
-    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    product = selectors.get_product_for(business=business, product_id=product_id)
-    photo = selectors.get_photo_for(product=product, photo_id=photo_id)
+    business, product, photo = _editable_photo(request, slug, product_id, photo_id)
     offset = {"earlier": -1, "later": 1}.get(request.POST.get("direction", ""))
     if offset is None:
         messages.error(request, _("Choose whether to move the photo earlier or later."))
@@ -398,9 +401,7 @@ def catalog_photo_move(request, slug: str, product_id: int, photo_id: int):
 @login_required
 @require_POST
 def catalog_photo_delete(request, slug: str, product_id: int, photo_id: int):
-    business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    product = selectors.get_product_for(business=business, product_id=product_id)
-    photo = selectors.get_photo_for(product=product, photo_id=photo_id)
+    business, product, photo = _editable_photo(request, slug, product_id, photo_id)
     services.delete_photo(actor=request.user, photo=photo)
     messages.success(request, _("Photo deleted."))
     return redirect(_photos_url(business, product))
