@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "core.middleware.HtmxRedirectMiddleware",
     # Last: it needs only the user, and nothing above reads the language before the
     # view. Being sync-only, at the bottom it makes the whole stack run in one thread
     # under ASGI; in the middle it left the ones below it async, where Django's own

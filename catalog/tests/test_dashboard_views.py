@@ -867,3 +867,16 @@ def test_the_collections_page_counts_products(client, shop):
     page = client.get(_url("catalog_collections", shop)).content.decode()
 
     assert "1 product" in page
+
+
+def test_an_htmx_toggle_after_the_session_expired_sends_the_page_to_sign_in(client, shop):
+    # given a merchant whose session has ended (an anonymous client)
+    url = _url("catalog_product_visible", shop, product_id=shop.product.pk)
+
+    # when the page's HTMX toggle posts
+    response = client.post(url, {"on": "0"}, headers={"HX-Request": "true"})
+
+    # then HTMX is told to navigate the whole page to sign-in, not to swap it into the row
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/accounts/login/")
+    assert Product.objects.get(pk=shop.product.pk).is_active
