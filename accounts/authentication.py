@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from accounts import services
+from accounts.middleware import activate_user_language
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -19,6 +20,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = services.authenticate_api_token(raw=raw)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
+        activate_user_language(request._request, token.user)
         return token.user, token
 
     def authenticate_header(self, request):

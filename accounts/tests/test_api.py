@@ -516,3 +516,19 @@ def test_the_directory_survives_nul_bytes(api, business, query):
     response = api.get("/api/v1/businesses/", query)
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "Enter a valid phone number."), ("pt-br", "Informe")]
+)
+def test_a_token_user_gets_errors_in_their_own_language(db, language, expected):
+    # given a token user with a preferred language, and a client that sends no Accept-Language
+    user = UserFactory(language=language)
+
+    # when they send bad input
+    response = _bearer(user).patch("/api/v1/me", {"phone": "not a phone"}, format="json")
+
+    # then the message is in their language, as on the web pages
+    assert response.status_code == 400
+    assert expected in response.json()["phone"][0]
+    assert response["Content-Language"] == language
