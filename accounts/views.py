@@ -34,6 +34,11 @@ ROLE = Membership.Role
 # --- Public pages -------------------------------------------------------------------
 
 
+def home(request):
+    """The landing page, with a few shops from the directory."""
+    return render(request, "core/home.html", {"featured": selectors.list_public_businesses()[:6]})
+
+
 def business_directory(request):
     form = DirectoryFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}

@@ -29,6 +29,7 @@ from catalog.forms import (
     ProductForm,
 )
 from core.errors import AppError, add_form_error
+from core.money import from_minor
 
 # --- Public -----------------------------------------------------------------------
 
@@ -118,8 +119,6 @@ def product_detail(request, slug: str, product_id: int):
 
 
 def _product_ld(request, product, photos) -> dict:
-    from core.money import from_minor
-
     ld = {
         "@context": "https://schema.org",
         "@type": "Product",

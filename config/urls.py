@@ -8,7 +8,7 @@ from config import openapi  # noqa: F401  (registers the API token auth scheme)
 from core import views as core_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", accounts_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("bare", core_views.bare, name="bare"),
     path("admin/", admin.site.urls),

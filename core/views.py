@@ -1,10 +1,10 @@
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.static import serve
 
 
 @never_cache
@@ -39,24 +39,13 @@ def healthz(request):
     )
 
 
-def home(request):
-    from accounts.selectors import list_public_businesses
-
-    featured = list_public_businesses()[:6]
-    return render(request, "core/home.html", {"featured": featured})
-
-
 def bare(request):
     """A view that does nothing: the floor the benchmarks measure pages against."""
-    from django.http import HttpResponse
-
     return HttpResponse(b"ok", content_type="text/plain")
 
 
 def media(request, path, document_root):
     """Uploaded files. Names are random and never rewritten, so they cache forever."""
-    from django.views.static import serve
-
     response = serve(request, path, document_root=document_root)
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"
