@@ -23,6 +23,7 @@ from django.db import connection
 
 from accounts.models import Membership
 from accounts.tests.factories import UserFactory, create_business, join
+from core.pagecache import PUBLIC_STATES
 
 # The real Celery worker (``celery_worker``). pytest reads ``pytest_plugins`` in the
 # root conftest only.
@@ -61,6 +62,25 @@ def _service_markers(request):
 def _media_root(settings, tmp_path):
     """Uploaded files go to a per-test folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _public_states():
+    """Each test reads the businesses' versions afresh: tests reuse slugs (and, after
+    a rollback, ids) within the second this process would otherwise keep them for
+    (core.pagecache)."""
+    PUBLIC_STATES.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """Counters in the default cache (chat rate limits, presence) start at zero in each
+    test. Only the in-process cache is cleared: a Redis cache is shared (flushing it
+    would flush the broker too), and PostgreSQL never reuses the ids its keys hold."""
+    from django.core.cache import caches
+
+    if "locmem" in type(caches["default"]).__module__:
+        caches["default"].clear()
 
 
 # --- People -------------------------------------------------------------------------

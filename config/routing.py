@@ -1,3 +1,5 @@
 """Websocket URL patterns for the whole site (apps append theirs as they arrive)."""
 
-websocket_urlpatterns: list = []
+from chats.routing import websocket_urlpatterns as chats_patterns
+
+websocket_urlpatterns: list = [*chats_patterns]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "catalog",
+    "chats",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,
     },
 }
+
+# --- Chats ----------------------------------------------------------------------
+# Messages one user may send per minute, and how long after a business's reply an
+# unread customer gets one e-mail about it (replies in between join the same one).
+CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
+CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")

@@ -25,9 +25,14 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(_send, robust=True)
 
 
-def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
-    """Enqueue a Celery task after the current transaction commits."""
-    transaction.on_commit(lambda: task.delay(*args, **kwargs))
+def enqueue_on_commit(
+    task: Any, *args: Any, countdown: float | None = None, **kwargs: Any
+) -> None:
+    """Enqueue a Celery task after the current transaction commits.
+
+    ``countdown`` (seconds) delays its execution, as Celery's ``apply_async`` does.
+    """
+    transaction.on_commit(lambda: task.apply_async(args, kwargs, countdown=countdown))
 
 
 def run_on_commit(fn: Callable[[], Any]) -> None:

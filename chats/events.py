@@ -1,0 +1,175 @@
+"""What chats pushes to the sockets, to which groups, and presence.
+
+Groups (see docs/realtime.md):
+
+- ``conv.<id>``: everyone with the conversation open: messages, receipts, typing,
+  presence of the other side.
+- ``inbox.<business id>``: the business's staff with the inbox open: a
+  conversation changed (new message, status, assignment, labels), so its row
+  moves to the top with its unread badge. Each consumer drops events for
+  conversations its user may not see (agents: others' assignments).
+- ``user.<id>``: one user's own pages: their conversation list changed.
+- ``presence.b<business id>``: customers chatting with the business, told when
+  its staff come online or go away.
+
+Every send happens after the commit, through :func:`core.events.send_event_on_commit`.
+Messages travel pre-rendered (once per site language) so that 500 sockets do
+not render the same message 500 times; the HTML is the same for both sides, and
+CSS places "mine" and "theirs" by the ``data-side`` attribute.
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from chats import kinds
+from core.events import send_event_on_commit
+
+PRESENCE_TTL = 75  # seconds; clients send a heartbeat every 30 s
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conv.{conversation_id}"
+
+
+def inbox_group(business_id: int) -> str:
+    return f"inbox.{business_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def business_presence_group(business_id: int) -> str:
+    return f"presence.b{business_id}"
+
+
+def render_messages(messages, language: str | None = None) -> list[str]:
+    """The HTML of each message (kinds prefetched in bulk), in ``language``."""
+    messages = kinds.prefetch(messages)
+    with translation.override(language or translation.get_language()):
+        return [
+            render_to_string(
+                "chats/_message.html", {"message": m, "kind_template": kinds.get(m.kind).template}
+            )
+            for m in messages
+        ]
+
+
+def message_data(message) -> dict:
+    return {
+        "id": message.pk,
+        "seq": message.seq,
+        "kind": message.kind,
+        "side": message.sender.side if message.sender_id else "system",
+        "author": message.author_id,
+        "client_id": message.client_id,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def push_message(conversation, message) -> None:
+    """Queue the new message for its conversation and the lists that show it."""
+    kinds.prefetch([message])
+    html = {code: render_messages([message], code)[0] for code, _name in settings.LANGUAGES}
+    send_event_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "type": "chat.message",
+            "conversation": conversation.pk,
+            "message": message_data(message),
+            "html": html,
+        },
+    )
+    _push_lists(conversation)
+
+
+def push_receipt(conversation, participant) -> None:
+    send_event_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "type": "chat.receipt",
+            "conversation": conversation.pk,
+            "side": participant.side,
+            "read": participant.last_read_seq,
+            "delivered": participant.last_delivered_seq,
+        },
+    )
+    _push_lists(conversation)
+
+
+def push_inbox_update(conversation) -> None:
+    _push_lists(conversation)
+
+
+def _push_lists(conversation) -> None:
+    from chats.models import Participant
+
+    if conversation.business_id:
+        send_event_on_commit(
+            inbox_group(conversation.business_id),
+            {
+                "type": "inbox.update",
+                "business": conversation.business_id,
+                "conversation": conversation.pk,
+                "assignee": conversation.assignee_id,
+            },
+        )
+    user_ids = Participant.objects.filter(
+        conversation_id=conversation.pk, user__isnull=False
+    ).values_list("user_id", flat=True)
+    for user_id in user_ids:
+        send_event_on_commit(
+            user_group(user_id), {"type": "user.update", "conversation": conversation.pk}
+        )
+
+
+# --- Presence -------------------------------------------------------------------------
+# A counter per user (open sockets) and per business (staff sockets on the inbox),
+# in the shared cache with a TTL that heartbeats renew, so a crashed server's
+# sockets stop counting within PRESENCE_TTL.
+
+
+def _presence_key(side: str) -> str:
+    return f"presence:{side}"
+
+
+def presence_join(side: str) -> bool:
+    """Count one more socket for ``side``; True if it just came online."""
+    key = _presence_key(side)
+    if cache.add(key, 1, timeout=PRESENCE_TTL):
+        return True
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=PRESENCE_TTL)
+        return True
+    cache.touch(key, PRESENCE_TTL)
+    return count == 1
+
+
+def presence_leave(side: str) -> bool:
+    """Count one socket fewer; True if ``side`` just went offline."""
+    key = _presence_key(side)
+    try:
+        count = cache.decr(key)
+    except ValueError:
+        return True
+    if count <= 0:
+        cache.delete(key)
+        return True
+    return False
+
+
+def presence_heartbeat(side: str) -> None:
+    if not cache.touch(_presence_key(side), PRESENCE_TTL):
+        cache.add(_presence_key(side), 1, timeout=PRESENCE_TTL)
+
+
+def is_online(user_id: int) -> bool:
+    return bool(cache.get(_presence_key(f"u{user_id}")))
+
+
+def is_side_online(side: str) -> bool:
+    return bool(cache.get(_presence_key(side)))

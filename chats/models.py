@@ -1,0 +1,317 @@
+"""Conversations and their messages: the centre of the product.
+
+A conversation is between a customer and a business (the business side is its
+whole staff) or between two users (direct). Each side is a :class:`Participant`
+row, which holds that side's read and delivered positions and unread count, so a
+business conversation and a direct one are read, counted and pushed the same way.
+
+Messages are numbered per conversation (``seq`` = 1, 2, 3 …) under a lock on the
+conversation row, so the numbering is also the commit order: a client that saw
+``seq`` n catches up with "everything after n" and can neither miss nor repeat one.
+A message's ``kind`` names how it is rendered (see :mod:`chats.kinds`); its
+``payload`` holds that kind's data, so later kinds (payment requests, shipping
+notices, offers) plug in without a new column.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Business
+from accounts.validators import validate_no_markup
+
+MAX_TEXT = 4096
+
+
+class Contact(models.Model):
+    """A business's view of one customer: labels, private notes, block."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="contacts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contacts"
+    )
+    labels = models.ManyToManyField("Label", blank=True, related_name="contacts")
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "user"], name="contact_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.business}"
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.blocked_at is not None
+
+
+class Label(models.Model):
+    class Color(models.TextChoices):
+        GRAY = "gray", _("Gray")
+        GREEN = "green", _("Green")
+        BLUE = "blue", _("Blue")
+        YELLOW = "yellow", _("Yellow")
+        RED = "red", _("Red")
+        PURPLE = "purple", _("Purple")
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(_("name"), max_length=40, validators=[validate_no_markup])
+    color = models.CharField(_("color"), max_length=10, choices=Color.choices, default=Color.GRAY)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "name"], name="label_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactNote(models.Model):
+    """A private note about a customer, seen only by the business's staff."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(_("note"), max_length=2000)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.body[:40]
+
+
+class Conversation(models.Model):
+    class Kind(models.TextChoices):
+        BUSINESS = "business", _("Customer and business")
+        DIRECT = "direct", _("Direct")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PENDING = "pending", _("Pending")
+        RESOLVED = "resolved", _("Resolved")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, null=True, blank=True, related_name="conversations"
+    )
+    contact = models.OneToOneField(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="conversation"
+    )
+    # Direct conversations: "<smaller user id>:<larger user id>", so a pair has one.
+    direct_key = models.CharField(max_length=41, null=True, blank=True, unique=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_conversations",
+        verbose_name=_("assigned to"),
+    )
+    last_seq = models.PositiveIntegerField(default=0)
+    last_message = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    away_sent_at = models.DateTimeField(null=True, blank=True)
+    # First touch, for attribution: how the customer first reached the chat.
+    ref = models.CharField(max_length=100, blank=True)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["business", "status", "-last_message_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="business", business__isnull=False, contact__isnull=False)
+                    | Q(kind="direct", business__isnull=True, direct_key__isnull=False)
+                ),
+                name="conversation_kind_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.pk}"
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == self.Kind.DIRECT
+
+    @property
+    def first_touch(self) -> dict[str, str]:
+        fields = ("ref", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+        touch = {f: getattr(self, f) for f in fields if getattr(self, f)}
+        if self.referrer:
+            touch["referrer"] = self.referrer
+        return touch
+
+
+class Participant(models.Model):
+    """One side of a conversation: a user (customer or direct peer) or a business."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="chat_participations",
+    )
+    business = models.ForeignKey(
+        Business, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    last_read_seq = models.PositiveIntegerField(default=0)
+    last_delivered_seq = models.PositiveIntegerField(default=0)
+    unread = models.PositiveIntegerField(default=0)
+    # The last seq an unread-messages e-mail covered, and whether one is scheduled.
+    emailed_seq = models.PositiveIntegerField(default=0)
+    email_scheduled = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=True) ^ Q(business__isnull=True),
+                name="participant_user_xor_business",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "user"],
+                condition=Q(user__isnull=False),
+                name="participant_user_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "business"],
+                condition=Q(business__isnull=False),
+                name="participant_business_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "conversation"])]
+
+    def __str__(self) -> str:
+        return f"{self.business or self.user} in {self.conversation_id}"
+
+    @property
+    def side(self) -> str:
+        return f"b{self.business_id}" if self.business_id else f"u{self.user_id}"
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    seq = models.PositiveIntegerField()
+    # Null for system notes (the platform speaking).
+    sender = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # Who typed it: the customer, or which staff member on the business side.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=40, default="text")
+    body = models.TextField(blank=True, max_length=MAX_TEXT)
+    payload = models.JSONField(default=dict, blank=True)
+    image = models.ImageField(upload_to="chat/", blank=True)
+    image_thumb = models.ImageField(upload_to="chat/thumbs/", blank=True)
+    # Null, not "": the uniqueness below applies only to messages that have one.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "author", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_client_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}#{self.seq} {self.kind}"
+
+
+class QuickReply(models.Model):
+    """A saved answer, inserted in the composer by typing ``/shortcut``."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="quick_replies")
+    shortcut = models.SlugField(_("shortcut"), max_length=30)
+    text = models.TextField(_("text"), max_length=MAX_TEXT)
+
+    class Meta:
+        ordering = ["shortcut"]
+        constraints = [
+            models.UniqueConstraint(fields=["business", "shortcut"], name="quick_reply_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+
+class InboxSettings(models.Model):
+    """Automatic greeting and away messages of a business."""
+
+    business = models.OneToOneField(
+        Business, on_delete=models.CASCADE, primary_key=True, related_name="inbox_settings"
+    )
+    greeting_enabled = models.BooleanField(_("send a greeting on first contact"), default=False)
+    greeting_text = models.TextField(_("greeting message"), max_length=1000, blank=True)
+    away_enabled = models.BooleanField(_("send an away message outside hours"), default=False)
+    away_text = models.TextField(_("away message"), max_length=1000, blank=True)
+
+    def __str__(self) -> str:
+        return f"inbox settings of {self.business}"
+
+
+class ChatPreferences(models.Model):
+    """A user's own chat settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    email_unread = models.BooleanField(
+        _("e-mail me when a business replies and I have not read it"), default=True
+    )
+
+    def __str__(self) -> str:
+        return f"chat preferences of {self.user_id}"
+
+
+class Report(models.Model):
+    """A conversation reported to the platform's operators."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.TextField(_("reason"), max_length=2000)
+    created_at = models.DateTimeField(default=now, editable=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} on conversation {self.conversation_id}"

@@ -1,0 +1,230 @@
+"""Reads of conversations and messages, scoped to the acting user.
+
+:func:`get_conversation_for` is the permission check for a conversation: it
+answers "not found" alike for a conversation that does not exist and for one
+the user may not see (another customer's, another business's, or, for an agent,
+a colleague's assignment).
+"""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Business, Membership, User
+from chats.models import (
+    Contact,
+    ContactNote,
+    Conversation,
+    InboxSettings,
+    Label,
+    Message,
+    Participant,
+    QuickReply,
+)
+from chats.services import staff_membership
+
+ROLE = Membership.Role
+PAGE = 50
+MAX_PAGE = 200
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number < 2**63 else None
+
+
+def get_conversation_for(*, user: User, conversation_id) -> Conversation:
+    """The conversation if ``user`` may see it, with ``me`` (their side) and
+    ``membership`` (their staff membership, or None when they are the customer).
+    """
+    pk = _int(conversation_id)
+    if pk is None or not user.is_authenticated:
+        raise Http404
+    conversation = (
+        Conversation.objects.select_related("business", "contact__user", "assignee")
+        .filter(pk=pk)
+        .first()
+    )
+    if conversation is None:
+        raise Http404
+    membership = staff_membership(user, conversation)
+    if membership is not None:
+        me = Participant.objects.get(
+            conversation=conversation, business_id=conversation.business_id
+        )
+    else:
+        me = Participant.objects.filter(conversation=conversation, user=user).first()
+        if me is None:
+            raise Http404
+    conversation.me, conversation.membership = me, membership
+    return conversation
+
+
+def get_other_side(conversation: Conversation) -> Participant:
+    return (
+        Participant.objects.select_related("user", "business")
+        .exclude(pk=conversation.me.pk)
+        .get(conversation=conversation)
+    )
+
+
+def list_messages(
+    *, conversation: Conversation, after=None, before=None, limit: int = PAGE
+) -> list[Message]:
+    """Messages in ``seq`` order: the newest page, or those after/before a seq."""
+    limit = max(1, min(_int(limit) or PAGE, MAX_PAGE))
+    qs = Message.objects.filter(conversation=conversation).select_related("sender", "author")
+    after, before = _int(after), _int(before)
+    if after is not None:
+        return list(qs.filter(seq__gt=after).order_by("seq")[:limit])
+    if before is not None:
+        qs = qs.filter(seq__lt=before)
+    return list(reversed(qs.order_by("-seq")[:limit]))
+
+
+def inbox_queryset(*, business: Business, user: User, membership: Membership) -> QuerySet:
+    """The business's conversations this staff member may see."""
+    qs = Conversation.objects.filter(business=business, kind=Conversation.Kind.BUSINESS)
+    if membership.role == ROLE.AGENT:
+        qs = qs.filter(Q(assignee__isnull=True) | Q(assignee=user))
+    return qs
+
+
+def list_inbox(
+    *,
+    business: Business,
+    user: User,
+    membership: Membership,
+    status: str = "",
+    scope: str = "all",
+    label=None,
+    q: str = "",
+    limit: int = PAGE,
+    before=None,
+) -> list[Conversation]:
+    """The inbox list, newest activity first; each with ``unread`` for the business.
+
+    A fixed number of queries whatever the number of conversations.
+    """
+    qs = inbox_queryset(business=business, user=user, membership=membership)
+    if status in Conversation.Status.values:
+        qs = qs.filter(status=status)
+    if scope == "mine":
+        qs = qs.filter(assignee=user)
+    elif scope == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    label_id = _int(label)
+    if label_id:
+        qs = qs.filter(contact__labels__id=label_id)
+    q = (q or "").replace("\x00", "").strip()[:100]
+    if q:
+        matches = Message.objects.filter(conversation=OuterRef("pk"), body__icontains=q)
+        qs = qs.filter(
+            Q(contact__user__display_name__icontains=q)
+            | Q(contact__user__email__icontains=q)
+            | Exists(matches)
+        )
+    if before:
+        qs = qs.filter(last_message_at__lt=before)
+    business_side = Participant.objects.filter(business=business)
+    qs = (
+        qs.exclude(last_message__isnull=True)
+        .select_related("contact__user", "last_message", "assignee")
+        .prefetch_related(
+            Prefetch("contact__labels", queryset=Label.objects.order_by("name")),
+            Prefetch("participants", queryset=business_side, to_attr="business_side"),
+        )
+        .order_by("-last_message_at", "-pk")
+    )
+    conversations = list(qs[: max(1, min(_int(limit) or PAGE, MAX_PAGE))])
+    for conversation in conversations:
+        side = conversation.business_side[0] if conversation.business_side else None
+        conversation.unread = side.unread if side else 0
+    return conversations
+
+
+def get_inbox_row(*, business: Business, user: User, membership: Membership, conversation_id):
+    pk = _int(conversation_id)
+    rows = [
+        c for c in list_inbox(business=business, user=user, membership=membership) if c.pk == pk
+    ]
+    if rows:
+        return rows[0]
+    conversation = (
+        inbox_queryset(business=business, user=user, membership=membership)
+        .filter(pk=pk)
+        .select_related("contact__user", "last_message", "assignee")
+        .first()
+    )
+    if conversation is None:
+        raise Http404
+    conversation.unread = (
+        Participant.objects.filter(conversation=conversation, business=business)
+        .values_list("unread", flat=True)
+        .first()
+        or 0
+    )
+    return conversation
+
+
+def list_my_conversations(*, user: User, limit: int = PAGE) -> list[Participant]:
+    """The user's own sides (as customer or direct peer), newest activity first.
+
+    Each has ``other`` (the other participant, with its user or business).
+    """
+    others = Participant.objects.exclude(user=user).select_related("user", "business")
+    sides = list(
+        Participant.objects.filter(user=user)
+        .exclude(conversation__last_message__isnull=True)
+        .select_related("conversation__last_message", "conversation__business")
+        .prefetch_related(Prefetch("conversation__participants", queryset=others, to_attr="others"))
+        .order_by("-conversation__last_message_at")[:limit]
+    )
+    for side in sides:
+        side.other = side.conversation.others[0] if side.conversation.others else None
+    return sides
+
+
+def count_unread_for(*, user: User) -> int:
+    return sum(Participant.objects.filter(user=user, unread__gt=0).values_list("unread", flat=True))
+
+
+def find_user(*, query: str) -> User | None:
+    """An active user by exact e-mail (any case) or E.164 phone number."""
+    query = (query or "").replace("\x00", "").strip()
+    if not query or len(query) > 254:
+        return None
+    lookup = Q(email__iexact=query) if "@" in query else Q(phone=query.replace(" ", ""))
+    return User.objects.filter(lookup, is_active=True).first()
+
+
+def get_contact_panel(*, conversation: Conversation) -> dict:
+    contact = (
+        Contact.objects.select_related("user")
+        .prefetch_related("labels")
+        .get(pk=conversation.contact_id)
+    )
+    notes = ContactNote.objects.filter(contact=contact).select_related("author")[:50]
+    return {"contact": contact, "notes": notes}
+
+
+def list_labels(*, business: Business) -> QuerySet[Label]:
+    return Label.objects.filter(business=business)
+
+
+def list_quick_replies(*, business: Business) -> QuerySet[QuickReply]:
+    return QuickReply.objects.filter(business=business)
+
+
+def get_inbox_settings(*, business: Business) -> InboxSettings:
+    return InboxSettings.objects.filter(business=business).first() or InboxSettings(
+        business=business
+    )
+
+
+def list_team(*, business: Business) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(business=business).select_related("user").order_by("user__email")
+    )

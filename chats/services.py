@@ -1,0 +1,758 @@
+"""Every write to conversations and messages.
+
+All message writes go through :func:`post_message`, which numbers the message
+under a lock on its conversation, updates both sides' counters, and pushes the
+message to the sockets only after the commit (through
+:func:`core.events.send_event_on_commit`). User-facing services (``send_text``,
+``send_image``, ``share_product`` …) check who may write what, then call it.
+Other apps (payments, marketing) call :func:`post_message` with their own kind.
+"""
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import Business, Membership, OpeningHours, User
+from accounts.services import require_role, validation_to_app_error
+from chats import events, kinds
+from chats.models import (
+    MAX_TEXT,
+    ChatPreferences,
+    Contact,
+    ContactNote,
+    Conversation,
+    InboxSettings,
+    Label,
+    Message,
+    Participant,
+    QuickReply,
+    Report,
+)
+from core.errors import AppError
+from core.events import enqueue_on_commit
+from core.images import clean_image
+
+ROLE = Membership.Role
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+IMAGE_MAX_SIDE = 6000
+IMAGE_STORED_SIDE = 1600
+IMAGE_THUMB_SIDE = 480
+PRODUCT_SET_MAX = 30
+AWAY_INTERVAL = datetime.timedelta(hours=12)
+FIRST_TOUCH_FIELDS = (
+    "ref", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer",
+)  # fmt: skip
+
+
+def _not_found() -> AppError:
+    return AppError(_("Conversation not found."), code="not_found", status_code=404)
+
+
+# --- Access -----------------------------------------------------------------------
+
+
+def staff_membership(user: User, conversation: Conversation) -> Membership | None:
+    """The user's membership on the business side, if it lets them see ``conversation``.
+
+    Agents see conversations assigned to them and unassigned ones; admins and
+    owners see all of their business's.
+    """
+    if conversation.business_id is None or not user.is_authenticated:
+        return None
+    membership = Membership.objects.filter(
+        user=user, business_id=conversation.business_id, business__is_active=True
+    ).first()
+    if membership is None:
+        return None
+    if membership.role == ROLE.AGENT and conversation.assignee_id not in (None, user.pk):
+        return None
+    return membership
+
+
+def participant_for(user: User, conversation: Conversation) -> Participant:
+    """The side ``user`` speaks for in ``conversation``, or a "not found" error.
+
+    A customer speaks for themselves; a staff member for the business.
+    """
+    if not user.is_authenticated:
+        raise _not_found()
+    if conversation.business_id is not None and staff_membership(user, conversation):
+        return Participant.objects.get(
+            conversation=conversation, business_id=conversation.business_id
+        )
+    side = Participant.objects.filter(conversation=conversation, user=user).first()
+    if side is None:
+        raise _not_found()
+    return side
+
+
+# --- Starting conversations ----------------------------------------------------------
+
+
+def _clean_touch(first_touch: dict[str, Any] | None) -> dict[str, str]:
+    touch = {}
+    for key in FIRST_TOUCH_FIELDS:
+        value = str((first_touch or {}).get(key) or "").replace("\x00", "").strip()
+        limit = Conversation._meta.get_field(key).max_length
+        if value:
+            touch[key] = value[:limit]
+    return touch
+
+
+@transaction.atomic
+def start_conversation(
+    *, customer: User, business: Business, first_touch: dict[str, Any] | None = None
+) -> tuple[Conversation, bool]:
+    """The customer's conversation with ``business``, created on first contact.
+
+    There is one conversation per customer and business; starting it again
+    resumes it (and reopens it if it was resolved). The first touch (ref, UTM
+    fields, referrer) is kept from the first contact only. Idempotent.
+    """
+    if not business.is_active:
+        raise AppError(_("This business is not available."), code="not_found", status_code=404)
+    if Membership.objects.filter(user=customer, business=business).exists():
+        raise AppError(
+            _("You are on this business's team: answer its customers from the inbox."),
+            code="own_business",
+        )
+    contact, _created = Contact.objects.get_or_create(business=business, user=customer)
+    try:
+        conversation = contact.conversation
+        return conversation, False
+    except Conversation.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                kind=Conversation.Kind.BUSINESS,
+                business=business,
+                contact=contact,
+                **_clean_touch(first_touch),
+            )
+    except IntegrityError:  # a concurrent first contact won
+        return Conversation.objects.get(contact=contact), False
+    Participant.objects.bulk_create(
+        [
+            Participant(conversation=conversation, user=customer),
+            Participant(conversation=conversation, business=business),
+        ]
+    )
+    return conversation, True
+
+
+@transaction.atomic
+def start_direct_conversation(*, user: User, peer: User) -> tuple[Conversation, bool]:
+    """The direct conversation between two users, created once per pair. Idempotent."""
+    if peer.pk == user.pk:
+        raise AppError(_("You cannot start a chat with yourself."), code="self_chat")
+    if not peer.is_active:
+        raise AppError(_("No one with that e-mail or phone uses Conversa."), code="not_found")
+    low, high = sorted((user.pk, peer.pk))
+    key = f"{low}:{high}"
+    existing = Conversation.objects.filter(direct_key=key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                kind=Conversation.Kind.DIRECT, direct_key=key
+            )
+    except IntegrityError:
+        return Conversation.objects.get(direct_key=key), False
+    Participant.objects.bulk_create(
+        [
+            Participant(conversation=conversation, user=user),
+            Participant(conversation=conversation, user=peer),
+        ]
+    )
+    return conversation, True
+
+
+# --- Posting messages ----------------------------------------------------------------
+
+
+def _groups_for(conversation: Conversation) -> list[str]:
+    return [events.conversation_group(conversation.pk)]
+
+
+def post_message(
+    *,
+    conversation: Conversation,
+    sender: Participant | None,
+    author: User | None = None,
+    kind: str = "text",
+    body: str = "",
+    payload: dict | None = None,
+    image=None,
+    image_thumb=None,
+    client_id: str | None = None,
+) -> tuple[Message, bool]:
+    """Append a message to ``conversation``; the one place a message is created.
+
+    Locks the conversation row, so messages are numbered in commit order. With a
+    ``client_id`` already used by the same author in this conversation it returns
+    that message and ``created=False`` (a resend never makes a second message).
+    Pushes the message to the conversation's sockets after the commit. Callers
+    check permissions; this checks nothing but numbering and idempotency.
+    """
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if client_id:
+            existing = Message.objects.filter(
+                conversation=locked, author=author, client_id=client_id
+            ).first()
+            if existing is not None:
+                return existing, False
+        seq = locked.last_seq + 1
+        message = Message.objects.create(
+            conversation=locked,
+            seq=seq,
+            sender=sender,
+            author=author,
+            kind=kind,
+            body=body,
+            payload=payload or {},
+            image=image or "",
+            image_thumb=image_thumb or "",
+            client_id=client_id or None,
+        )
+        stamp = message.created_at
+        Conversation.objects.filter(pk=locked.pk).update(
+            last_seq=seq, last_message=message, last_message_at=stamp
+        )
+        others = Participant.objects.filter(conversation=locked)
+        if sender is not None:
+            others = others.exclude(pk=sender.pk)
+            Participant.objects.filter(pk=sender.pk).update(
+                last_read_seq=seq, last_delivered_seq=seq, unread=0
+            )
+        others.update(unread=F("unread") + 1)
+        locked.last_seq, locked.last_message, locked.last_message_at = seq, message, stamp
+        conversation.last_seq, conversation.last_message_at = seq, stamp
+        message.conversation = locked
+        events.push_message(locked, message)
+        if sender is not None and sender.business_id is not None:
+            _schedule_unread_email(locked)
+    return message, True
+
+
+def _author_name(message: Message) -> str:
+    return message.author.get_short_name() if message.author else ""
+
+
+def _check_rate(user: User) -> None:
+    """At most ``CHAT_MESSAGES_PER_MINUTE`` messages per user per minute."""
+    limit = settings.CHAT_MESSAGES_PER_MINUTE
+    window = int(timezone.now().timestamp() // 60)
+    key = f"chat-rate:{user.pk}:{window}"
+    cache.add(key, 0, timeout=120)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=120)
+        count = 1
+    if count > limit:
+        raise AppError(
+            _("You are sending messages too fast. Wait a minute and try again."),
+            code="rate_limited",
+            status_code=429,
+        )
+
+
+def _writable_side(actor: User, conversation: Conversation) -> Participant:
+    """The actor's side, if they may write now (not blocked, rate not exceeded)."""
+    side = participant_for(actor, conversation)
+    if side.user_id is not None and conversation.contact_id is not None:
+        blocked = Contact.objects.filter(pk=conversation.contact_id, blocked_at__isnull=False)
+        if blocked.exists():
+            raise AppError(
+                _("This business is not accepting your messages."), code="blocked", status_code=403
+            )
+    _check_rate(actor)
+    return side
+
+
+def _clean_text(body: str, *, required: bool = True) -> str:
+    body = (body or "").replace("\x00", "").strip()
+    if required and not body:
+        raise AppError(_("Write a message first."), code="empty", field="body")
+    if len(body) > MAX_TEXT:
+        raise AppError(
+            _("A message can have at most %(max)d characters (this one has %(n)d).")
+            % {"max": MAX_TEXT, "n": len(body)},
+            code="too_long",
+            field="body",
+        )
+    return body
+
+
+def _clean_client_id(client_id: str | None) -> str | None:
+    client_id = (client_id or "").strip()
+    if not client_id:
+        return None
+    if len(client_id) > 64 or not client_id.replace("-", "").isalnum():
+        raise AppError(_("Invalid message id."), code="invalid_client_id", field="client_id")
+    return client_id
+
+
+def _send(
+    actor: User, conversation: Conversation, *, kind: str, body: str, client_id, **fields
+) -> tuple[Message, bool]:
+    client_id = _clean_client_id(client_id)
+    with transaction.atomic():
+        side = _writable_side(actor, conversation)
+        message, created = post_message(
+            conversation=conversation,
+            sender=side,
+            author=actor,
+            kind=kind,
+            body=body,
+            client_id=client_id,
+            **fields,
+        )
+        if created and side.user_id is not None and conversation.business_id is not None:
+            _auto_replies(conversation, message)
+    return message, created
+
+
+def send_text(
+    *, actor: User, conversation: Conversation, body: str, client_id: str | None = None
+) -> tuple[Message, bool]:
+    """Send a text message as the actor's side. Idempotent per ``client_id``."""
+    return _send(actor, conversation, kind="text", body=_clean_text(body), client_id=client_id)
+
+
+def send_image(
+    *,
+    actor: User,
+    conversation: Conversation,
+    upload,
+    caption: str = "",
+    client_id: str | None = None,
+) -> tuple[Message, bool]:
+    """Send a photo (validated and re-encoded like catalog photos) with a caption."""
+    caption = _clean_text(caption, required=False)
+    participant_for(actor, conversation)  # before the costly decode
+    image = clean_image(upload, max_bytes=IMAGE_MAX_BYTES, max_side=IMAGE_MAX_SIDE)
+    main = image.encode(max_side=IMAGE_STORED_SIDE)
+    thumb = image.encode(max_side=IMAGE_THUMB_SIDE)
+    width, height = image.image.size
+    message, created = _send(
+        actor,
+        conversation,
+        kind="image",
+        body=caption,
+        client_id=client_id,
+        image=main,
+        image_thumb=thumb,
+        payload={"width": width, "height": height},
+    )
+    return message, created
+
+
+def _business_product(conversation: Conversation, product_id) -> "Any":
+    from catalog.models import Product
+
+    try:
+        pid = int(product_id)
+    except (TypeError, ValueError):
+        pid = 0
+    product = Product.objects.filter(
+        pk=pid, business_id=conversation.business_id, is_active=True
+    ).first()
+    if product is None:
+        raise AppError(_("Product not found."), code="product_not_found", field="product")
+    return product
+
+
+def share_product(
+    *,
+    actor: User,
+    conversation: Conversation,
+    product_id,
+    body: str = "",
+    client_id: str | None = None,
+) -> tuple[Message, bool]:
+    """A product card (live price and stock) with an optional text, from either side."""
+    if conversation.business_id is None:
+        raise AppError(_("Products are shared in chats with a business."), code="not_business")
+    body = _clean_text(body, required=False)
+    product = _business_product(conversation, product_id)
+    payload = {"product_id": product.pk, "business_id": product.business_id, "name": product.name}
+    return _send(
+        actor, conversation, kind="product", body=body, client_id=client_id, payload=payload
+    )
+
+
+def share_products(
+    *,
+    actor: User,
+    conversation: Conversation,
+    sections: Sequence[dict],
+    body: str = "",
+    client_id: str | None = None,
+) -> tuple[Message, bool]:
+    """A product set: up to 30 products in titled sections; staff only."""
+    if conversation.business_id is None or staff_membership(actor, conversation) is None:
+        raise AppError(_("Only the business can send a product list."), code="forbidden")
+    body = _clean_text(body, required=False)
+    clean, seen = [], set()
+    for section in sections:
+        title = str(section.get("title") or "").strip()[:60]
+        ids = []
+        for raw in section.get("product_ids") or []:
+            product = _business_product(conversation, raw)
+            if product.pk not in seen:
+                seen.add(product.pk)
+                ids.append(product.pk)
+        if ids:
+            clean.append({"title": title, "product_ids": ids})
+    if not seen:
+        raise AppError(_("Choose at least one product."), code="empty", field="products")
+    if len(seen) > PRODUCT_SET_MAX:
+        raise AppError(
+            _("A product list can have at most %(max)d products.") % {"max": PRODUCT_SET_MAX},
+            code="too_many",
+            field="products",
+        )
+    payload = {"business_id": conversation.business_id, "sections": clean}
+    return _send(
+        actor, conversation, kind="product_set", body=body, client_id=client_id, payload=payload
+    )
+
+
+def post_system_note(*, conversation: Conversation, body: str) -> Message:
+    """A note from the platform, shown to both sides (e.g. "You blocked this contact")."""
+    message, _created = post_message(
+        conversation=conversation, sender=None, kind="system", body=body
+    )
+    return message
+
+
+# --- Automatic replies --------------------------------------------------------------
+
+
+def _auto_replies(conversation: Conversation, message: Message) -> None:
+    """Greeting on a customer's first message; away message outside business hours."""
+    business = Business.objects.get(pk=conversation.business_id)
+    settings_ = InboxSettings.objects.filter(business=business).first()
+    if settings_ is None:
+        return
+    business_side = Participant.objects.get(conversation=conversation, business=business)
+    with translation.override(message.author.language if message.author else None):
+        first = not Message.objects.filter(
+            conversation=conversation, sender=message.sender, seq__lt=message.seq
+        ).exists()
+        if first and settings_.greeting_enabled and settings_.greeting_text:
+            post_message(
+                conversation=conversation,
+                sender=business_side,
+                kind="text",
+                body=settings_.greeting_text,
+                payload={"auto": "greeting"},
+            )
+        if settings_.away_enabled and settings_.away_text:
+            hours = list(OpeningHours.objects.filter(business=business))
+            moment = timezone.now()
+            if hours and not business.is_open_at(moment, hours):
+                claimed = (
+                    Conversation.objects.filter(pk=conversation.pk)
+                    .exclude(away_sent_at__gt=moment - AWAY_INTERVAL)
+                    .update(away_sent_at=moment)
+                )
+                if claimed:
+                    post_message(
+                        conversation=conversation,
+                        sender=business_side,
+                        kind="text",
+                        body=settings_.away_text,
+                        payload={"auto": "away"},
+                    )
+
+
+# --- Receipts -------------------------------------------------------------------------
+
+
+def mark_read(*, actor: User, conversation: Conversation, seq: int | None = None) -> Participant:
+    """The actor's side has read up to ``seq`` (default: everything). Never goes back."""
+    side = participant_for(actor, conversation)
+    return _advance(side, conversation, seq, read=True)
+
+
+def mark_delivered(*, actor: User, conversation: Conversation, seq: int) -> Participant:
+    side = participant_for(actor, conversation)
+    return _advance(side, conversation, seq, read=False)
+
+
+def _advance(side: Participant, conversation: Conversation, seq, *, read: bool) -> Participant:
+    with transaction.atomic():
+        last = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
+        try:
+            seq = last if seq is None else max(0, min(int(seq), last))
+        except (TypeError, ValueError):
+            raise AppError(_("Invalid message number."), code="invalid", field="seq") from None
+        changed = 0
+        if read:
+            changed = Participant.objects.filter(pk=side.pk, last_read_seq__lt=seq).update(
+                last_read_seq=seq, unread=_unread_after(conversation, side, seq)
+            )
+        changed += Participant.objects.filter(pk=side.pk, last_delivered_seq__lt=seq).update(
+            last_delivered_seq=seq
+        )
+        side.refresh_from_db()
+        if changed:
+            events.push_receipt(conversation, side)
+    return side
+
+
+def _unread_after(conversation: Conversation, side: Participant, seq: int) -> int:
+    return (
+        Message.objects.filter(conversation=conversation, seq__gt=seq).exclude(sender=side).count()
+    )
+
+
+# --- Unread e-mail -------------------------------------------------------------------
+
+
+def _schedule_unread_email(conversation: Conversation) -> None:
+    """Schedule one e-mail to the customer, unless one is already on its way."""
+    from chats import tasks
+
+    customer = Participant.objects.filter(
+        conversation=conversation, user__isnull=False, email_scheduled=False
+    )
+    scheduled = list(customer.values_list("pk", flat=True)[:1])
+    if scheduled and customer.update(email_scheduled=True):
+        enqueue_on_commit(
+            tasks.send_unread_email,
+            scheduled[0],
+            countdown=settings.CHAT_UNREAD_EMAIL_DELAY,
+        )
+
+
+def send_unread_email(*, participant_id: int) -> bool:
+    """E-mail the customer the business replies they have not read. Idempotent.
+
+    Sends at most one e-mail per batch of replies: ``emailed_seq`` remembers the
+    last message covered. Returns whether an e-mail went out.
+    """
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    with transaction.atomic():
+        side = (
+            Participant.objects.select_for_update()
+            .select_related("user", "conversation__business")
+            .filter(pk=participant_id)
+            .first()
+        )
+        if side is None or side.user is None:
+            return False
+        Participant.objects.filter(pk=side.pk).update(email_scheduled=False)
+        since = max(side.last_read_seq, side.emailed_seq)
+        unread = list(
+            Message.objects.filter(conversation_id=side.conversation_id, seq__gt=since)
+            .exclude(sender=side)
+            .exclude(sender__isnull=True)
+            .order_by("seq")
+        )
+        prefs = ChatPreferences.objects.filter(user=side.user).first()
+        if not unread or (prefs and not prefs.email_unread) or events.is_online(side.user_id):
+            return False
+        Participant.objects.filter(pk=side.pk).update(emailed_seq=unread[-1].seq)
+        business = side.conversation.business
+        with translation.override(side.user.language or settings.LANGUAGE_CODE):
+            context = {
+                "user": side.user,
+                "business": business,
+                "previews": [kinds.get(m.kind).preview(m) for m in unread[-5:]],
+                "count": len(unread),
+                "url": settings.SITE_URL
+                + reverse("chat_thread", kwargs={"conversation_id": side.conversation_id}),
+                "settings_url": settings.SITE_URL + reverse("chat_settings"),
+            }
+            subject = _("%(business)s replied to you on Conversa") % {"business": business.name}
+            text = render_to_string("chats/email/unread.txt", context)
+        transaction.on_commit(
+            lambda: send_mail(subject, text, None, [side.user.email]), robust=True
+        )
+    return True
+
+
+def set_chat_preferences(*, user: User, email_unread: bool) -> ChatPreferences:
+    prefs, _created = ChatPreferences.objects.update_or_create(
+        user=user, defaults={"email_unread": email_unread}
+    )
+    return prefs
+
+
+# --- Inbox management ----------------------------------------------------------------
+
+
+def _staff(actor: User, conversation: Conversation) -> Membership:
+    membership = staff_membership(actor, conversation)
+    if membership is None:
+        raise _not_found()
+    return membership
+
+
+def set_status(*, actor: User, conversation: Conversation, status: str) -> Conversation:
+    _staff(actor, conversation)
+    if status not in Conversation.Status.values:
+        raise AppError(_("Unknown status."), code="invalid", field="status")
+    Conversation.objects.filter(pk=conversation.pk).update(status=status)
+    conversation.status = status
+    events.push_inbox_update(conversation)
+    return conversation
+
+
+def assign(*, actor: User, conversation: Conversation, assignee_id: int | None) -> Conversation:
+    """Assign to a staff member (admins), or an agent takes/leaves an unassigned one."""
+    membership = _staff(actor, conversation)
+    if assignee_id is not None:
+        try:
+            assignee_id = int(assignee_id)
+        except (TypeError, ValueError):
+            raise AppError(_("Choose a team member."), code="invalid", field="assignee") from None
+        if not Membership.objects.filter(
+            user_id=assignee_id, business_id=conversation.business_id
+        ).exists():
+            raise AppError(_("Choose a team member."), code="invalid", field="assignee")
+    if membership.role == ROLE.AGENT and assignee_id not in (None, actor.pk):
+        raise AppError(
+            _("Only admins can assign conversations to others."), code="forbidden", status_code=403
+        )
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(assignee_id=assignee_id)
+        conversation.assignee_id = assignee_id
+        events.push_inbox_update(conversation)
+    return conversation
+
+
+def _contact(actor: User, conversation: Conversation) -> Contact:
+    _staff(actor, conversation)
+    return Contact.objects.get(pk=conversation.contact_id)
+
+
+def set_labels(*, actor: User, conversation: Conversation, label_ids: Sequence) -> Contact:
+    contact = _contact(actor, conversation)
+    try:
+        wanted = {int(i) for i in label_ids}
+    except (TypeError, ValueError):
+        raise AppError(_("Unknown label."), code="invalid", field="labels") from None
+    labels = list(Label.objects.filter(business_id=conversation.business_id, pk__in=wanted))
+    if len(labels) != len(wanted):
+        raise AppError(_("Unknown label."), code="invalid", field="labels")
+    with transaction.atomic():
+        contact.labels.set(labels)
+        events.push_inbox_update(conversation)
+    return contact
+
+
+def add_note(*, actor: User, conversation: Conversation, body: str) -> ContactNote:
+    contact = _contact(actor, conversation)
+    body = (body or "").replace("\x00", "").strip()
+    if not body:
+        raise AppError(_("Write the note first."), code="empty", field="body")
+    if len(body) > 2000:
+        raise AppError(_("A note can have at most 2000 characters."), code="too_long", field="body")
+    return ContactNote.objects.create(contact=contact, author=actor, body=body)
+
+
+def delete_note(*, actor: User, note: ContactNote) -> None:
+    require_role(actor, note.contact.business, ROLE.AGENT)
+    note.delete()
+
+
+def block_contact(*, actor: User, conversation: Conversation, blocked: bool) -> Contact:
+    """Block (no further messages from the customer) or unblock. Idempotent."""
+    contact = _contact(actor, conversation)
+    with transaction.atomic():
+        if blocked:
+            changed = Contact.objects.filter(pk=contact.pk, blocked_at__isnull=True).update(
+                blocked_at=timezone.now(), blocked_by=actor
+            )
+        else:
+            changed = Contact.objects.filter(pk=contact.pk, blocked_at__isnull=False).update(
+                blocked_at=None, blocked_by=None
+            )
+        contact.refresh_from_db()
+        if changed:
+            events.push_inbox_update(conversation)
+    return contact
+
+
+def report_conversation(*, actor: User, conversation: Conversation, reason: str) -> Report:
+    """Report a conversation to the platform's operators (listed in Django admin)."""
+    participant_for(actor, conversation)
+    reason = (reason or "").replace("\x00", "").strip()
+    if not reason:
+        raise AppError(_("Say what is wrong."), code="empty", field="reason")
+    if len(reason) > 2000:
+        raise AppError(_("At most 2000 characters."), code="too_long", field="reason")
+    return Report.objects.create(conversation=conversation, reporter=actor, reason=reason)
+
+
+# --- Business settings: labels, quick replies, greeting and away --------------------------
+
+
+def _full_clean(obj) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        raise validation_to_app_error(exc) from None
+
+
+def create_label(*, actor: User, business: Business, name: str, color: str = "gray") -> Label:
+    require_role(actor, business, ROLE.ADMIN)
+    label = Label(business=business, name=(name or "").strip(), color=color)
+    _full_clean(label)
+    label.save()
+    return label
+
+
+def delete_label(*, actor: User, label: Label) -> None:
+    require_role(actor, label.business, ROLE.ADMIN)
+    label.delete()
+
+
+def save_quick_reply(
+    *, actor: User, business: Business, shortcut: str, text: str, reply: QuickReply | None = None
+) -> QuickReply:
+    require_role(actor, business, ROLE.ADMIN)
+    reply = reply or QuickReply(business=business)
+    reply.shortcut = (shortcut or "").strip().lstrip("/").lower()
+    reply.text = (text or "").strip()
+    _full_clean(reply)
+    reply.save()
+    return reply
+
+
+def delete_quick_reply(*, actor: User, reply: QuickReply) -> None:
+    require_role(actor, reply.business, ROLE.ADMIN)
+    reply.delete()
+
+
+def update_inbox_settings(*, actor: User, business: Business, **fields: Any) -> InboxSettings:
+    require_role(actor, business, ROLE.ADMIN)
+    inbox, _created = InboxSettings.objects.get_or_create(business=business)
+    for name in ("greeting_enabled", "greeting_text", "away_enabled", "away_text"):
+        if name in fields:
+            setattr(inbox, name, fields[name])
+    for flag, text in (("greeting_enabled", "greeting_text"), ("away_enabled", "away_text")):
+        if getattr(inbox, flag) and not getattr(inbox, text).strip():
+            raise AppError(_("Write the message to send."), code="empty", field=text)
+    _full_clean(inbox)
+    inbox.save()
+    return inbox

@@ -1,0 +1,135 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.factories import UserFactory
+from chats import services
+from chats.models import Contact, Conversation, Message, Participant
+from chats.tests.factories import say, start_chat
+from core.errors import AppError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(email="carla@example.com", display_name="Carla")
+
+
+def test_start_conversation_is_one_per_customer_and_keeps_first_touch(business, customer):
+    first = start_chat(business, customer, ref="ig-bio", utm_source="instagram")
+    again = start_chat(business, customer, ref="other")
+    assert first.pk == again.pk
+    assert again.ref == "ig-bio" and again.utm_source == "instagram"
+    assert Contact.objects.filter(business=business, user=customer).count() == 1
+    assert Participant.objects.filter(conversation=first).count() == 2
+
+
+def test_staff_cannot_start_a_customer_chat_with_their_own_business(business, agent):
+    with pytest.raises(AppError) as exc:
+        start_chat(business, agent)
+    assert exc.value.code == "own_business"
+
+
+def test_messages_are_numbered_and_counted(business, customer, owner):
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "Hi")
+    say(customer, conversation, "Anyone?")
+    reply = say(owner, conversation, "Hello Carla")
+    assert reply.seq == 3
+    business_side = Participant.objects.get(conversation=conversation, business=business)
+    customer_side = Participant.objects.get(conversation=conversation, user=customer)
+    # The business read everything by replying; the customer has one unread reply.
+    assert (business_side.unread, business_side.last_read_seq) == (0, 3)
+    assert (customer_side.unread, customer_side.last_read_seq) == (1, 2)
+    conversation.refresh_from_db()
+    assert conversation.last_seq == 3 and conversation.last_message_id == reply.pk
+
+
+def test_resend_with_same_client_id_makes_one_message(business, customer):
+    conversation = start_chat(business, customer)
+    first, created = services.send_text(
+        actor=customer, conversation=conversation, body="Hi", client_id="abc-1"
+    )
+    again, created_again = services.send_text(
+        actor=customer, conversation=conversation, body="Hi", client_id="abc-1"
+    )
+    assert created and not created_again and first.pk == again.pk
+    assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+@pytest.mark.parametrize("body", ["", "   ", "x" * 4097])
+def test_empty_or_oversized_text_is_refused(business, customer, body):
+    conversation = start_chat(business, customer)
+    with pytest.raises(AppError):
+        say(customer, conversation, body)
+    assert not Message.objects.exists()
+
+
+def test_outsider_and_other_business_cannot_write(business, customer, outsider, other):
+    conversation = start_chat(business, customer)
+    for intruder in (outsider, other.owner, other.agent):
+        with pytest.raises(AppError) as exc:
+            say(intruder, conversation, "hi")
+        assert exc.value.code == "not_found"
+    assert not Message.objects.exists()
+
+
+def test_agent_sees_only_unassigned_and_own(business, customer, agent, admin):
+    conversation = start_chat(business, customer)
+    say(agent, conversation, "Hi, I can help")
+    services.assign(actor=admin, conversation=conversation, assignee_id=admin.pk)
+    with pytest.raises(AppError):
+        say(agent, conversation, "still here?")
+
+
+def test_blocked_customer_cannot_write(business, customer, owner):
+    conversation = start_chat(business, customer)
+    services.block_contact(actor=owner, conversation=conversation, blocked=True)
+    with pytest.raises(AppError) as exc:
+        say(customer, conversation, "hello?")
+    assert exc.value.code == "blocked"
+    services.block_contact(actor=owner, conversation=conversation, blocked=False)
+    assert say(customer, conversation, "hello again").seq == 1
+
+
+def test_rate_limit(business, customer, settings):
+    settings.CHAT_MESSAGES_PER_MINUTE = 3
+    conversation = start_chat(business, customer)
+    for i in range(3):
+        say(customer, conversation, f"m{i}")
+    with pytest.raises(AppError) as exc:
+        say(customer, conversation, "one too many")
+    assert exc.value.code == "rate_limited"
+    assert Message.objects.count() == 3
+
+
+def test_mark_read_resets_unread_and_never_goes_back(business, customer, owner):
+    conversation = start_chat(business, customer)
+    for body in ("a", "b", "c"):
+        say(customer, conversation, body)
+    side = services.mark_read(actor=owner, conversation=conversation, seq=2)
+    assert (side.last_read_seq, side.unread) == (2, 1)
+    side = services.mark_read(actor=owner, conversation=conversation, seq=1)
+    assert side.last_read_seq == 2
+    side = services.mark_read(actor=owner, conversation=conversation, seq=999)
+    assert (side.last_read_seq, side.unread) == (3, 0)
+
+
+def test_direct_conversation_is_one_per_pair(customer):
+    friend = UserFactory()
+    first, created = services.start_direct_conversation(user=customer, peer=friend)
+    again, created_again = services.start_direct_conversation(user=friend, peer=customer)
+    assert created and not created_again and first.pk == again.pk
+    assert first.kind == Conversation.Kind.DIRECT
+    say(friend, first, "oi")
+    with pytest.raises(AppError):
+        services.start_direct_conversation(user=customer, peer=customer)
+
+
+def test_send_message_query_count_is_fixed(business, customer, django_assert_max_num_queries):
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "warm up")
+    with CaptureQueriesContext(connection) as ctx:
+        say(customer, conversation, "counted")
+    assert len(ctx.captured_queries) <= 20, [q["sql"] for q in ctx.captured_queries]
