@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
+    path("", include("chats.urls")),
 ]
 
 if settings.SERVE_MEDIA:

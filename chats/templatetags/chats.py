@@ -12,3 +12,13 @@ def chat_text(text: str, autoescape: bool = True) -> SafeString:
     html = urlize(text, nofollow=True, autoescape=True)
     html = html.replace('rel="nofollow"', 'rel="nofollow noopener ugc" target="_blank"')
     return mark_safe(html.replace("\n", "<br>"))  # noqa: S308 - urlize escaped everything
+
+
+@register.filter
+def message_preview(message) -> str:
+    """One line for lists and e-mails, in the kind's own words."""
+    if message is None:
+        return ""
+    from chats import kinds
+
+    return kinds.get(message.kind).preview(message)

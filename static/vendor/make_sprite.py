@@ -15,6 +15,7 @@ ICONS = [
     "megaphone", "users", "settings", "log-out", "search", "map-pin", "clock", "globe",
     "phone", "mail", "external-link", "check", "x", "chevron-down", "menu", "plus", "trash-2",
     "key", "user", "image", "link", "send", "building-2", "layout-dashboard",
+    "chevron-left", "chevron-up", "flag", "user-plus", "qr-code", "tag", "check-check",
 ]  # fmt: skip
 
 

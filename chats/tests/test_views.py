@@ -1,0 +1,240 @@
+import pytest
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from catalog.tests.factories import make_product
+from chats import services
+from chats.models import Contact, ContactNote, Conversation, Message, Report
+from chats.tests.factories import say, start_chat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(email="carla@example.com", display_name="Carla")
+
+
+def test_click_to_chat_sends_anonymous_visitors_to_sign_in_keeping_the_link(client, business):
+    response = client.get(
+        "/c/padaria-central?text=Oi&ref=flyer", HTTP_REFERER="https://ig.example/p"
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert "ref%3Dflyer" in response["Location"] and "referrer%3D" in response["Location"]
+
+
+def test_click_to_chat_starts_the_conversation_with_first_touch(client, business, customer):
+    client.force_login(customer)
+    url = "/c/padaria-central?text=Quero+p%C3%A3o&ref=flyer&utm_source=instagram&utm_campaign=natal"
+    response = client.get(url, HTTP_REFERER="https://instagram.example/post")
+    conversation = Conversation.objects.get(contact__user=customer)
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/chats/{conversation.pk}/")
+    assert (conversation.ref, conversation.utm_source, conversation.utm_campaign) == (
+        "flyer",
+        "instagram",
+        "natal",
+    )
+    assert conversation.referrer == "https://instagram.example/post"
+    page = client.get(response["Location"])
+    assert "Quero pão" in page.content.decode()
+
+
+def test_click_to_chat_for_unknown_business_is_404(client, customer):
+    client.force_login(customer)
+    assert client.get("/c/nope").status_code == 404
+
+
+def test_ask_about_product_prefills_text_and_posts_a_product_card(
+    client, business, owner, customer
+):
+    product = make_product(owner, business, name="Sourdough")
+    client.force_login(customer)
+    response = client.get(f"/c/padaria-central?product={product.pk}", follow=True)
+    html = response.content.decode()
+    assert "Sourdough" in html and "know more about Sourdough" in html
+    conversation = Conversation.objects.get(contact__user=customer)
+    response = client.post(
+        reverse("chat_send", args=[conversation.pk]),
+        {"body": "Is it fresh?", "product": product.pk, "client_id": "c1"},
+    )
+    assert response.status_code == 302
+    message = Message.objects.get()
+    assert message.kind == "product" and message.payload["product_id"] == product.pk
+
+
+def test_thread_shows_messages_escaped_and_marks_read(client, business, owner, customer):
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "<script>alert(1)</script> see https://example.com")
+    client.force_login(owner)
+    response = client.get(reverse("inbox_thread", args=["padaria-central", conversation.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+    assert 'href="https://example.com"' in html and "nofollow" in html
+    assert conversation.participants.get(business=business).unread == 0
+
+
+def test_send_by_form_is_idempotent_and_json_for_scripts(client, business, customer):
+    conversation = start_chat(business, customer)
+    client.force_login(customer)
+    url = reverse("chat_send", args=[conversation.pk])
+    first = client.post(url, {"body": "Oi", "client_id": "abc"}, HTTP_ACCEPT="application/json")
+    again = client.post(url, {"body": "Oi", "client_id": "abc"}, HTTP_ACCEPT="application/json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["seq"] == again.json()["seq"] == 1
+    assert Message.objects.count() == 1
+    bad = client.post(url, {"body": "", "client_id": "x"}, HTTP_ACCEPT="application/json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "empty"
+
+
+def test_send_non_image_file_is_refused(client, business, customer):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    conversation = start_chat(business, customer)
+    client.force_login(customer)
+    fake = SimpleUploadedFile("cat.jpg", b"%PDF-1.4 not an image", content_type="image/jpeg")
+    response = client.post(
+        reverse("chat_send", args=[conversation.pk]),
+        {"body": "", "image": fake},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 400
+    assert not Message.objects.exists()
+
+
+def test_image_message(client, business, customer):
+    from core.tests.uploads import png_upload
+
+    conversation = start_chat(business, customer)
+    client.force_login(customer)
+    client.post(
+        reverse("chat_send", args=[conversation.pk]),
+        {"body": "my cake", "image": png_upload((120, 80), "c.png")},
+    )
+    message = Message.objects.get()
+    assert message.kind == "image" and message.image.name.endswith(".webp")
+    page = client.get(reverse("chat_thread", args=[conversation.pk])).content.decode()
+    assert message.image_thumb.url in page
+
+
+@pytest.mark.parametrize("who", ["outsider", "other_owner"])
+def test_strangers_get_404_everywhere(client, business, customer, outsider, other, who):
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "private")
+    client.force_login(outsider if who == "outsider" else other.owner)
+    pk = conversation.pk
+    for url in (
+        reverse("chat_thread", args=[pk]),
+        reverse("chat_messages", args=[pk]) + "?after=0",
+        reverse("inbox_thread", args=["padaria-central", pk]),
+        reverse("inbox_row", args=["padaria-central", pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        reverse("chat_send", args=[pk]),
+        reverse("chat_read", args=[pk]),
+        reverse("chat_report", args=[pk]),
+        reverse("inbox_action", args=["padaria-central", pk, "status"]),
+    ):
+        assert (
+            client.post(url, {"body": "x", "status": "resolved", "reason": "x"}).status_code == 404
+        )
+    assert Message.objects.count() == 1 and not Report.objects.exists()
+    if who == "other_owner":
+        url = reverse("inbox_thread", args=["loja-vizinha", pk])
+        assert client.get(url).status_code == 404
+
+
+def _chats(business, n, start=0):
+    for i in range(start, start + n):
+        someone = UserFactory(display_name=f"Cliente {i}")
+        say(someone, start_chat(business, someone), f"pedido {i}")
+
+
+def _count_queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.content.decode()
+
+
+def test_inbox_lists_with_filters_and_fixed_queries(client, business, owner, settings):
+    settings.CHAT_MESSAGES_PER_MINUTE = 1000
+    label = services.create_label(actor=owner, business=business, name="VIP")
+    _chats(business, 3)
+    client.force_login(owner)
+    url = reverse("inbox", args=["padaria-central"])
+    few, html = _count_queries(client, url)
+    assert html.count('id="row-') == 3
+    response = client.get(url + "?q=pedido+1")
+    assert response.content.decode().count('id="row-') == 1
+    _chats(business, 12, start=3)
+    for conversation in Conversation.objects.all():
+        services.set_labels(actor=owner, conversation=conversation, label_ids=[label.pk])
+    many, html = _count_queries(client, url)
+    assert html.count('id="row-') == 15
+    assert many == few
+    # With a thread open the count is fixed too, whatever the thread's length.
+    conversation = Conversation.objects.first()
+    thread_url = reverse("inbox_thread", args=["padaria-central", conversation.pk])
+    short, _html = _count_queries(client, thread_url)
+    customer = conversation.contact.user
+    for i in range(30):
+        say(customer, conversation, f"more {i}")
+    long, html = _count_queries(client, thread_url)
+    assert long == short
+    assert html.count('class="msg ') == 31
+
+
+def test_inbox_actions(client, business, owner, agent, customer):
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "hello")
+    label = services.create_label(actor=owner, business=business, name="VIP")
+    client.force_login(owner)
+    base = ["padaria-central", conversation.pk]
+    client.post(reverse("inbox_action", args=[*base, "status"]), {"status": "pending"})
+    client.post(reverse("inbox_action", args=[*base, "assign"]), {"assignee": agent.pk})
+    client.post(reverse("inbox_action", args=[*base, "labels"]), {"labels": [label.pk]})
+    client.post(reverse("inbox_action", args=[*base, "notes"]), {"body": "Prefers rye"})
+    client.post(reverse("inbox_action", args=[*base, "block"]))
+    conversation.refresh_from_db()
+    contact = Contact.objects.get(pk=conversation.contact_id)
+    assert conversation.status == "pending" and conversation.assignee == agent
+    assert list(contact.labels.all()) == [label] and contact.is_blocked
+    assert ContactNote.objects.get().body == "Prefers rye"
+    # The customer never sees private notes.
+    client.force_login(customer)
+    page = client.get(reverse("chat_thread", args=[conversation.pk])).content.decode()
+    assert "Prefers rye" not in page
+
+
+def test_direct_chat_by_email(client, customer):
+    friend = UserFactory(email="fred@example.com")
+    client.force_login(customer)
+    response = client.post(reverse("direct_start"), {"who": "FRED@example.com"})
+    conversation = Conversation.objects.get(kind="direct")
+    assert response["Location"] == reverse("chat_thread", args=[conversation.pk])
+    assert client.post(reverse("direct_start"), {"who": "nobody@example.com"}).status_code == 400
+    say(friend, conversation, "oi Carla")
+    assert "oi Carla" in client.get(reverse("my_chats")).content.decode()
+
+
+def test_report_is_stored(client, business, customer):
+    conversation = start_chat(business, customer)
+    client.force_login(customer)
+    client.post(reverse("chat_report", args=[conversation.pk]), {"reason": "spam"})
+    assert Report.objects.get().reason == "spam"
+
+
+def test_chat_settings_turn_off_emails(client, customer):
+    client.force_login(customer)
+    client.post(reverse("chat_settings"), {})
+    from chats.models import ChatPreferences
+
+    assert ChatPreferences.objects.get(user=customer).email_unread is False
