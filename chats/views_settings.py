@@ -221,10 +221,12 @@ def chat_link(request, slug: str):
     link, values = build_chat_link(business, request.GET)
     query = urlencode(values)
     qr_url = reverse("chat_link_qr", kwargs={"slug": business.slug})
+    # A tab of the chat settings; agents, who do not see those, reach it from the inbox.
+    section = "inbox" if business.membership.role == ROLE.AGENT else "inbox_settings"
     return render_dashboard(
         request,
         business,
-        "chat_link",
+        section,
         "chats/settings/chat_link.html",
         {
             "link": link,
