@@ -1,0 +1,127 @@
+"""Operators' view of chats. Messages are the parties' record: the admin shows them
+read-only (a correction would break what both sides saw). Reports are the
+operators' queue: resolving one is the only change made here."""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from chats.models import (
+    Contact,
+    ContactNote,
+    Conversation,
+    InboxSettings,
+    Label,
+    Message,
+    QuickReply,
+    Report,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MessageInline(ReadOnlyInline):
+    model = Message
+    fields = ["seq", "created_at", "sender", "author", "kind", "body"]
+    readonly_fields = fields
+    ordering = ["-seq"]
+    max_num = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sender", "author")
+
+
+class ReportInline(ReadOnlyInline):
+    model = Report
+    fields = ["created_at", "reporter", "reason", "resolved_at"]
+    readonly_fields = fields
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["pk", "kind", "business", "contact", "status", "assignee", "last_message_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["business__name", "contact__user__email", "direct_key"]
+    list_select_related = ["business", "contact__user", "assignee"]
+    readonly_fields = [
+        "kind", "business", "contact", "direct_key", "last_seq", "last_message",
+        "last_message_at", "away_sent_at", "ref", "utm_source", "utm_medium", "utm_campaign",
+        "utm_term", "utm_content", "referrer", "created_at",
+    ]  # fmt: skip
+    raw_id_fields = ["assignee"]
+    inlines = [ReportInline, MessageInline]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["conversation", "seq", "kind", "author", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["body"]
+    list_select_related = ["author"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.action(description=_("Mark as resolved"))
+def resolve_reports(modeladmin, request, queryset):
+    queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["pk", "conversation", "reporter", "created_at", "resolved_at"]
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["conversation", "reporter", "reason", "created_at"]
+    list_select_related = ["reporter"]
+    actions = [resolve_reports]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class ContactNoteInline(ReadOnlyInline):
+    model = ContactNote
+    fields = ["created_at", "author", "body"]
+    readonly_fields = fields
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["user", "business", "blocked_at", "created_at"]
+    search_fields = ["user__email", "business__name"]
+    list_select_related = ["user", "business"]
+    raw_id_fields = ["user", "business", "blocked_by"]
+    filter_horizontal = ["labels"]
+    inlines = [ContactNoteInline]
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "color", "business"]
+    search_fields = ["name", "business__name"]
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "business"]
+    search_fields = ["shortcut", "text", "business__name"]
+
+
+@admin.register(InboxSettings)
+class InboxSettingsAdmin(admin.ModelAdmin):
+    list_display = ["business", "greeting_enabled", "away_enabled"]
