@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiToken, Business, Invitation, Membership, OpeningHours, User
+from core.pagecache import forget_public_pages
 
 
 @admin.register(User)
@@ -59,6 +60,21 @@ class BusinessAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, OpeningHoursInline]
     readonly_fields = ["created_at", "updated_at"]
+
+    # The admin writes rows directly, not through the services: it tells this
+    # process's cached public pages itself (a save also moves updated_at, which
+    # other processes see; see core.pagecache).
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        forget_public_pages()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        forget_public_pages()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        forget_public_pages()
 
 
 @admin.register(Membership)

@@ -34,6 +34,7 @@ from accounts.models import (
 from core.errors import AppError
 from core.events import run_on_commit
 from core.images import clean_image
+from core.pagecache import forget_public_pages
 
 LOGO_MAX_BYTES = 5 * 1024 * 1024
 LOGO_MAX_SIDE = 4096
@@ -94,7 +95,8 @@ def _free_slug(name: str) -> str:
 
 def _save_business(business: Business) -> None:
     """Validate and save the profile. The unique constraint, not a prior read, decides
-    whether the address is free (so a taken one is always ``slug_taken``)."""
+    whether the address is free (so a taken one is always ``slug_taken``). The save
+    moves ``updated_at``, which keys the cached public pages (``core.pagecache``)."""
     try:
         business.full_clean(exclude=["logo", "logo_thumb"], validate_unique=False)
     except ValidationError as exc:
@@ -107,6 +109,7 @@ def _save_business(business: Business) -> None:
             business.save()
     except IntegrityError:
         raise taken from None
+    forget_public_pages()
 
 
 @transaction.atomic
@@ -148,6 +151,7 @@ def set_business_logo(*, actor: User, business: Business, upload) -> Business:
         locked.logo.save(logo.name, logo, save=False)
         locked.logo_thumb.save(thumb.name, thumb, save=False)
         locked.save(update_fields=["logo", "logo_thumb", "updated_at"])
+        forget_public_pages()
         storage = locked.logo.storage
         run_on_commit(lambda: [storage.delete(name) for name in old])
     return locked
@@ -160,6 +164,7 @@ def remove_business_logo(*, actor: User, business: Business) -> Business:
         old = [f.name for f in (locked.logo, locked.logo_thumb) if f]
         locked.logo = locked.logo_thumb = ""
         locked.save(update_fields=["logo", "logo_thumb", "updated_at"])
+        forget_public_pages()
         storage = locked.logo.storage
         run_on_commit(lambda: [storage.delete(name) for name in old])
     return locked
@@ -180,7 +185,9 @@ def set_opening_hours(
             raise AppError(_("Give each weekday one interval."), code="duplicate_weekday")
         seen.add(weekday)
         rows.append(OpeningHours(business=business, weekday=weekday, opens=opens, closes=closes))
-    Business.objects.select_for_update().filter(pk=business.pk).first()
+    # Locks the profile and moves its updated_at, which keys the cached shop page.
+    Business.objects.filter(pk=business.pk).update(updated_at=timezone.now())
+    forget_public_pages()
     OpeningHours.objects.filter(business=business).delete()
     return OpeningHours.objects.bulk_create(rows)
 

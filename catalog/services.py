@@ -22,6 +22,7 @@ from core.errors import AppError
 from core.events import enqueue_on_commit, run_on_commit
 from core.images import clean_image
 from core.money import MAX_MINOR
+from core.pagecache import forget_public_pages
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MAX_SIDE = 6000
@@ -46,8 +47,11 @@ def bump_catalog_version(business_id: int) -> None:
     back with the write), and first: the UPDATE locks the business row, and taking it
     before any product keeps the order ``import_feed`` uses (business, then
     products), so two writes cannot deadlock. An UPDATE with ``F()``, never a saved
-    instance, so a version is never written back lower."""
+    instance, so a version is never written back lower. This process reads the
+    version again at once (``forget_public_pages``); others within
+    ``core.pagecache.STATE_TTL``."""
     Business.objects.filter(pk=business_id).update(catalog_version=F("catalog_version") + 1)
+    forget_public_pages()
 
 
 def _save_product(product: Product) -> Product:

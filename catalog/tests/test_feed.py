@@ -567,14 +567,18 @@ def big_file(n: int, price: str = "1.50 BRL") -> bytes:
     return feed_file(*(f"S{i:05},Product {i},{price}" for i in range(n)))
 
 
-def test_a_small_file_is_imported_at_once(owner, business, django_capture_on_commit_callbacks):
+def test_a_small_file_is_imported_at_once(
+    owner, business, django_capture_on_commit_callbacks, monkeypatch
+):
     n = services.IMPORT_SYNC_MAX_ROWS
-    with django_capture_on_commit_callbacks() as callbacks:
+    queued = []
+    monkeypatch.setattr(services, "enqueue_on_commit", lambda *args: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
         job = services.import_feed_file(
             actor=owner, business=business, filename="small.csv", data=big_file(n)
         )
 
-    assert callbacks == []
+    assert queued == []
     assert job.status == ProductImport.Status.SUCCEEDED
     assert (job.total_rows, job.processed_rows, job.created_count) == (n, n, n)
     assert business.products.count() == n
