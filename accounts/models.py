@@ -190,18 +190,24 @@ class Business(models.Model):
 
     def is_open_at(self, moment: datetime.datetime, hours: list["OpeningHours"]) -> bool:
         """Whether ``moment`` falls in one of ``hours`` (intervals may cross midnight)."""
-        local = moment.astimezone(self.tz)
-        today, clock = local.weekday(), local.time()
-        yesterday = (today - 1) % 7
-        for h in hours:
-            if h.weekday == today and (
-                (h.opens < h.closes and h.opens <= clock < h.closes)
-                or (h.closes <= h.opens and clock >= h.opens)
-            ):
-                return True
-            if h.weekday == yesterday and h.closes <= h.opens and clock < h.closes:
-                return True
-        return False
+        return is_open_at(moment, self.tz, hours)
+
+
+def is_open_at(moment: datetime.datetime, tz: zoneinfo.ZoneInfo, hours) -> bool:
+    """Whether ``moment`` falls in one of ``hours`` (anything with ``weekday``,
+    ``opens`` and ``closes``, in time zone ``tz``; intervals may cross midnight)."""
+    local = moment.astimezone(tz)
+    today, clock = local.weekday(), local.time()
+    yesterday = (today - 1) % 7
+    for h in hours:
+        if h.weekday == today and (
+            (h.opens < h.closes and h.opens <= clock < h.closes)
+            or (h.closes <= h.opens and clock >= h.opens)
+        ):
+            return True
+        if h.weekday == yesterday and h.closes <= h.opens and clock < h.closes:
+            return True
+    return False
 
 
 class OpeningHours(models.Model):

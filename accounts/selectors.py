@@ -5,6 +5,11 @@ business: a dashboard view or an API endpoint never loads a business any other
 way. Missing and forbidden look the same (404), so probing slugs tells nothing.
 """
 
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+from typing import NamedTuple
+
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
@@ -16,7 +21,9 @@ from accounts.models import (
     OpeningHours,
     User,
     hash_secret,
+    is_open_at,
 )
+from core.pagecache import PUBLIC_STATES
 
 
 def get_business_for(*, user: User, slug: str, min_role: str = Membership.Role.AGENT) -> Business:
@@ -79,6 +86,65 @@ def get_public_business(*, slug: str) -> Business:
         ).get(slug=slug, is_active=True)
     except Business.DoesNotExist:
         raise Http404 from None
+
+
+class Interval(NamedTuple):
+    weekday: int
+    opens: datetime.time
+    closes: datetime.time
+
+
+@dataclass(frozen=True)
+class PublicBusinessState:
+    """What keys a business's cached public pages (``core.pagecache``), known
+    without reading the business: its identity and versions (``created_at`` tells a
+    row from one that reused its id; ``updated_at`` moves with every profile, logo
+    and hours change; ``catalog_version`` with every catalog write), and its hours,
+    for "open now"."""
+
+    pk: int
+    version: tuple
+    tz: zoneinfo.ZoneInfo
+    hours: tuple[Interval, ...]
+
+    def open_state_at(self, moment: datetime.datetime) -> tuple[int, bool]:
+        """The local weekday at ``moment`` (the hours table marks it) and whether the
+        business is open then: the shop page is the same for the same pair."""
+        return moment.astimezone(self.tz).weekday(), is_open_at(moment, self.tz, self.hours)
+
+
+def get_public_business_state(*, slug: str) -> PublicBusinessState | None:
+    """The state of the active business ``slug`` (None when there is none), as this
+    process last read it: at most ``core.pagecache.STATE_TTL`` seconds ago, and
+    never from before a write this process made (see ``forget_public_pages``)."""
+    return PUBLIC_STATES.get(slug, lambda: _load_public_business_state(slug))
+
+
+def public_version(business: Business) -> tuple:
+    """``PublicBusinessState.version`` of a business already loaded."""
+    return _version(business.pk, business.created_at, business.updated_at, business.catalog_version)
+
+
+def _version(pk, created_at, updated_at, catalog_version) -> tuple:
+    return (pk, created_at.timestamp(), updated_at.timestamp(), catalog_version)
+
+
+def _load_public_business_state(slug: str) -> PublicBusinessState | None:
+    row = (
+        Business.objects.filter(slug=slug, is_active=True)
+        .values_list("pk", "created_at", "updated_at", "catalog_version", "timezone")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, created_at, updated_at, catalog_version, tz = row
+    hours = OpeningHours.objects.filter(business_id=pk).values_list("weekday", "opens", "closes")
+    return PublicBusinessState(
+        pk=pk,
+        version=_version(pk, created_at, updated_at, catalog_version),
+        tz=zoneinfo.ZoneInfo(tz),
+        hours=tuple(Interval(*h) for h in hours),
+    )
 
 
 def list_members(*, business: Business) -> QuerySet[Membership]:

@@ -1,6 +1,7 @@
 """HTML views for accounts, businesses and teams: parse, authorize, call one
 service, render. Permission checks go through ``selectors.get_business_for``."""
 
+import datetime
 from copy import copy
 
 from django.conf import settings
@@ -53,11 +54,11 @@ def business_directory(request):
     )
 
 
-def profile_context(request, business: Business) -> dict:
-    """What the public profile template needs; the shop page (catalog app) adds the
-    catalog to it."""
+def profile_context(request, business: Business, *, now: datetime.datetime | None = None) -> dict:
+    """What the public profile template needs at ``now`` (default: now); the shop
+    page (catalog app) adds the catalog to it."""
     hours = list(business.hours.all())
-    now = timezone.now()
+    now = now or timezone.now()
     return {
         "business": business,
         "hours": hours,

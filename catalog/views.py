@@ -18,7 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Membership
-from accounts.selectors import get_business_for, get_public_business
+from accounts.selectors import (
+    get_business_for,
+    get_public_business,
+    get_public_business_state,
+    public_version,
+)
 from accounts.views import profile_context, render_dashboard
 from catalog import feed, selectors, services
 from catalog.forms import (
@@ -28,6 +33,7 @@ from catalog.forms import (
     ProductFilterForm,
     ProductForm,
 )
+from core import pagecache
 from core.errors import AppError, add_form_error
 from core.money import from_minor
 
@@ -37,25 +43,17 @@ from core.money import from_minor
 def _cached_fragment(business, name: str, render_fragment, *parts):
     """``render_fragment()``'s result (HTML, or a dict of HTML), cached in the
     process's ``fragments`` cache under a key that changes whenever what it shows
-    may have: the business's ``catalog_version`` (bumped by every catalog service in
-    its transaction), its ``updated_at`` (a profile save, e.g. a new address, which
-    product links contain; it also covers an operator's save in the admin writing
-    back an older version), its ``created_at`` (an id reused after a rollback is
-    another row), the language and ``parts``. A reader that races a write can only
-    store a newer rendering under the older version, never the reverse: the version
-    and the catalog commit together."""
+    may have: the business's versions (``public_version``: ``catalog_version``,
+    bumped by every catalog service in its transaction; ``updated_at``, a profile
+    save, e.g. a new address, which product links contain; ``created_at``, as an id
+    reused after a rollback is another row), the language and ``parts``. A reader
+    that races a write can only store a newer rendering under the older version,
+    never the reverse: the version and the catalog commit together.
+
+    The pages of visitors without a session are cached whole (``_serve_public``);
+    these parts serve everyone else (signed-in users, addresses with a query)."""
     key = ":".join(
-        str(part)
-        for part in (
-            "catalog",
-            name,
-            business.pk,
-            business.created_at.timestamp(),
-            business.updated_at.timestamp(),
-            business.catalog_version,
-            get_language(),
-            *parts,
-        )
+        str(part) for part in ("catalog", name, *public_version(business), get_language(), *parts)
     )
     fragments = caches["fragments"]
     value = fragments.get(key)
@@ -65,57 +63,96 @@ def _cached_fragment(business, name: str, render_fragment, *parts):
     return value
 
 
+def _serve_public(request, slug: str, name: str, render_page, *, by_hours: bool = False):
+    """The page ``render_page(extra_context, now)`` draws, served whole from
+    ``core.pagecache`` to a visitor without a session: a hit reads no database.
+    Keyed by the business's versions as this process knows them (at most
+    ``STATE_TTL`` old, see ``core.pagecache``), the language, the scheme, host and
+    path (absolute URLs and the language form's ``next``), and with ``by_hours``
+    the business's local weekday and whether it is open at ``now``, which the page
+    is then drawn for. Anyone else, and an unknown shop, gets ``render_page`` as is."""
+    now = timezone.now()
+    state = get_public_business_state(slug=slug) if pagecache.is_cacheable(request) else None
+    if state is None:
+        return render_page({}, now)
+    key = ":".join(
+        str(part)
+        for part in (
+            "page",
+            name,
+            *state.version,
+            get_language(),
+            request.scheme,
+            request.get_host(),
+            request.path,
+            *(state.open_state_at(now) if by_hours else ()),
+        )
+    )
+    return pagecache.serve_page(request, key, lambda extra: render_page(extra, now))
+
+
 def shop(request, slug: str):
     """The public profile with the catalog: collections as sections, then the rest.
-    The catalog part is cached (see ``_cached_fragment``); a hit costs the business
-    and its opening hours, two queries."""
-    business = get_public_business(slug=slug)
-    context = profile_context(request, business)
-    html = _cached_fragment(
-        business,
-        "shop",
-        lambda: render_to_string(
-            "catalog/shop.html#catalog",
-            {"sections": selectors.get_shop_sections(business=business)},
-        ),
-    )
-    context["catalog"] = mark_safe(html)  # noqa: S308 - our own template's output
-    return render(request, "catalog/shop.html", context)
+    Whole from the page cache for visitors without a session (``_serve_public``),
+    else with the catalog part cached (``_cached_fragment``): a hit costs the
+    business and its opening hours, two queries."""
+
+    def render_page(extra, now):
+        business = get_public_business(slug=slug)
+        context = profile_context(request, business, now=now)
+        html = _cached_fragment(
+            business,
+            "shop",
+            lambda: render_to_string(
+                "catalog/shop.html#catalog",
+                {"sections": selectors.get_shop_sections(business=business)},
+            ),
+        )
+        context["catalog"] = mark_safe(html)  # noqa: S308 - our own template's output
+        return render(request, "catalog/shop.html", {**context, **extra})
+
+    return _serve_public(request, slug, "shop", render_page, by_hours=True)
 
 
 def product_detail(request, slug: str, product_id: int):
-    """The product page. Its head and content are cached like the shop's catalog,
-    per host too (they hold absolute URLs); a hit costs one query (the product with
-    its business), a miss one more for the photos."""
-    product = selectors.get_public_product(slug=slug, product_id=product_id, with_photos=False)
-    business = product.business
+    """The product page. Whole from the page cache for visitors without a session;
+    for anyone else its head and content are cached like the shop's catalog, per
+    host too (they hold absolute URLs): a hit costs one query (the product with its
+    business), a miss one more for the photos."""
 
-    def render_parts() -> dict[str, str]:
-        photos = list(selectors.list_product_photos(product=product))
-        context = {
-            "request": request,
-            "business": business,
-            "product": product,
-            "photos": photos,
-            "ld": _product_ld(request, product, photos),
-        }
-        return {
-            part: render_to_string(f"catalog/product_detail.html#{part}", context)
-            for part in ("head", "body")
-        }
+    def render_page(extra, now):
+        product = selectors.get_public_product(slug=slug, product_id=product_id, with_photos=False)
+        business = product.business
 
-    parts = _cached_fragment(
-        business, "product", render_parts, product.pk, request.build_absolute_uri("/")
-    )
-    return render(
-        request,
-        "catalog/product_detail.html",
-        {
-            "business": business,
-            "product": product,
-            "cached": {name: mark_safe(html) for name, html in parts.items()},  # noqa: S308 - ours
-        },
-    )
+        def render_parts() -> dict[str, str]:
+            photos = list(selectors.list_product_photos(product=product))
+            context = {
+                "request": request,
+                "business": business,
+                "product": product,
+                "photos": photos,
+                "ld": _product_ld(request, product, photos),
+            }
+            return {
+                part: render_to_string(f"catalog/product_detail.html#{part}", context)
+                for part in ("head", "body")
+            }
+
+        parts = _cached_fragment(
+            business, "product", render_parts, product.pk, request.build_absolute_uri("/")
+        )
+        return render(
+            request,
+            "catalog/product_detail.html",
+            {
+                "business": business,
+                "product": product,
+                "cached": {name: mark_safe(html) for name, html in parts.items()},  # noqa: S308
+                **extra,
+            },
+        )
+
+    return _serve_public(request, slug, "product", render_page)
 
 
 def _product_ld(request, product, photos) -> dict:
