@@ -2,11 +2,13 @@
 message to send when one is switched on, unique shortcuts and label names) to the
 services."""
 
+import uuid
+
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from chats.models import MAX_TEXT, InboxSettings, Label, QuickReply
+from chats.models import MAX_TEXT, Conversation, InboxSettings, Label, QuickReply
 
 # --- Inbox settings (chats/views_settings.py) -------------------------------------------
 
@@ -114,4 +116,75 @@ class ChatLinkForm(forms.Form):
         label=_("Campaign name (utm_campaign)"),
         required=False,
         max_length=CHAT_LINK_LIMITS["utm_campaign"],
+    )
+
+
+# --- Threads and the inbox ---------------------------------------------------------------
+
+
+class SendForm(forms.Form):
+    """The composer. Lengths and emptiness are checked by the services, which say so
+    in the same words to the page, the socket and the API."""
+
+    body = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    client_id = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+    product = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    image = forms.FileField(label=_("Attach a photo"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A fresh id in every rendered form: a double submit sends one message.
+        self.fields["client_id"].initial = uuid.uuid4().hex
+        self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
+
+
+class DirectChatForm(forms.Form):
+    who = forms.CharField(
+        label=_("Friend's e-mail or phone"),
+        max_length=254,
+        help_text=_("The e-mail or phone number (+55…) they use on Conversa."),
+    )
+
+
+class InboxFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *Conversation.Status.choices],
+    )
+    scope = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[("all", _("All")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))],
+    )
+    label = forms.TypedChoiceField(label=_("Label"), required=False, coerce=int, empty_value=None)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+    def __init__(self, *args, business, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["label"].choices = [("", _("Any label"))] + [
+            (label.pk, label.name) for label in Label.objects.filter(business=business)
+        ]
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        label=_("Private note"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Only your team sees notes."),
+    )
+
+
+class ReportForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is wrong?"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ChatPreferencesForm(forms.Form):
+    email_unread = forms.BooleanField(
+        label=_("E-mail me when a business replies and I have not read it"), required=False
     )
