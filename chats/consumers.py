@@ -4,13 +4,22 @@ A socket is an interface like a view: it authenticates, checks each
 subscription with the same selectors as the pages, and turns frames into
 service calls. It holds no state another process needs: what it pushes comes
 from the channel layer, where services put it after their commit.
+
+Messages reach a socket in ``seq`` order, each once: the socket remembers the
+last ``seq`` it sent for each conversation, drops an event it already sent (a
+catch-up read and a live event can carry the same message), and fills a hole
+(a lost or overtaken event) from the database, where every message whose event
+was sent is already committed.
 """
+
+import json
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.http import Http404
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.selectors import get_business_for
@@ -20,6 +29,29 @@ from core.errors import AppError
 
 CATCH_UP_LIMIT = 200
 CLOSE_UNAUTHENTICATED = 4401
+# Big enough for the longest message even when each of its characters arrives as
+# JSON escapes (an emoji is two \uXXXX, 12 characters); larger frames are refused.
+MAX_FRAME = 64 * 1024
+AGENT = Membership.Role.AGENT
+
+
+def _seq(value, *, default: int | None = None) -> int:
+    """A message number from a frame (a non-negative integer), or an ``invalid`` error."""
+    if value is None and default is not None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    raise AppError(_("Invalid message number."), code="invalid", field="seq")
+
+
+def _text(content: dict, key: str) -> str:
+    """A string field of a frame ("" when absent), or an ``invalid`` error."""
+    value = content.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise AppError(_("Invalid frame: %(field)s must be text.") % {"field": key}, code="invalid")
+    return value
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -30,7 +62,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.language = self.user.language or settings.LANGUAGE_CODE
         self.sides: dict[int, str] = {}  # conversation id -> my side there
-        self.conversation_business: dict[int, int] = {}
+        self.staff_roles: dict[int, str] = {}  # conversation id -> my role, on the business side
+        self.seen: dict[int, int] = {}  # conversation id -> last seq this socket sent
         self.inboxes: dict[int, Membership] = {}  # business id -> my membership
         self.groups_joined: set[str] = set()
         self.own_side = f"u{self.user.pk}"
@@ -39,12 +72,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await database_sync_to_async(events.presence_join)(self.own_side)
 
     async def disconnect(self, code):
-        if not getattr(self, "groups_joined", None) and not getattr(self, "own_side", None):
+        if getattr(self, "own_side", None) is None:  # refused in connect()
             return
         for group in list(self.groups_joined):
             await self.channel_layer.group_discard(group, self.channel_name)
-        if getattr(self, "own_side", None) is None:
-            return
         if await database_sync_to_async(events.presence_leave)(self.own_side):
             for conversation_id, side in self.sides.items():
                 if side == self.own_side:
@@ -59,6 +90,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.add(group)
 
+    async def _leave_conversation(self, conversation_id: int) -> None:
+        """Stop the conversation's events (the user may no longer see it)."""
+        self.sides.pop(conversation_id, None)
+        self.staff_roles.pop(conversation_id, None)
+        self.seen.pop(conversation_id, None)
+        group = events.conversation_group(conversation_id)
+        if group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.discard(group)
+
     async def _presence(self, group: str, side: str, online: bool) -> None:
         await self.channel_layer.group_send(
             group, {"type": "chat.presence", "side": side, "online": online}
@@ -70,46 +111,42 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # --- Frames from the client -------------------------------------------------------
 
     async def receive_json(self, content, **kwargs):
-        if not isinstance(content, dict):
-            await self._error("invalid", "Frames are JSON objects.")
-            return
-        handler = {
-            "subscribe": self.on_subscribe,
-            "subscribe_inbox": self.on_subscribe_inbox,
-            "send": self.on_send,
-            "sync": self.on_sync,
-            "typing": self.on_typing,
-            "read": self.on_read,
-            "delivered": self.on_delivered,
-            "ping": self.on_ping,
-        }.get(content.get("type"))
-        if handler is None:
-            await self._error("invalid", "Unknown frame type.")
-            return
-        try:
-            with translation.override(self.language):
+        with translation.override(self.language):
+            if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+                await self._error("invalid", _("Frames are JSON objects with a type."))
+                return
+            handler = {
+                "subscribe": self.on_subscribe,
+                "subscribe_inbox": self.on_subscribe_inbox,
+                "send": self.on_send,
+                "sync": self.on_sync,
+                "typing": self.on_typing,
+                "read": self.on_read,
+                "delivered": self.on_delivered,
+                "ping": self.on_ping,
+            }.get(content["type"])
+            if handler is None:
+                await self._error("invalid", _("Unknown frame type."))
+                return
+            try:
                 await handler(content)
-        except AppError as exc:
-            with translation.override(self.language):
-                message = str(exc.message)
-            await self._error(exc.code, message, client_id=content.get("client_id"))
-
-    async def decode_json(self, text_data):
-        import json
-
-        if len(text_data) > 20_000:
-            raise AppError("Frame too large.", code="too_large")
-        try:
-            return json.loads(text_data)
-        except ValueError:
-            return None
+            except AppError as exc:
+                client_id = content.get("client_id")
+                await self._error(
+                    exc.code,
+                    str(exc.message),
+                    client_id=client_id if isinstance(client_id, str) else None,
+                )
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        try:
-            content = await self.decode_json(text_data or "")
-        except AppError as exc:
-            await self._error(exc.code, str(exc.message))
+        if text_data is not None and len(text_data) > MAX_FRAME:
+            with translation.override(self.language):
+                await self._error("too_large", _("Frame too large."))
             return
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
         await self.receive_json(content)
 
     async def _conversation(self, content) -> Conversation:
@@ -118,14 +155,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 user=self.user, conversation_id=content.get("conversation")
             )
         except Http404:
-            raise AppError("Conversation not found.", code="not_found") from None
+            raise AppError(_("Conversation not found."), code="not_found") from None
 
     async def on_subscribe(self, content):
+        after = _seq(content.get("after"), default=0) if "after" in content else None
         conversation = await self._conversation(content)
         side = conversation.me.side
         self.sides[conversation.pk] = side
-        if conversation.business_id:
-            self.conversation_business[conversation.pk] = conversation.business_id
+        if conversation.membership is not None:
+            self.staff_roles[conversation.pk] = conversation.membership.role
+        else:
+            self.staff_roles.pop(conversation.pk, None)
+        # Joined before the messages are read, so none falls between the two; one
+        # in both is sent once (see chat_message).
         await self._join(events.conversation_group(conversation.pk))
         if conversation.business_id and conversation.membership is None:
             await self._join(events.business_presence_group(conversation.business_id))
@@ -133,8 +175,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._presence(events.conversation_group(conversation.pk), side, True)
         state = await database_sync_to_async(self._state)(conversation)
         await self.send_json({"type": "subscribed", "conversation": conversation.pk, **state})
-        if "after" in content:
-            await self._catch_up(conversation, content.get("after"))
+        # Without ``after`` the page holds the messages up to last_seq (or syncs).
+        self.seen[conversation.pk] = conversation.last_seq
+        if after is not None:
+            self.seen[conversation.pk] = min(after, conversation.last_seq)
+            await self._catch_up(conversation.pk, after)
 
     def _state(self, conversation) -> dict:
         other = selectors.get_other_side(conversation)
@@ -149,57 +194,57 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             },
         }
 
-    async def _catch_up(self, conversation, after) -> None:
-        messages = await database_sync_to_async(self._messages_after)(conversation, after)
-        if len(messages) > CATCH_UP_LIMIT:
-            await self.send_json({"type": "reload", "conversation": conversation.pk})
+    async def _catch_up(self, conversation_id: int, after: int) -> None:
+        """Send the messages after ``after``, in order (or ``reload`` if too many)."""
+        messages = await database_sync_to_async(self._messages_after)(conversation_id, after)
+        if messages is None:
+            self.seen.pop(conversation_id, None)
+            await self.send_json({"type": "reload", "conversation": conversation_id})
             return
         for message, html in messages:
             await self.send_json(
                 {
                     "type": "message",
-                    "conversation": conversation.pk,
+                    "conversation": conversation_id,
                     "message": events.message_data(message),
                     "html": html,
                 }
             )
+            if conversation_id in self.sides:
+                self.seen[conversation_id] = max(self.seen.get(conversation_id, 0), message.seq)
 
-    def _messages_after(self, conversation, after):
+    def _messages_after(self, conversation_id: int, after: int):
         messages = selectors.list_messages(
-            conversation=conversation,
-            after=after if after is not None else 0,
-            limit=CATCH_UP_LIMIT + 1,
+            conversation=conversation_id, after=after, limit=CATCH_UP_LIMIT + 1
         )
         if len(messages) > CATCH_UP_LIMIT:
-            return messages
+            return None
         return list(zip(messages, events.render_messages(messages, self.language), strict=True))
 
     async def on_sync(self, content):
+        after = _seq(content.get("after"), default=0)
         conversation = await self._conversation(content)
-        await self._catch_up(conversation, content.get("after"))
+        await self._catch_up(conversation.pk, after)
 
     async def on_subscribe_inbox(self, content):
-        slug = str(content.get("business") or "")[:60]
+        slug = _text(content, "business")[:60]
         try:
             business = await database_sync_to_async(get_business_for)(user=self.user, slug=slug)
         except Http404:
-            raise AppError("Inbox not found.", code="not_found") from None
-        if business.pk in self.inboxes:
-            return
-        self.inboxes[business.pk] = business.membership
-        await self._join(events.inbox_group(business.pk))
-        side = f"b{business.pk}"
-        if await database_sync_to_async(events.presence_join)(side):
-            await self._presence(events.business_presence_group(business.pk), side, True)
+            raise AppError(_("Inbox not found."), code="not_found") from None
+        if business.pk not in self.inboxes:
+            self.inboxes[business.pk] = business.membership
+            await self._join(events.inbox_group(business.pk))
+            side = f"b{business.pk}"
+            if await database_sync_to_async(events.presence_join)(side):
+                await self._presence(events.business_presence_group(business.pk), side, True)
         await self.send_json({"type": "subscribed_inbox", "business": business.pk})
 
     async def on_send(self, content):
+        body, client_id = _text(content, "body"), _text(content, "client_id")
         conversation = await self._conversation(content)
         message, created = await database_sync_to_async(services.send_text)(
-            actor=self.user,
-            conversation=conversation,
-            body=str(content.get("body") or ""),
-            client_id=str(content.get("client_id") or "") or None,
+            actor=self.user, conversation=conversation, body=body, client_id=client_id or None
         )
         await self.send_json(
             {
@@ -213,24 +258,26 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_typing(self, content):
         conversation_id = content.get("conversation")
-        side = self.sides.get(conversation_id) if isinstance(conversation_id, int) else None
+        side = self.sides.get(conversation_id) if type(conversation_id) is int else None
         if side is None:
-            raise AppError("Subscribe to the conversation first.", code="not_subscribed")
+            raise AppError(_("Subscribe to the conversation first."), code="not_subscribed")
         await self.channel_layer.group_send(
             events.conversation_group(conversation_id),
             {"type": "chat.typing", "conversation": conversation_id, "side": side},
         )
 
     async def on_read(self, content):
+        seq = _seq(content["seq"]) if content.get("seq") is not None else None
         conversation = await self._conversation(content)
         await database_sync_to_async(services.mark_read)(
-            actor=self.user, conversation=conversation, seq=content.get("seq")
+            actor=self.user, conversation=conversation, seq=seq
         )
 
     async def on_delivered(self, content):
+        seq = _seq(content.get("seq"))
         conversation = await self._conversation(content)
         await database_sync_to_async(services.mark_delivered)(
-            actor=self.user, conversation=conversation, seq=content.get("seq")
+            actor=self.user, conversation=conversation, seq=seq
         )
 
     async def on_ping(self, content):
@@ -242,17 +289,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # --- Events from the channel layer ---------------------------------------------------
 
     async def chat_message(self, event):
-        if event["conversation"] not in self.sides:
+        conversation_id = event["conversation"]
+        if conversation_id not in self.sides:
+            return
+        seq, seen = event["message"]["seq"], self.seen.get(conversation_id)
+        if seen is not None and seq <= seen:
+            return  # already sent by a catch-up
+        if seen is not None and seq > seen + 1:
+            await self._catch_up(conversation_id, seen)  # a hole: the database has it
             return
         html = event["html"].get(self.language) or next(iter(event["html"].values()))
         await self.send_json(
             {
                 "type": "message",
-                "conversation": event["conversation"],
+                "conversation": conversation_id,
                 "message": event["message"],
                 "html": html,
             }
         )
+        self.seen[conversation_id] = seq
 
     async def chat_receipt(self, event):
         if event["conversation"] in self.sides:
@@ -266,23 +321,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if event["side"] not in (self.own_side, *(f"b{pk}" for pk in self.inboxes)):
             await self.send_json({**event, "type": "presence"})
 
+    async def chat_access(self, event):
+        """The conversation's assignee changed: an agent loses a colleague's thread."""
+        conversation_id = event["conversation"]
+        if self.staff_roles.get(conversation_id) == AGENT and event["assignee"] not in (
+            None,
+            self.user.pk,
+        ):
+            await self._leave_conversation(conversation_id)
+
     async def inbox_update(self, event):
         membership = self.inboxes.get(event["business"])
         if membership is None:
             return
-        conversation_id = event["conversation"]
-        if membership.role == Membership.Role.AGENT and event["assignee"] not in (
-            None,
-            self.user.pk,
-        ):
-            # Assigned to a colleague: an agent no longer sees it, nor its thread.
-            if self.sides.pop(conversation_id, None) is not None:
-                group = events.conversation_group(conversation_id)
-                await self.channel_layer.group_discard(group, self.channel_name)
-                self.groups_joined.discard(group)
-            return
+        if membership.role == AGENT and event["assignee"] not in (None, self.user.pk):
+            return  # a colleague's conversation
         await self.send_json(
-            {"type": "inbox", "business": event["business"], "conversation": conversation_id}
+            {"type": "inbox", "business": event["business"], "conversation": event["conversation"]}
         )
 
     async def user_update(self, event):

@@ -3,7 +3,8 @@
 Groups (see docs/realtime.md):
 
 - ``conv.<id>``: everyone with the conversation open: messages, receipts, typing,
-  presence of the other side.
+  presence of the other side, and its assignee (an agent's socket leaves the
+  thread once a colleague has it).
 - ``inbox.<business id>``: the business's staff with the inbox open: a
   conversation changed (new message, status, assignment, labels), so its row
   moves to the top with its unread badge. Each consumer drops events for
@@ -100,6 +101,16 @@ def push_receipt(conversation, participant) -> None:
 
 
 def push_inbox_update(conversation) -> None:
+    """The conversation changed (status, assignment, labels, block): its lists and
+    its open threads, where an agent loses a colleague's conversation."""
+    send_event_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "type": "chat.access",
+            "conversation": conversation.pk,
+            "assignee": conversation.assignee_id,
+        },
+    )
     _push_lists(conversation)
 
 
