@@ -1,0 +1,585 @@
+"""The chat socket, end to end through ``config.asgi.application``.
+
+Each test opens real sockets (origin check, session authentication, the URL
+router) with a session cookie from Django's test client, and runs twice: on the
+in-memory channel layer and on Redis (``needs_redis``), with a key prefix of its
+own so parallel runs sharing a Redis never see each other's groups or counters.
+Events are sent after the commit, so the database is used without a wrapping
+transaction.
+"""
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+
+from accounts.tests.factories import UserFactory
+from chats import events, services
+from chats.models import Message
+from chats.tests.factories import say, start_chat
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+ORIGIN = b"http://localhost"
+QUIET = 0.3  # seconds of silence that mean "nothing more is coming"
+WAIT = 5  # seconds to wait for a frame that must come
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.needs_redis)])
+def channel_layer(request, settings, _service_markers):
+    """The in-memory layer, then Redis; a fresh layer (and cache prefix) per test."""
+    prefix = f"{settings.REDIS_KEY_PREFIX}-ws-{uuid.uuid4().hex[:12]}"
+    if request.param == "redis":
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix},
+            }
+        }
+    else:
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    cache = settings.CACHES["default"]
+    if "redis" in cache["BACKEND"]:
+        # Rate limits and presence are counted in the cache; a run's own prefix keeps
+        # the previous run (the same user ids on a re-created test database) apart.
+        settings.CACHES = {**settings.CACHES, "default": {**cache, "KEY_PREFIX": prefix}}
+    return request.param
+
+
+def _session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    name = django_settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
+
+
+Opener = Callable[..., Awaitable[WebsocketCommunicator]]
+
+
+@pytest_asyncio.fixture
+async def open_socket(channel_layer):
+    """``await open_socket(user)``: a connected socket, closed after the test."""
+    from config.asgi import application
+
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_(user=None, *, origin: bytes = ORIGIN, expect_connected: bool = True):
+        headers = [(b"origin", origin), (b"host", b"localhost")]
+        if user is not None:
+            headers.append((b"cookie", await database_sync_to_async(_session_cookie)(user)))
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+        connected, code = await socket.connect(timeout=WAIT)
+        socket.close_code = code
+        if connected:
+            opened.append(socket)
+        assert connected is expect_connected, code
+        return socket
+
+    yield open_
+    for socket in opened:
+        await socket.disconnect(timeout=WAIT)
+    layer = get_channel_layer()
+    if channel_layer == "redis":
+        await layer.flush()
+        await layer.close_pools()
+
+
+# --- Helpers ------------------------------------------------------------------------
+
+
+async def recv(socket, kind: str | None = None) -> dict:
+    frame = await socket.receive_json_from(timeout=WAIT)
+    if kind is not None:
+        assert frame["type"] == kind, frame
+    return frame
+
+
+async def drain(socket) -> list[dict]:
+    """Every frame until the socket has been quiet for QUIET seconds."""
+    frames = []
+    while not await socket.receive_nothing(timeout=QUIET):
+        frames.append(await socket.receive_json_from(timeout=WAIT))
+    return frames
+
+
+def of_type(frames: list[dict], kind: str) -> list[dict]:
+    return [f for f in frames if f["type"] == kind]
+
+
+async def subscribe(socket, conversation, **extra) -> dict:
+    await socket.send_json_to({"type": "subscribe", "conversation": conversation.pk, **extra})
+    return await recv(socket, "subscribed")
+
+
+async def subscribe_inbox(socket, business) -> dict:
+    await socket.send_json_to({"type": "subscribe_inbox", "business": business.slug})
+    return await recv(socket, "subscribed_inbox")
+
+
+async def send(socket, conversation, body, client_id=None) -> None:
+    await socket.send_json_to(
+        {
+            "type": "send",
+            "conversation": conversation.pk,
+            "body": body,
+            "client_id": client_id or uuid.uuid4().hex,
+        }
+    )
+
+
+async def run(fn, *args, **kwargs):
+    """A service (or any database code) from the test's event loop."""
+    return await database_sync_to_async(fn)(*args, **kwargs)
+
+
+async def count_messages(conversation=None) -> int:
+    qs = Message.objects.all()
+    if conversation is not None:
+        qs = qs.filter(conversation=conversation)
+    return await qs.acount()
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(email="carla@example.com", display_name="Carla")
+
+
+@pytest.fixture
+def conversation(business, customer):
+    return start_chat(business, customer)
+
+
+# --- Authentication and origin ------------------------------------------------------
+
+
+async def test_anonymous_socket_is_closed(open_socket):
+    socket = await open_socket(None, expect_connected=False)
+    assert socket.close_code == 4401
+
+
+async def test_socket_from_a_foreign_origin_is_refused(open_socket, customer):
+    await open_socket(customer, origin=b"https://evil.example", expect_connected=False)
+    await open_socket(customer, origin=b"http://localhost.evil.example", expect_connected=False)
+
+
+# --- Permissions --------------------------------------------------------------------
+
+
+async def test_subscribing_to_another_users_conversation_is_not_found(
+    open_socket, conversation, customer, outsider, other
+):
+    # given a conversation between Carla and the bakery
+    await run(say, customer, conversation, "first")
+    intruders = [await open_socket(user) for user in (outsider, other.owner, other.agent)]
+    for socket in intruders:
+        # when someone else subscribes to it (or to ids that are not theirs)
+        for conversation_id in (conversation.pk, conversation.pk + 1000, "x", None, [1]):
+            await socket.send_json_to({"type": "subscribe", "conversation": conversation_id})
+            frame = await recv(socket, "error")
+            # then the answer is "not found", whether it exists or not
+            assert frame["code"] == "not_found"
+        await socket.send_json_to({"type": "sync", "conversation": conversation.pk, "after": 0})
+        assert (await recv(socket, "error"))["code"] == "not_found"
+        await send(socket, conversation, "let me in")
+        assert (await recv(socket, "error"))["code"] == "not_found"
+    # and nothing of the conversation reaches them later
+    await run(say, customer, conversation, "private")
+    for socket in intruders:
+        assert await drain(socket) == []
+    assert await count_messages() == 2
+
+
+async def test_staff_of_another_business_cannot_subscribe_to_the_inbox(
+    open_socket, business, conversation, customer, other, outsider
+):
+    for user in (other.owner, other.agent, outsider, customer):
+        socket = await open_socket(user)
+        await socket.send_json_to({"type": "subscribe_inbox", "business": business.slug})
+        assert (await recv(socket, "error"))["code"] == "not_found"
+    await run(say, customer, conversation, "hello")
+    assert of_type(await drain(socket), "inbox") == []
+    other_socket = await open_socket(other.owner)
+    await other_socket.send_json_to({"type": "subscribe_inbox", "business": business.slug})
+    await recv(other_socket, "error")
+    await run(say, customer, conversation, "hello again")
+    assert await drain(other_socket) == []
+
+
+async def test_agent_loses_a_conversation_assigned_to_a_colleague(
+    open_socket, business, conversation, customer, agent, admin
+):
+    # given an agent with the inbox open on one socket and the thread on another
+    inbox = await open_socket(agent)
+    await subscribe_inbox(inbox, business)
+    thread = await open_socket(agent)
+    await subscribe(thread, conversation)
+    await run(say, customer, conversation, "anyone?")
+    assert of_type(await drain(inbox), "inbox")[0]["conversation"] == conversation.pk
+    assert of_type(await drain(thread), "message")[0]["message"]["seq"] == 1
+
+    # when an admin assigns the conversation to someone else
+    await run(services.assign, actor=admin, conversation=conversation, assignee_id=admin.pk)
+    await drain(inbox)
+    await drain(thread)
+
+    # then the agent gets nothing of it any more, on either socket
+    await run(say, customer, conversation, "hello?")
+    await run(say, admin, conversation, "I am on it")
+    assert await drain(inbox) == []
+    assert await drain(thread) == []
+    # and cannot subscribe to it again
+    await thread.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+    assert (await recv(thread, "error"))["code"] == "not_found"
+
+
+async def test_an_agent_gets_no_inbox_events_for_a_colleagues_conversation(
+    open_socket, business, conversation, customer, agent, admin, owner
+):
+    await run(services.assign, actor=admin, conversation=conversation, assignee_id=admin.pk)
+    agent_inbox = await open_socket(agent)
+    await subscribe_inbox(agent_inbox, business)
+    owner_inbox = await open_socket(owner)
+    await subscribe_inbox(owner_inbox, business)
+    await run(say, customer, conversation, "hi")
+    assert await drain(agent_inbox) == []
+    assert [f["conversation"] for f in of_type(await drain(owner_inbox), "inbox")] == [
+        conversation.pk
+    ]
+
+
+# --- Fan-out ------------------------------------------------------------------------
+
+
+async def test_a_message_reaches_the_business_and_the_customers_other_tab(
+    open_socket, business, conversation, customer, owner
+):
+    # given the customer on two tabs, and the owner on the thread and the inbox
+    tab, other_tab = await open_socket(customer), await open_socket(customer)
+    await subscribe(tab, conversation)
+    await subscribe(other_tab, conversation)
+    staff = await open_socket(owner)
+    await subscribe_inbox(staff, business)
+    await subscribe(staff, conversation)
+    for socket in (tab, other_tab, staff):
+        await drain(socket)  # presence
+
+    # when the customer sends markup
+    body = "<script>alert('x')</script> <b>bold</b>"
+    await send(tab, conversation, body, client_id="c-1")
+
+    # then the sender gets its ack, and every open thread the message, escaped
+    ack = await recv(tab, "ack")
+    assert (ack["client_id"], ack["seq"], ack["created"]) == ("c-1", 1, True)
+    customer_side = f"u{customer.pk}"
+    for socket in (tab, other_tab, staff):
+        frames = await drain(socket)
+        messages = of_type(frames, "message")
+        assert len(messages) == 1, frames
+        message = messages[0]
+        assert message["conversation"] == conversation.pk
+        assert message["message"]["seq"] == 1
+        assert message["message"]["side"] == customer_side
+        assert message["message"]["client_id"] == "c-1"
+        assert "<script>" not in message["html"] and "<b>" not in message["html"]
+        assert "&lt;script&gt;" in message["html"]
+        if socket is staff:
+            assert of_type(frames, "inbox") == [
+                {"type": "inbox", "business": business.pk, "conversation": conversation.pk}
+            ]
+        else:  # the customer's own conversation list changed
+            assert {"type": "user", "conversation": conversation.pk} in frames
+    saved = await Message.objects.aget(conversation=conversation)
+    assert saved.body == body  # stored as typed, escaped when shown
+
+    # and the business's reply reaches both of the customer's tabs
+    await run(say, owner, conversation, "Hello Carla")
+    for socket in (tab, other_tab):
+        messages = of_type(await drain(socket), "message")
+        assert [m["message"]["seq"] for m in messages] == [2]
+        assert messages[0]["message"]["side"] == f"b{business.pk}"
+
+
+async def test_resending_the_same_client_id_makes_one_message(
+    open_socket, conversation, customer, owner
+):
+    tab = await open_socket(customer)
+    await subscribe(tab, conversation)
+    staff = await open_socket(owner)
+    await subscribe(staff, conversation)
+    await drain(tab)
+    await drain(staff)
+
+    await send(tab, conversation, "Two loaves, please", client_id="5f0c-42")
+    first = await recv(tab, "ack")
+    await send(tab, conversation, "Two loaves, please", client_id="5f0c-42")
+    frames = await drain(tab)
+    acks = of_type(frames, "ack")
+
+    assert (first["seq"], first["created"]) == (1, True)
+    assert [(a["seq"], a["created"], a["client_id"]) for a in acks] == [(1, False, "5f0c-42")]
+    assert [m["message"]["seq"] for m in of_type(frames, "message")] == [1]
+    assert [m["message"]["seq"] for m in of_type(await drain(staff), "message")] == [1]
+    assert await count_messages(conversation) == 1
+
+
+# --- Catch-up -----------------------------------------------------------------------
+
+
+async def test_catch_up_after_a_dropped_socket_has_no_gap_and_no_duplicate(
+    open_socket, conversation, customer, owner
+):
+    # given a customer who saw message 1, then lost the socket
+    socket = await open_socket(customer)
+    await subscribe(socket, conversation)
+    await run(say, owner, conversation, "one")
+    seen = of_type(await drain(socket), "message")
+    assert [m["message"]["seq"] for m in seen] == [1]
+    await socket.disconnect()
+
+    # when the business writes three more meanwhile, and the customer comes back
+    for body in ("two", "three", "four"):
+        await run(say, owner, conversation, body)
+    socket = await open_socket(customer)
+    state = await subscribe(socket, conversation, after=1)
+
+    # then exactly the missed messages arrive, in order
+    assert state["last_seq"] == 4
+    frames = await drain(socket)
+    assert [m["message"]["seq"] for m in of_type(frames, "message")] == [2, 3, 4]
+    assert all(m["html"] for m in of_type(frames, "message"))
+    # and live messages continue after them, once each
+    await run(say, owner, conversation, "five")
+    assert [m["message"]["seq"] for m in of_type(await drain(socket), "message")] == [5]
+
+
+async def test_sync_fills_a_gap_and_a_repeated_event_is_dropped(
+    open_socket, conversation, customer, owner, monkeypatch
+):
+    socket = await open_socket(customer)
+    await subscribe(socket, conversation)
+    await run(say, owner, conversation, "one")
+    await drain(socket)
+
+    # sync returns what the client asks for, in order
+    await run(say, owner, conversation, "two")
+    await drain(socket)
+    await socket.send_json_to({"type": "sync", "conversation": conversation.pk, "after": 0})
+    assert [m["message"]["seq"] for m in of_type(await drain(socket), "message")] == [1, 2]
+
+    # an event for a message the socket already sent is not sent again
+    message = await Message.objects.select_related("sender").aget(conversation=conversation, seq=2)
+    await get_channel_layer().group_send(
+        events.conversation_group(conversation.pk),
+        {
+            "type": "chat.message",
+            "conversation": conversation.pk,
+            "message": events.message_data(message),
+            "html": {"en": "<li>stale</li>"},
+        },
+    )
+    assert await drain(socket) == []
+
+    # a lost event leaves no hole: the next one brings the missing message first
+    monkeypatch.setattr(events, "send_event_on_commit", lambda group, event: None)
+    await run(say, owner, conversation, "three (event lost)")
+    monkeypatch.undo()
+    await run(say, owner, conversation, "four")
+    messages = of_type(await drain(socket), "message")
+    assert [m["message"]["seq"] for m in messages] == [3, 4]
+
+
+async def test_subscribe_with_a_bad_after_is_refused(open_socket, conversation, customer):
+    socket = await open_socket(customer)
+    for after in (-1, "abc", 1.5, [1]):
+        await socket.send_json_to(
+            {"type": "subscribe", "conversation": conversation.pk, "after": after}
+        )
+        assert (await recv(socket, "error"))["code"] == "invalid"
+        await socket.send_json_to({"type": "sync", "conversation": conversation.pk, "after": after})
+        assert (await recv(socket, "error"))["code"] == "invalid"
+    state = await subscribe(socket, conversation, after=99)  # beyond the end: nothing yet
+    assert state["last_seq"] == 0
+    await run(say, customer, conversation, "hi")
+    assert [m["message"]["seq"] for m in of_type(await drain(socket), "message")] == [1]
+
+
+# --- Typing, receipts, presence -----------------------------------------------------
+
+
+async def test_typing_reaches_the_other_side_only(
+    open_socket, business, conversation, customer, owner
+):
+    tab, other_tab = await open_socket(customer), await open_socket(customer)
+    staff = await open_socket(owner)
+    await tab.send_json_to({"type": "typing", "conversation": conversation.pk})
+    assert (await recv(tab, "error"))["code"] == "not_subscribed"
+    for socket in (tab, other_tab, staff):
+        await subscribe(socket, conversation)
+    for socket in (tab, other_tab, staff):
+        await drain(socket)
+
+    await tab.send_json_to({"type": "typing", "conversation": conversation.pk})
+
+    assert await drain(staff) == [
+        {"type": "typing", "conversation": conversation.pk, "side": f"u{customer.pk}"}
+    ]
+    assert await drain(tab) == []
+    assert await drain(other_tab) == []
+
+    await staff.send_json_to({"type": "typing", "conversation": conversation.pk})
+    assert of_type(await drain(tab), "typing")[0]["side"] == f"b{business.pk}"
+    assert await drain(staff) == []
+
+
+async def test_read_and_delivered_receipts_reach_the_sender(
+    open_socket, business, conversation, customer, owner
+):
+    tab = await open_socket(customer)
+    await subscribe(tab, conversation)
+    staff = await open_socket(owner)
+    await subscribe(staff, conversation)
+    await send(tab, conversation, "one")
+    await send(tab, conversation, "two")
+    await drain(tab)
+    await drain(staff)
+
+    await staff.send_json_to({"type": "delivered", "conversation": conversation.pk, "seq": 2})
+    receipts = of_type(await drain(tab), "receipt")
+    assert [(r["side"], r["delivered"], r["read"]) for r in receipts] == [(f"b{business.pk}", 2, 0)]
+    await staff.send_json_to({"type": "read", "conversation": conversation.pk, "seq": 1})
+    receipts = of_type(await drain(tab), "receipt")
+    assert [(r["side"], r["delivered"], r["read"]) for r in receipts] == [(f"b{business.pk}", 2, 1)]
+    # reading again what was read already sends nothing; a bad number is an error
+    await staff.send_json_to({"type": "read", "conversation": conversation.pk, "seq": 1})
+    await staff.send_json_to({"type": "read", "conversation": conversation.pk, "seq": "x"})
+    assert of_type(await drain(tab), "receipt") == []
+    assert [f["code"] for f in of_type(await drain(staff), "error")] == ["invalid"]
+
+
+async def test_presence_online_and_offline(open_socket, business, conversation, customer, owner):
+    # given the owner on the thread
+    thread = await open_socket(owner)
+    await subscribe(thread, conversation)
+
+    # when the customer opens the conversation, then the owner sees them online
+    tab = await open_socket(customer)
+    state = await subscribe(tab, conversation)
+    assert state["other"]["online"] is False  # no staff socket on the inbox yet
+    assert {"type": "presence", "side": f"u{customer.pk}", "online": True} in await drain(thread)
+
+    # when the owner opens the inbox, then the customer sees the business online
+    inbox = await open_socket(owner)
+    await subscribe_inbox(inbox, business)
+    business_online = {"type": "presence", "side": f"b{business.pk}", "online": True}
+    assert business_online in await drain(tab)
+    second_tab = await open_socket(customer)
+    assert (await subscribe(second_tab, conversation))["other"]["online"] is True
+
+    # a customer's second tab closing does not take them offline; the last one does
+    await drain(thread)
+    await second_tab.disconnect()
+    assert of_type(await drain(thread), "presence") == []
+    await tab.disconnect()
+    assert {"type": "presence", "side": f"u{customer.pk}", "online": False} in await drain(thread)
+
+    # and the business goes offline when its last inbox socket closes
+    tab = await open_socket(customer)
+    await subscribe(tab, conversation)
+    await inbox.disconnect()
+    business_offline = {"type": "presence", "side": f"b{business.pk}", "online": False}
+    assert business_offline in await drain(tab)
+
+
+# --- Bad input ----------------------------------------------------------------------
+
+
+async def test_bad_frames_get_an_error_and_change_nothing(open_socket, conversation, customer):
+    socket = await open_socket(customer)
+    await subscribe(socket, conversation)
+    await drain(socket)
+
+    bad_sends = [
+        ({"body": ""}, "empty"),
+        ({"body": "   \n "}, "empty"),
+        ({"body": "\x00"}, "empty"),
+        ({"body": "x" * 4097}, "too_long"),
+        ({"body": {"text": "hi"}}, "invalid"),
+        ({"body": ["hi"]}, "invalid"),
+        ({"body": "hi", "client_id": "no spaces allowed"}, "invalid_client_id"),
+        ({"body": "hi", "client_id": "x" * 65}, "invalid_client_id"),
+        ({"body": "hi", "client_id": 7}, "invalid"),
+        ({"body": "hi", "conversation": "drop table"}, "not_found"),
+    ]
+    for fields, code in bad_sends:
+        frame = {"type": "send", "conversation": conversation.pk, "client_id": "ok-1", **fields}
+        await socket.send_json_to(frame)
+        error = await recv(socket, "error")
+        assert error["code"] == code, (fields, error)
+        assert error["message"]
+    raw_frames = [
+        ("not json", "invalid"),
+        ("[1, 2]", "invalid"),
+        ("null", "invalid"),
+        ('{"no": "type"}', "invalid"),
+        ('{"type": "explode"}', "invalid"),
+        ('{"type": ["send"]}', "invalid"),
+        ('{"type": {"a": 1}}', "invalid"),
+        ('{"type": "subscribe_inbox", "business": ["x"]}', "invalid"),
+        (json.dumps({"type": "delivered", "conversation": conversation.pk}), "invalid"),
+        ('{"type": "send", "body": "' + "x" * (70 * 1024) + '"}', "too_large"),
+    ]
+    for text, code in raw_frames:
+        await socket.send_to(text_data=text)
+        error = await recv(socket, "error")
+        assert error["code"] == code, (text[:60], error)
+
+    # the socket is still usable, and nothing was saved or pushed
+    await socket.send_json_to({"type": "ping"})
+    assert await recv(socket) == {"type": "pong"}
+    assert await drain(socket) == []
+    assert await count_messages() == 0
+    # a long message that arrives fully escaped still fits in a frame
+    await send(socket, conversation, "\U0001f35e" * 4096, client_id="bread-1")
+    assert (await recv(socket, "ack"))["created"] is True
+
+
+async def test_a_blocked_customer_gets_an_error_and_nothing_is_sent(
+    open_socket, conversation, customer, owner
+):
+    await run(services.block_contact, actor=owner, conversation=conversation, blocked=True)
+    staff = await open_socket(owner)
+    await subscribe(staff, conversation)
+    tab = await open_socket(customer)
+    await subscribe(tab, conversation)
+    await drain(staff)
+    await drain(tab)
+
+    await send(tab, conversation, "let me talk", client_id="b-1")
+
+    error = await recv(tab, "error")
+    assert (error["code"], error["client_id"]) == ("blocked", "b-1")
+    assert await drain(staff) == []
+    assert await count_messages() == 0
+
+
+async def test_a_flood_of_messages_is_rate_limited(open_socket, conversation, customer, settings):
+    settings.CHAT_MESSAGES_PER_MINUTE = 3
+    socket = await open_socket(customer)
+    await subscribe(socket, conversation)
+    for i in range(5):
+        await send(socket, conversation, f"spam {i}", client_id=f"f-{i}")
+    frames = await drain(socket)
+    assert [a["seq"] for a in of_type(frames, "ack")] == [1, 2, 3]
+    errors = of_type(frames, "error")
+    assert [(e["code"], e["client_id"]) for e in errors] == [
+        ("rate_limited", "f-3"),
+        ("rate_limited", "f-4"),
+    ]
+    assert await count_messages() == 3
