@@ -27,7 +27,7 @@ from core.pagecache import PUBLIC_STATES
 
 # The real Celery worker (``celery_worker``). pytest reads ``pytest_plugins`` in the
 # root conftest only.
-pytest_plugins = ["tests.celery_fixtures"]
+pytest_plugins = ["tests.celery_fixtures", "tests.asgi_server"]
 
 IN_CI = bool(os.environ.get("CI"))
 ROLE = Membership.Role

@@ -46,16 +46,36 @@ def business_presence_group(business_id: int) -> str:
     return f"presence.b{business_id}"
 
 
-def render_messages(messages, language: str | None = None) -> list[str]:
-    """The HTML of each message (kinds prefetched in bulk), in ``language``."""
+def render_messages(messages, language: str | None = None, *, me=None, other=None) -> list[str]:
+    """The HTML of each message (kinds prefetched in bulk), in ``language``.
+
+    With ``me`` and ``other`` (participants), the viewer's own messages are marked
+    ``mine`` with their sent/delivered/read state, as the script does for pushed ones.
+    """
     messages = kinds.prefetch(messages)
     with translation.override(language or translation.get_language()):
         return [
             render_to_string(
-                "chats/_message.html", {"message": m, "kind_template": kinds.get(m.kind).template}
+                "chats/_message.html",
+                {
+                    "message": m,
+                    "kind_template": kinds.get(m.kind).template,
+                    "mine": me is not None and m.sender_id == me.pk,
+                    "status": _status(m, other),
+                },
             )
             for m in messages
         ]
+
+
+def _status(message, other) -> str:
+    if other is None:
+        return ""
+    if message.seq <= other.last_read_seq:
+        return "read"
+    if message.seq <= other.last_delivered_seq:
+        return "delivered"
+    return "sent"
 
 
 def message_data(message) -> dict:

@@ -307,6 +307,15 @@ def _send(
     actor: User, conversation: Conversation, *, kind: str, body: str, client_id, **fields
 ) -> tuple[Message, bool]:
     client_id = _clean_client_id(client_id)
+    if client_id:
+        # A resend of a message already saved is answered with it before the block
+        # and rate checks: retrying must neither fail nor use up the allowance.
+        participant_for(actor, conversation)
+        existing = Message.objects.filter(
+            conversation=conversation, author=actor, client_id=client_id
+        ).first()
+        if existing is not None:
+            return existing, False
     with transaction.atomic():
         side = _writable_side(actor, conversation)
         message, created = post_message(
@@ -744,6 +753,7 @@ def delete_quick_reply(*, actor: User, reply: QuickReply) -> None:
     reply.delete()
 
 
+@transaction.atomic
 def update_inbox_settings(*, actor: User, business: Business, **fields: Any) -> InboxSettings:
     require_role(actor, business, ROLE.ADMIN)
     inbox, _created = InboxSettings.objects.get_or_create(business=business)

@@ -1,0 +1,97 @@
+"""The production-like ASGI server for journeys that need websockets.
+
+Django's ``live_server`` is a WSGI thread: it cannot upgrade a socket. ``asgi_server``
+starts ``uvicorn config.asgi:application`` (as ``make run`` does) in its own process
+on the test database, with the test's media folder, and yields its URL as
+``http://localhost:PORT``. With ``REDIS_URL`` set (CI) it uses Redis for the channel
+layer and cache, under keys of its own. Registered through ``pytest_plugins`` in the
+root conftest.
+"""
+
+import os
+import socket
+import subprocess
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.celery_fixtures import _test_database_url, wait_for
+
+BASE_DIR = Path(settings.BASE_DIR)
+UVICORN = BASE_DIR / ".venv" / "bin" / "uvicorn"
+READY_TIMEOUT = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def asgi_server(transactional_db, tmp_path, settings):
+    port = _free_port()
+    url = f"http://localhost:{port}"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "REDIS_KEY_PREFIX", "VAR_DIR", "MEDIA_ROOT"}
+        and not key.startswith("PYTEST_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=_test_database_url(),
+        VAR_DIR=str(tmp_path / "server-var"),
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        SITE_URL=url,
+        DEBUG="1",
+        PYTHONUNBUFFERED="1",
+    )
+    if settings.REDIS_URL:
+        env.update(
+            REDIS_URL=settings.REDIS_URL, REDIS_KEY_PREFIX=f"conversa-test-{uuid.uuid4().hex[:12]}"
+        )
+    settings.SITE_URL = url
+    log_path = tmp_path / "uvicorn.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own virtualenv's uvicorn
+            [
+                str(UVICORN),
+                "config.asgi:application",
+                "--host=127.0.0.1",
+                f"--port={port}",
+                "--lifespan=off",
+                "--no-access-log",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        if not wait_for(lambda: server.poll() is not None or _healthy(url), READY_TIMEOUT):
+            pytest.fail("uvicorn did not start:\n" + log_path.read_text()[-4000:], pytrace=False)
+        if server.poll() is not None:
+            pytest.fail("uvicorn exited:\n" + log_path.read_text()[-4000:], pytrace=False)
+        yield url
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, 15)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, 9)
+                server.wait(timeout=10)

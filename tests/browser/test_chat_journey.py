@@ -1,0 +1,138 @@
+"""The chat journey in Chromium, on the real ASGI server with real websockets: a
+customer asks about a product, the merchant sees the conversation arrive in the inbox
+without reloading and answers; both see each other typing, the reply and the read
+receipt live; a reload shows the same thread. Then a direct chat between two friends."""
+
+from pathlib import Path
+
+import pytest
+from allauth.account.models import EmailAddress
+from playwright.sync_api import expect
+
+from accounts import services as account_services
+from accounts.models import User
+from catalog import services as catalog_services
+from core.tests.uploads import png_upload
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path("test-results")
+PASSWORD = "a-long-Passphrase-42"
+
+
+def _user(email: str, name: str) -> User:
+    user = User.objects.create_user(
+        email=email, password=PASSWORD, display_name=name, language="en"
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def _sign_in(page, email: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("link", name="Sign in")).to_have_count(0)
+
+
+@pytest.fixture
+def open_live(new_context, browser_problems, asgi_server):
+    def _open(**kwargs):
+        context = new_context(base_url=asgi_server, **kwargs)
+        context.set_default_timeout(10_000)
+        return browser_problems.watch(context).new_page()
+
+    return _open
+
+
+def _socket_ready(page) -> None:
+    # The socket is up when the script reports no fallback note and presence is known.
+    page.wait_for_function("() => document.getElementById('thread') !== null")
+
+
+def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
+    merchant = _user("rosa@example.com", "Rosa")
+    customer = _user("carla@example.com", "Carla")
+    business = account_services.create_business(
+        user=merchant, name="Padaria Rosa", slug="padaria-rosa", city="Recife"
+    )
+    product = catalog_services.create_product(
+        actor=merchant, business=business, name="Sourdough loaf", retailer_id="SD-1", price=2490
+    )
+    catalog_services.add_product_photos(
+        actor=merchant, product=product, uploads=[png_upload((200, 200), "loaf.png")]
+    )
+
+    # The merchant has the inbox open.
+    shop = open_live()
+    _sign_in(shop, merchant.email)
+    shop.goto("/dashboard/padaria-rosa/inbox/")
+    expect(shop.get_by_text("No conversations yet")).to_be_visible()
+
+    # The customer opens the product page and asks about it.
+    buyer = open_live()
+    _sign_in(buyer, customer.email)
+    buyer.goto(f"/s/padaria-rosa/p/{product.pk}/")
+    buyer.get_by_role("button", name="Ask about this product").click()
+    message_box = buyer.get_by_label("Message", exact=True)
+    expect(message_box).to_have_value("Hi! I'd like to know more about Sourdough loaf.")
+    expect(buyer.locator(".ask-product")).to_contain_text("Sourdough loaf")
+    message_box.fill("Hi! Is the sourdough loaf available on Saturday?")
+    buyer.get_by_role("button", name="Send").click()
+    thread = buyer.locator("#messages")
+    expect(thread).to_contain_text("available on Saturday")
+    expect(thread.locator(".chat-product")).to_contain_text("R$")
+
+    # The conversation appears in the merchant's inbox without a reload.
+    row = shop.locator("#inbox-rows").get_by_role("link", name="Carla")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("1")  # the unread badge
+    row.click()
+    expect(shop.locator("#messages")).to_contain_text("available on Saturday")
+
+    # The merchant types: the customer sees it; the reply arrives live.
+    reply_box = shop.get_by_label("Message", exact=True)
+    reply_box.press_sequentially("Yes, ")
+    expect(buyer.locator("#typing")).to_have_text("typing…")
+    reply_box.press_sequentially("we bake it at 7 am.")
+    shop.get_by_role("button", name="Send").click()
+    expect(buyer.locator("#messages")).to_contain_text("we bake it at 7 am.")
+
+    # The customer's page is open, so the merchant's reply shows as read.
+    mine = shop.locator("#messages .msg.mine").last
+    expect(mine.locator(".msg-status")).to_have_text("Read")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shop.screenshot(path=SCREENSHOTS / "chat-inbox.png", full_page=True)
+    buyer.screenshot(path=SCREENSHOTS / "chat-customer.png", full_page=True)
+
+    # A reload shows exactly the same thread.
+    before = buyer.locator("#messages .msg").all_inner_texts()
+    buyer.reload()
+    expect(buyer.locator("#messages .msg")).to_have_count(len(before))
+    assert buyer.locator("#messages .msg").all_inner_texts() == before
+
+
+def test_two_friends_chat_directly(open_live):
+    carla = _user("carla@example.com", "Carla")
+    _user("fred@example.com", "Fred")
+
+    one = open_live()
+    _sign_in(one, carla.email)
+    one.goto("/chats/")
+    one.get_by_label("Friend's e-mail or phone").fill("fred@example.com")
+    one.get_by_role("button", name="Start chat").click()
+    expect(one.get_by_role("heading", name="Fred")).to_be_visible()
+    one.get_by_label("Message", exact=True).fill("Oi Fred! Coffee on Saturday?")
+    one.get_by_label("Message", exact=True).press("Enter")
+    expect(one.locator("#messages")).to_contain_text("Coffee on Saturday?")
+
+    two = open_live()
+    _sign_in(two, "fred@example.com")
+    two.goto("/chats/")
+    two.get_by_role("link", name="Carla").click()
+    expect(two.locator("#messages")).to_contain_text("Coffee on Saturday?")
+    two.get_by_label("Message", exact=True).fill("Sure, 10 am!")
+    two.get_by_role("button", name="Send").click()
+    expect(one.locator("#messages")).to_contain_text("Sure, 10 am!")
+    expect(one.locator("#presence")).to_have_text("online")
