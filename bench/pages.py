@@ -369,7 +369,8 @@ def run_server_bench(
 def print_table(pages: dict[str, str], results: dict, load: str) -> bool:
     floor = results["bare"]["rps"]
     floor_cpu = results["bare"].get("cpu_ms")
-    print(f"\n{load}; uvicorn, 1 worker, DEBUG=0, SQLite; {os.cpu_count()} CPUs\n")
+    database = "PostgreSQL (pooled)" if os.environ.get("DATABASE_URL") else "SQLite"
+    print(f"\n{load}; uvicorn, 1 worker, DEBUG=0, {database}; {os.cpu_count()} CPUs\n")
     header = f"{'page':<9}{'path':<24}{'ok':>6}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
     header += f"{'KiB':>6}{'vs bare':>9}{'cpu ms':>8}{'cpu vs bare':>13}"
     print(header)

@@ -21,9 +21,10 @@ opening hours), read from the database at most once per ``STATE_TTL`` seconds:
   again within ``STATE_TTL``: its pages are stale for at most that long.
 
 The trade-off, against keeping the versions in the shared cache (Redis in
-production): a Redis lookup per hit costs a round trip (about as much as the query
-it replaces), and on the embedded default (a local-memory cache per process) it
-would not be shared at all, so it would still need a bound like this one. A second
+production), which would show a write to every process at once: a Redis lookup
+costs a network round trip on every hit, and on the embedded default (a
+local-memory cache per process) it would not be shared at all, so it would still
+need a bound like this one. A second
 of staleness after a write made elsewhere is what this design accepts; a write made
 in the same process is never stale.
 
