@@ -32,7 +32,10 @@ def enqueue_on_commit(
 
     ``countdown`` (seconds) delays its execution, as Celery's ``apply_async`` does.
     """
-    transaction.on_commit(lambda: task.apply_async(args, kwargs, countdown=countdown))
+    if countdown is None:
+        transaction.on_commit(lambda: task.delay(*args, **kwargs))
+    else:
+        transaction.on_commit(lambda: task.apply_async(args, kwargs, countdown=countdown))
 
 
 def run_on_commit(fn: Callable[[], Any]) -> None:
