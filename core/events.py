@@ -25,9 +25,7 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(_send, robust=True)
 
 
-def enqueue_on_commit(
-    task: Any, *args: Any, countdown: float | None = None, **kwargs: Any
-) -> None:
+def enqueue_on_commit(task: Any, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
     """Enqueue a Celery task after the current transaction commits.
 
     ``countdown`` (seconds) delays its execution, as Celery's ``apply_async`` does.
