@@ -133,3 +133,128 @@ def test_send_message_query_count_is_fixed(business, customer, django_assert_max
     with CaptureQueriesContext(connection) as ctx:
         say(customer, conversation, "counted")
     assert len(ctx.captured_queries) <= 20, [q["sql"] for q in ctx.captured_queries]
+
+
+def _hours_closed_now(owner, business):
+    """Opening hours that exclude the current moment (one hour, twelve hours from now)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from accounts import services as account_services
+
+    local = timezone.now().astimezone(business.tz) + datetime.timedelta(hours=12)
+    opens = local.time().replace(minute=0, second=0, microsecond=0)
+    closes = (datetime.datetime.combine(local.date(), opens) + datetime.timedelta(hours=1)).time()
+    account_services.set_opening_hours(
+        actor=owner, business=business, hours=[(local.weekday(), opens, closes)]
+    )
+
+
+def test_greeting_on_first_contact_only(business, owner, customer):
+    services.update_inbox_settings(
+        actor=owner, business=business, greeting_enabled=True, greeting_text="Bem-vindo!"
+    )
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "Oi")
+    say(customer, conversation, "Tudo bem?")
+    bodies = list(conversation.messages.values_list("body", flat=True))
+    assert bodies == ["Oi", "Bem-vindo!", "Tudo bem?"]
+    greeting = conversation.messages.get(seq=2)
+    assert greeting.sender.business_id == business.pk and greeting.payload == {"auto": "greeting"}
+
+
+def test_away_message_outside_hours_at_most_once_in_12_hours(business, owner, customer):
+    import datetime
+
+    from django.utils import timezone
+
+    _hours_closed_now(owner, business)
+    services.update_inbox_settings(
+        actor=owner, business=business, away_enabled=True, away_text="Estamos fechados."
+    )
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "Oi")
+    say(customer, conversation, "Alguém?")
+    assert list(conversation.messages.values_list("body", flat=True)) == [
+        "Oi",
+        "Estamos fechados.",
+        "Alguém?",
+    ]
+    Conversation.objects.filter(pk=conversation.pk).update(
+        away_sent_at=timezone.now() - datetime.timedelta(hours=13)
+    )
+    say(customer, conversation, "Olá de novo")
+    assert conversation.messages.filter(body="Estamos fechados.").count() == 2
+
+
+def test_no_away_message_without_hours_or_when_open(business, owner, customer):
+    services.update_inbox_settings(
+        actor=owner, business=business, away_enabled=True, away_text="Fechados."
+    )
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "Oi")
+    assert not conversation.messages.filter(body="Fechados.").exists()
+
+
+def test_inbox_settings_need_text_when_enabled_and_change_nothing(business, owner, agent):
+    from chats.models import InboxSettings
+
+    with pytest.raises(AppError) as exc:
+        services.update_inbox_settings(
+            actor=owner, business=business, greeting_enabled=True, greeting_text="  "
+        )
+    assert exc.value.field == "greeting_text"
+    with pytest.raises(AppError):
+        services.update_inbox_settings(actor=agent, business=business, away_enabled=False)
+    assert not InboxSettings.objects.exists()
+
+
+def test_product_set_up_to_30_own_active_products(business, owner, customer, other):
+    from catalog.tests.factories import make_product
+
+    conversation = start_chat(business, customer)
+    mine = [make_product(owner, business) for _ in range(3)]
+    theirs = make_product(other.owner, other.business)
+    message, _created = services.share_products(
+        actor=owner,
+        conversation=conversation,
+        sections=[{"title": "Pães", "product_ids": [p.pk for p in mine]}],
+    )
+    assert message.kind == "product_set"
+    assert message.payload["sections"] == [{"title": "Pães", "product_ids": [p.pk for p in mine]}]
+    with pytest.raises(AppError):  # another business's product
+        services.share_products(
+            actor=owner, conversation=conversation, sections=[{"product_ids": [theirs.pk]}]
+        )
+    with pytest.raises(AppError):  # customers cannot send lists
+        services.share_products(
+            actor=customer, conversation=conversation, sections=[{"product_ids": [mine[0].pk]}]
+        )
+    many = [make_product(owner, business) for _ in range(28)]
+    with pytest.raises(AppError) as exc:
+        services.share_products(
+            actor=owner,
+            conversation=conversation,
+            sections=[{"product_ids": [p.pk for p in mine + many]}],
+        )
+    assert exc.value.code == "too_many"
+    assert conversation.messages.count() == 1
+
+
+def test_product_card_renders_live_price_and_stock(business, owner, customer):
+    from catalog import services as catalog_services
+    from catalog.tests.factories import make_product
+    from chats import events
+
+    product = make_product(owner, business, name="Broa", price=500)
+    conversation = start_chat(business, customer)
+    message, _ = services.share_product(
+        actor=customer, conversation=conversation, product_id=product.pk
+    )
+    catalog_services.update_product(actor=owner, product=product, price=750, stock=0)
+    (html,) = events.render_messages([message], "en")
+    assert "7.50" in html and "Out of stock" in html
+    catalog_services.set_product_active(actor=owner, product=product, is_active=False)
+    (html,) = events.render_messages([message], "en")
+    assert "no longer available" in html
