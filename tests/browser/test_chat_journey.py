@@ -136,3 +136,30 @@ def test_two_friends_chat_directly(open_live):
     two.get_by_role("button", name="Send").click()
     expect(one.locator("#messages")).to_contain_text("Sure, 10 am!")
     expect(one.locator("#presence")).to_have_text("online")
+
+
+def test_without_websockets_the_chat_still_works(open_live):
+    business_owner = _user("rosa@example.com", "Rosa")
+    customer = _user("carla@example.com", "Carla")
+    account_services.create_business(user=business_owner, name="Padaria Rosa", slug="padaria-rosa")
+
+    # The customer's network refuses websockets: the page falls back to posting and polling.
+    buyer = open_live()
+    buyer.route_web_socket("**/ws/chat/", lambda ws: ws.close())
+    _sign_in(buyer, customer.email)
+    buyer.goto("/c/padaria-rosa?text=Oi%2C+tudo+bem%3F&ref=flyer")
+    expect(buyer.get_by_label("Message", exact=True)).to_have_value("Oi, tudo bem?")
+    expect(buyer.locator("#live-note")).to_contain_text("checking for new messages")
+    buyer.get_by_role("button", name="Send").click()
+    expect(buyer.locator("#messages")).to_contain_text("Oi, tudo bem?")
+
+    shop = open_live()
+    _sign_in(shop, business_owner.email)
+    shop.goto("/dashboard/padaria-rosa/inbox/")
+    shop.locator("#inbox-rows").get_by_role("link", name="Carla").click()
+    expect(shop.locator("#messages")).to_contain_text("Oi, tudo bem?")
+    shop.get_by_label("Message", exact=True).fill("Tudo ótimo!")
+    shop.get_by_role("button", name="Send").click()
+    # Polling brings the reply within a few seconds, once.
+    expect(buyer.locator("#messages")).to_contain_text("Tudo ótimo!", timeout=10_000)
+    expect(buyer.locator("#messages .msg")).to_have_count(2)
