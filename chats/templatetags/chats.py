@@ -1,4 +1,6 @@
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
 
@@ -22,3 +24,17 @@ def message_preview(message) -> str:
     from chats import kinds
 
     return kinds.get(message.kind).preview(message)
+
+
+@register.filter
+def chat_time(moment) -> str:
+    """A list's time stamp, as messengers show it: the time today, the day this year,
+    the date before that (in the active time zone and language)."""
+    if moment is None:
+        return ""
+    local, today = timezone.localtime(moment), timezone.localdate()
+    if local.date() == today:
+        return date_format(local, "TIME_FORMAT")
+    if local.year == today.year:
+        return date_format(local, "MONTH_DAY_FORMAT")
+    return date_format(local, "SHORT_DATE_FORMAT")

@@ -138,7 +138,7 @@
   function addPending(clientId, body) {
     if (!list) return;
     const item = document.createElement("li");
-    item.className = "msg msg-text mine pending";
+    item.className = "msg msg-kind-text mine pending";
     item.dataset.clientId = clientId;
     const bubble = document.createElement("div");
     bubble.className = "msg-bubble";

@@ -12,11 +12,9 @@ from playwright.sync_api import expect
 from accounts import services as account_services
 from accounts.models import User
 from catalog.models import Product
+from tests.browser.pages import PASSWORD, assert_no_sideways_scroll, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path("test-results")
-PASSWORD = "a-long-Passphrase-42"
 
 
 def _photo(path: Path, background: str, accent: str) -> Path:
@@ -29,42 +27,12 @@ def _photo(path: Path, background: str, accent: str) -> Path:
     return path
 
 
-def _sign_in(page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Sign In").click()
-
-
 def _loaded(img) -> bool:
     """Whether the image loaded (waiting for a lazy one to finish)."""
     img.scroll_into_view_if_needed()
     handle = img.element_handle()
     img.page.wait_for_function("img => img.complete", arg=handle)
     return handle.evaluate("img => img.naturalWidth > 0")
-
-
-_OVERFLOW = """() => {
-  const width = document.documentElement.clientWidth;
-  if (document.documentElement.scrollWidth <= width) return [];
-  return [...document.querySelectorAll("body *")]
-    .filter((el) => el.getBoundingClientRect().right > width + 1)
-    .slice(0, 5)
-    .map((el) => `${el.tagName}.${el.className} right=${el.getBoundingClientRect().right}`);
-}"""
-
-
-def _assert_no_sideways_scroll(page) -> None:
-    wide = page.evaluate(_OVERFLOW)
-    assert not wide, f"the page scrolls sideways at {page.viewport_size}: {wide}"
-
-
-def _screenshot(page, name: str) -> None:
-    # From the top: the sticky header would otherwise be drawn where the page was
-    # scrolled to.
-    page.evaluate("window.scrollTo(0, 0)")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / name, full_page=True)
 
 
 def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tmp_path):
@@ -76,7 +44,7 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
     )
 
     # The merchant signs in and opens the catalog from the dashboard.
-    _sign_in(page, merchant.email)
+    sign_in(page, merchant.email)
     page.get_by_role("link", name="Catalog", exact=True).click()
     expect(page.get_by_role("heading", name="Catalog", level=1)).to_be_visible()
     expect(page.get_by_text("No products yet.")).to_be_visible()
@@ -95,7 +63,7 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
     assert page.locator(".collection-list input[name=name]").evaluate_all(
         "inputs => inputs.map(i => i.value)"
     ) == ["Cakes", "Breads"]
-    _screenshot(page, "catalog-collections.png")
+    screenshot(page, "catalog-collections.png")
 
     # Then a product in it, with two photos chosen at once.
     page.get_by_role("navigation", name="Catalog pages").get_by_role(
@@ -136,7 +104,7 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
     expect(page.get_by_role("textbox", name="Alt text of photo 2")).to_have_value(
         "A basket of cheese bread"
     )
-    _screenshot(page, "catalog-edit.png")
+    screenshot(page, "catalog-edit.png")
 
     # The list shows it, and the quick toggles work in place (HTMX).
     page.get_by_role("navigation", name="Dashboard").get_by_role("link", name="Catalog").click()
@@ -161,16 +129,16 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
         "aria-pressed", "true"
     )
     assert Product.objects.get(retailer_id="PQ-01").stock is None
-    _screenshot(page, "catalog-dashboard.png")
+    screenshot(page, "catalog-dashboard.png")
     # On a phone the rows become cards, with nothing cut off sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     expect(row.get_by_role("button", name=re.compile("^Visible"))).to_be_in_viewport()
-    _assert_no_sideways_scroll(page)
-    _screenshot(page, "catalog-dashboard-phone.png")
+    assert_no_sideways_scroll(page)
+    screenshot(page, "catalog-dashboard-phone.png")
     row.get_by_role("link", name="Pão de queijo").click()
     expect(page.get_by_role("heading", name="Edit product")).to_be_visible()
-    _assert_no_sideways_scroll(page)
-    _screenshot(page, "catalog-edit-phone.png")
+    assert_no_sideways_scroll(page)
+    screenshot(page, "catalog-edit-phone.png")
 
     # A signed-out visitor, in a browser of their own, finds it in the shop.
     visitor = open_context().new_page()
@@ -182,7 +150,7 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
     expect(card).to_contain_text("R$12.50")
     expect(card).to_contain_text("R$15.00")
     assert _loaded(card.get_by_role("img")), "the product card's photo did not load"
-    _screenshot(visitor, "catalog-shop.png")
+    screenshot(visitor, "catalog-shop.png")
 
     card.get_by_role("link").first.click()
     expect(visitor.get_by_role("heading", name="Pão de queijo", level=1)).to_be_visible()
@@ -194,4 +162,4 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
     expect(gallery.get_by_role("img", name="A basket of cheese bread")).to_be_visible()
     for i in range(2):
         assert _loaded(images.nth(i)), f"photo {i + 1} did not load"
-    _screenshot(visitor, "catalog-product.png")
+    screenshot(visitor, "catalog-product.png")

@@ -3,8 +3,6 @@ customer asks about a product, the merchant sees the conversation arrive in the 
 without reloading and answers; both see each other typing, the reply and the read
 receipt live; a reload shows the same thread. Then a direct chat between two friends."""
 
-from pathlib import Path
-
 import pytest
 from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
@@ -13,11 +11,9 @@ from accounts import services as account_services
 from accounts.models import User
 from catalog import services as catalog_services
 from core.tests.uploads import png_upload
+from tests.browser.pages import PASSWORD, assert_no_sideways_scroll, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path("test-results")
-PASSWORD = "a-long-Passphrase-42"
 
 
 def _user(email: str, name: str) -> User:
@@ -28,14 +24,6 @@ def _user(email: str, name: str) -> User:
     return user
 
 
-def _sign_in(page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("link", name="Sign in")).to_have_count(0)
-
-
 @pytest.fixture
 def open_live(new_context, browser_problems, asgi_server):
     def _open(**kwargs):
@@ -44,11 +32,6 @@ def open_live(new_context, browser_problems, asgi_server):
         return browser_problems.watch(context).new_page()
 
     return _open
-
-
-def _socket_ready(page) -> None:
-    # The socket is up when the script reports no fallback note and presence is known.
-    page.wait_for_function("() => document.getElementById('thread') !== null")
 
 
 def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
@@ -66,13 +49,13 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
 
     # The merchant has the inbox open.
     shop = open_live()
-    _sign_in(shop, merchant.email)
+    sign_in(shop, merchant.email)
     shop.goto("/dashboard/padaria-rosa/inbox/")
     expect(shop.get_by_text("No conversations yet")).to_be_visible()
 
     # The customer opens the product page and asks about it.
     buyer = open_live()
-    _sign_in(buyer, customer.email)
+    sign_in(buyer, customer.email)
     buyer.goto(f"/s/padaria-rosa/p/{product.pk}/")
     buyer.get_by_role("button", name="Ask about this product").click()
     message_box = buyer.get_by_label("Message", exact=True)
@@ -102,9 +85,8 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
     # The customer's page is open, so the merchant's reply shows as read.
     mine = shop.locator("#messages .msg.mine").last
     expect(mine.locator(".msg-status")).to_have_text("Read")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    shop.screenshot(path=SCREENSHOTS / "chat-inbox.png", full_page=True)
-    buyer.screenshot(path=SCREENSHOTS / "chat-customer.png", full_page=True)
+    screenshot(shop, "chat-inbox.png")
+    screenshot(buyer, "chat-customer.png")
 
     # A reload shows exactly the same thread.
     before = buyer.locator("#messages .msg").all_inner_texts()
@@ -112,13 +94,19 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
     expect(buyer.locator("#messages .msg")).to_have_count(len(before))
     assert buyer.locator("#messages .msg").all_inner_texts() == before
 
+    # On a phone, both sides fit the screen.
+    for page, name in ((buyer, "chat-customer-phone.png"), (shop, "chat-inbox-phone.png")):
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert_no_sideways_scroll(page)
+        screenshot(page, name)
+
 
 def test_two_friends_chat_directly(open_live):
     carla = _user("carla@example.com", "Carla")
     _user("fred@example.com", "Fred")
 
     one = open_live()
-    _sign_in(one, carla.email)
+    sign_in(one, carla.email)
     one.goto("/chats/")
     one.get_by_label("Friend's e-mail or phone").fill("fred@example.com")
     one.get_by_role("button", name="Start chat").click()
@@ -128,7 +116,7 @@ def test_two_friends_chat_directly(open_live):
     expect(one.locator("#messages")).to_contain_text("Coffee on Saturday?")
 
     two = open_live()
-    _sign_in(two, "fred@example.com")
+    sign_in(two, "fred@example.com")
     two.goto("/chats/")
     two.get_by_role("link", name="Carla").click()
     expect(two.locator("#messages")).to_contain_text("Coffee on Saturday?")
@@ -146,7 +134,7 @@ def test_without_websockets_the_chat_still_works(open_live):
     # The customer's network refuses websockets: the page falls back to posting and polling.
     buyer = open_live()
     buyer.route_web_socket("**/ws/chat/", lambda ws: ws.close())
-    _sign_in(buyer, customer.email)
+    sign_in(buyer, customer.email)
     buyer.goto("/c/padaria-rosa?text=Oi%2C+tudo+bem%3F&ref=flyer")
     expect(buyer.get_by_label("Message", exact=True)).to_have_value("Oi, tudo bem?")
     expect(buyer.locator("#live-note")).to_contain_text("checking for new messages")
@@ -154,7 +142,7 @@ def test_without_websockets_the_chat_still_works(open_live):
     expect(buyer.locator("#messages")).to_contain_text("Oi, tudo bem?")
 
     shop = open_live()
-    _sign_in(shop, business_owner.email)
+    sign_in(shop, business_owner.email)
     shop.goto("/dashboard/padaria-rosa/inbox/")
     shop.locator("#inbox-rows").get_by_role("link", name="Carla").click()
     expect(shop.locator("#messages")).to_contain_text("Oi, tudo bem?")

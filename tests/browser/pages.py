@@ -1,0 +1,38 @@
+"""Helpers the browser journeys share: signing in, screenshots, the phone layout check."""
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+SCREENSHOTS = Path("test-results")
+PASSWORD = "a-long-Passphrase-42"
+
+_OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return [];
+  return [...document.querySelectorAll("body *")]
+    .filter((el) => el.getBoundingClientRect().right > width + 1)
+    .slice(0, 5)
+    .map((el) => `${el.tagName}.${el.className} right=${el.getBoundingClientRect().right}`);
+}"""
+
+
+def sign_in(page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("main").get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("link", name="Sign in")).to_have_count(0)
+
+
+def assert_no_sideways_scroll(page) -> None:
+    wide = page.evaluate(_OVERFLOW)
+    assert not wide, f"the page scrolls sideways at {page.viewport_size}: {wide}"
+
+
+def screenshot(page, name: str) -> None:
+    # From the top: the sticky header would otherwise be drawn where the page was
+    # scrolled to.
+    page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / name, full_page=True)
