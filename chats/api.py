@@ -151,7 +151,7 @@ class InboxListView(APIView):
         description=(
             "Conversations with customers, newest activity first, each with the business's "
             "unread count. Agents see those assigned to them and unassigned ones. Page "
-            "with `next` (or `before=<last_message_at of the last row>`)."
+            "with `next` (or `before=<last_message_at of the last row>&before_id=<its id>`)."
         ),
         parameters=[InboxFilterSerializer],
         responses=InboxPageSerializer,
@@ -169,13 +169,14 @@ class InboxListView(APIView):
             q=params.get("q", ""),
             limit=params["limit"],
             before=params.get("before"),
+            before_id=params.get("before_id"),
         )
         next_url = None
         if len(conversations) == params["limit"]:
+            last = conversations[-1]
             url = request.build_absolute_uri()
-            next_url = replace_query_param(
-                url, "before", conversations[-1].last_message_at.isoformat()
-            )
+            url = replace_query_param(url, "before", last.last_message_at.isoformat())
+            next_url = replace_query_param(url, "before_id", last.pk)
         page = {"results": conversations, "next": next_url}
         return Response(InboxPageSerializer(page).data)
 

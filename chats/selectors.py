@@ -103,10 +103,13 @@ def list_inbox(
     q: str = "",
     limit: int = PAGE,
     before=None,
+    before_id=None,
 ) -> list[Conversation]:
     """The inbox list, newest activity first; each with ``unread`` for the business.
 
-    A fixed number of queries whatever the number of conversations.
+    Pages with ``before`` (a moment) and ``before_id``: the rows after the last one
+    shown, in (last_message_at, id) order, so conversations active at the same moment
+    are neither skipped nor repeated. A fixed number of queries whatever their number.
     """
     qs = inbox_queryset(business=business, user=user, membership=membership)
     if status in Conversation.Status.values:
@@ -127,7 +130,10 @@ def list_inbox(
             | Exists(matches)
         )
     if before:
-        qs = qs.filter(last_message_at__lt=before)
+        older = Q(last_message_at__lt=before)
+        if _int(before_id):
+            older |= Q(last_message_at=before, pk__lt=_int(before_id))
+        qs = qs.filter(older)
     business_side = Participant.objects.filter(business=business)
     qs = (
         qs.exclude(last_message__isnull=True)

@@ -322,6 +322,12 @@ class InboxFilterSerializer(serializers.Serializer):
     before = serializers.DateTimeField(
         required=False, help_text=_("Only conversations with activity before this moment.")
     )
+    before_id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text=_("With before: also those at that same moment with a smaller id."),
+    )
 
 
 class MessageFilterSerializer(serializers.Serializer):

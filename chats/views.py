@@ -299,6 +299,7 @@ def inbox(request, slug: str, conversation_id: int | None = None):
     business = get_business_for(user=request.user, slug=slug)
     form = InboxFilterForm(request.GET or None, business=business)
     filters = form.cleaned_data if form.is_valid() else {}
+    before = _moment(request.GET.get("before"))
     rows = selectors.list_inbox(
         business=business,
         user=request.user,
@@ -307,8 +308,15 @@ def inbox(request, slug: str, conversation_id: int | None = None):
         scope=filters.get("scope") or "all",
         label=filters.get("label"),
         q=filters.get("q") or "",
+        before=before,
+        before_id=request.GET.get("before_id") if before else None,
     )
     context = {"rows": rows, "filter_form": form, "query": request.GET.urlencode()}
+    if len(rows) == selectors.PAGE:
+        older = request.GET.copy()
+        older["before"] = rows[-1].last_message_at.isoformat()
+        older["before_id"] = str(rows[-1].pk)
+        context["older_url"] = f"{reverse('inbox', args=[slug])}?{older.urlencode()}"
     if conversation_id is not None:
         conversation = selectors.get_conversation_for(
             user=request.user, conversation_id=conversation_id
@@ -330,6 +338,19 @@ def inbox(request, slug: str, conversation_id: int | None = None):
             if row.pk == conversation.pk:
                 row.unread = 0
     return render_dashboard(request, business, "inbox", "chats/inbox.html", context)
+
+
+def _moment(value):
+    """An ISO moment from a query string, or None when absent or malformed."""
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        moment = parse_datetime((value or "")[:40])
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        return None
+    return moment
 
 
 def _shareable_products(business):

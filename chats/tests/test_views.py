@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -238,3 +240,34 @@ def test_chat_settings_turn_off_emails(client, customer):
     from chats.models import ChatPreferences
 
     assert ChatPreferences.objects.get(user=customer).email_unread is False
+
+
+def test_inbox_pages_through_conversations_active_at_the_same_moment(client, business, owner):
+    from chats.tests.test_scale import _bulk_conversations
+
+    conversations = _bulk_conversations(business, 120, "same")  # all at one moment
+    client.force_login(owner)
+    url, seen = reverse("inbox", args=["padaria-central"]), []
+    for _page in range(5):
+        html = client.get(url).content.decode()
+
+        seen += re.findall(r'id="row-(\d+)"', html)
+        older = re.search(r'href="([^"]+)" id="older-conversations"', html)
+        if not older:
+            break
+        url = older.group(1).replace("&amp;", "&")
+    assert sorted(map(int, seen)) == sorted(c.pk for c in conversations)
+    assert client.get(url.split("?")[0] + "?before=garbage&before_id=x").status_code == 200
+
+
+def test_api_inbox_pages_through_ties_too(client, business, owner):
+    from chats.tests.test_scale import _bulk_conversations
+
+    conversations = _bulk_conversations(business, 30, "tie")
+    client.force_login(owner)
+    url, seen = "/api/v1/businesses/padaria-central/conversations/?limit=7", []
+    while url:
+        page = client.get(url).json()
+        seen += [row["id"] for row in page["results"]]
+        url = page["next"]
+    assert sorted(seen) == sorted(c.pk for c in conversations)
