@@ -26,6 +26,7 @@ from accounts.selectors import get_business_for
 from chats import events, selectors, services
 from chats.models import Conversation
 from core.errors import AppError
+from core.events import collect_events
 
 CATCH_UP_LIMIT = 200
 CLOSE_UNAUTHENTICATED = 4401
@@ -242,19 +243,32 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_send(self, content):
         body, client_id = _text(content, "body"), _text(content, "client_id")
-        conversation = await self._conversation(content)
-        message, created = await database_sync_to_async(services.send_text)(
-            actor=self.user, conversation=conversation, body=body, client_id=client_id or None
+        conversation_id = content.get("conversation")
+        if type(conversation_id) is not int or not 0 < conversation_id < 2**63:
+            raise AppError(_("Conversation not found."), code="not_found")
+        # One database call: the service locks the conversation and checks, under the
+        # lock, that this user may write there (the same rule as the pages).
+        message, created, pending = await database_sync_to_async(self._send_text)(
+            Conversation(pk=conversation_id), body, client_id or None
         )
         await self.send_json(
             {
                 "type": "ack",
-                "conversation": conversation.pk,
+                "conversation": conversation_id,
                 "client_id": message.client_id,
                 "seq": message.seq,
                 "created": created,
             }
         )
+        for group, event in pending:
+            await self.channel_layer.group_send(group, event)
+
+    def _send_text(self, conversation, body, client_id):
+        with collect_events() as pending:
+            message, created = services.send_text(
+                actor=self.user, conversation=conversation, body=body, client_id=client_id
+            )
+        return message, created, pending
 
     async def on_typing(self, content):
         conversation_id = content.get("conversation")

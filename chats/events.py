@@ -90,9 +90,9 @@ def message_data(message) -> dict:
     }
 
 
-def push_message(conversation, message) -> None:
-    """Queue the new message for its conversation and the lists that show it."""
-    kinds.prefetch([message])
+def push_message(conversation, message, participants=None) -> None:
+    """Queue the new message for its conversation and the lists that show it (both
+    sides' chat lists: the sender's other tabs re-order theirs too)."""
     html = {code: render_messages([message], code)[0] for code, _name in settings.LANGUAGES}
     send_event_on_commit(
         conversation_group(conversation.pk),
@@ -103,7 +103,7 @@ def push_message(conversation, message) -> None:
             "html": html,
         },
     )
-    _push_lists(conversation)
+    _push_lists(conversation, participants)
 
 
 def push_receipt(conversation, participant) -> None:
@@ -134,7 +134,7 @@ def push_inbox_update(conversation) -> None:
     _push_lists(conversation)
 
 
-def _push_lists(conversation) -> None:
+def _push_lists(conversation, participants=None) -> None:
     from chats.models import Participant
 
     if conversation.business_id:
@@ -147,9 +147,9 @@ def _push_lists(conversation) -> None:
                 "assignee": conversation.assignee_id,
             },
         )
-    user_ids = Participant.objects.filter(
-        conversation_id=conversation.pk, user__isnull=False
-    ).values_list("user_id", flat=True)
+    if participants is None:
+        participants = Participant.objects.filter(conversation_id=conversation.pk)
+    user_ids = [p.user_id for p in participants if p.user_id]
     for user_id in user_ids:
         send_event_on_commit(
             user_group(user_id), {"type": "user.update", "conversation": conversation.pk}

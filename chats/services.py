@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -179,8 +180,84 @@ def start_direct_conversation(*, user: User, peer: User) -> tuple[Conversation, 
 # --- Posting messages ----------------------------------------------------------------
 
 
-def _groups_for(conversation: Conversation) -> list[str]:
-    return [events.conversation_group(conversation.pk)]
+def _lock(conversation: Conversation) -> tuple[Conversation, list[Participant]]:
+    """The conversation row, locked until commit, with its contact, business and
+    inbox settings, and its participants: what posting a message reads, in 2 queries."""
+    locked = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("contact", "business__inbox_settings")
+        .get(pk=conversation.pk)
+    )
+    return locked, list(Participant.objects.filter(conversation=locked))
+
+
+def _append(
+    locked: Conversation,
+    participants: list[Participant],
+    sender: Participant | None,
+    *,
+    author: User | None,
+    kind: str,
+    body: str,
+    payload: dict | None,
+    image=None,
+    image_thumb=None,
+    client_id: str | None = None,
+) -> Message:
+    """Number, insert and count one message; the conversation must be locked."""
+    seq = locked.last_seq + 1
+    message = Message.objects.create(
+        conversation=locked,
+        seq=seq,
+        sender=sender,
+        author=author,
+        kind=kind,
+        body=body,
+        payload=payload or {},
+        image=image or "",
+        image_thumb=image_thumb or "",
+        client_id=client_id or None,
+    )
+    stamp = message.created_at
+    Conversation.objects.filter(pk=locked.pk).update(
+        last_seq=seq, last_message=message, last_message_at=stamp
+    )
+    # One statement for both sides: the sender has read everything up to its own
+    # message; everyone else has one more unread.
+    sender_pk = sender.pk if sender is not None else 0
+    is_sender = Q(pk=sender_pk)
+    number = PositiveIntegerField()
+    Participant.objects.filter(conversation=locked).update(
+        unread=Case(When(is_sender, then=Value(0)), default=F("unread") + 1, output_field=number),
+        last_read_seq=Case(
+            When(is_sender, then=Value(seq)), default=F("last_read_seq"), output_field=number
+        ),
+        last_delivered_seq=Case(
+            When(is_sender, then=Value(seq)), default=F("last_delivered_seq"), output_field=number
+        ),
+    )
+    for participant in participants:
+        if participant.pk == sender_pk:
+            participant.last_read_seq = participant.last_delivered_seq = seq
+            participant.unread = 0
+        else:
+            participant.unread += 1
+    locked.last_seq, locked.last_message, locked.last_message_at = seq, message, stamp
+    message.conversation = locked
+    if sender is not None:
+        message.sender = sender
+    events.push_message(locked, message, participants)
+    if sender is not None and sender.business_id is not None:
+        _schedule_unread_email(participants)
+    return message
+
+
+def _existing(conversation: Conversation, author: User | None, client_id: str | None):
+    if not client_id:
+        return None
+    return Message.objects.filter(
+        conversation=conversation, author=author, client_id=client_id
+    ).first()
 
 
 def post_message(
@@ -201,64 +278,42 @@ def post_message(
     ``client_id`` already used by the same author in this conversation it returns
     that message and ``created=False`` (a resend never makes a second message).
     Pushes the message to the conversation's sockets after the commit. Callers
-    check permissions; this checks nothing but numbering and idempotency.
+    check permissions; this checks nothing but numbering and idempotency. For other
+    apps' kinds (payment requests, shipping notices…).
     """
     with transaction.atomic():
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        if client_id:
-            existing = Message.objects.filter(
-                conversation=locked, author=author, client_id=client_id
-            ).first()
-            if existing is not None:
-                return existing, False
-        seq = locked.last_seq + 1
-        message = Message.objects.create(
-            conversation=locked,
-            seq=seq,
-            sender=sender,
+        locked, participants = _lock(conversation)
+        existing = _existing(locked, author, client_id)
+        if existing is not None:
+            return existing, False
+        if sender is not None:
+            sender = next(p for p in participants if p.pk == sender.pk)
+        message = _append(
+            locked,
+            participants,
+            sender,
             author=author,
             kind=kind,
             body=body,
-            payload=payload or {},
-            image=image or "",
-            image_thumb=image_thumb or "",
-            client_id=client_id or None,
+            payload=payload,
+            image=image,
+            image_thumb=image_thumb,
+            client_id=client_id,
         )
-        stamp = message.created_at
-        Conversation.objects.filter(pk=locked.pk).update(
-            last_seq=seq, last_message=message, last_message_at=stamp
-        )
-        others = Participant.objects.filter(conversation=locked)
-        if sender is not None:
-            others = others.exclude(pk=sender.pk)
-            Participant.objects.filter(pk=sender.pk).update(
-                last_read_seq=seq, last_delivered_seq=seq, unread=0
-            )
-        others.update(unread=F("unread") + 1)
-        locked.last_seq, locked.last_message, locked.last_message_at = seq, message, stamp
-        conversation.last_seq, conversation.last_message_at = seq, stamp
-        message.conversation = locked
-        events.push_message(locked, message)
-        if sender is not None and sender.business_id is not None:
-            _schedule_unread_email(locked)
+    conversation.last_seq, conversation.last_message_at = locked.last_seq, locked.last_message_at
     return message, True
 
 
-def _author_name(message: Message) -> str:
-    return message.author.get_short_name() if message.author else ""
-
-
 def _check_rate(user: User) -> None:
-    """At most ``CHAT_MESSAGES_PER_MINUTE`` messages per user per minute."""
+    """At most ``CHAT_MESSAGES_PER_MINUTE`` messages per user per minute (one cache
+    round trip in the usual case)."""
     limit = settings.CHAT_MESSAGES_PER_MINUTE
     window = int(timezone.now().timestamp() // 60)
     key = f"chat-rate:{user.pk}:{window}"
-    cache.add(key, 0, timeout=120)
     try:
         count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+    except ValueError:  # the first message of this minute
+        count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
     if count > limit:
         raise AppError(
             _("You are sending messages too fast. Wait a minute and try again."),
@@ -267,17 +322,16 @@ def _check_rate(user: User) -> None:
         )
 
 
-def _writable_side(actor: User, conversation: Conversation) -> Participant:
-    """The actor's side, if they may write now (not blocked, rate not exceeded)."""
-    side = participant_for(actor, conversation)
-    if side.user_id is not None and conversation.contact_id is not None:
-        blocked = Contact.objects.filter(pk=conversation.contact_id, blocked_at__isnull=False)
-        if blocked.exists():
-            raise AppError(
-                _("This business is not accepting your messages."), code="blocked", status_code=403
-            )
-    _check_rate(actor)
-    return side
+def _side_of(actor: User, locked: Conversation, participants: list[Participant]) -> Participant:
+    """The participant ``actor`` writes as: their own side, or the business's for its
+    staff (checked against the locked row, so a fresh assignment counts)."""
+    if actor.is_authenticated:
+        for participant in participants:
+            if participant.user_id == actor.pk:
+                return participant
+        if locked.business_id is not None and staff_membership(actor, locked) is not None:
+            return next(p for p in participants if p.business_id == locked.business_id)
+    raise _not_found()
 
 
 def _clean_text(body: str, *, required: bool = True) -> str:
@@ -306,30 +360,30 @@ def _clean_client_id(client_id: str | None) -> str | None:
 def _send(
     actor: User, conversation: Conversation, *, kind: str, body: str, client_id, **fields
 ) -> tuple[Message, bool]:
+    """Send as the actor's side: lock, check who may write, answer a resend with the
+    saved message (before the block and rate checks: retrying must neither fail nor
+    use up the allowance), then append. ``conversation`` may be a bare
+    ``Conversation(pk=…)``: everything is read under the lock."""
     client_id = _clean_client_id(client_id)
-    if client_id:
-        # A resend of a message already saved is answered with it before the block
-        # and rate checks: retrying must neither fail nor use up the allowance.
-        participant_for(actor, conversation)
-        existing = Message.objects.filter(
-            conversation=conversation, author=actor, client_id=client_id
-        ).first()
+    with transaction.atomic():
+        locked, participants = _lock(conversation)
+        side = _side_of(actor, locked, participants)
+        existing = _existing(locked, actor, client_id)
         if existing is not None:
             return existing, False
-    with transaction.atomic():
-        side = _writable_side(actor, conversation)
-        message, created = post_message(
-            conversation=conversation,
-            sender=side,
-            author=actor,
-            kind=kind,
-            body=body,
-            client_id=client_id,
-            **fields,
-        )
-        if created and side.user_id is not None and conversation.business_id is not None:
-            _auto_replies(conversation, message)
-    return message, created
+        if side.user_id is not None and locked.contact is not None and locked.contact.is_blocked:
+            raise AppError(
+                _("This business is not accepting your messages."), code="blocked", status_code=403
+            )
+        _check_rate(actor)
+        message = _append(
+            locked, participants, side, author=actor, kind=kind, body=body, client_id=client_id,
+            payload=fields.pop("payload", None), **fields,
+        )  # fmt: skip
+        if side.user_id is not None and locked.business_id is not None:
+            _auto_replies(locked, participants, message)
+    conversation.last_seq, conversation.last_message_at = locked.last_seq, locked.last_message_at
+    return message, True
 
 
 def send_text(
@@ -449,42 +503,32 @@ def post_system_note(*, conversation: Conversation, body: str) -> Message:
 # --- Automatic replies --------------------------------------------------------------
 
 
-def _auto_replies(conversation: Conversation, message: Message) -> None:
-    """Greeting on a customer's first message; away message outside business hours."""
-    business = Business.objects.get(pk=conversation.business_id)
-    settings_ = InboxSettings.objects.filter(business=business).first()
-    if settings_ is None:
+def _auto_replies(locked: Conversation, participants: list[Participant], message: Message) -> None:
+    """Greeting after a customer's first message; away message outside business
+    hours, at most once per conversation every 12 hours. Runs under the lock."""
+    try:
+        inbox = locked.business.inbox_settings
+    except ObjectDoesNotExist:
         return
-    business_side = Participant.objects.get(conversation=conversation, business=business)
-    with translation.override(message.author.language if message.author else None):
-        first = not Message.objects.filter(
-            conversation=conversation, sender=message.sender, seq__lt=message.seq
-        ).exists()
-        if first and settings_.greeting_enabled and settings_.greeting_text:
-            post_message(
-                conversation=conversation,
-                sender=business_side,
-                kind="text",
-                body=settings_.greeting_text,
-                payload={"auto": "greeting"},
-            )
-        if settings_.away_enabled and settings_.away_text:
-            hours = list(OpeningHours.objects.filter(business=business))
-            moment = timezone.now()
-            if hours and not business.is_open_at(moment, hours):
-                claimed = (
-                    Conversation.objects.filter(pk=conversation.pk)
-                    .exclude(away_sent_at__gt=moment - AWAY_INTERVAL)
-                    .update(away_sent_at=moment)
-                )
-                if claimed:
-                    post_message(
-                        conversation=conversation,
-                        sender=business_side,
-                        kind="text",
-                        body=settings_.away_text,
-                        payload={"auto": "away"},
-                    )
+    business_side = next(p for p in participants if p.business_id == locked.business_id)
+
+    def reply(text: str, why: str) -> None:
+        _append(
+            locked, participants, business_side,
+            author=None, kind="text", body=text, payload={"auto": why},
+        )  # fmt: skip
+
+    if message.seq == 1 and inbox.greeting_enabled and inbox.greeting_text:
+        reply(inbox.greeting_text, "greeting")
+    if inbox.away_enabled and inbox.away_text:
+        moment = timezone.now()
+        if locked.away_sent_at and locked.away_sent_at > moment - AWAY_INTERVAL:
+            return
+        hours = list(OpeningHours.objects.filter(business_id=locked.business_id))
+        if hours and not locked.business.is_open_at(moment, hours):
+            Conversation.objects.filter(pk=locked.pk).update(away_sent_at=moment)
+            locked.away_sent_at = moment
+            reply(inbox.away_text, "away")
 
 
 # --- Receipts -------------------------------------------------------------------------
@@ -531,20 +575,21 @@ def _unread_after(conversation: Conversation, side: Participant, seq: int) -> in
 # --- Unread e-mail -------------------------------------------------------------------
 
 
-def _schedule_unread_email(conversation: Conversation) -> None:
-    """Schedule one e-mail to the customer, unless one is already on its way."""
+def _schedule_unread_email(participants: list[Participant]) -> None:
+    """Schedule one e-mail to the customer, unless one is already on its way (a
+    conditional update, so concurrent replies schedule it once)."""
     from chats import tasks
 
-    customer = Participant.objects.filter(
-        conversation=conversation, user__isnull=False, email_scheduled=False
-    )
-    scheduled = list(customer.values_list("pk", flat=True)[:1])
-    if scheduled and customer.update(email_scheduled=True):
-        enqueue_on_commit(
-            tasks.send_unread_email,
-            scheduled[0],
-            countdown=settings.CHAT_UNREAD_EMAIL_DELAY,
-        )
+    for side in participants:
+        if side.user_id is None or side.email_scheduled:
+            continue
+        if Participant.objects.filter(pk=side.pk, email_scheduled=False).update(
+            email_scheduled=True
+        ):
+            side.email_scheduled = True
+            enqueue_on_commit(
+                tasks.send_unread_email, side.pk, countdown=settings.CHAT_UNREAD_EMAIL_DELAY
+            )
 
 
 def send_unread_email(*, participant_id: int) -> bool:

@@ -5,11 +5,32 @@ they register the effect here, and it runs only once the surrounding
 transaction commits (and never if it rolls back).
 """
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
+
+_collecting = threading.local()
+
+
+@contextmanager
+def collect_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Collect, instead of sending, the events committed inside this block (this
+    thread only), as ``(group, event)`` pairs in order.
+
+    For a caller already on an event loop (a socket consumer, whose database work
+    runs in a worker thread): it sends them itself with ``await group_send``, so the
+    database thread never waits on the channel layer's network round trips.
+    """
+    previous = getattr(_collecting, "events", None)
+    _collecting.events = collected = []
+    try:
+        yield collected
+    finally:
+        _collecting.events = previous
 
 
 def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -17,6 +38,11 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
 
     def _send() -> None:
         from channels.layers import get_channel_layer
+
+        collected = getattr(_collecting, "events", None)
+        if collected is not None:
+            collected.append((group, event))
+            return
 
         layer = get_channel_layer()
         if layer is not None:
