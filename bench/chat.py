@@ -558,6 +558,7 @@ def server_process(env: dict[str, str], var_dir: Path, workers: int):
             "--lifespan=off",
             "--no-access-log",
             "--log-level=warning",
+            "--ws-per-message-deflate=false",  # as the Procfile and README serve it
         ],
         cwd=ROOT,
         env=env,

@@ -17,6 +17,7 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import connection
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -29,6 +30,17 @@ from core.errors import AppError
 from core.events import collect_events
 
 CATCH_UP_LIMIT = 200
+
+
+def _send_to_database(fn):
+    """Sends from many sockets run in parallel threads on PostgreSQL (each takes a
+    pooled connection; the conversation's row lock orders them), instead of one
+    thread per process, where every socket's send would wait for the others'
+    round trips to the database. SQLite allows one writer at a time, so there they
+    stay on the one thread. A socket's own frames are handled one at a time either
+    way."""
+    parallel = connection.vendor == "postgresql"
+    return database_sync_to_async(fn, thread_sensitive=not parallel)
 CLOSE_UNAUTHENTICATED = 4401
 # Big enough for the longest message even when each of its characters arrives as
 # JSON escapes (an emoji is two \uXXXX, 12 characters); larger frames are refused.
@@ -248,7 +260,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise AppError(_("Conversation not found."), code="not_found")
         # One database call: the service locks the conversation and checks, under the
         # lock, that this user may write there (the same rule as the pages).
-        message, created, pending = await database_sync_to_async(self._send_text)(
+        message, created, pending = await _send_to_database(self._send_text)(
             Conversation(pk=conversation_id), body, client_id or None
         )
         await self.send_json(

@@ -73,6 +73,7 @@ def asgi_server(transactional_db, tmp_path, settings):
                 f"--port={port}",
                 "--lifespan=off",
                 "--no-access-log",
+                "--ws-per-message-deflate=false",
             ],
             cwd=BASE_DIR,
             env=env,
