@@ -146,7 +146,18 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_KEY_PREFIX},
+            "CONFIG": {
+                # redis-py's asyncio pool refuses a connection past its limit instead
+                # of waiting: a burst of sockets closing or reconnecting (a deploy)
+                # needs room, or their group_discard fails.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", 1000),
+                    }
+                ],
+                "prefix": REDIS_KEY_PREFIX,
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL
