@@ -13,6 +13,7 @@ was sent is already committed.
 """
 
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -30,6 +31,7 @@ from core.errors import AppError
 from core.events import collect_events
 
 CATCH_UP_LIMIT = 200
+TYPING_INTERVAL = 1.0  # seconds: at most one typing event per socket and conversation
 
 
 def _send_to_database(fn):
@@ -75,6 +77,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         self.language = self.user.language or settings.LANGUAGE_CODE
         self.sides: dict[int, str] = {}  # conversation id -> my side there
+        self.typing_sent: dict[int, float] = {}  # conversation id -> when (monotonic)
         self.staff_roles: dict[int, str] = {}  # conversation id -> my role, on the business side
         self.seen: dict[int, int] = {}  # conversation id -> last seq this socket sent
         self.inboxes: dict[int, Membership] = {}  # business id -> my membership
@@ -287,6 +290,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         side = self.sides.get(conversation_id) if type(conversation_id) is int else None
         if side is None:
             raise AppError(_("Subscribe to the conversation first."), code="not_subscribed")
+        # The page sends one every 3 s while typing; a flood is dropped, not relayed.
+        now = time.monotonic()
+        if now - self.typing_sent.get(conversation_id, 0.0) < TYPING_INTERVAL:
+            return
+        self.typing_sent[conversation_id] = now
         await self.channel_layer.group_send(
             events.conversation_group(conversation_id),
             {"type": "chat.typing", "conversation": conversation_id, "side": side},

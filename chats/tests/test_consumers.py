@@ -437,6 +437,11 @@ async def test_typing_reaches_the_other_side_only(
     assert of_type(await drain(tab), "typing")[0]["side"] == f"b{business.pk}"
     assert await drain(staff) == []
 
+    # A flood of typing frames is relayed at most once a second.
+    for _ in range(20):
+        await staff.send_json_to({"type": "typing", "conversation": conversation.pk})
+    assert of_type(await drain(tab), "typing") == []
+
 
 async def test_read_and_delivered_receipts_reach_the_sender(
     open_socket, business, conversation, customer, owner
