@@ -43,6 +43,8 @@ def _send_to_database(fn):
     way."""
     parallel = connection.vendor == "postgresql"
     return database_sync_to_async(fn, thread_sensitive=not parallel)
+
+
 CLOSE_UNAUTHENTICATED = 4401
 # Big enough for the longest message even when each of its characters arrives as
 # JSON escapes (an emoji is two \uXXXX, 12 characters); larger frames are refused.
