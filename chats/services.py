@@ -604,7 +604,7 @@ def send_unread_email(*, participant_id: int) -> bool:
 
     with transaction.atomic():
         side = (
-            Participant.objects.select_for_update()
+            Participant.objects.select_for_update(of=("self",))
             .select_related("user", "conversation__business")
             .filter(pk=participant_id)
             .first()

@@ -195,7 +195,9 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     assert got["db_engine"] == "django.db.backends.postgresql"
     assert (got["db_name"], got["db_host"]) == ("conversa", "db.example")
     assert got["channel_layer"] == "channels_redis.core.RedisChannelLayer"
-    assert got["channel_hosts"] == ["redis://cache.example:6379/2"]
+    assert got["channel_hosts"] == [
+        {"address": "redis://cache.example:6379/2", "max_connections": 1000}
+    ]
     assert got["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert got["cache_location"] == "redis://cache.example:6379/2"
     assert got["broker_url"] == "redis://cache.example:6379/2"
