@@ -7,6 +7,7 @@ import uuid
 from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chats.models import MAX_TEXT, Conversation, InboxSettings, Label, QuickReply
 
@@ -157,7 +158,11 @@ class InboxFilterForm(forms.Form):
     scope = forms.ChoiceField(
         label=_("Show"),
         required=False,
-        choices=[("all", _("All")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))],
+        choices=[
+            ("all", pgettext_lazy("conversations", "All")),
+            ("mine", _("Mine")),
+            ("unassigned", _("Unassigned")),
+        ],
     )
     label = forms.TypedChoiceField(label=_("Label"), required=False, coerce=int, empty_value=None)
     q = forms.CharField(label=_("Search"), required=False, max_length=100)

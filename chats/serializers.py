@@ -11,6 +11,7 @@ A *side* names who speaks: ``u<user id>`` for a customer or a direct peer,
 """
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -306,7 +307,11 @@ class MyConversationFilterSerializer(serializers.Serializer):
 class InboxFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Conversation.Status.choices, required=False)
     scope = serializers.ChoiceField(
-        choices=[("all", _("All")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))],
+        choices=[
+            ("all", pgettext_lazy("conversations", "All")),
+            ("mine", _("Mine")),
+            ("unassigned", _("Unassigned")),
+        ],
         default="all",
     )
     label = serializers.IntegerField(

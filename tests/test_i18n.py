@@ -324,9 +324,11 @@ def _source_messages() -> dict:
             source = "\n".join(line.lstrip() for line in code.splitlines()).encode()
         else:
             continue
-        for _lineno, _func, message, _comments in extract_python(
+        for _lineno, func, message, _comments in extract_python(
             io.BytesIO(source), KEYWORDS, [], {}
         ):
+            if func.startswith(("pgettext", "npgettext")):
+                message = message[1:]  # the context: the catalog keys by msgid
             if isinstance(message, tuple):
                 message = tuple(part for part in message if part is not None)
                 message = message[0] if len(message) == 1 else message
