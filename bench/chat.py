@@ -84,6 +84,7 @@ def environment(var_dir: Path, args, database_url: str, prefix: str) -> dict[str
         VAR_DIR=str(var_dir),
         DEBUG="0",
         SECRET_KEY="bench-only-" + os.urandom(16).hex(),
+        PAYMENT_PIN_PEPPER="bench-only-" + os.urandom(16).hex(),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "chats",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,25 @@ CELERY_BEAT_SCHEDULE = {
 # unread customer gets one e-mail about it (replies in between join the same one).
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
+
+# --- Payments -------------------------------------------------------------------
+# The card gateway: "sandbox" (built in: Stripe's test cards, no network) or "stripe"
+# (PaymentIntents; needs STRIPE_SECRET_KEY).
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# The PIN pepper: PINs are stored as a slow hash of HMAC(pepper, PIN), so a copy of
+# the database alone does not let anyone search the 10^6 PINs offline. Keep it out of
+# the database and its backups; changing it invalidates every PIN.
+PAYMENT_PIN_PEPPER = env.str("PAYMENT_PIN_PEPPER", default="")
+if not PAYMENT_PIN_PEPPER:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set PAYMENT_PIN_PEPPER when DEBUG is off.")
+    PAYMENT_PIN_PEPPER = "insecure-embedded-default-pepper-only-for-local-development"
+# WebAuthn relying party: the site's host name, and the origins browsers report.
+WEBAUTHN_RP_ID = env.str(
+    "WEBAUTHN_RP_ID", default=SITE_URL.split("://", 1)[-1].split(":")[0].split("/")[0]
+)
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Conversa")
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("chats.urls")),
+    path("", include("payments.urls")),
 ]
 
 if settings.SERVE_MEDIA:

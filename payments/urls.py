@@ -1,0 +1,3 @@
+from payments.views import orders, wallet
+
+urlpatterns = [*wallet.urlpatterns, *orders.urlpatterns]

@@ -1,0 +1,2 @@
+"""HTML views of the payments app, one module per area; ``payments/urls.py`` joins
+their ``urlpatterns``."""
