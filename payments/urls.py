@@ -1,3 +1,3 @@
-from payments.views import orders, wallet
+from payments.views import orders, security, wallet
 
-urlpatterns = [*wallet.urlpatterns, *orders.urlpatterns]
+urlpatterns = [*wallet.urlpatterns, *security.urlpatterns, *orders.urlpatterns]
