@@ -167,6 +167,31 @@ def set_product_active(*, actor: User, product: Product, is_active: bool) -> Pro
     return update_product(actor=actor, product=product, is_active=is_active)
 
 
+def take_stock(*, business_id: int, quantities: dict[int, int]) -> None:
+    """Take sold quantities (``{product id: quantity}``) out of counted stock, once,
+    for a paid order; unlimited stock (``None``) is left alone. Called by payments
+    inside the payment's transaction; refuses (and so rolls the payment's settlement
+    back) if a count would go below zero. Bumps the catalog version first, like every
+    catalog write."""
+    if not quantities:
+        return
+    bump_catalog_version(business_id)
+    products = (
+        Product.objects.select_for_update()
+        .filter(business_id=business_id, pk__in=quantities, stock__isnull=False)
+        .order_by("pk")
+    )
+    for product in products:
+        wanted = quantities[product.pk]
+        if product.stock < wanted:
+            raise AppError(
+                _("%(product)s is out of stock: the shop has %(left)d left.")
+                % {"product": product.name, "left": product.stock},
+                code="out_of_stock",
+            )
+        Product.objects.filter(pk=product.pk).update(stock=F("stock") - wanted)
+
+
 def set_product_in_stock(*, actor: User, product: Product, in_stock: bool) -> Product:
     """Quick toggle: out of stock sets the count to 0; back in stock makes it unlimited
     (the merchant can enter a count on the product form)."""
