@@ -1,0 +1,133 @@
+"""Operators' view of payments. Money records are read-only here: ledger rows are
+append-only (a correction is a new posting made by a service) and the audit trail is
+the history of what happened, so the admin can look but never add, change or delete.
+"""
+
+from django.contrib import admin
+
+from payments.models import (
+    AuditEvent,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Order,
+    OrderItem,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Ledger ------------------------------------------------------------------------
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ["code", "kind", "currency", "business", "user", "balance", "is_system"]
+    list_filter = ["kind", "currency", "is_system"]
+    search_fields = ["code", "business__name", "business__slug", "user__email"]
+    list_select_related = ["business", "user"]
+    fields = readonly_fields = [
+        "code", "kind", "currency", "business", "user", "balance", "is_system",
+    ]  # fmt: skip
+
+
+class LedgerEntryInline(ReadOnlyInline):
+    model = LedgerEntry
+    fields = readonly_fields = ["account", "amount", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account")
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "created_at", "kind", "currency", "payment", "description"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["description", "payment__idempotency_key", "payment__gateway_reference"]
+    list_select_related = ["payment"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = ["kind", "currency", "payment", "description", "created_at"]
+    inlines = [LedgerEntryInline]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "created_at", "transaction", "account", "amount"]
+    list_filter = ["account__kind", "account__currency"]
+    search_fields = ["account__code"]
+    list_select_related = ["transaction", "account"]
+    fields = readonly_fields = ["transaction", "account", "amount", "created_at"]
+
+
+# --- Audit -------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "from_status", "to_status", "order", "payment", "actor"]
+    list_filter = ["action"]
+    ordering = ["-created_at", "-id"]
+    search_fields = ["action", "actor__email"]
+    list_select_related = ["order", "payment", "actor"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = [
+        "created_at", "action", "from_status", "to_status", "order", "payment", "actor", "data",
+    ]  # fmt: skip
+
+
+# --- Orders ------------------------------------------------------------------------
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+    fields = readonly_fields = [
+        "position", "name", "product", "unit_price", "quantity", "line_total",
+    ]  # fmt: skip
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = AuditEvent
+    fk_name = "order"
+    fields = readonly_fields = ["created_at", "action", "from_status", "to_status", "actor", "data"]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk", "business", "number", "customer", "total", "currency", "status", "created_at",
+    ]  # fmt: skip
+    list_filter = ["status", "currency"]
+    search_fields = ["business__name", "business__slug", "customer__email", "=number"]
+    list_select_related = ["business", "customer"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = [
+        "business", "number", "conversation", "customer", "status", "currency", "subtotal",
+        "shipping", "discount", "total", "note", "expires_at", "created_by", "created_at",
+        "paid_at", "message",
+    ]  # fmt: skip
+    inlines = [OrderItemInline, OrderEventInline]

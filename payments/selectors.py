@@ -1,0 +1,114 @@
+"""Reads of the payments app. Each section belongs to one part of the app (see
+docs/payments.md); the caller has already checked that the acting user may see what
+it asks for, unless a function takes ``user`` and scopes by it itself.
+"""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Business, Membership, User
+from chats.services import staff_membership
+from payments.models import Card, LedgerAccount, LedgerEntry, Order
+
+# --- Ledger ------------------------------------------------------------------------
+
+LEDGER_PAGE = 50
+LEDGER_MAX_PAGE = 200
+
+
+def balance_for_business(*, business: Business, currency: str) -> int:
+    """What the platform owes ``business`` in ``currency`` (minor units): its merchant
+    payable account's cached balance, 0 before the first posting. The caller checks
+    that the acting user is a member of ``business``."""
+    balance = (
+        LedgerAccount.objects.filter(
+            business=business, kind=LedgerAccount.Kind.MERCHANT_PAYABLE, currency=currency
+        )
+        .values_list("balance", flat=True)
+        .first()
+    )
+    return balance or 0
+
+
+def list_entries_for_business(
+    *, business: Business, currency: str | None = None, limit: int = LEDGER_PAGE
+) -> QuerySet[LedgerEntry]:
+    """The newest postings to ``business``'s merchant payable account(s), at most
+    ``limit`` (capped at 200), each with its transaction, payment and order loaded.
+    The caller checks that the acting user is a member of ``business``."""
+    entries = LedgerEntry.objects.filter(
+        account__business=business, account__kind=LedgerAccount.Kind.MERCHANT_PAYABLE
+    )
+    if currency is not None:
+        entries = entries.filter(account__currency=currency)
+    limit = max(1, min(int(limit), LEDGER_MAX_PAGE))
+    return entries.select_related(
+        "account", "transaction", "transaction__payment", "transaction__payment__order"
+    ).order_by("-created_at", "-id")[:limit]
+
+
+# --- Cards -------------------------------------------------------------------------
+
+
+def list_cards(*, user) -> QuerySet[Card]:
+    """``user``'s live (not removed) cards, the default first, then the newest."""
+    return Card.objects.filter(user=user, removed_at__isnull=True).order_by(
+        "-is_default", "-created_at", "-pk"
+    )
+
+
+def get_card_for(*, user, card_id) -> Card:
+    """One of ``user``'s live cards; Http404 alike for a missing, removed or another
+    user's card."""
+    try:
+        return list_cards(user=user).get(pk=int(card_id))
+    except (Card.DoesNotExist, TypeError, ValueError):
+        raise Http404("No such card.") from None
+
+
+# --- Orders ------------------------------------------------------------------------
+
+
+def _order_pk(value) -> int | None:
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk < 2**63 else None
+
+
+def get_order_for(*, user: User, order_id) -> Order:
+    """The order if ``user`` is its customer, or staff of its business who can see its
+    conversation (agents: theirs or unassigned ones); Http404 alike for a missing
+    order and anyone else's. Sets ``order.membership`` (None for the customer)."""
+    pk = _order_pk(order_id)
+    if pk is None or not user.is_authenticated:
+        raise Http404
+    order = (
+        Order.objects.select_related("business", "conversation", "customer", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if order is None:
+        raise Http404
+    membership = staff_membership(user, order.conversation)
+    if membership is None and order.customer_id != user.pk:
+        raise Http404
+    order.membership = membership
+    return order
+
+
+def list_orders_for_business(
+    *, business: Business, status: str = "", membership: Membership | None = None
+) -> QuerySet[Order]:
+    """The business's orders, newest first, optionally of one status. With an agent's
+    ``membership``, only the orders of conversations that agent can see. The caller
+    checks that the acting user is a member of ``business``."""
+    qs = Order.objects.filter(business=business).select_related("customer")
+    if status in Order.Status.values:
+        qs = qs.filter(status=status)
+    if membership is not None and membership.role == Membership.Role.AGENT:
+        qs = qs.filter(
+            Q(conversation__assignee__isnull=True) | Q(conversation__assignee=membership.user_id)
+        )
+    return qs.order_by("-created_at", "-pk")

@@ -1,0 +1,230 @@
+"""Double-entry postings: the one place ledger rows are written.
+
+A posting is a :class:`~payments.models.LedgerTransaction` in one currency with
+entries that sum to zero (invariant 4). Entries are signed integer minor units from
+the account holder's side: positive credits (merchant payable and fee revenue grow),
+negative debits (clearing: what the gateway owes us). Rows are only ever inserted;
+a correction is a new posting. PostgreSQL checks the same rules again
+(``payments/migrations/0002_ledger_triggers.py``): entries and transactions refuse
+UPDATE and DELETE, and a deferred trigger refuses at commit a transaction whose
+entries do not sum to zero.
+
+Locking (docs/payments.md, "Ledger"): :func:`post` locks the *non-system* accounts
+it touches (merchant payable, user wallets) with ``SELECT … FOR UPDATE`` in id
+order, checks that none goes below zero, and only then writes. System accounts
+(gateway clearing, fee revenue) are not locked up front; their cached balance is
+moved with an ``F()`` expression, after the non-system ones and in id order, so
+every posting takes its row locks in the same global order and two postings cannot
+deadlock each other.
+"""
+
+import re
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from accounts.models import Business, User
+from core.errors import AppError
+from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment
+
+KIND = LedgerAccount.Kind
+CARD_PAYMENT = "card_payment"
+# A bigint column holds |amount| < 2**63; anything near that is a bug or an attack.
+MAX_AMOUNT = 2**62
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def fee_for(amount: int, fee_bps: int) -> int:
+    """The platform's fee on a merchant payment of ``amount`` minor units at
+    ``fee_bps`` basis points, rounded half up with integers only (never a float)."""
+    for value in (amount, fee_bps):
+        if type(value) is not int:
+            raise TypeError(f"fee_for takes integers, got {value!r}")
+        if value < 0:
+            raise ValueError(f"fee_for takes non-negative integers, got {value!r}")
+    return (amount * fee_bps + 5_000) // 10_000
+
+
+# --- Accounts ----------------------------------------------------------------------
+
+
+def _check_currency(currency: str) -> None:
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise AppError(_("Unknown currency."), code="invalid_currency")
+
+
+def _account(code: str, **fields) -> LedgerAccount:
+    # get_or_create retries the read when a concurrent creator wins the unique code.
+    account, _created = LedgerAccount.objects.get_or_create(code=code, defaults=fields)
+    return account
+
+
+def account_for_business(business: Business, currency: str) -> LedgerAccount:
+    """The merchant payable account of ``business`` in ``currency`` (created on first
+    use): what the platform owes the merchant. Never below zero."""
+    _check_currency(currency)
+    return _account(
+        f"merchant:{business.pk}:{currency}",
+        kind=KIND.MERCHANT_PAYABLE, currency=currency, business=business,
+    )  # fmt: skip
+
+
+def wallet_account(user: User, currency: str) -> LedgerAccount:
+    """The wallet of ``user`` in ``currency`` (person-to-person payments). Never below
+    zero."""
+    _check_currency(currency)
+    return _account(
+        f"wallet:{user.pk}:{currency}", kind=KIND.USER_WALLET, currency=currency, user=user
+    )
+
+
+def clearing_account(gateway: str, currency: str) -> LedgerAccount:
+    """The system account for money ``gateway`` has charged and owes us; negative
+    while the gateway has not settled."""
+    _check_currency(currency)
+    if not gateway or not isinstance(gateway, str):
+        raise ValueError("clearing_account needs a gateway name")
+    return _account(
+        f"clearing:{gateway}:{currency}", kind=KIND.CLEARING, currency=currency, is_system=True
+    )
+
+
+def revenue_account(currency: str) -> LedgerAccount:
+    """The system account for the platform's fee revenue in ``currency``."""
+    _check_currency(currency)
+    return _account(f"revenue:{currency}", kind=KIND.REVENUE, currency=currency, is_system=True)
+
+
+# --- Postings ----------------------------------------------------------------------
+
+
+def _validate(
+    kind: str, currency: str, entries: Sequence[tuple[LedgerAccount, int]]
+) -> dict[int, int]:
+    """The net change per account id, or AppError for a posting that must not be
+    written."""
+    _check_currency(currency)
+    if not kind or len(kind) > 40:
+        raise ValueError("a posting needs a kind of at most 40 characters")
+    unbalanced = AppError(_("This posting does not balance."), code="ledger_unbalanced")
+    if not entries:
+        raise unbalanced
+    deltas: dict[int, int] = {}
+    for account, amount in entries:
+        # bool is an int subclass and float is never money (invariant 1).
+        if type(amount) is not int or amount == 0 or abs(amount) > MAX_AMOUNT:
+            raise AppError(
+                _("Every ledger entry needs a non-zero whole number of minor units."),
+                code="ledger_invalid_amount",
+            )
+        if not isinstance(account, LedgerAccount) or account.pk is None:
+            raise ValueError(f"not a saved ledger account: {account!r}")
+        if account.currency != currency:
+            raise AppError(
+                _("Every entry of a posting must be in the posting's currency."),
+                code="ledger_currency_mismatch",
+            )
+        deltas[account.pk] = deltas.get(account.pk, 0) + amount
+    if sum(deltas.values()) != 0:
+        raise unbalanced
+    return deltas
+
+
+@transaction.atomic
+def post(
+    *,
+    kind: str,
+    currency: str,
+    entries: Sequence[tuple[LedgerAccount, int]],
+    payment: Payment | None = None,
+    description: str = "",
+) -> LedgerTransaction:
+    """Write one balanced posting and move the accounts' cached balances.
+
+    Atomic: runs in its own transaction, or in a savepoint of the caller's, so a
+    refused posting writes nothing and leaves the caller's transaction usable. The
+    row locks it takes on the accounts last until the *outermost* transaction ends:
+    call it as late as possible in that transaction.
+
+    Raises :class:`AppError` with code ``ledger_unbalanced`` (no entries, or a sum
+    other than zero), ``ledger_invalid_amount`` (an amount that is zero, not an
+    ``int`` — floats and bools are refused — or absurdly large),
+    ``ledger_currency_mismatch``, ``invalid_currency``, ``insufficient_balance`` (a
+    non-system account would go below zero) and ``already_posted`` (this payment
+    already has a posting of this kind: a replay is refused, never written twice and
+    never silently accepted, because its entries may differ from the first).
+
+    The account objects passed in are not refreshed; read balances again from the
+    database.
+    """
+    deltas = _validate(kind, currency, entries)
+    accounts = {account.pk: account for account, _amount in entries}
+    system = sorted(pk for pk in deltas if accounts[pk].is_system)
+    held = sorted(pk for pk in deltas if not accounts[pk].is_system)
+
+    if held:
+        locked = LedgerAccount.objects.select_for_update().filter(pk__in=held).order_by("pk")
+        for account in locked.only("pk", "balance", "currency", "is_system"):
+            if account.currency != currency or account.is_system:
+                raise ValueError(f"ledger account {account.pk} changed under us")
+            if account.balance + deltas[account.pk] < 0:
+                raise AppError(
+                    _("The balance is not enough for this."), code="insufficient_balance"
+                )
+
+    try:
+        posting = LedgerTransaction.objects.create(
+            kind=kind, currency=currency, payment=payment, description=description[:255]
+        )
+    except IntegrityError:
+        if payment is None:
+            raise
+        # The unique (payment, kind) constraint, not a prior read, decides.
+        raise AppError(
+            _("This payment has already been posted to the ledger."), code="already_posted"
+        ) from None
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            transaction=posting, account=account, amount=amount, created_at=posting.created_at
+        )
+        for account, amount in entries
+    )
+    # Non-system first, then system, each in id order: one global lock order.
+    for pk in held + system:
+        LedgerAccount.objects.filter(pk=pk).update(balance=F("balance") + deltas[pk])
+    return posting
+
+
+def post_card_payment(*, payment: Payment) -> LedgerTransaction:
+    """Post a succeeded card payment to a business: debit the gateway's clearing
+    account ``amount``, credit the merchant payable ``amount − fee`` and the fee
+    revenue ``fee`` (an entry that would be zero is left out).
+
+    The caller has set ``payment.status`` to succeeded in the same transaction and
+    fixed ``payment.fee`` (:func:`fee_for`). At most once per payment: a second call
+    raises ``AppError(code="already_posted")``.
+    """
+    if payment.status != Payment.Status.SUCCEEDED:
+        raise ValueError(f"only a succeeded payment is posted, not {payment.status!r}")
+    if payment.business_id is None:
+        raise ValueError("post_card_payment posts merchant payments only")
+    amount, fee, currency = payment.amount, payment.fee, payment.currency
+    if type(amount) is not int or type(fee) is not int or not 0 <= fee <= amount or amount <= 0:
+        raise AppError(
+            _("Every ledger entry needs a non-zero whole number of minor units."),
+            code="ledger_invalid_amount",
+        )
+    entries = [
+        (clearing_account(payment.gateway, currency), -amount),
+        (account_for_business(payment.business, currency), amount - fee),
+        (revenue_account(currency), fee),
+    ]
+    return post(
+        kind=CARD_PAYMENT,
+        currency=currency,
+        entries=[(account, value) for account, value in entries if value != 0],
+        payment=payment,
+        description=f"card payment {payment.pk}",
+    )
