@@ -7,6 +7,7 @@ from django.contrib import admin
 
 from payments.models import (
     AuditEvent,
+    Card,
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
@@ -131,3 +132,22 @@ class OrderAdmin(ReadOnlyAdmin):
         "paid_at", "message",
     ]  # fmt: skip
     inlines = [OrderItemInline, OrderEventInline]
+
+
+# --- Cards -------------------------------------------------------------------------
+
+
+@admin.register(Card)
+class CardAdmin(ReadOnlyAdmin):
+    """Brand, last 4, expiry, holder and gateway — never the token, which can charge
+    the card."""
+
+    list_display = ["__str__", "user", "brand", "last4", "exp_month", "exp_year", "holder_name",
+                    "gateway", "is_default", "removed_at"]  # fmt: skip
+    list_filter = ["brand", "gateway"]
+    search_fields = ["user__email", "=last4", "holder_name"]
+    list_select_related = ["user"]
+    fields = readonly_fields = [
+        "user", "brand", "funding", "last4", "exp_month", "exp_year", "holder_name", "gateway",
+        "is_default", "created_at", "removed_at",
+    ]  # fmt: skip

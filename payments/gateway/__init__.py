@@ -1,0 +1,24 @@
+"""Card gateways: ``get_gateway()`` returns the one ``settings.PAYMENT_GATEWAY`` names
+("sandbox", the default, or "stripe"). See docs/payments.md, "Gateway and cards"."""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.gateway.base import CardDetails, ChargeResult, Gateway, TokenizedCard
+
+__all__ = ["CardDetails", "ChargeResult", "Gateway", "TokenizedCard", "get_gateway"]
+
+
+def get_gateway(name: str | None = None) -> Gateway:
+    """The configured gateway, or the one called ``name`` (a saved card's
+    ``Card.gateway``, so a card keeps working with the gateway that issued its token)."""
+    name = name or settings.PAYMENT_GATEWAY
+    if name == "sandbox":
+        from payments.gateway.sandbox import SandboxGateway
+
+        return SandboxGateway()
+    if name == "stripe":
+        from payments.gateway.stripe import StripeGateway
+
+        return StripeGateway(api_key=settings.STRIPE_SECRET_KEY)
+    raise ImproperlyConfigured(f"Unknown PAYMENT_GATEWAY {name!r}: use 'sandbox' or 'stripe'.")
