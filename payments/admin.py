@@ -151,3 +151,30 @@ class CardAdmin(ReadOnlyAdmin):
         "user", "brand", "funding", "last4", "exp_month", "exp_year", "holder_name", "gateway",
         "is_default", "created_at", "removed_at",
     ]  # fmt: skip
+
+
+# --- PIN and fingerprints ----------------------------------------------------------------
+# (Imported here so this section stands alone; fold into the imports above at will.)
+from payments.models import PaymentPin, WebAuthnCredential  # noqa: E402
+
+
+@admin.register(PaymentPin)
+class PaymentPinAdmin(ReadOnlyAdmin):
+    """The attempt counter and locks only — never the hash."""
+
+    list_display = ["user", "failed_attempts", "locked_until", "needs_reset", "updated_at"]
+    list_filter = ["needs_reset"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = readonly_fields = ["user", "failed_attempts", "locked_until", "needs_reset"]
+
+
+@admin.register(WebAuthnCredential)
+class WebAuthnCredentialAdmin(ReadOnlyAdmin):
+    """Registered fingerprints: who, what name, when; the key material stays out."""
+
+    list_display = ["name", "user", "sign_count", "created_at", "last_used_at"]
+    search_fields = ["user__email", "name"]
+    list_select_related = ["user"]
+    fields = readonly_fields = ["user", "name", "transports", "sign_count", "created_at",
+                                "last_used_at"]  # fmt: skip

@@ -84,3 +84,54 @@ class CardForm(forms.Form):
             cvc=self.cleaned_data["cvc"],
             holder_name=self.cleaned_data["holder_name"].strip(),
         )
+
+
+# --- PIN ------------------------------------------------------------------------------
+
+
+def _pin_field(label) -> forms.CharField:
+    """Six digits, masked; ``services.pins`` applies the policy."""
+    attrs = {
+        "inputmode": "numeric",
+        "autocomplete": "off",
+        "maxlength": "6",
+        "pattern": "[0-9]{6}",
+        "spellcheck": "false",
+    }
+    return forms.CharField(
+        label=label,
+        max_length=6,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs=attrs),
+    )
+
+
+class PinSetForm(forms.Form):
+    pin = _pin_field(_("New PIN"))
+    pin_again = _pin_field(_("New PIN again"))
+
+
+class PinChangeForm(forms.Form):
+    old_pin = _pin_field(_("Current PIN"))
+    pin = _pin_field(_("New PIN"))
+    pin_again = _pin_field(_("New PIN again"))
+
+
+class PinResetForm(forms.Form):
+    password = forms.CharField(
+        label=_("Account password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    pin = _pin_field(_("New PIN"))
+    pin_again = _pin_field(_("New PIN again"))
+
+
+class FingerprintNameForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name of this device"),
+        max_length=60,
+        required=False,
+        help_text=_("For example “My phone”, so you can tell your fingerprints apart."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
