@@ -345,6 +345,23 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         self.seen[conversation_id] = seq
 
+    async def chat_message_updated(self, event):
+        """A message this socket already sent changed (e.g. a payment request's status).
+        One it has not sent yet arrives fresh from the database with the catch-up."""
+        conversation_id = event["conversation"]
+        seen = self.seen.get(conversation_id)
+        if conversation_id not in self.sides or seen is None or event["message"]["seq"] > seen:
+            return
+        html = event["html"].get(self.language) or next(iter(event["html"].values()))
+        await self.send_json(
+            {
+                "type": "message_updated",
+                "conversation": conversation_id,
+                "message": event["message"],
+                "html": html,
+            }
+        )
+
     async def chat_receipt(self, event):
         if event["conversation"] in self.sides:
             await self.send_json({**event, "type": "receipt"})

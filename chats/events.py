@@ -106,6 +106,21 @@ def push_message(conversation, message, participants=None) -> None:
     _push_lists(conversation, participants)
 
 
+def push_message_update(conversation, message) -> None:
+    """Queue a changed message (a payment request's card after its order's status
+    changed) for the open threads, which replace it in place by its ``seq``."""
+    html = {code: render_messages([message], code)[0] for code, _name in settings.LANGUAGES}
+    send_event_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "type": "chat.message_updated",
+            "conversation": conversation.pk,
+            "message": message_data(message),
+            "html": html,
+        },
+    )
+
+
 def push_receipt(conversation, participant) -> None:
     send_event_on_commit(
         conversation_group(conversation.pk),

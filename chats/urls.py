@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from chats import views, views_settings
 
@@ -21,8 +21,11 @@ urlpatterns = [
         views.inbox_row,
         name="inbox_row",
     ),
-    path(
-        "dashboard/<slug:slug>/inbox/<int:conversation_id>/<str:action>/",
+    # Only the inbox's own actions: other apps add pages beside them (payments:
+    # ``…/request-payment/``).
+    re_path(
+        r"^dashboard/(?P<slug>[-a-zA-Z0-9_]+)/inbox/(?P<conversation_id>[0-9]+)/"
+        rf"(?P<action>{'|'.join(sorted(views.INBOX_ACTIONS))})/$",
         views.inbox_action,
         name="inbox_action",
     ),

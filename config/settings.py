@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_invitations",
         "schedule": 15 * 60,
     },
+    "expire-orders": {
+        "task": "payments.tasks.expire_orders",
+        "schedule": 60,
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------

@@ -1,1 +1,169 @@
-urlpatterns: list = []
+"""Orders (payment requests): the merchant composes one from the inbox, lists and
+cancels them in the dashboard; the customer reviews one (and, later, pays it).
+
+Each view parses, authorizes through a selector (``get_business_for``,
+``get_conversation_for``, ``get_order_for``), calls one service and renders.
+"""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import get_business_for
+from accounts.views import render_dashboard
+from chats import selectors as chat_selectors
+from core.errors import AppError, add_form_error
+from payments import selectors
+from payments.forms import PaymentRequestForm
+from payments.models import Order
+from payments.services import orders as services
+
+PAGE = 50
+
+
+def _products(business):
+    from catalog.models import Product
+
+    return Product.objects.filter(business=business, is_active=True).order_by("position", "name")[
+        :200
+    ]
+
+
+@login_required
+def request_payment(request, slug: str, conversation_id: int):
+    """Compose a payment request for the conversation's customer. The inbox panel
+    posts here; errors come back on this page with what was typed."""
+    business = get_business_for(user=request.user, slug=slug)
+    conversation = chat_selectors.get_conversation_for(
+        user=request.user, conversation_id=conversation_id
+    )
+    if conversation.membership is None or conversation.business_id != business.pk:
+        raise Http404
+    form = PaymentRequestForm(
+        request.POST if request.method == "POST" else None,
+        products=_products(business),
+        currency=business.currency,
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            order = services.create_payment_request(
+                actor=request.user,
+                conversation=conversation,
+                lines=data["lines"],
+                shipping=data["shipping"],
+                discount=data["discount"],
+                note=data["note"],
+                expires_in=datetime.timedelta(hours=data["expires_hours"]),
+            )
+        except AppError as exc:
+            add_form_error(form, exc)
+        else:
+            messages.success(
+                request, _("Payment request #%(number)d sent.") % {"number": order.number}
+            )
+            return redirect("inbox_thread", slug=slug, conversation_id=conversation.pk)
+    response = render_dashboard(
+        request,
+        business,
+        "inbox",
+        "payments/orders/request.html",
+        {"form": form, "conversation": conversation, "customer": conversation.contact.user},
+    )
+    if form.is_bound:
+        response.status_code = 400
+    return response
+
+
+@login_required
+def orders(request, slug: str):
+    """The business's orders, newest first, filtered by status."""
+    business = get_business_for(user=request.user, slug=slug)
+    status = request.GET.get("status", "")
+    if status not in Order.Status.values:
+        status = ""
+    qs = selectors.list_orders_for_business(
+        business=business, status=status, membership=business.membership
+    )
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
+    return render_dashboard(
+        request,
+        business,
+        "orders",
+        "payments/orders/list.html",
+        {"page": page, "status": status, "statuses": Order.Status.choices},
+    )
+
+
+def _business_order(request, slug: str, order_id: int) -> tuple:
+    business = get_business_for(user=request.user, slug=slug)
+    order = selectors.get_order_for(user=request.user, order_id=order_id)
+    if order.membership is None or order.business_id != business.pk:
+        raise Http404
+    return business, order
+
+
+@login_required
+def order_detail(request, slug: str, order_id: int):
+    business, order = _business_order(request, slug, order_id)
+    return render_dashboard(
+        request,
+        business,
+        "orders",
+        "payments/orders/detail.html",
+        {
+            "order": order,
+            "items": list(order.items.all()),
+            "events": list(order.events.select_related("actor")),
+            "can_cancel": order.status == Order.Status.PENDING,
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_cancel(request, slug: str, order_id: int):
+    _business, order = _business_order(request, slug, order_id)
+    try:
+        services.cancel_order(actor=request.user, order=order)
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Order #%(number)d canceled.") % {"number": order.number})
+    return redirect("order_detail", slug=slug, order_id=order.pk)
+
+
+@login_required
+def order_review(request, order_id: int):
+    """The customer's page for one order (staff who can see it too): items, totals,
+    status, and where paying happens."""
+    order = selectors.get_order_for(user=request.user, order_id=order_id)
+    if order.membership is not None:
+        back = reverse("inbox_thread", args=[order.business.slug, order.conversation_id])
+    else:
+        back = reverse("chat_thread", args=[order.conversation_id])
+    return render(
+        request,
+        "payments/orders/review.html",
+        {"order": order, "items": list(order.items.all()), "back_url": back},
+    )
+
+
+urlpatterns = [
+    path(
+        "dashboard/<slug:slug>/inbox/<int:conversation_id>/request-payment/",
+        request_payment,
+        name="request_payment",
+    ),
+    path("dashboard/<slug:slug>/orders/", orders, name="orders"),
+    path("dashboard/<slug:slug>/orders/<int:order_id>/", order_detail, name="order_detail"),
+    path("dashboard/<slug:slug>/orders/<int:order_id>/cancel/", order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/", order_review, name="order_review"),
+]

@@ -93,6 +93,20 @@
     return item.dataset.side !== me;
   }
 
+  // A message already shown changed (a payment request's status): swap it in place.
+  function onMessageUpdated(frame) {
+    if (frame.conversation !== conversationId || !list) return;
+    const existing = document.getElementById("msg-" + frame.message.seq);
+    if (!existing) return;
+    const holder = document.createElement("template");
+    holder.innerHTML = frame.html.trim();
+    const item = holder.content.firstElementChild;
+    if (!item) return;
+    if (item.dataset.side === me) item.classList.add("mine");
+    existing.replaceWith(item);
+    paintStatus(item);
+  }
+
   function onMessage(frame) {
     if (frame.conversation !== conversationId) return;
     const seq = frame.message.seq;
@@ -338,6 +352,9 @@
         break;
       case "message":
         onMessage(frame);
+        break;
+      case "message_updated":
+        onMessageUpdated(frame);
         break;
       case "ack":
         showError("");

@@ -1,0 +1,47 @@
+"""The chat message kinds payments adds: ``payment_request`` (an order's card).
+
+Registered from ``PaymentsConfig.ready``; chats renders them by name without
+importing payments (docs/payments.md, "Orders").
+"""
+
+from django.utils.translation import gettext as _
+
+from chats import kinds
+from core.money import format_money
+
+
+def _prefetch_orders(messages) -> None:
+    """Attach ``message.order`` (with its items) to each message: two queries for any
+    number of messages. An order from another conversation never shows."""
+    from payments.models import Order
+
+    wanted = {m.payload.get("order_id") for m in messages}
+    wanted = {pk for pk in wanted if type(pk) is int}
+    orders = {
+        order.pk: order for order in Order.objects.filter(pk__in=wanted).prefetch_related("items")
+    }
+    for message in messages:
+        order = orders.get(message.payload.get("order_id"))
+        if order is not None and order.conversation_id != message.conversation_id:
+            order = None
+        message.order = order
+
+
+def _preview_payment_request(message) -> str:
+    payload = message.payload
+    total, currency = payload.get("total"), payload.get("currency")
+    text = _("💳 Payment request #%(number)s") % {"number": payload.get("number", "")}
+    if type(total) is int and isinstance(currency, str) and currency:
+        text += f" — {format_money(total, currency)}"
+    return text
+
+
+def register() -> None:
+    kinds.register(
+        kinds.MessageKind(
+            "payment_request",
+            "payments/messages/payment_request.html",
+            _preview_payment_request,
+            _prefetch_orders,
+        )
+    )
