@@ -1,4 +1,5 @@
-"""The chat message kinds payments adds: ``payment_request`` (an order's card).
+"""The chat message kinds payments adds: ``payment_request`` (an order's card) and
+``payment_receipt`` (the receipt once it is paid).
 
 Registered from ``PaymentsConfig.ready``; chats renders them by name without
 importing payments (docs/payments.md, "Orders").
@@ -36,6 +37,31 @@ def _preview_payment_request(message) -> str:
     return text
 
 
+def _prefetch_receipts(messages) -> None:
+    """Attach ``message.payment`` (with its order and card): one query."""
+    from payments.models import Payment
+
+    wanted = {m.payload.get("payment_id") for m in messages}
+    wanted = {pk for pk in wanted if type(pk) is int}
+    payments = {
+        p.pk: p for p in Payment.objects.filter(pk__in=wanted).select_related("order", "card")
+    }
+    for message in messages:
+        payment = payments.get(message.payload.get("payment_id"))
+        if payment is not None and payment.order.conversation_id != message.conversation_id:
+            payment = None
+        message.payment = payment
+
+
+def _preview_receipt(message) -> str:
+    payload = message.payload
+    total, currency = payload.get("amount"), payload.get("currency")
+    text = _("✅ Payment received for order #%(number)s") % {"number": payload.get("number", "")}
+    if type(total) is int and isinstance(currency, str) and currency:
+        text += f" — {format_money(total, currency)}"
+    return text
+
+
 def register() -> None:
     kinds.register(
         kinds.MessageKind(
@@ -43,5 +69,13 @@ def register() -> None:
             "payments/messages/payment_request.html",
             _preview_payment_request,
             _prefetch_orders,
+        )
+    )
+    kinds.register(
+        kinds.MessageKind(
+            "payment_receipt",
+            "payments/messages/payment_receipt.html",
+            _preview_receipt,
+            _prefetch_receipts,
         )
     )

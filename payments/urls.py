@@ -1,3 +1,8 @@
-from payments.views import orders, security, wallet
+from payments.views import orders, paying, security, wallet
 
-urlpatterns = [*wallet.urlpatterns, *security.urlpatterns, *orders.urlpatterns]
+urlpatterns = [
+    *wallet.urlpatterns,
+    *security.urlpatterns,
+    *orders.urlpatterns,
+    *paying.urlpatterns,
+]

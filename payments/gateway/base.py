@@ -80,6 +80,10 @@ class Gateway(Protocol):
         """Finish a ``requires_action`` (3-D Secure) charge."""
         ...
 
+    def retrieve(self, reference: str) -> ChargeResult:
+        """The charge as it stands now (after a 3-D Secure challenge, say)."""
+        ...
+
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> str:
         """Refund part or all of a succeeded charge; returns the refund's id."""
         ...

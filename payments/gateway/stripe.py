@@ -179,6 +179,15 @@ class StripeGateway:
             raise _unavailable(exc) from None
         return self._result(intent)
 
+    def retrieve(self, reference: str) -> ChargeResult:
+        try:
+            intent = stripe.PaymentIntent.retrieve(
+                reference, api_key=self.api_key, expand=["latest_charge"]
+            )
+        except stripe.StripeError as exc:
+            raise _unavailable(exc) from None
+        return self._result(intent)
+
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> str:
         try:
             refund = stripe.Refund.create(

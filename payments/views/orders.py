@@ -149,11 +149,12 @@ def order_review(request, order_id: int):
         back = reverse("inbox_thread", args=[order.business.slug, order.conversation_id])
     else:
         back = reverse("chat_thread", args=[order.conversation_id])
-    return render(
-        request,
-        "payments/orders/review.html",
-        {"order": order, "items": list(order.items.all()), "back_url": back},
-    )
+    context = {"order": order, "items": list(order.items.all()), "back_url": back}
+    if order.customer_id == request.user.pk and order.status == Order.Status.PENDING:
+        from payments.views.paying import pay_context
+
+        context |= pay_context(request, order)
+    return render(request, "payments/orders/review.html", context)
 
 
 urlpatterns = [

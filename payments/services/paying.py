@@ -1,0 +1,270 @@
+"""Paying an order: confirm, charge once, post, tell the chat.
+
+The sequence (docs/payments.md, "Paying"):
+
+1. **Confirm** who is paying: the payment PIN (``pins.verify_pin``, whose attempt
+   counter commits on its own) or a fingerprint whose WebAuthn challenge is bound to
+   this order's amount, currency and payee (``webauthn.verify_payment``).
+2. **Claim** the order: in one transaction, lock the order, check it can still be
+   paid and that the stock is there, and insert a *pending* ``Payment`` with the
+   attempt's idempotency key. Two constraints make this exactly-once whatever the
+   clients do: the key is unique (a double click or a replayed request finds the
+   first attempt), and an order has at most one live (pending or succeeded) payment
+   (two tabs or fifty concurrent confirmations: one wins, the others are told the
+   order is already being paid). The claim commits *before* the gateway is called:
+   no network call ever runs inside a database transaction.
+3. **Charge** the gateway with the payment's idempotency key, so a retry after a
+   timeout returns the first charge instead of making a second.
+4. **Settle** in one transaction: succeeded → the payment, the ledger posting
+   (clearing −amount, merchant +net, revenue +fee), the order → processing, the stock
+   taken, a receipt in the chat; declined → the payment failed with the reason,
+   nothing posted, the order still pending so the customer can retry with another
+   card; 3-D Secure → the payment stays pending until the challenge completes
+   (:func:`complete_action`).
+"""
+
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from core.errors import AppError
+from payments.gateway import get_gateway
+from payments.gateway.base import ChargeResult
+from payments.models import AuditEvent, Card, Order, Payment
+from payments.services import ledger, orders, pins, webauthn
+
+LIVE = (Payment.Status.PENDING, Payment.Status.SUCCEEDED)
+
+
+def new_attempt_key() -> str:
+    """A one-time token for a pay form: submitting it twice pays once."""
+    return uuid.uuid4().hex
+
+
+def payee_of(order: Order) -> str:
+    return f"business:{order.business_id}"
+
+
+def _payable(order: Order) -> None:
+    if order.status != Order.Status.PENDING:
+        raise AppError(_("This order cannot be paid any more."), code="not_payable")
+    if order.expires_at <= timezone.now():
+        raise AppError(_("This payment request has expired."), code="expired")
+
+
+def _check_stock(order: Order) -> None:
+    from catalog.models import Product
+
+    wanted: dict[int, int] = {}
+    for item in order.items.all():
+        if item.product_id:
+            wanted[item.product_id] = wanted.get(item.product_id, 0) + item.quantity
+    for product in Product.objects.filter(pk__in=wanted, stock__isnull=False):
+        if product.stock < wanted[product.pk]:
+            raise AppError(
+                _("%(product)s is out of stock: the shop has %(left)d left.")
+                % {"product": product.name, "left": product.stock},
+                code="out_of_stock",
+            )
+
+
+def pay_order(
+    *,
+    payer: User,
+    order: Order,
+    card: Card,
+    confirmation: str,
+    idempotency_key: str,
+    pin: str | None = None,
+    webauthn_response: dict | None = None,
+) -> Payment:
+    """Pay ``order`` with ``card``; returns the payment (succeeded, or pending with
+    ``action_url`` for 3-D Secure). Raises :class:`AppError` for a refused
+    confirmation, an order that cannot be paid, or a decline (after recording it).
+
+    Idempotent per ``idempotency_key``: a repeat returns the first attempt's payment.
+    """
+    existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.payer_id != payer.pk or existing.order_id != order.pk:
+            raise AppError(_("This payment form was already used."), code="key_reused")
+        return _outcome(existing)
+    if order.customer_id != payer.pk:
+        raise AppError(_("Order not found."), code="not_found", status_code=404)
+    if card.user_id != payer.pk or card.removed_at is not None:
+        raise AppError(_("Choose one of your cards."), code="card_invalid", field="card")
+    _payable(order)
+
+    if confirmation == Payment.Confirmation.PIN:
+        pins.verify_pin(user=payer, pin=pin or "")
+    elif confirmation == Payment.Confirmation.WEBAUTHN:
+        webauthn.verify_payment(
+            user=payer,
+            order=order,
+            amount=order.total,
+            currency=order.currency,
+            payee=payee_of(order),
+            response=webauthn_response or {},
+        )
+    else:
+        raise AppError(_("Confirm with your PIN or your fingerprint."), code="confirmation")
+
+    payment = _claim(
+        payer=payer, order=order, card=card, confirmation=confirmation, key=idempotency_key
+    )
+    result = get_gateway(card.gateway).charge(
+        token=card.token,
+        amount=payment.amount,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key,
+        description=f"{order.business.name} #{order.number}",
+    )
+    return _outcome(_settle(payment, result))
+
+
+def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str) -> Payment:
+    """Insert the pending payment under the order's lock (see the module docstring)."""
+    try:
+        with transaction.atomic():
+            locked = (
+                Order.objects.select_for_update(of=("self",))
+                .select_related("business")
+                .get(pk=order.pk)
+            )
+            _payable(locked)
+            if locked.payments.filter(status__in=LIVE).exists():
+                raise AppError(_("This order is already being paid."), code="already_paying")
+            _check_stock(locked)
+            payment = Payment.objects.create(
+                order=locked,
+                payer=payer,
+                business=locked.business,
+                card=card,
+                amount=locked.total,
+                fee=ledger.fee_for(locked.total, locked.business.fee_bps),
+                currency=locked.currency,
+                confirmation=confirmation,
+                idempotency_key=key,
+                gateway=card.gateway,
+            )
+            AuditEvent.objects.create(
+                order=locked, payment=payment, actor=payer, action="payment_started",
+                to_status=payment.status,
+            )  # fmt: skip
+    except IntegrityError:
+        # The same key from a concurrent double submit, or another live payment
+        # that committed between our check and our insert: the database decided.
+        first = Payment.objects.filter(idempotency_key=key).first()
+        if first is not None:
+            return first
+        raise AppError(_("This order is already being paid."), code="already_paying") from None
+    return payment
+
+
+def _settle(payment: Payment, result: ChargeResult) -> Payment:
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=payment.pk)
+        )
+        if payment.status != Payment.Status.PENDING:
+            return payment  # settled by a concurrent retry of the same attempt
+        before = payment.status
+        payment.gateway_reference = result.reference or payment.gateway_reference
+        payment.funding = result.funding or payment.funding
+        if result.status == "succeeded":
+            payment.status = Payment.Status.SUCCEEDED
+            payment.completed_at = timezone.now()
+            payment.save()
+            ledger.post_card_payment(payment=payment)
+            _take_stock(payment.order)
+            orders.transition_order(
+                order=payment.order, to=Order.Status.PROCESSING, actor=payment.payer,
+                data={"payment": payment.pk},
+            )  # fmt: skip
+            _post_receipt(payment)
+        elif result.status == "requires_action":
+            payment.save()  # still pending; the audit event keeps where the challenge is
+        else:
+            payment.status = Payment.Status.FAILED
+            payment.failure_code = result.failure_code[:40]
+            payment.failure_message = result.failure_message[:255]
+            payment.completed_at = timezone.now()
+            payment.save()
+        AuditEvent.objects.create(
+            order=payment.order,
+            payment=payment,
+            actor=payment.payer,
+            action="payment_" + result.status,
+            from_status=before,
+            to_status=payment.status,
+            data={"code": result.failure_code, "action_url": result.action_url},
+        )
+    return payment
+
+
+def _take_stock(order: Order) -> None:
+    from catalog.services import take_stock
+
+    quantities: dict[int, int] = {}
+    for item in order.items.all():
+        if item.product_id:
+            quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
+    take_stock(business_id=order.business_id, quantities=quantities)
+
+
+def _post_receipt(payment: Payment) -> None:
+    """The receipt card, in both sides' chat, live (kind ``payment_receipt``)."""
+    from chats.models import Participant
+    from chats.services import post_message
+
+    order = payment.order
+    business_side = Participant.objects.get(
+        conversation_id=order.conversation_id, business_id=order.business_id
+    )
+    post_message(
+        conversation=order.conversation,
+        sender=business_side,
+        kind="payment_receipt",
+        payload={
+            "payment_id": payment.pk,
+            "order_id": order.pk,
+            "number": order.number,
+            "amount": payment.amount,
+            "currency": payment.currency,
+        },
+    )
+
+
+def _outcome(payment: Payment) -> Payment:
+    if payment.status == Payment.Status.FAILED:
+        raise AppError(
+            payment.failure_message or _("The card was declined."),
+            code=payment.failure_code or "declined",
+        )
+    return payment
+
+
+def resume_payment(*, payer: User, payment: Payment) -> Payment:
+    """After the 3-D Secure challenge: read the charge as the gateway now has it and
+    settle. Only the payer's own payment; calling it again changes nothing."""
+    if payment.payer_id != payer.pk:
+        raise AppError(_("Payment not found."), code="not_found", status_code=404)
+    if payment.status != Payment.Status.PENDING:
+        return _outcome(payment)
+    result = get_gateway(payment.gateway).retrieve(payment.gateway_reference)
+    if result.status == "requires_action":
+        return payment
+    return _outcome(_settle(payment, result))
+
+
+def action_url(payment: Payment) -> str:
+    """Where a pending 3-D Secure payment's customer answers the bank ("" if none)."""
+    if payment.status != Payment.Status.PENDING:
+        return ""
+    event = payment.events.filter(action="payment_requires_action").order_by("-pk").first()
+    return (event.data.get("action_url") or "") if event else ""
