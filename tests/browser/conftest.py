@@ -85,12 +85,22 @@ class BrowserProblems:
         return context
 
     def _watch_page(self, page):
-        page.on("console", self._on_console)
+        page.on("console", lambda message: self._on_console(page, message))
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
 
-    def _on_console(self, message):
-        if message.type == "error":
-            self.problems.append(f"console error at {message.location}: {message.text}")
+    def _on_console(self, page, message):
+        if message.type != "error":
+            return
+        # A form sent back with its errors answers 400 on purpose; Chromium logs that
+        # as the page's own "resource" failing. Any other failed load still counts.
+        own_page = message.location.get("url", "").split("#")[0] == page.url.split("#")[0]
+        if (
+            own_page
+            and message.text.startswith("Failed to load resource")
+            and "(Bad Request)" in message.text
+        ):
+            return
+        self.problems.append(f"console error at {message.location}: {message.text}")
 
 
 @pytest.fixture
@@ -116,3 +126,16 @@ def open_context(new_context, browser_problems, server_url):
 @pytest.fixture
 def context(open_context):
     return open_context()
+
+
+@pytest.fixture
+def open_live(new_context, browser_problems, asgi_server):
+    """A new watched page on the real ASGI server (``tests/asgi_server.py``): for the
+    journeys that need websockets."""
+
+    def _open(**kwargs):
+        context = new_context(base_url=asgi_server, **kwargs)
+        context.set_default_timeout(10_000)
+        return browser_problems.watch(context).new_page()
+
+    return _open

@@ -24,16 +24,6 @@ def _user(email: str, name: str) -> User:
     return user
 
 
-@pytest.fixture
-def open_live(new_context, browser_problems, asgi_server):
-    def _open(**kwargs):
-        context = new_context(base_url=asgi_server, **kwargs)
-        context.set_default_timeout(10_000)
-        return browser_problems.watch(context).new_page()
-
-    return _open
-
-
 def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
     merchant = _user("rosa@example.com", "Rosa")
     customer = _user("carla@example.com", "Carla")
