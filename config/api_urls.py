@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api_urls")),
     path("", include("catalog.api_urls")),
     path("", include("chats.api_urls")),
+    path("", include("payments.api_urls")),
 ]

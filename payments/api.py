@@ -1,0 +1,437 @@
+"""REST endpoints for the wallet (cards, PIN status, fingerprints), payment requests
+(orders) and paying. Thin: parse, authorize through the selectors, call one service,
+serialize.
+
+Scoped like the pages: a business is loaded with
+:func:`accounts.selectors.get_business_for` at the role the operation needs, an order
+with :func:`payments.selectors.get_order_for` and a card with
+:func:`payments.selectors.get_card_for` — 404 alike for missing and forbidden. A
+customer who sees an order but tries a staff operation (cancel) gets 403, and so
+does staff trying the customer's (pay).
+
+Order create and pay need an ``Idempotency-Key`` header (:mod:`payments.idempotency`).
+"""
+
+import datetime
+
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_variables
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Membership
+from accounts.selectors import get_business_for
+from chats.selectors import get_conversation_for
+from core.errors import AppError
+from payments import selectors
+from payments.gateway import CardDetails
+from payments.idempotency import idempotent, payment_key
+from payments.models import Payment, WebAuthnCredential
+from payments.serializers import (
+    BusinessPaymentSerializer,
+    CardInputSerializer,
+    CardSerializer,
+    FingerprintInputSerializer,
+    FingerprintSerializer,
+    OrderFilterSerializer,
+    OrderInputSerializer,
+    OrderSerializer,
+    OrderSummarySerializer,
+    PayInputSerializer,
+    PaymentFilterSerializer,
+    PaymentSerializer,
+    PinStatusSerializer,
+    WebAuthnOptionsSerializer,
+)
+from payments.services import cards, orders, paying, pins, webauthn
+
+ROLE = Membership.Role
+WALLET = ["payments (wallet)"]
+ORDERS = ["payments (orders)"]
+PAYING = ["payments (paying)"]
+DELETED = {204: OpenApiResponse(description=gettext_lazy("Deleted."))}
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "A new unique value (e.g. a UUID) per operation. A retry with the same key and "
+        "body gets the first response back; the same key with another body is 422; "
+        "while the first request is still running, 409. Kept at least 24 hours."
+    ),
+)
+IDEMPOTENCY_ERRORS = {
+    409: OpenApiResponse(description="The first request with this key is still running."),
+    422: OpenApiResponse(description="This key was used for a different request."),
+}
+
+
+def _query(request, serializer_class) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _input(request, serializer_class) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _customer_order(request, order_id):
+    """The order if the user is its customer (404 if they may not see it, 403 if they
+    see it as staff)."""
+    order = selectors.get_order_for(user=request.user, order_id=order_id)
+    if order.customer_id != request.user.pk:
+        raise PermissionDenied
+    return order
+
+
+def _order_detail(order, *, status_code=status.HTTP_200_OK) -> Response:
+    return Response(OrderSerializer(order).data, status=status_code)
+
+
+# --- Reads the selectors module does not have yet (kept here, scoped by their argument) ---
+
+
+def _payments_of(*, user, status_filter: str, limit: int):
+    qs = Payment.objects.filter(payer=user).select_related("card", "order")
+    if status_filter:
+        qs = qs.filter(status=status_filter)
+    return list(qs.order_by("-created_at", "-pk")[:limit])
+
+
+def _payments_to(*, business, status_filter: str, limit: int):
+    qs = Payment.objects.filter(business=business).select_related("payer", "order")
+    if status_filter:
+        qs = qs.filter(status=status_filter)
+    return list(qs.order_by("-created_at", "-pk")[:limit])
+
+
+# --- Cards -----------------------------------------------------------------------------------
+
+
+class CardListView(APIView):
+    @extend_schema(
+        tags=WALLET,
+        summary="List my cards",
+        description="Live cards, the default first. Never the number or the CVC.",
+        responses=CardSerializer(many=True),
+    )
+    def get(self, request):
+        return Response(CardSerializer(selectors.list_cards(user=request.user), many=True).data)
+
+    @extend_schema(
+        tags=WALLET,
+        summary="Add a card",
+        description=(
+            "Visa or Mastercard, tokenized by the payment gateway (the sandbox takes "
+            "Stripe's test numbers). Only the token, brand, last 4 digits, expiry and holder "
+            "name are kept. The first card becomes the default."
+        ),
+        request=CardInputSerializer,
+        responses={201: CardSerializer},
+    )
+    @sensitive_variables()
+    def post(self, request):
+        data = _input(request, CardInputSerializer)
+        details = CardDetails(
+            number=data["number"],
+            exp_month=data["exp_month"],
+            exp_year=data["exp_year"],
+            cvc=data["cvc"],
+            holder_name=data["holder_name"].strip(),
+        )
+        card = cards.add_card(user=request.user, details=details, make_default=data["make_default"])
+        return Response(CardSerializer(card).data, status=status.HTTP_201_CREATED)
+
+
+class CardDetailView(APIView):
+    @extend_schema(tags=WALLET, summary="Remove a card", responses=DELETED)
+    def delete(self, request, card_id):
+        card = selectors.get_card_for(user=request.user, card_id=card_id)
+        cards.remove_card(user=request.user, card=card)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CardDefaultView(APIView):
+    @extend_schema(
+        tags=WALLET, summary="Make a card the default", request=None, responses=CardSerializer
+    )
+    def post(self, request, card_id):
+        card = selectors.get_card_for(user=request.user, card_id=card_id)
+        card = cards.set_default_card(user=request.user, card=card)
+        return Response(CardSerializer(card).data)
+
+
+# --- PIN and fingerprints ----------------------------------------------------------------------
+
+
+class PinStatusView(APIView):
+    @extend_schema(
+        tags=WALLET,
+        summary="My payment PIN's status",
+        description="Set it, change it and reset it on the wallet pages (/wallet/pin/).",
+        responses=PinStatusSerializer,
+    )
+    def get(self, request):
+        row = pins.get_pin_status(request.user)
+        locked_until = row.locked_until if row else None
+        if locked_until is not None and locked_until <= timezone.now():
+            locked_until = None
+        body = {
+            "has_pin": row is not None,
+            "locked_until": locked_until,
+            "needs_reset": bool(row and row.needs_reset),
+        }
+        return Response(PinStatusSerializer(body).data)
+
+
+class FingerprintListView(APIView):
+    @extend_schema(
+        tags=WALLET, summary="List my fingerprints", responses=FingerprintSerializer(many=True)
+    )
+    def get(self, request):
+        credentials = webauthn.list_credentials(user=request.user)
+        return Response(FingerprintSerializer(credentials, many=True).data)
+
+    @extend_schema(
+        tags=WALLET,
+        summary="Register a fingerprint",
+        description=(
+            "Send the browser's `credential.toJSON()` for the options from "
+            "`POST /api/v1/wallet/fingerprints/options/` (single use, valid 2 minutes)."
+        ),
+        request=FingerprintInputSerializer,
+        responses={201: FingerprintSerializer},
+    )
+    def post(self, request):
+        data = _input(request, FingerprintInputSerializer)
+        credential = webauthn.register_credential(
+            user=request.user, response=data["credential"], name=data["name"]
+        )
+        return Response(FingerprintSerializer(credential).data, status=status.HTTP_201_CREATED)
+
+
+class FingerprintOptionsView(APIView):
+    @extend_schema(
+        tags=WALLET,
+        summary="Options to register a fingerprint",
+        description=(
+            "For `navigator.credentials.create()`: a platform authenticator with user "
+            "verification. Each call makes a new single-use challenge (2 minutes)."
+        ),
+        request=None,
+        responses=WebAuthnOptionsSerializer,
+    )
+    def post(self, request):
+        options = webauthn.registration_options(user=request.user)
+        return Response(WebAuthnOptionsSerializer({"options": options}).data)
+
+
+class FingerprintDetailView(APIView):
+    @extend_schema(tags=WALLET, summary="Remove a fingerprint", responses=DELETED)
+    def delete(self, request, credential_id):
+        credential = WebAuthnCredential.objects.filter(pk=credential_id, user=request.user).first()
+        if credential is None:
+            raise Http404
+        webauthn.remove_credential(user=request.user, credential=credential)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Orders --------------------------------------------------------------------------------------
+
+
+class OrderCreateView(APIView):
+    @extend_schema(
+        tags=ORDERS,
+        summary="Send a payment request in a conversation (team)",
+        description=(
+            "Lines are catalog products (`product_id`, `quantity`; name and price are "
+            "snapshotted) or free lines (`name`, `unit_price`, `quantity`). Amounts are "
+            "integers in minor units of the business's currency. The request appears as a "
+            "card in both sides' chat. Agents: in conversations they can see."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=OrderInputSerializer,
+        responses={201: OrderSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    def post(self, request, slug, conversation_id):
+        business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
+        conversation = get_conversation_for(user=request.user, conversation_id=conversation_id)
+        if conversation.business_id != business.pk or conversation.membership is None:
+            raise Http404
+        data = _input(request, OrderInputSerializer)
+        lines = [
+            {
+                key: line[key]
+                for key in ("product_id", "name", "unit_price", "quantity")
+                if key in line
+            }
+            for line in data["lines"]
+        ]
+        order = orders.create_payment_request(
+            actor=request.user,
+            conversation=conversation,
+            lines=lines,
+            shipping=data["shipping"],
+            discount=data["discount"],
+            note=data["note"],
+            expires_in=datetime.timedelta(hours=data["expires_in_hours"]),
+        )
+        order = selectors.get_order_for(user=request.user, order_id=order.pk)
+        return _order_detail(order, status_code=status.HTTP_201_CREATED)
+
+
+class BusinessOrderListView(APIView):
+    @extend_schema(
+        tags=ORDERS,
+        summary="List the business's orders (agent+)",
+        description="Newest first. Agents see the orders of conversations they can see.",
+        parameters=[OrderFilterSerializer],
+        responses=OrderSummarySerializer(many=True),
+    )
+    def get(self, request, slug):
+        business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
+        params = _query(request, OrderFilterSerializer)
+        found = selectors.list_orders_for_business(
+            business=business, status=params.get("status", ""), membership=business.membership
+        )[: params["limit"]]
+        return Response(OrderSummarySerializer(found, many=True).data)
+
+
+class OrderDetailView(APIView):
+    @extend_schema(
+        tags=ORDERS,
+        summary="An order",
+        description="For its customer and the business's team who can see its conversation.",
+        responses=OrderSerializer,
+    )
+    def get(self, request, order_id):
+        return _order_detail(selectors.get_order_for(user=request.user, order_id=order_id))
+
+
+class OrderCancelView(APIView):
+    @extend_schema(
+        tags=ORDERS,
+        summary="Cancel an order (team)",
+        description="Only while it awaits payment and no payment is under way (else 409).",
+        request=None,
+        responses=OrderSerializer,
+    )
+    def post(self, request, order_id):
+        order = selectors.get_order_for(user=request.user, order_id=order_id)
+        if order.membership is None:
+            raise PermissionDenied
+        orders.cancel_order(actor=request.user, order=order)
+        return _order_detail(selectors.get_order_for(user=request.user, order_id=order.pk))
+
+
+# --- Paying ---------------------------------------------------------------------------------
+
+
+class OrderPayView(APIView):
+    @extend_schema(
+        tags=PAYING,
+        summary="Pay an order (its customer)",
+        description=(
+            "With one of the user's cards, confirmed by the payment PIN or a fingerprint "
+            "(`webauthn`: the assertion for the options from `…/pay/fingerprint/`). 201: "
+            "paid. 202: the bank wants 3-D Secure — send the customer to `action_url`. A "
+            "decline is a 400 with its reason (`code`, e.g. `insufficient_funds`); retry "
+            "with another card and a new Idempotency-Key. One order is charged at most once."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=PayInputSerializer,
+        responses={201: PaymentSerializer, 202: PaymentSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    @sensitive_variables("data")
+    def post(self, request, order_id):
+        order = _customer_order(request, order_id)
+        data = _input(request, PayInputSerializer)
+        try:
+            card = selectors.get_card_for(user=request.user, card_id=data["card_id"])
+        except Http404:
+            raise AppError(
+                _("Choose one of your cards."), code="card_invalid", field="card_id"
+            ) from None
+        payment = paying.pay_order(
+            payer=request.user,
+            order=order,
+            card=card,
+            confirmation=data["confirmation"],
+            idempotency_key=payment_key(user=request.user, key=request.idempotency_key),
+            pin=data.get("pin"),
+            webauthn_response=data.get("webauthn"),
+        )
+        pending = payment.status == Payment.Status.PENDING
+        return Response(
+            PaymentSerializer(payment).data,
+            status=status.HTTP_202_ACCEPTED if pending else status.HTTP_201_CREATED,
+        )
+
+
+class OrderPayFingerprintView(APIView):
+    @extend_schema(
+        tags=PAYING,
+        summary="Options to confirm a payment with a fingerprint",
+        description=(
+            "For `navigator.credentials.get()`: the challenge is bound to this order's "
+            "amount, currency and payee, single use, valid 2 minutes. Ask again for every "
+            "confirmation, including a retry after a decline."
+        ),
+        request=None,
+        responses=WebAuthnOptionsSerializer,
+    )
+    def post(self, request, order_id):
+        order = _customer_order(request, order_id)
+        options = webauthn.payment_options(
+            user=request.user,
+            order=order,
+            amount=order.total,
+            currency=order.currency,
+            payee=paying.payee_of(order),
+        )
+        return Response(WebAuthnOptionsSerializer({"options": options}).data)
+
+
+class MyPaymentListView(APIView):
+    @extend_schema(
+        tags=PAYING,
+        summary="List my payments",
+        description="Payments the user made, newest first, declined ones included.",
+        parameters=[PaymentFilterSerializer],
+        responses=PaymentSerializer(many=True),
+    )
+    def get(self, request):
+        params = _query(request, PaymentFilterSerializer)
+        found = _payments_of(
+            user=request.user, status_filter=params.get("status", ""), limit=params["limit"]
+        )
+        return Response(PaymentSerializer(found, many=True).data)
+
+
+class BusinessPaymentListView(APIView):
+    @extend_schema(
+        tags=PAYING,
+        summary="List the payments to the business (admin+)",
+        description="Newest first, with the platform fee and the net credited.",
+        parameters=[PaymentFilterSerializer],
+        responses=BusinessPaymentSerializer(many=True),
+    )
+    def get(self, request, slug):
+        business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+        params = _query(request, PaymentFilterSerializer)
+        found = _payments_to(
+            business=business, status_filter=params.get("status", ""), limit=params["limit"]
+        )
+        return Response(BusinessPaymentSerializer(found, many=True).data)

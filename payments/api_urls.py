@@ -1,0 +1,48 @@
+"""Payments API routes: the user's wallet under ``wallet/``, orders and paying under
+``orders/``, the user's payments under ``payments/``, and the business's orders,
+payment requests and payments under ``businesses/<slug>/``."""
+
+from django.urls import path
+
+from payments import api
+
+SHOP = "businesses/<slug:slug>/"
+ORDER = "orders/<int:order_id>/"
+
+urlpatterns = [
+    path("wallet/cards/", api.CardListView.as_view(), name="api_cards"),
+    path("wallet/cards/<int:card_id>/", api.CardDetailView.as_view(), name="api_card_detail"),
+    path(
+        "wallet/cards/<int:card_id>/default/",
+        api.CardDefaultView.as_view(),
+        name="api_card_default",
+    ),
+    path("wallet/pin/", api.PinStatusView.as_view(), name="api_pin_status"),
+    path("wallet/fingerprints/", api.FingerprintListView.as_view(), name="api_fingerprints"),
+    path(
+        "wallet/fingerprints/options/",
+        api.FingerprintOptionsView.as_view(),
+        name="api_fingerprint_options",
+    ),
+    path(
+        "wallet/fingerprints/<int:credential_id>/",
+        api.FingerprintDetailView.as_view(),
+        name="api_fingerprint_detail",
+    ),
+    path(
+        SHOP + "conversations/<int:conversation_id>/orders/",
+        api.OrderCreateView.as_view(),
+        name="api_order_create",
+    ),
+    path(SHOP + "orders/", api.BusinessOrderListView.as_view(), name="api_business_orders"),
+    path(SHOP + "payments/", api.BusinessPaymentListView.as_view(), name="api_business_payments"),
+    path(ORDER, api.OrderDetailView.as_view(), name="api_order_detail"),
+    path(ORDER + "cancel/", api.OrderCancelView.as_view(), name="api_order_cancel"),
+    path(ORDER + "pay/", api.OrderPayView.as_view(), name="api_order_pay"),
+    path(
+        ORDER + "pay/fingerprint/",
+        api.OrderPayFingerprintView.as_view(),
+        name="api_order_pay_fingerprint",
+    ),
+    path("payments/", api.MyPaymentListView.as_view(), name="api_my_payments"),
+]

@@ -1,0 +1,305 @@
+"""Small input and output serializers for the payments API, one per shape.
+
+Input serializers only parse and bound what a client sends; the rules (card checks,
+PIN policy, order totals, who may pay) live in :mod:`payments.services`. Two
+API-wide rules are enforced here:
+
+- **Money** is an integer number of minor units (:class:`MoneyField`): a float, a
+  bool, a string (even ``"100"``), a negative number or anything above
+  ``core.money.MAX_MINOR`` is refused.
+- **No card numbers in free text** (:class:`FreeTextField`): a holder name, a note
+  or an item name containing a run of 13–19 digits that passes the Luhn check is
+  refused, so a pasted card number is never stored.
+
+Output serializers never carry a card number or CVC: a card is its brand, last four
+digits, expiry and holder name.
+"""
+
+import re
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from chats.serializers import BusinessRefSerializer, UserRefSerializer
+from core.money import MAX_MINOR
+from payments.gateway.base import luhn_ok
+from payments.models import Card, Order, Payment
+from payments.services import paying
+from payments.services.orders import MAX_LINES, MAX_QUANTITY
+
+MAX_ID = 2**63 - 1
+PAGE = 50
+MAX_PAGE = 200
+# Strings, not enums: another enum named "status" (conversations have one) would make
+# drf-spectacular warn about the name collision, and the schema check fails on warnings.
+ORDER_STATUS = (
+    "pending, processing (paid), partially_shipped, shipped, completed, canceled, expired"
+)
+PAYMENT_STATUS = "pending (3-D Secure under way), succeeded, failed, canceled"
+# Digits with at most one space, dash or dot between them: "4242 4242-4242.4242".
+_DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)+")
+
+
+def contains_card_number(text: str) -> bool:
+    """True if ``text`` holds 13–19 consecutive digits (single separators allowed)
+    that pass the Luhn check — anywhere inside a longer run too."""
+    for match in _DIGIT_RUN.finditer(text or ""):
+        digits = re.sub(r"\D", "", match.group())
+        for size in range(13, min(19, len(digits)) + 1):
+            for start in range(len(digits) - size + 1):
+                if luhn_ok(digits[start : start + size]):
+                    return True
+    return False
+
+
+def no_card_number(value: str) -> None:
+    if contains_card_number(value):
+        raise serializers.ValidationError(
+            _("This looks like a card number. Never write a card number here."),
+            code="card_number_in_text",
+        )
+
+
+class FreeTextField(serializers.CharField):
+    """Free text that must not contain a card number."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(no_card_number)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that is a JSON integer: DRF's ``IntegerField`` would also take
+    ``"12"``, ``12.0`` and ``true``."""
+
+    default_error_messages = {"strict": _("Send a whole number (a JSON integer).")}
+
+    def to_internal_value(self, data):
+        if type(data) is not int:
+            self.fail("strict")
+        return super().to_internal_value(data)
+
+
+class MoneyField(StrictIntegerField):
+    """An amount in minor units (centavos): a JSON integer from 0 to MAX_MINOR."""
+
+    default_error_messages = {
+        "strict": _("Amounts are whole numbers of minor units (cents), sent as JSON integers."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", MAX_MINOR)
+        super().__init__(**kwargs)
+
+
+# --- Cards ---------------------------------------------------------------------------------
+
+
+class CardSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Card
+        fields = [
+            "id",
+            "brand",
+            "funding",
+            "last4",
+            "exp_month",
+            "exp_year",
+            "holder_name",
+            "is_default",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CardInputSerializer(serializers.Serializer):
+    """What the customer types. The number and CVC go to the gateway and are never
+    stored, logged or sent back."""
+
+    number = serializers.CharField(
+        max_length=23, trim_whitespace=True, help_text=_("Digits; spaces or dashes allowed.")
+    )
+    exp_month = StrictIntegerField(min_value=1, max_value=12)
+    exp_year = StrictIntegerField(min_value=2000, max_value=2100, help_text=_("Four digits."))
+    cvc = serializers.CharField(max_length=4)
+    holder_name = FreeTextField(max_length=100)
+    make_default = serializers.BooleanField(default=False)
+
+    def validate_number(self, value: str) -> str:
+        number = "".join(ch for ch in value if ch not in " -")
+        if not number.isdigit():
+            raise serializers.ValidationError(_("Enter only the digits of the card number."))
+        return number
+
+
+class CardRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+
+
+# --- PIN and fingerprints ---------------------------------------------------------------------
+
+
+class PinStatusSerializer(serializers.Serializer):
+    has_pin = serializers.BooleanField()
+    locked_until = serializers.DateTimeField(
+        allow_null=True, help_text=_("Set while wrong PINs have locked it for a while.")
+    )
+    needs_reset = serializers.BooleanField(
+        help_text=_("Blocked after too many wrong PINs: reset it with the account password.")
+    )
+
+
+class FingerprintSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class FingerprintInputSerializer(serializers.Serializer):
+    name = FreeTextField(max_length=60, required=False, allow_blank=True, default="")
+    credential = serializers.DictField(
+        help_text=_("The browser's credential.toJSON() after navigator.credentials.create().")
+    )
+
+
+class WebAuthnOptionsSerializer(serializers.Serializer):
+    options = serializers.DictField(
+        help_text=_("PublicKeyCredential options as JSON, for the browser's WebAuthn call.")
+    )
+
+
+# --- Orders ----------------------------------------------------------------------------------
+
+
+class OrderItemSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    unit_price = serializers.IntegerField()
+    quantity = serializers.IntegerField()
+    line_total = serializers.IntegerField()
+
+
+class OrderSummarySerializer(serializers.Serializer):
+    """An order in a list (no items: a list costs the same queries whatever its length)."""
+
+    id = serializers.IntegerField()
+    number = serializers.IntegerField(help_text=_("Sequential per business."))
+    status = serializers.CharField(help_text=ORDER_STATUS)
+    currency = serializers.CharField()
+    total = serializers.IntegerField(help_text=_("Minor units (cents)."))
+    customer = UserRefSerializer()
+    conversation_id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderSerializer(OrderSummarySerializer):
+    business = BusinessRefSerializer()
+    subtotal = serializers.IntegerField()
+    shipping = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    note = serializers.CharField()
+    items = OrderItemSerializer(many=True, source="items.all")
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    """A catalog product (``product_id``) or a free line (``name`` and ``unit_price``)."""
+
+    product_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    name = FreeTextField(max_length=120, required=False)
+    unit_price = MoneyField(required=False, help_text=_("Minor units (cents), above zero."))
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+
+    def validate(self, attrs):
+        if ("product_id" in attrs) == ("name" in attrs):
+            raise serializers.ValidationError(_("Send either product_id, or name and unit_price."))
+        if "name" in attrs and "unit_price" not in attrs:
+            raise serializers.ValidationError({"unit_price": _("Give the item a price.")})
+        return attrs
+
+
+class OrderInputSerializer(serializers.Serializer):
+    lines = OrderLineInputSerializer(many=True, max_length=MAX_LINES, allow_empty=False)
+    shipping = MoneyField(default=0)
+    discount = MoneyField(default=0)
+    note = FreeTextField(max_length=500, required=False, allow_blank=True, default="")
+    expires_in_hours = StrictIntegerField(min_value=1, max_value=7 * 24, default=24)
+
+
+class OrderFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=PAGE)
+
+
+# --- Paying ----------------------------------------------------------------------------------
+
+
+class PayInputSerializer(serializers.Serializer):
+    card_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    confirmation = serializers.ChoiceField(choices=Payment.Confirmation.choices)
+    pin = serializers.CharField(
+        max_length=6, required=False, allow_blank=True, help_text=_("With confirmation pin.")
+    )
+    webauthn = serializers.DictField(
+        required=False,
+        help_text=_(
+            "With confirmation webauthn: the browser's credential.toJSON() for the options "
+            "from POST /api/v1/orders/{id}/pay/fingerprint/."
+        ),
+    )
+
+    def validate(self, attrs):
+        if attrs["confirmation"] == Payment.Confirmation.PIN and not attrs.get("pin"):
+            raise serializers.ValidationError({"pin": _("Enter your payment PIN.")})
+        if attrs["confirmation"] == Payment.Confirmation.WEBAUTHN and not attrs.get("webauthn"):
+            raise serializers.ValidationError({"webauthn": _("Confirm with your fingerprint.")})
+        return attrs
+
+
+class PaymentSerializer(serializers.Serializer):
+    """A payment as its payer sees it."""
+
+    id = serializers.IntegerField()
+    order_id = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField(help_text=PAYMENT_STATUS)
+    amount = serializers.IntegerField(help_text=_("Minor units (cents)."))
+    currency = serializers.CharField()
+    card = CardRefSerializer()
+    confirmation = serializers.ChoiceField(choices=Payment.Confirmation.choices)
+    failure_code = serializers.CharField()
+    failure_message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+    action_url = serializers.SerializerMethodField()
+
+    def get_action_url(self, obj) -> str:
+        """3-D Secure: where the customer answers the bank while the payment is pending
+        ("" otherwise)."""
+        return paying.action_url(obj)
+
+
+class BusinessPaymentSerializer(serializers.Serializer):
+    """A payment as the business sees it: with the fee and what it is credited."""
+
+    id = serializers.IntegerField()
+    order_id = serializers.IntegerField(allow_null=True)
+    order_number = serializers.IntegerField(source="order.number", allow_null=True)
+    payer = UserRefSerializer()
+    status = serializers.CharField(help_text=PAYMENT_STATUS)
+    amount = serializers.IntegerField()
+    fee = serializers.IntegerField()
+    net = serializers.IntegerField(help_text=_("amount − fee: what the business is credited."))
+    currency = serializers.CharField()
+    failure_code = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PaymentFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=PAGE)
