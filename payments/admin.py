@@ -13,6 +13,7 @@ from payments.models import (
     LedgerTransaction,
     Order,
     OrderItem,
+    Payment,
 )
 
 
@@ -178,3 +179,30 @@ class WebAuthnCredentialAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     fields = readonly_fields = ["user", "name", "transports", "sign_count", "created_at",
                                 "last_used_at"]  # fmt: skip
+
+
+# --- Payments ----------------------------------------------------------------------
+
+
+class PaymentEventInline(ReadOnlyInline):
+    model = AuditEvent
+    fk_name = "payment"
+    fields = readonly_fields = ["created_at", "action", "from_status", "to_status", "actor", "data"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk", "business", "order", "payer", "amount", "fee", "currency", "status",
+        "confirmation", "created_at",
+    ]  # fmt: skip
+    list_filter = ["status", "confirmation", "gateway", "currency"]
+    search_fields = ["business__name", "payer__email", "gateway_reference", "=idempotency_key"]
+    list_select_related = ["business", "order", "payer"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = [
+        "order", "payer", "business", "card", "amount", "fee", "currency", "status",
+        "confirmation", "idempotency_key", "gateway", "gateway_reference", "funding",
+        "failure_code", "failure_message", "created_at", "completed_at",
+    ]  # fmt: skip
+    inlines = [PaymentEventInline]

@@ -112,3 +112,45 @@ def list_orders_for_business(
             Q(conversation__assignee__isnull=True) | Q(conversation__assignee=membership.user_id)
         )
     return qs.order_by("-created_at", "-pk")
+
+
+# --- Balance -------------------------------------------------------------------------
+
+# Money from a card payment becomes available as WhatsApp Pay's did in Brazil.
+AVAILABLE_AFTER = {"debit": 1, "credit": 2}  # days
+
+
+def balance_summary(*, business: Business, currency: str, now=None) -> dict:
+    """The merchant's balance split into what is available now and what is still
+    pending, with the day each pending part becomes available (D+1 for debit cards,
+    D+2 for credit). The caller checks that the acting user may see it."""
+    import datetime
+
+    from django.utils import timezone
+
+    from payments.models import Payment
+
+    now = now or timezone.now()
+    total = balance_for_business(business=business, currency=currency)
+    horizon = now - datetime.timedelta(days=max(AVAILABLE_AFTER.values()))
+    recent = Payment.objects.filter(
+        business=business,
+        currency=currency,
+        status=Payment.Status.SUCCEEDED,
+        completed_at__gt=horizon,
+    ).values_list("amount", "fee", "funding", "completed_at")
+    pending: dict[datetime.date, int] = {}
+    for amount, fee, funding, completed_at in recent:
+        days = AVAILABLE_AFTER.get(funding, AVAILABLE_AFTER["credit"])
+        available_at = completed_at + datetime.timedelta(days=days)
+        if available_at > now:
+            day = timezone.localtime(available_at, business.tz).date()
+            pending[day] = pending.get(day, 0) + amount - fee
+    pending_total = sum(pending.values())
+    return {
+        "currency": currency,
+        "total": total,
+        "pending_total": pending_total,
+        "available": max(0, total - pending_total),
+        "pending": sorted(pending.items()),
+    }

@@ -1,8 +1,9 @@
-from payments.views import orders, paying, security, wallet
+from payments.views import balance, orders, paying, security, wallet
 
 urlpatterns = [
     *wallet.urlpatterns,
     *security.urlpatterns,
     *orders.urlpatterns,
     *paying.urlpatterns,
+    *balance.urlpatterns,
 ]

@@ -8,51 +8,14 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
-from catalog.tests.factories import make_product
 from chats.models import Message
-from chats.tests.factories import start_chat
 from core.errors import AppError
-from payments.gateway.base import CardDetails
 from payments.gateway.sandbox import SandboxGateway
 from payments.models import LedgerEntry, LedgerTransaction, Order, Payment, PaymentPin
-from payments.services import cards, ledger, orders, paying, pins
-
-PIN = "730519"
-
-
-def _card(user, number="4242424242424242"):
-    year = timezone.now().year + 2
-    details = CardDetails(
-        number=number, exp_month=12, exp_year=year, cvc="123", holder_name="Carla M"
-    )
-    return cards.add_card(user=user, details=details)
-
-
-@pytest.fixture
-def customer(db):
-    user = UserFactory(email="carla@example.com", display_name="Carla")
-    pins.set_pin(user=user, pin=PIN, pin_again=PIN)
-    return user
-
-
-@pytest.fixture
-def shop(owner, business, customer):
-    product = make_product(owner, business, name="Bolo", price=4500, stock=3)
-    conversation = start_chat(business, customer)
-    order = orders.create_payment_request(
-        actor=owner,
-        conversation=conversation,
-        lines=[{"product_id": product.pk, "quantity": 2}],
-        shipping=800,
-    )
-    return order, product
-
-
-def _pay(customer, order, card, key="attempt-1", **kwargs):
-    kwargs.setdefault("confirmation", "pin")
-    kwargs.setdefault("pin", PIN)
-    return paying.pay_order(payer=customer, order=order, card=card, idempotency_key=key, **kwargs)
+from payments.services import ledger, paying, pins
+from payments.tests.factories import PIN
+from payments.tests.factories import card_for as _card
+from payments.tests.factories import pay as _pay
 
 
 @pytest.mark.django_db
