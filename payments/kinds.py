@@ -6,6 +6,7 @@ importing payments (docs/payments.md, "Orders").
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from chats import kinds
 from core.money import format_money
@@ -62,6 +63,52 @@ def _preview_receipt(message) -> str:
     return text
 
 
+def _prefetch_carts(messages) -> None:
+    """Attach ``message.lines`` (live products, quantities, totals) and
+    ``message.business_slug``: two queries for any number of carts."""
+    from accounts.models import Business
+    from catalog.models import Product
+
+    wanted = {
+        item.get("product_id")
+        for m in messages
+        for item in m.payload.get("items", [])
+        if isinstance(item, dict)
+    }
+    products = {
+        p.pk: p for p in Product.objects.filter(pk__in={pk for pk in wanted if type(pk) is int})
+    }
+    slugs = dict(
+        Business.objects.filter(
+            pk__in={m.payload.get("business_id") for m in messages}
+        ).values_list("pk", "slug")
+    )
+    for message in messages:
+        business_id = message.payload.get("business_id")
+        message.business_slug = slugs.get(business_id, "")
+        message.lines, message.cart_total = [], 0
+        for item in message.payload.get("items", []):
+            product = products.get(item.get("product_id")) if isinstance(item, dict) else None
+            quantity = item.get("quantity") if isinstance(item, dict) else None
+            if product is None or product.business_id != business_id or type(quantity) is not int:
+                continue
+            line_total = product.price * quantity
+            message.lines.append({"product": product, "quantity": quantity, "total": line_total})
+            message.cart_total += line_total
+        message.cart_currency = message.lines[0]["product"].currency if message.lines else ""
+
+
+def _preview_cart(message) -> str:
+    count = sum(
+        item.get("quantity", 0)
+        for item in message.payload.get("items", [])
+        if isinstance(item, dict) and type(item.get("quantity")) is int
+    )
+    return ngettext("🛒 Cart with %(count)d item", "🛒 Cart with %(count)d items", count) % {
+        "count": count
+    }
+
+
 def register() -> None:
     kinds.register(
         kinds.MessageKind(
@@ -70,6 +117,9 @@ def register() -> None:
             _preview_payment_request,
             _prefetch_orders,
         )
+    )
+    kinds.register(
+        kinds.MessageKind("cart", "payments/messages/cart.html", _preview_cart, _prefetch_carts)
     )
     kinds.register(
         kinds.MessageKind(

@@ -1,4 +1,4 @@
-from payments.views import balance, orders, paying, security, wallet
+from payments.views import balance, cart, orders, paying, security, wallet
 
 urlpatterns = [
     *wallet.urlpatterns,
@@ -6,4 +6,5 @@ urlpatterns = [
     *orders.urlpatterns,
     *paying.urlpatterns,
     *balance.urlpatterns,
+    *cart.urlpatterns,
 ]

@@ -340,3 +340,43 @@ def expire_orders(*, now: datetime.datetime | None = None) -> int:
             )
             expired += 1
     return expired
+
+
+# --- Carts -------------------------------------------------------------------------------
+
+
+def send_cart(*, customer: User, business: Business, quantities: dict[int, int]):
+    """The customer sends their cart into the chat with ``business`` (a ``cart``
+    message the merchant turns into a payment request). Only this business's active
+    products are kept; returns the message."""
+    from catalog.models import Product
+    from chats.services import start_conversation
+
+    products = Product.objects.filter(business=business, is_active=True, pk__in=quantities)
+    items = [
+        {"product_id": p.pk, "quantity": quantities[p.pk]}
+        for p in products.order_by("position", "name")
+        if 0 < quantities[p.pk] <= 999
+    ]
+    if not items:
+        raise AppError(_("Your cart is empty."), code="empty_cart")
+    conversation, _created = start_conversation(customer=customer, business=business)
+    side = Participant.objects.get(conversation=conversation, user=customer)
+    message, _created = post_message(
+        conversation=conversation,
+        sender=side,
+        author=customer,
+        kind="cart",
+        payload={"business_id": business.pk, "items": items},
+    )
+    return message
+
+
+def cart_lines(message) -> list[dict]:
+    """A ``cart`` message's lines as ``create_payment_request`` takes them."""
+    items = message.payload.get("items") if message.kind == "cart" else None
+    return [
+        {"product_id": item["product_id"], "quantity": item["quantity"]}
+        for item in items or []
+        if type(item.get("product_id")) is int and type(item.get("quantity")) is int
+    ]

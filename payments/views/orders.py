@@ -36,6 +36,21 @@ def _products(business):
     ]
 
 
+def _from_cart(conversation, message_id) -> dict:
+    """The quantities of a cart the customer sent in this conversation, as the form's
+    initial values ("one click" from the cart card; the merchant adds shipping)."""
+    from chats.models import Message
+
+    if not str(message_id or "").isdigit():
+        return {}
+    message = Message.objects.filter(
+        pk=int(message_id), conversation=conversation, kind="cart"
+    ).first()
+    if message is None:
+        return {}
+    return {f"qty_{line['product_id']}": line["quantity"] for line in services.cart_lines(message)}
+
+
 @login_required
 def request_payment(request, slug: str, conversation_id: int):
     """Compose a payment request for the conversation's customer. The inbox panel
@@ -50,6 +65,7 @@ def request_payment(request, slug: str, conversation_id: int):
         request.POST if request.method == "POST" else None,
         products=_products(business),
         currency=business.currency,
+        initial=_from_cart(conversation, request.GET.get("cart")),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
