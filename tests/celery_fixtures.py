@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 
@@ -116,6 +117,10 @@ def _drop_broker_connections() -> None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # Celery takes its pool from kombu's process-wide registry, keyed by the broker
+    # URL: without a reset the next publish gets the closed pool back ("Acquire on
+    # closed pool").
+    kombu_pools.reset()
 
 
 def _run_worker(env: dict[str, str], log_path: Path):
