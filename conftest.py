@@ -73,6 +73,18 @@ def _public_states():
 
 
 @pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Messages made outside a request (services called by a test) are in English, as
+    the assertions read them, whatever a previous test left active in this thread;
+    requests still choose their own language (LocaleMiddleware)."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_local_cache():
     """Counters in the default cache (chat rate limits, presence) start at zero in each
     test. Only the in-process cache is cleared: a Redis cache is shared (flushing it

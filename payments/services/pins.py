@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -164,22 +164,35 @@ def _wrong(failed: int) -> AppError:
 def check_pin(*, user, pin: str) -> PinCheck:
     """Check ``pin`` and count the attempt; never raises for a wrong PIN.
 
-    Runs in its own ``transaction.atomic()`` with ``SELECT … FOR UPDATE`` on the
-    user's PaymentPin row, so concurrent attempts are counted one after another (the
-    slow hash is computed under the lock on purpose: a flood cannot test several PINs
-    before the counter moves). A locked or blocked PIN is refused before hashing.
-    When called outside another atomic block, the counter is committed on return.
+    The slow hash runs first, *outside* any transaction and with this thread's
+    database connection handed back to the pool (a few concurrent payers would
+    otherwise hold every pooled connection for half a second each). The verdict then
+    counts under ``SELECT … FOR UPDATE`` on the user's PaymentPin row, re-reading its
+    state: an attempt that reaches the lock after the PIN got locked is refused even
+    if it was right, so a flood of concurrent guesses still gets only as many tries as
+    the counter allows. A locked or blocked PIN is refused before hashing. When called
+    outside another atomic block, the counter is committed on return.
     """
+    state = PaymentPin.objects.filter(user=user).values("pin_hash").first()
+    if state is None:
+        return PinCheck(ok=False, error=_missing())
+    early = _refusal(PaymentPin.objects.get(user=user), timezone.now())
+    if early is not None:
+        return PinCheck(ok=False, error=early)
+    if not connection.in_atomic_block:
+        connection.close()  # back to the pool while we hash
+    matches = _pin_matches(pin, state["pin_hash"])
     with transaction.atomic():
         row = PaymentPin.objects.select_for_update().filter(user=user).first()
         if row is None:
             return PinCheck(ok=False, error=_missing())
         now = timezone.now()
-        if row.needs_reset:
-            return PinCheck(ok=False, error=_reset_needed())
-        if row.locked_until and row.locked_until > now:
-            return PinCheck(ok=False, error=_locked(row.locked_until, now))
-        if _pin_matches(pin, row.pin_hash):
+        refused = _refusal(row, now)
+        if refused is not None:
+            return PinCheck(ok=False, error=refused)
+        if row.pin_hash != state["pin_hash"]:  # changed meanwhile: check the new one
+            matches = _pin_matches(pin, row.pin_hash)
+        if matches:
             if row.failed_attempts or row.locked_until:
                 row.failed_attempts, row.locked_until, row.updated_at = 0, None, now
                 row.save(update_fields=["failed_attempts", "locked_until", "updated_at"])
@@ -196,6 +209,14 @@ def check_pin(*, user, pin: str) -> PinCheck:
             error = _wrong(row.failed_attempts)
         row.save(update_fields=["failed_attempts", "locked_until", "needs_reset", "updated_at"])
     return PinCheck(ok=False, error=error)
+
+
+def _refusal(row: PaymentPin, now) -> AppError | None:
+    if row.needs_reset:
+        return _reset_needed()
+    if row.locked_until and row.locked_until > now:
+        return _locked(row.locked_until, now)
+    return None
 
 
 def verify_pin(*, user, pin: str) -> None:
