@@ -180,13 +180,15 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             payment.status = Payment.Status.SUCCEEDED
             payment.completed_at = timezone.now()
             payment.save()
-            ledger.post_card_payment(payment=payment)
             _take_stock(payment.order)
             orders.transition_order(
                 order=payment.order, to=Order.Status.PROCESSING, actor=payment.payer,
                 data={"payment": payment.pk},
             )  # fmt: skip
             _post_receipt(payment)
+            # Last: the clearing and revenue rows every payment updates then stay
+            # locked only from here to the commit.
+            ledger.post_card_payment(payment=payment)
         elif result.status == "requires_action":
             payment.save()  # still pending; the audit event keeps where the challenge is
         else:
