@@ -2,6 +2,8 @@
 cards and payments made through the services. Fixtures ``customer`` and ``shop`` are
 in ``payments/tests/conftest.py``."""
 
+import uuid
+
 from django.utils import timezone
 
 from payments.gateway.base import CardDetails
@@ -19,8 +21,13 @@ def card_for(user, number="4242424242424242"):
     return cards.add_card(user=user, details=details)
 
 
-def pay(customer, order, card, key="attempt-1", **kwargs):
-    """``customer`` pays ``order`` with ``card``, confirming with the PIN by default."""
+def pay(customer, order, card, key=None, **kwargs):
+    """``customer`` pays ``order`` with ``card``, confirming with the PIN by default.
+
+    ``key`` is the attempt's idempotency key, a fresh one unless given: the sandbox
+    remembers keys in the shared cache (Redis under CI) across tests, as a real
+    gateway would across requests, so a test never reuses another test's key."""
+    key = key or uuid.uuid4().hex
     kwargs.setdefault("confirmation", "pin")
     kwargs.setdefault("pin", PIN)
     return paying.pay_order(payer=customer, order=order, card=card, idempotency_key=key, **kwargs)

@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+import uuid
 
 import pytest
 from django.db import connection, connections
@@ -44,13 +45,14 @@ def test_paying_with_the_pin_charges_posts_and_tells_the_chat(shop, customer, bu
 def test_a_repeat_of_the_same_attempt_pays_once(shop, customer):
     order, _product = shop
     card = _card(customer)
-    first = _pay(customer, order, card)
-    again = _pay(customer, order, card)
+    key = uuid.uuid4().hex
+    first = _pay(customer, order, card, key=key)
+    again = _pay(customer, order, card, key=key)
     assert first.pk == again.pk
     assert Payment.objects.count() == 1 and LedgerTransaction.objects.count() == 1
     # A new attempt on a paid order is refused.
     with pytest.raises(AppError) as exc:
-        _pay(customer, order, card, key="attempt-2")
+        _pay(customer, order, card, key=None)
     assert exc.value.code == "not_payable"
 
 
@@ -68,7 +70,7 @@ def test_a_decline_posts_nothing_and_another_card_can_pay(shop, customer):
     order.refresh_from_db()
     product.refresh_from_db()
     assert order.status == Order.Status.PENDING and product.stock == 3
-    payment = _pay(customer, order, _card(customer), key="attempt-2")
+    payment = _pay(customer, order, _card(customer), key=None)
     assert payment.status == Payment.Status.SUCCEEDED
 
 
@@ -110,7 +112,7 @@ def test_expired_or_out_of_stock_orders_are_not_charged(shop, customer, owner):
     order.refresh_from_db()
     type(product).objects.filter(pk=product.pk).update(stock=1)
     with pytest.raises(AppError) as exc:
-        _pay(customer, order, _card(customer, "5555555555554444"), key="attempt-2")
+        _pay(customer, order, _card(customer, "5555555555554444"), key=None)
     assert exc.value.code == "out_of_stock"
     assert not Payment.objects.exists()
 
@@ -145,7 +147,7 @@ def test_the_pay_page_pays_with_the_pin(client, shop, customer):
     assert wrong.status_code == 400 and "Wrong PIN" in wrong.content.decode()
     assert PIN not in wrong.content.decode()
     data["pin"] = PIN
-    data["attempt"] = "form-2"
+    data["attempt"] = uuid.uuid4().hex
     paid = client.post(reverse("order_pay", args=[order.pk]), data)
     assert paid.status_code == 302
     assert paid["Location"] == reverse("chat_thread", args=[order.conversation_id])
@@ -172,12 +174,12 @@ def test_fifty_simultaneous_confirmations_charge_once(shop, customer, settings):
     PaymentPin.objects.filter(user=customer).update(pin_hash=pins.hash_pin("481526"))
     order, _product = shop
     card = _card(customer)
-    results, barrier = [], threading.Barrier(50)
+    results, barrier, run = [], threading.Barrier(50), uuid.uuid4().hex
 
     def confirm(n: int) -> None:
         try:
             barrier.wait()
-            payment = _pay(customer, order, card, key=f"tab-{n}", pin="481526")
+            payment = _pay(customer, order, card, key=f"{run}-tab-{n}", pin="481526")
             results.append(payment.status)
         except AppError as exc:
             results.append(exc.code)
