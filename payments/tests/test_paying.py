@@ -9,11 +9,13 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.tests.factories import make_product
 from chats.models import Message
+from chats.tests.factories import start_chat
 from core.errors import AppError
 from payments.gateway.sandbox import SandboxGateway
 from payments.models import LedgerEntry, LedgerTransaction, Order, Payment, PaymentPin
-from payments.services import ledger, paying, pins
+from payments.services import ledger, orders, paying, pins
 from payments.tests.factories import PIN
 from payments.tests.factories import card_for as _card
 from payments.tests.factories import pay as _pay
@@ -198,3 +200,56 @@ def test_fifty_simultaneous_confirmations_charge_once(shop, customer, settings):
     assert Payment.objects.filter(status="succeeded").count() == 1
     assert LedgerTransaction.objects.count() == 1
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_twenty_orders_with_ten_concurrent_payers_each(owner, business, customer, settings):
+    """20 orders, each confirmed by 10 tabs at once (200 threads, one PostgreSQL
+    connection each from the pool): every order is charged once, every charge posted
+    once, and the books balance."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    PaymentPin.objects.filter(user=customer).update(pin_hash=pins.hash_pin("481526"))
+    product = make_product(owner, business, name="Pão", price=1000, stock=None)
+    conversation = start_chat(business, customer)
+    all_orders = [
+        orders.create_payment_request(
+            actor=owner,
+            conversation=conversation,
+            lines=[{"product_id": product.pk, "quantity": n + 1}],
+        )
+        for n in range(20)
+    ]
+    card = _card(customer)
+    run, results = uuid.uuid4().hex, []
+    barrier = threading.Barrier(10)
+
+    def confirm(order, n: int) -> None:
+        try:
+            barrier.wait()
+            payment = _pay(customer, order, card, key=f"{run}-{order.pk}-{n}", pin="481526")
+            results.append((order.pk, payment.status))
+        except AppError as exc:
+            results.append((order.pk, exc.code))
+        except Exception as exc:  # reported by the assertions below
+            results.append((order.pk, repr(exc)))
+        finally:
+            connections.close_all()
+
+    for order in all_orders:  # ten tabs at once on each order, order after order
+        threads = [threading.Thread(target=confirm, args=(order, n)) for n in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(results) == 200
+    for order in all_orders:
+        outcomes = [status for pk, status in results if pk == order.pk]
+        assert outcomes.count("succeeded") == 1, outcomes
+        assert set(outcomes) <= {"succeeded", "already_paying", "not_payable"}, outcomes
+    assert Payment.objects.filter(status="succeeded").count() == 20
+    assert LedgerTransaction.objects.count() == 20
+    for transaction_ in LedgerTransaction.objects.prefetch_related("entries"):
+        assert sum(e.amount for e in transaction_.entries.all()) == 0
+    expected = sum(o.total - ledger.fee_for(o.total, business.fee_bps) for o in all_orders)
+    assert ledger.account_for_business(business, "BRL").balance == expected
