@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import cpu_seconds, free_port, throwaway_postgres, wait_until_up
+from pages import cpu_seconds, free_port, server_environment, throwaway_postgres, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_P99_MS = 50.0
@@ -73,28 +73,15 @@ CHANNEL_LAYERS = {layers!r}
 
 
 def environment(var_dir: Path, args, database_url: str, prefix: str) -> dict[str, str]:
-    """The production-like settings, shared by this process and the server."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "MEDIA_ROOT", "SMTP_URL", "SITE_URL", "PYTHONPATH"}
-    }
+    """The production-like settings (``pages.server_environment``) with the Redis
+    layer under this run's prefix; shared by this process and the server."""
+    env = server_environment(var_dir, database_url)
     env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        VAR_DIR=str(var_dir),
-        DEBUG="0",
-        SECRET_KEY="bench-only-" + os.urandom(16).hex(),
-        PAYMENT_PIN_PEPPER="bench-only-" + os.urandom(16).hex(),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        LOG_LEVEL="WARNING",
         REDIS_URL=args.redis,
         REDIS_KEY_PREFIX=prefix,
         CHAT_MESSAGES_PER_MINUTE=str(10**9),
         PYTHONPATH=str(ROOT),
     )
-    if database_url:
-        env["DATABASE_URL"] = database_url
     if args.layer == "pubsub":
         # The same settings with channels_redis's pub/sub layer, from a module in the
         # throw-away directory (settings.py itself picks the list-based layer).

@@ -44,7 +44,8 @@ def server_environment(var_dir: Path, database_url: str = "") -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "SMTP_URL", "SITE_URL"}
+        if k
+        not in {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "SMTP_URL", "SITE_URL", "PYTHONPATH"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",

@@ -54,7 +54,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chat import PySpy, delete_prefix, server_process
-from pages import cpu_seconds
+from pages import cpu_seconds, server_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.25  # payments/s as a share of the floor's requests/s
@@ -129,23 +129,11 @@ def throwaway_postgres(server_url: str):
 
 
 def environment(var_dir: Path, args, database_url: str, prefix: str) -> dict[str, str]:
-    """The production-like settings, shared by this process and the server."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "SMTP_URL", "SITE_URL", "PYTHONPATH"}
-    }
+    """The production-like settings (``pages.server_environment``) with the bench's
+    settings and URL modules from ``var_dir``; shared by this process and the server."""
+    env = server_environment(var_dir, database_url)
     env.update(
         DJANGO_SETTINGS_MODULE="bench_payments_settings",
-        VAR_DIR=str(var_dir),
-        DATABASE_URL=database_url,
-        DEBUG="0",
-        SECRET_KEY="bench-only-" + os.urandom(16).hex(),
-        PAYMENT_PIN_PEPPER="bench-only-" + os.urandom(16).hex(),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        LOG_LEVEL="WARNING",
         PYTHONPATH=f"{var_dir}{os.pathsep}{ROOT}",
     )
     if args.redis:

@@ -35,6 +35,7 @@ from catalog.serializers import (
     PublicProductFilterSerializer,
     PublicProductSerializer,
 )
+from core.api import input_data, query_data
 
 ROLE = Membership.Role
 PUBLIC = ["catalog (public)"]
@@ -53,18 +54,6 @@ class _Paginated:
         page = paginator.paginate_queryset(queryset, request, view=self)
         data = serializer_class(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
-
-
-def _query(request, serializer_class) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _input(request, serializer_class, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _product_out(request, business, product_id) -> dict:
@@ -88,7 +77,7 @@ class PublicProductListView(_Paginated, APIView):
     )
     def get(self, request, slug):
         business = get_public_business(slug=slug)
-        params = _query(request, PublicProductFilterSerializer)
+        params = query_data(request, PublicProductFilterSerializer)
         products = selectors.list_public_products(
             business=business, collection_id=params.get("collection")
         )
@@ -132,7 +121,7 @@ class ProductListView(_Paginated, APIView):
     )
     def get(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
-        params = _query(request, ProductFilterSerializer)
+        params = query_data(request, ProductFilterSerializer)
         products = selectors.list_products_for(
             business=business,
             q=params.get("q", "").strip(),
@@ -149,7 +138,7 @@ class ProductListView(_Paginated, APIView):
     )
     def post(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-        data = _input(request, ProductInputSerializer)
+        data = input_data(request, ProductInputSerializer)
         product = services.create_product(actor=request.user, business=business, **data)
         return Response(_product_out(request, business, product.pk), status=status.HTTP_201_CREATED)
 
@@ -171,7 +160,7 @@ class ProductDetailView(APIView):
     def patch(self, request, slug, product_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         product = selectors.get_product_for(business=business, product_id=product_id)
-        data = _input(request, ProductInputSerializer, partial=True)
+        data = input_data(request, ProductInputSerializer, partial=True)
         services.update_product(actor=request.user, product=product, **data)
         return Response(_product_out(request, business, product.pk))
 
@@ -211,7 +200,7 @@ class PhotoListView(APIView):
     def post(self, request, slug, product_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         product = selectors.get_product_for(business=business, product_id=product_id)
-        data = _input(request, PhotoUploadInputSerializer)
+        data = input_data(request, PhotoUploadInputSerializer)
         photos = services.add_product_photos(
             actor=request.user, product=product, uploads=data["photos"], alt_text=data["alt_text"]
         )
@@ -232,7 +221,7 @@ class PhotoDetailView(APIView):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         product = selectors.get_product_for(business=business, product_id=product_id)
         photo = selectors.get_photo_for(product=product, photo_id=photo_id)
-        data = _input(request, PhotoUpdateInputSerializer)
+        data = input_data(request, PhotoUpdateInputSerializer)
         photo = services.update_photo(actor=request.user, photo=photo, **data)
         return Response(PhotoSerializer(photo, context={"request": request}).data)
 
@@ -255,7 +244,7 @@ class PhotoReorderView(APIView):
     def post(self, request, slug, product_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         product = selectors.get_product_for(business=business, product_id=product_id)
-        data = _input(request, PhotoReorderInputSerializer)
+        data = input_data(request, PhotoReorderInputSerializer)
         services.reorder_photos(actor=request.user, product=product, photo_ids=data["photo_ids"])
         product = selectors.get_product_for(business=business, product_id=product.pk)
         return Response(_photos_out(request, product))
@@ -285,7 +274,7 @@ class CollectionListView(APIView):
     )
     def post(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-        data = _input(request, CollectionInputSerializer)
+        data = input_data(request, CollectionInputSerializer)
         collection = services.create_collection(actor=request.user, business=business, **data)
         return Response(CollectionSerializer(collection).data, status=status.HTTP_201_CREATED)
 
@@ -300,7 +289,7 @@ class CollectionDetailView(APIView):
     def patch(self, request, slug, collection_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         collection = selectors.get_collection_for(business=business, collection_id=collection_id)
-        data = _input(request, CollectionInputSerializer)
+        data = input_data(request, CollectionInputSerializer)
         collection = services.rename_collection(actor=request.user, collection=collection, **data)
         return Response(CollectionSerializer(collection).data)
 
@@ -326,7 +315,7 @@ class CollectionReorderView(APIView):
     )
     def post(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-        data = _input(request, CollectionReorderInputSerializer)
+        data = input_data(request, CollectionReorderInputSerializer)
         services.reorder_collections(
             actor=request.user, business=business, collection_ids=data["collection_ids"]
         )
@@ -344,7 +333,7 @@ class CollectionProductsReorderView(APIView):
     def post(self, request, slug, collection_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         collection = selectors.get_collection_for(business=business, collection_id=collection_id)
-        data = _input(request, CollectionProductsReorderInputSerializer)
+        data = input_data(request, CollectionProductsReorderInputSerializer)
         services.reorder_collection_products(
             actor=request.user, collection=collection, product_ids=data["product_ids"]
         )

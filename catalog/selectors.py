@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import Business
 from catalog.models import Collection, CollectionItem, Product, ProductImport, ProductPhoto
+from core.errors import AppError
 
 PHOTOS = Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
 
@@ -159,3 +161,25 @@ def get_import_for(*, business: Business, import_id) -> ProductImport:
 
 def list_recent_imports_for(*, business: Business, limit: int = 5) -> QuerySet[ProductImport]:
     return business.product_imports.defer("content").order_by("-created_at", "-id")[:limit]
+
+
+def refuse_short_stock(products, quantities: dict[int, int]) -> None:
+    """AppError ``out_of_stock`` for the first of ``products`` whose counted stock is
+    below its quantity in ``quantities`` (``{product id: quantity}``); unlimited stock
+    (``None``) always suffices."""
+    for product in products:
+        if product.stock is not None and product.stock < quantities[product.pk]:
+            raise AppError(
+                _("%(product)s is out of stock: the shop has %(left)d left.")
+                % {"product": product.name, "left": product.stock},
+                code="out_of_stock",
+            )
+
+
+def check_stock(*, business_id: int, quantities: dict[int, int]) -> None:
+    """Whether ``business_id``'s counted stock covers ``quantities`` now (no lock: the
+    payment checks before charging; ``services.take_stock`` checks again under locks)."""
+    products = Product.objects.filter(
+        business_id=business_id, pk__in=quantities, stock__isnull=False
+    )
+    refuse_short_stock(products, quantities)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, User
 from accounts.services import require_role, validation_to_app_error
+from catalog import selectors
 from catalog.feed import FeedError, FeedRejected, FeedRow, parse_feed
 from catalog.models import Collection, CollectionItem, Product, ProductImport, ProductPhoto
 from core.errors import AppError
@@ -176,20 +177,14 @@ def take_stock(*, business_id: int, quantities: dict[int, int]) -> None:
     if not quantities:
         return
     bump_catalog_version(business_id)
-    products = (
+    products = list(
         Product.objects.select_for_update()
         .filter(business_id=business_id, pk__in=quantities, stock__isnull=False)
         .order_by("pk")
     )
+    selectors.refuse_short_stock(products, quantities)
     for product in products:
-        wanted = quantities[product.pk]
-        if product.stock < wanted:
-            raise AppError(
-                _("%(product)s is out of stock: the shop has %(left)d left.")
-                % {"product": product.name, "left": product.stock},
-                code="out_of_stock",
-            )
-        Product.objects.filter(pk=product.pk).update(stock=F("stock") - wanted)
+        Product.objects.filter(pk=product.pk).update(stock=F("stock") - quantities[product.pk])
 
 
 def set_product_in_stock(*, actor: User, product: Product, in_stock: bool) -> Product:

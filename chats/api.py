@@ -43,6 +43,7 @@ from chats.serializers import (
     StartConversationInputSerializer,
     StatusInputSerializer,
 )
+from core.api import input_data, query_data
 from core.errors import AppError
 
 ROLE = Membership.Role
@@ -50,18 +51,6 @@ CHATS = ["chats"]
 INBOX = ["chats (business inbox)"]
 DELETED = {204: OpenApiResponse(description=gettext_lazy("Deleted."))}
 TOUCH_FIELDS = services.FIRST_TOUCH_FIELDS
-
-
-def _query(request, serializer_class) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _input(request, serializer_class, **kwargs) -> dict:
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _conversation(request, conversation_id):
@@ -104,7 +93,7 @@ class MyConversationListView(APIView):
         responses=MyConversationSerializer(many=True),
     )
     def get(self, request):
-        params = _query(request, MyConversationFilterSerializer)
+        params = query_data(request, MyConversationFilterSerializer)
         sides = selectors.list_my_conversations(user=request.user, limit=params["limit"])
         return Response(MyConversationSerializer(sides, many=True).data)
 
@@ -121,7 +110,7 @@ class MyConversationListView(APIView):
         responses={201: ConversationSerializer, 200: ConversationSerializer},
     )
     def post(self, request):
-        data = _input(request, StartConversationInputSerializer)
+        data = input_data(request, StartConversationInputSerializer)
         if "business" in data:
             business = get_public_business(slug=data["business"])
             touch = {key: data[key] for key in TOUCH_FIELDS if key in data}
@@ -158,7 +147,7 @@ class InboxListView(APIView):
     )
     def get(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
-        params = _query(request, InboxFilterSerializer)
+        params = query_data(request, InboxFilterSerializer)
         conversations = selectors.list_inbox(
             business=business,
             user=request.user,
@@ -204,7 +193,7 @@ class ConversationStatusView(APIView):
     )
     def post(self, request, conversation_id):
         conversation = _staff_conversation(request, conversation_id)
-        data = _input(request, StatusInputSerializer)
+        data = input_data(request, StatusInputSerializer)
         services.set_status(actor=request.user, conversation=conversation, status=data["status"])
         return _detail(request, conversation.pk)
 
@@ -222,7 +211,7 @@ class ConversationAssignView(APIView):
     )
     def post(self, request, conversation_id):
         conversation = _staff_conversation(request, conversation_id)
-        data = _input(request, AssignInputSerializer)
+        data = input_data(request, AssignInputSerializer)
         services.assign(actor=request.user, conversation=conversation, assignee_id=data["assignee"])
         return _detail(request, conversation.pk)
 
@@ -236,7 +225,7 @@ class ConversationLabelsView(APIView):
     )
     def post(self, request, conversation_id):
         conversation = _staff_conversation(request, conversation_id)
-        data = _input(request, LabelsInputSerializer)
+        data = input_data(request, LabelsInputSerializer)
         services.set_labels(
             actor=request.user, conversation=conversation, label_ids=data["label_ids"]
         )
@@ -264,7 +253,7 @@ class MessageListView(APIView):
         conversation = selectors.get_conversation_for(
             user=request.user, conversation_id=conversation_id
         )
-        params = _query(request, MessageFilterSerializer)
+        params = query_data(request, MessageFilterSerializer)
         messages = selectors.list_messages(
             conversation=conversation,
             after=params.get("after"),
@@ -303,7 +292,7 @@ class MessageListView(APIView):
         conversation = selectors.get_conversation_for(
             user=request.user, conversation_id=conversation_id
         )
-        data = _input(request, SendMessageInputSerializer)
+        data = input_data(request, SendMessageInputSerializer)
         if data["kind"] == "product":
             message, created = services.share_product(
                 actor=request.user,
@@ -341,7 +330,7 @@ class MarkReadView(APIView):
         conversation = selectors.get_conversation_for(
             user=request.user, conversation_id=conversation_id
         )
-        data = _input(request, MarkReadInputSerializer)
+        data = input_data(request, MarkReadInputSerializer)
         side = services.mark_read(
             actor=request.user, conversation=conversation, seq=data.get("seq")
         )
@@ -374,7 +363,7 @@ class QuickReplyListView(APIView):
     )
     def post(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-        data = _input(request, QuickReplyInputSerializer)
+        data = input_data(request, QuickReplyInputSerializer)
         reply = services.save_quick_reply(actor=request.user, business=business, **data)
         return Response(QuickReplySerializer(reply).data, status=status.HTTP_201_CREATED)
 
@@ -390,7 +379,7 @@ class QuickReplyDetailView(APIView):
     def patch(self, request, slug, reply_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         reply = _quick_reply(business, reply_id)
-        data = {"shortcut": reply.shortcut, "text": reply.text} | _input(
+        data = {"shortcut": reply.shortcut, "text": reply.text} | input_data(
             request, QuickReplyInputSerializer, partial=True
         )
         reply = services.save_quick_reply(

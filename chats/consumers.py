@@ -29,6 +29,7 @@ from chats import events, selectors, services
 from chats.models import Conversation
 from core.errors import AppError
 from core.events import collect_events
+from core.ids import MAX_ID
 
 CATCH_UP_LIMIT = 200
 TYPING_INTERVAL = 1.0  # seconds: at most one typing event per socket and conversation
@@ -56,7 +57,7 @@ def _seq(value, *, default: int | None = None) -> int:
     """A message number from a frame (a non-negative integer), or an ``invalid`` error."""
     if value is None and default is not None:
         return default
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
         return value
     raise AppError(_("Invalid message number."), code="invalid", field="seq")
 
@@ -261,7 +262,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_send(self, content):
         body, client_id = _text(content, "body"), _text(content, "client_id")
         conversation_id = content.get("conversation")
-        if type(conversation_id) is not int or not 0 < conversation_id < 2**63:
+        if type(conversation_id) is not int or not 0 < conversation_id <= MAX_ID:
             raise AppError(_("Conversation not found."), code="not_found")
         # One database call: the service locks the conversation and checks, under the
         # lock, that this user may write there (the same rule as the pages).

@@ -21,25 +21,18 @@ from chats.models import (
     QuickReply,
 )
 from chats.services import staff_membership
+from core.ids import parse_int
 
 ROLE = Membership.Role
 PAGE = 50
 MAX_PAGE = 200
 
 
-def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 <= number < 2**63 else None
-
-
 def get_conversation_for(*, user: User, conversation_id) -> Conversation:
     """The conversation if ``user`` may see it, with ``me`` (their side) and
     ``membership`` (their staff membership, or None when they are the customer).
     """
-    pk = _int(conversation_id)
+    pk = parse_int(conversation_id)
     if pk is None or not user.is_authenticated:
         raise Http404
     conversation = (
@@ -74,9 +67,9 @@ def list_messages(
     *, conversation: Conversation, after=None, before=None, limit: int = PAGE
 ) -> list[Message]:
     """Messages in ``seq`` order: the newest page, or those after/before a seq."""
-    limit = max(1, min(_int(limit) or PAGE, MAX_PAGE))
+    limit = max(1, min(parse_int(limit) or PAGE, MAX_PAGE))
     qs = Message.objects.filter(conversation=conversation).select_related("sender", "author")
-    after, before = _int(after), _int(before)
+    after, before = parse_int(after), parse_int(before)
     if after is not None:
         return list(qs.filter(seq__gt=after).order_by("seq")[:limit])
     if before is not None:
@@ -118,7 +111,7 @@ def list_inbox(
         qs = qs.filter(assignee=user)
     elif scope == "unassigned":
         qs = qs.filter(assignee__isnull=True)
-    label_id = _int(label)
+    label_id = parse_int(label)
     if label_id:
         qs = qs.filter(contact__labels__id=label_id)
     q = (q or "").replace("\x00", "").strip()[:100]
@@ -131,8 +124,8 @@ def list_inbox(
         )
     if before:
         older = Q(last_message_at__lt=before)
-        if _int(before_id):
-            older |= Q(last_message_at=before, pk__lt=_int(before_id))
+        if parse_int(before_id):
+            older |= Q(last_message_at=before, pk__lt=parse_int(before_id))
         qs = qs.filter(older)
     business_side = Participant.objects.filter(business=business)
     qs = (
@@ -144,7 +137,7 @@ def list_inbox(
         )
         .order_by("-last_message_at", "-pk")
     )
-    conversations = list(qs[: max(1, min(_int(limit) or PAGE, MAX_PAGE))])
+    conversations = list(qs[: max(1, min(parse_int(limit) or PAGE, MAX_PAGE))])
     for conversation in conversations:
         side = conversation.business_side[0] if conversation.business_side else None
         conversation.unread = side.unread if side else 0
@@ -152,7 +145,7 @@ def list_inbox(
 
 
 def get_inbox_row(*, business: Business, user: User, membership: Membership, conversation_id):
-    pk = _int(conversation_id)
+    pk = parse_int(conversation_id)
     rows = [
         c for c in list_inbox(business=business, user=user, membership=membership) if c.pk == pk
     ]

@@ -17,8 +17,8 @@ from rest_framework import serializers
 
 from chats import kinds
 from chats.models import MAX_TEXT, Conversation, Label, QuickReply
+from core.ids import MAX_ID
 
-MAX_ID = 2**63 - 1  # BigAutoField's range: larger ids are refused, never sent to the database
 MAX_SEQ = 2_147_483_647  # PositiveIntegerField's range on every database we run
 MAX_LABELS = 100
 PAGE = 50

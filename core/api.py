@@ -1,4 +1,6 @@
-"""API plumbing shared by every app: the exception handler."""
+"""API plumbing shared by every app: the exception handler, and reading a request's
+query string or body through an input serializer (a 400 with the field errors when
+it does not validate)."""
 
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -13,3 +15,17 @@ def exception_handler(exc, context):
             body["field"] = exc.field
         return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)
+
+
+def query_data(request, serializer_class) -> dict:
+    """The query string, validated by ``serializer_class``."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def input_data(request, serializer_class, **kwargs) -> dict:
+    """The request body, validated by ``serializer_class(**kwargs)``."""
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from accounts.models import Membership
 from accounts.selectors import get_business_for
 from chats.selectors import get_conversation_for
+from core.api import input_data, query_data
 from core.errors import AppError
 from payments import selectors
 from payments.gateway import CardDetails
@@ -71,18 +72,6 @@ IDEMPOTENCY_ERRORS = {
     409: OpenApiResponse(description="The first request with this key is still running."),
     422: OpenApiResponse(description="This key was used for a different request."),
 }
-
-
-def _query(request, serializer_class) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _input(request, serializer_class) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _customer_order(request, order_id):
@@ -141,7 +130,7 @@ class CardListView(APIView):
     )
     @sensitive_variables()
     def post(self, request):
-        data = _input(request, CardInputSerializer)
+        data = input_data(request, CardInputSerializer)
         details = CardDetails(
             number=data["number"],
             exp_month=data["exp_month"],
@@ -213,7 +202,7 @@ class FingerprintListView(APIView):
         responses={201: FingerprintSerializer},
     )
     def post(self, request):
-        data = _input(request, FingerprintInputSerializer)
+        data = input_data(request, FingerprintInputSerializer)
         credential = webauthn.register_credential(
             user=request.user, response=data["credential"], name=data["name"]
         )
@@ -269,7 +258,7 @@ class OrderCreateView(APIView):
         conversation = get_conversation_for(user=request.user, conversation_id=conversation_id)
         if conversation.business_id != business.pk or conversation.membership is None:
             raise Http404
-        data = _input(request, OrderInputSerializer)
+        data = input_data(request, OrderInputSerializer)
         lines = [
             {
                 key: line[key]
@@ -301,7 +290,7 @@ class BusinessOrderListView(APIView):
     )
     def get(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
-        params = _query(request, OrderFilterSerializer)
+        params = query_data(request, OrderFilterSerializer)
         found = selectors.list_orders_for_business(
             business=business, status=params.get("status", ""), membership=business.membership
         )[: params["limit"]]
@@ -357,7 +346,7 @@ class OrderPayView(APIView):
     @sensitive_variables("data")
     def post(self, request, order_id):
         order = _customer_order(request, order_id)
-        data = _input(request, PayInputSerializer)
+        data = input_data(request, PayInputSerializer)
         try:
             card = selectors.get_card_for(user=request.user, card_id=data["card_id"])
         except Http404:
@@ -413,7 +402,7 @@ class MyPaymentListView(APIView):
         responses=PaymentSerializer(many=True),
     )
     def get(self, request):
-        params = _query(request, PaymentFilterSerializer)
+        params = query_data(request, PaymentFilterSerializer)
         found = _payments_of(
             user=request.user, status_filter=params.get("status", ""), limit=params["limit"]
         )
@@ -430,7 +419,7 @@ class BusinessPaymentListView(APIView):
     )
     def get(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-        params = _query(request, PaymentFilterSerializer)
+        params = query_data(request, PaymentFilterSerializer)
         found = _payments_to(
             business=business, status_filter=params.get("status", ""), limit=params["limit"]
         )

@@ -8,6 +8,7 @@ from django.http import Http404
 
 from accounts.models import Business, Membership, User
 from chats.services import staff_membership
+from core.ids import parse_int
 from payments.models import Card, LedgerAccount, LedgerEntry, Order
 
 # --- Ledger ------------------------------------------------------------------------
@@ -69,19 +70,11 @@ def get_card_for(*, user, card_id) -> Card:
 # --- Orders ------------------------------------------------------------------------
 
 
-def _order_pk(value) -> int | None:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        return None
-    return pk if 0 < pk < 2**63 else None
-
-
 def get_order_for(*, user: User, order_id) -> Order:
     """The order if ``user`` is its customer, or staff of its business who can see its
     conversation (agents: theirs or unassigned ones); Http404 alike for a missing
     order and anyone else's. Sets ``order.membership`` (None for the customer)."""
-    pk = _order_pk(order_id)
+    pk = parse_int(order_id, minimum=1)
     if pk is None or not user.is_authenticated:
         raise Http404
     order = (

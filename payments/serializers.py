@@ -21,13 +21,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from chats.serializers import BusinessRefSerializer, UserRefSerializer
+from core.ids import MAX_ID
 from core.money import MAX_MINOR
 from payments.gateway.base import luhn_ok
 from payments.models import Card, Order, Payment
 from payments.services import paying
 from payments.services.orders import MAX_LINES, MAX_QUANTITY
 
-MAX_ID = 2**63 - 1
 PAGE = 50
 MAX_PAGE = 200
 # Strings, not enums: another enum named "status" (conversations have one) would make

@@ -19,6 +19,7 @@ from chats import events
 from chats.models import Conversation, Message, Participant
 from chats.services import post_message, staff_membership
 from core.errors import AppError
+from core.ids import MAX_ID
 from core.money import MAX_MINOR
 from payments.models import AuditEvent, Order, OrderItem
 
@@ -76,7 +77,7 @@ def _clean_lines(business: Business, lines: Sequence[dict]) -> list[OrderItem]:
             raise AppError(_("Invalid item."), code="invalid_line", field="lines")
         if "product_id" in line:
             pid = line["product_id"]
-            if type(pid) is not int or not 0 < pid < 2**63:
+            if type(pid) is not int or not 0 < pid <= MAX_ID:
                 raise AppError(_("Product not found."), code="product_not_found", field="lines")
             wanted.add(pid)
     products = {

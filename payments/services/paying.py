@@ -30,6 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from catalog.selectors import check_stock
+from catalog.services import take_stock
 from core.errors import AppError
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
@@ -55,20 +57,13 @@ def _payable(order: Order) -> None:
         raise AppError(_("This payment request has expired."), code="expired")
 
 
-def _check_stock(order: Order) -> None:
-    from catalog.models import Product
-
-    wanted: dict[int, int] = {}
+def _quantities(order: Order) -> dict[int, int]:
+    """The order's catalog products and how many of each (``{product id: quantity}``)."""
+    quantities: dict[int, int] = {}
     for item in order.items.all():
         if item.product_id:
-            wanted[item.product_id] = wanted.get(item.product_id, 0) + item.quantity
-    for product in Product.objects.filter(pk__in=wanted, stock__isnull=False):
-        if product.stock < wanted[product.pk]:
-            raise AppError(
-                _("%(product)s is out of stock: the shop has %(left)d left.")
-                % {"product": product.name, "left": product.stock},
-                code="out_of_stock",
-            )
+            quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
+    return quantities
 
 
 def pay_order(
@@ -137,7 +132,7 @@ def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str
             _payable(locked)
             if locked.payments.filter(status__in=LIVE).exists():
                 raise AppError(_("This order is already being paid."), code="already_paying")
-            _check_stock(locked)
+            check_stock(business_id=locked.business_id, quantities=_quantities(locked))
             payment = Payment.objects.create(
                 order=locked,
                 payer=payer,
@@ -180,7 +175,7 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             payment.status = Payment.Status.SUCCEEDED
             payment.completed_at = timezone.now()
             payment.save()
-            _take_stock(payment.order)
+            take_stock(business_id=payment.business_id, quantities=_quantities(payment.order))
             orders.transition_order(
                 order=payment.order, to=Order.Status.PROCESSING, actor=payment.payer,
                 data={"payment": payment.pk},
@@ -207,16 +202,6 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             data={"code": result.failure_code, "action_url": result.action_url},
         )
     return payment
-
-
-def _take_stock(order: Order) -> None:
-    from catalog.services import take_stock
-
-    quantities: dict[int, int] = {}
-    for item in order.items.all():
-        if item.product_id:
-            quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
-    take_stock(business_id=order.business_id, quantities=quantities)
 
 
 def _post_receipt(payment: Payment) -> None:

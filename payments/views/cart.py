@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.selectors import get_public_business
 from catalog.models import Product
 from core.errors import AppError
+from core.ids import parse_int
 from payments import cart
 from payments.services import orders
 
@@ -21,11 +22,6 @@ def _quantity(value) -> int:
         return 0
 
 
-def _id(value) -> int:
-    text = str(value or "")
-    return int(text) if text.isdigit() and len(text) < 19 else 0
-
-
 def cart_page(request, slug: str):
     """GET shows the cart (``?add=<product id>`` offers that product); POST adds,
     updates or sends it."""
@@ -34,7 +30,9 @@ def cart_page(request, slug: str):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "add":
-            product = products.filter(pk=_id(request.POST.get("product"))).first()
+            product = products.filter(
+                pk=parse_int(request.POST.get("product"), minimum=1) or 0
+            ).first()
             if product is not None:
                 current = cart.get_cart(request.session, business.pk).get(product.pk, 0)
                 quantity = current + max(1, _quantity(request.POST.get("quantity")))
@@ -71,7 +69,7 @@ def cart_page(request, slug: str):
         {"product": p, "quantity": quantities[p.pk], "total": p.price * quantities[p.pk]}
         for p in products.filter(pk__in=quantities).prefetch_related("photos")
     ]
-    offer = products.filter(pk=_id(request.GET.get("add"))).first()
+    offer = products.filter(pk=parse_int(request.GET.get("add"), minimum=1) or 0).first()
     return render(
         request,
         "payments/cart.html",
