@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.expire_orders",
         "schedule": 60,
     },
+    "purge-payment-records": {
+        "task": "payments.tasks.purge_stale_records",
+        "schedule": 60 * 60,
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------

@@ -28,24 +28,25 @@ from rest_framework.views import APIView
 from accounts.models import Membership
 from accounts.selectors import get_business_for
 from chats.selectors import get_conversation_for
-from core.api import input_data, query_data
+from core.api import id_page, input_data, query_data
 from core.errors import AppError
 from payments import selectors
 from payments.gateway import CardDetails
 from payments.idempotency import idempotent, payment_key
 from payments.models import Payment, WebAuthnCredential
 from payments.serializers import (
-    BusinessPaymentSerializer,
+    BusinessPaymentPageSerializer,
     CardInputSerializer,
     CardSerializer,
     FingerprintInputSerializer,
     FingerprintSerializer,
     OrderFilterSerializer,
     OrderInputSerializer,
+    OrderPageSerializer,
     OrderSerializer,
-    OrderSummarySerializer,
     PayInputSerializer,
     PaymentFilterSerializer,
+    PaymentPageSerializer,
     PaymentSerializer,
     PinStatusSerializer,
     WebAuthnOptionsSerializer,
@@ -85,23 +86,6 @@ def _customer_order(request, order_id):
 
 def _order_detail(order, *, status_code=status.HTTP_200_OK) -> Response:
     return Response(OrderSerializer(order).data, status=status_code)
-
-
-# --- Reads the selectors module does not have yet (kept here, scoped by their argument) ---
-
-
-def _payments_of(*, user, status_filter: str, limit: int):
-    qs = Payment.objects.filter(payer=user).select_related("card", "order")
-    if status_filter:
-        qs = qs.filter(status=status_filter)
-    return list(qs.order_by("-created_at", "-pk")[:limit])
-
-
-def _payments_to(*, business, status_filter: str, limit: int):
-    qs = Payment.objects.filter(business=business).select_related("payer", "order")
-    if status_filter:
-        qs = qs.filter(status=status_filter)
-    return list(qs.order_by("-created_at", "-pk")[:limit])
 
 
 # --- Cards -----------------------------------------------------------------------------------
@@ -284,17 +268,21 @@ class BusinessOrderListView(APIView):
     @extend_schema(
         tags=ORDERS,
         summary="List the business's orders (agent+)",
-        description="Newest first. Agents see the orders of conversations they can see.",
+        description=(
+            "Newest first, a page at a time (follow `next`). Agents see the orders of "
+            "conversations they can see."
+        ),
         parameters=[OrderFilterSerializer],
-        responses=OrderSummarySerializer(many=True),
+        responses=OrderPageSerializer,
     )
     def get(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
         params = query_data(request, OrderFilterSerializer)
         found = selectors.list_orders_for_business(
             business=business, status=params.get("status", ""), membership=business.membership
-        )[: params["limit"]]
-        return Response(OrderSummarySerializer(found, many=True).data)
+        )
+        page = id_page(request, found, limit=params["limit"], before=params.get("before"))
+        return Response(OrderPageSerializer(page).data)
 
 
 class OrderDetailView(APIView):
@@ -397,30 +385,66 @@ class MyPaymentListView(APIView):
     @extend_schema(
         tags=PAYING,
         summary="List my payments",
-        description="Payments the user made, newest first, declined ones included.",
+        description=(
+            "Payments the user made, declined ones included; newest first, a page at a "
+            "time (follow `next`)."
+        ),
         parameters=[PaymentFilterSerializer],
-        responses=PaymentSerializer(many=True),
+        responses=PaymentPageSerializer,
     )
     def get(self, request):
         params = query_data(request, PaymentFilterSerializer)
-        found = _payments_of(
-            user=request.user, status_filter=params.get("status", ""), limit=params["limit"]
-        )
-        return Response(PaymentSerializer(found, many=True).data)
+        found = selectors.list_payments_made(user=request.user, status=params.get("status", ""))
+        page = id_page(request, found, limit=params["limit"], before=params.get("before"))
+        return Response(PaymentPageSerializer(page).data)
+
+
+class PaymentDetailView(APIView):
+    @extend_schema(
+        tags=PAYING,
+        summary="One of my payments",
+        description="Its payer only (404 for anyone else's).",
+        responses=PaymentSerializer,
+    )
+    def get(self, request, payment_id):
+        payment = selectors.get_payment_for(user=request.user, payment_id=payment_id)
+        return Response(PaymentSerializer(payment).data)
+
+
+class PaymentResumeView(APIView):
+    @extend_schema(
+        tags=PAYING,
+        summary="Finish a payment after 3-D Secure",
+        description=(
+            "After the customer answered the bank at `action_url`: reads the charge from "
+            "the gateway and settles it. 200 with the payment, `succeeded` or still "
+            "`pending` while the bank waits; a decline is a 400 with its reason (`code`), "
+            "as when paying. Calling it again changes nothing; one order is charged at "
+            "most once."
+        ),
+        request=None,
+        responses=PaymentSerializer,
+    )
+    def post(self, request, payment_id):
+        payment = selectors.get_payment_for(user=request.user, payment_id=payment_id)
+        payment = paying.resume_payment(payer=request.user, payment=payment)
+        return Response(PaymentSerializer(payment).data)
 
 
 class BusinessPaymentListView(APIView):
     @extend_schema(
         tags=PAYING,
         summary="List the payments to the business (admin+)",
-        description="Newest first, with the platform fee and the net credited.",
+        description=(
+            "Newest first, a page at a time (follow `next`), with the platform fee and "
+            "the net credited."
+        ),
         parameters=[PaymentFilterSerializer],
-        responses=BusinessPaymentSerializer(many=True),
+        responses=BusinessPaymentPageSerializer,
     )
     def get(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         params = query_data(request, PaymentFilterSerializer)
-        found = _payments_to(
-            business=business, status_filter=params.get("status", ""), limit=params["limit"]
-        )
-        return Response(BusinessPaymentSerializer(found, many=True).data)
+        found = selectors.list_payments_received(business=business, status=params.get("status", ""))
+        page = id_page(request, found, limit=params["limit"], before=params.get("before"))
+        return Response(BusinessPaymentPageSerializer(page).data)

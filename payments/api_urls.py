@@ -45,4 +45,10 @@ urlpatterns = [
         name="api_order_pay_fingerprint",
     ),
     path("payments/", api.MyPaymentListView.as_view(), name="api_my_payments"),
+    path("payments/<int:payment_id>/", api.PaymentDetailView.as_view(), name="api_payment"),
+    path(
+        "payments/<int:payment_id>/resume/",
+        api.PaymentResumeView.as_view(),
+        name="api_payment_resume",
+    ),
 ]

@@ -9,7 +9,7 @@ from django.http import Http404
 from accounts.models import Business, Membership, User
 from chats.services import staff_membership
 from core.ids import parse_int
-from payments.models import Card, LedgerAccount, LedgerEntry, Order
+from payments.models import Card, LedgerAccount, LedgerEntry, Order, Payment
 
 # --- Ledger ------------------------------------------------------------------------
 
@@ -104,7 +104,39 @@ def list_orders_for_business(
         qs = qs.filter(
             Q(conversation__assignee__isnull=True) | Q(conversation__assignee=membership.user_id)
         )
-    return qs.order_by("-created_at", "-pk")
+    return qs.order_by("-pk")
+
+
+# --- Payments ----------------------------------------------------------------------
+
+
+def list_payments_made(*, user: User, status: str = "") -> QuerySet[Payment]:
+    """The payments ``user`` made (declined ones too), newest first."""
+    qs = Payment.objects.filter(payer=user).select_related("card", "order")
+    if status in Payment.Status.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("-pk")
+
+
+def list_payments_received(*, business: Business, status: str = "") -> QuerySet[Payment]:
+    """The payments to ``business``, newest first. The caller checks the acting user's
+    role."""
+    qs = Payment.objects.filter(business=business).select_related("payer", "order")
+    if status in Payment.Status.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("-pk")
+
+
+def get_payment_for(*, user: User, payment_id) -> Payment:
+    """One of the payments ``user`` made; Http404 alike for a missing one and anyone
+    else's."""
+    pk = parse_int(payment_id, minimum=1)
+    payment = None
+    if pk is not None and user.is_authenticated:
+        payment = list_payments_made(user=user).filter(pk=pk).first()
+    if payment is None:
+        raise Http404
+    return payment
 
 
 # --- Balance -------------------------------------------------------------------------

@@ -231,9 +231,23 @@ class OrderInputSerializer(serializers.Serializer):
     expires_in_hours = StrictIntegerField(min_value=1, max_value=7 * 24, default=24)
 
 
-class OrderFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+class PageFilterSerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=PAGE)
+    before = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text=_("The next page: rows older than this id (follow `next`)."),
+    )
+
+
+class OrderFilterSerializer(PageFilterSerializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+
+
+class OrderPageSerializer(serializers.Serializer):
+    results = OrderSummarySerializer(many=True)
+    next = serializers.URLField(allow_null=True)
 
 
 # --- Paying ----------------------------------------------------------------------------------
@@ -300,6 +314,15 @@ class BusinessPaymentSerializer(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
 
 
-class PaymentFilterSerializer(serializers.Serializer):
+class PaymentFilterSerializer(PageFilterSerializer):
     status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=PAGE)
+
+
+class PaymentPageSerializer(serializers.Serializer):
+    results = PaymentSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class BusinessPaymentPageSerializer(serializers.Serializer):
+    results = BusinessPaymentSerializer(many=True)
+    next = serializers.URLField(allow_null=True)

@@ -343,3 +343,12 @@ def _verify_assertion(
     credential.last_used_at = timezone.now()
     credential.save(update_fields=["sign_count", "last_used_at"])
     return None
+
+
+def purge_challenges(*, now: datetime.datetime | None = None) -> int:
+    """Delete challenges that expired a day ago or more (used or not); returns how
+    many. Safe at any time: an expired challenge verifies nothing, and a replayed
+    assertion whose challenge is gone fails like one whose challenge was used."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=1)
+    deleted, _rows = Challenge.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted

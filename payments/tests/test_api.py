@@ -14,9 +14,10 @@ from catalog.tests.factories import make_product
 from chats import services as chat_services
 from chats.tests.factories import start_chat
 from core.money import MAX_MINOR
+from payments.gateway import get_gateway
 from payments.gateway.base import CardDetails
 from payments.idempotency import hash_request, purge_idempotency_records
-from payments.models import Card, IdempotencyRecord, Order, Payment
+from payments.models import Card, IdempotencyRecord, LedgerTransaction, Order, Payment
 from payments.serializers import contains_card_number
 from payments.services import cards, orders, pins
 
@@ -348,8 +349,9 @@ def test_orders_are_listed_for_the_business_only(owner, business, order, other, 
     neighbour = api(other.owner).get(f"/api/v1/businesses/{business.slug}/orders/")
     stranger = api(outsider).get(f"/api/v1/businesses/{business.slug}/orders/")
 
-    assert [o["id"] for o in listed.json()] == [order.pk]
-    assert paid_only.json() == []
+    assert [o["id"] for o in listed.json()["results"]] == [order.pk]
+    assert listed.json()["next"] is None
+    assert paid_only.json() == {"results": [], "next": None}
     assert (neighbour.status_code, stranger.status_code) == (404, 404)
 
 
@@ -392,9 +394,11 @@ def test_paying_with_the_pin_over_a_bearer_token(order, customer, card, business
     assert payment.idempotency_key == f"api:{customer.pk}:pay-1"
     order.refresh_from_db()
     assert order.status == Order.Status.PROCESSING
-    mine = client.get("/api/v1/payments/").json()
+    mine = client.get("/api/v1/payments/").json()["results"]
     assert [p["id"] for p in mine] == [payment.pk]
     assert "fee" not in mine[0]
+    detail = client.get(f"/api/v1/payments/{payment.pk}/").json()
+    assert detail == mine[0]
 
 
 def test_a_replayed_pay_returns_the_first_response_and_charges_once(order, customer, card):
@@ -532,9 +536,61 @@ def test_business_payments_are_for_admins(order, customer, card, business, owner
     by_customer = api(customer).get(url)
 
     assert by_admin.status_code == 200
-    (row,) = by_admin.json()
+    (row,) = by_admin.json()["results"]
     assert row["fee"] == 391 and row["net"] == 9800 - 391 and row["payer"]["id"] == customer.pk
     assert (by_agent.status_code, by_customer.status_code) == (404, 404)
+
+
+def test_lists_are_paged_by_id_cursor(owner, business, chat, customer, card):
+    created = [
+        post(api(owner), create_url(business, chat), {"lines": [FREE_LINE]}, key=f"o{i}")
+        for i in range(5)
+    ]
+    ids = [r.json()["id"] for r in created][::-1]
+    url = f"/api/v1/businesses/{business.slug}/orders/?limit=2"
+
+    pages, seen = [], []
+    while url:
+        body = api(owner).get(url).json()
+        pages.append([o["id"] for o in body["results"]])
+        seen += pages[-1]
+        url = body["next"]
+
+    assert pages == [ids[:2], ids[2:4], ids[4:]]
+    assert seen == ids
+    bad = api(owner).get(f"/api/v1/businesses/{business.slug}/orders/?before=x")
+    assert bad.status_code == 400 and "before" in bad.json()
+
+
+def test_3ds_payment_is_finished_over_the_api(order, customer):
+    client = api(customer)
+    card = add_card(customer, "4000002760003184")
+
+    started = post(client, order_url(order, "pay/"), pay_body(card), key="3ds")
+    assert started.status_code == 202, started.content
+    payment = started.json()
+    waiting = client.post(f"/api/v1/payments/{payment['id']}/resume/")
+    assert waiting.json()["status"] == "pending"
+
+    reference = Payment.objects.get(pk=payment["id"]).gateway_reference
+    get_gateway().complete_action(reference=reference, approve=True)
+    finished = client.post(f"/api/v1/payments/{payment['id']}/resume/")
+    again = client.post(f"/api/v1/payments/{payment['id']}/resume/")
+
+    assert finished.status_code == 200 and finished.json()["status"] == "succeeded"
+    assert again.json()["status"] == "succeeded"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PROCESSING
+    assert LedgerTransaction.objects.filter(payment_id=payment["id"]).count() == 1
+
+
+def test_a_payment_is_seen_and_resumed_by_its_payer_only(order, customer, card, owner, outsider):
+    paid = post(api(customer), order_url(order, "pay/"), pay_body(card), key="mine").json()
+
+    for user in (owner, outsider):
+        assert api(user).get(f"/api/v1/payments/{paid['id']}/").status_code == 404
+        assert api(user).post(f"/api/v1/payments/{paid['id']}/resume/").status_code == 404
+    assert api(customer).get("/api/v1/payments/99999999999/").status_code == 404
 
 
 def test_unauthenticated_and_bad_tokens_are_401(order):
@@ -581,6 +637,8 @@ def test_the_schema_describes_the_payments_api(db):
         "/api/v1/orders/{order_id}/pay/": {"post"},
         "/api/v1/orders/{order_id}/pay/fingerprint/": {"post"},
         "/api/v1/payments/": {"get"},
+        "/api/v1/payments/{payment_id}/": {"get"},
+        "/api/v1/payments/{payment_id}/resume/": {"post"},
     }.items():
         assert methods <= set(paths[path]), path
     pay = paths["/api/v1/orders/{order_id}/pay/"]["post"]

@@ -516,3 +516,20 @@ def test_the_pages_need_a_signed_in_user(client):
         response = client.get(reverse(name))
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+# --- Housekeeping --------------------------------------------------------------------------
+
+
+def test_challenges_expired_a_day_ago_are_purged_by_the_hourly_task(customer):
+    webauthn.registration_options(user=customer)
+    webauthn.registration_options(user=customer)
+    old, fresh = Challenge.objects.order_by("pk")
+    Challenge.objects.filter(pk=old.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(days=1, minutes=1)
+    )
+
+    from payments.tasks import purge_stale_records
+
+    assert purge_stale_records() == {"idempotency_records": 0, "challenges": 1}
+    assert list(Challenge.objects.all()) == [fresh]
