@@ -36,6 +36,7 @@ from chats.models import (
     QuickReply,
     Report,
 )
+from core.cards import mask_card_numbers
 from core.errors import AppError
 from core.events import enqueue_on_commit
 from core.images import clean_image
@@ -345,7 +346,8 @@ def _clean_text(body: str, *, required: bool = True) -> str:
             code="too_long",
             field="body",
         )
-    return body
+    # A card number typed into a chat is never stored: only its last four digits.
+    return mask_card_numbers(body)
 
 
 def _clean_client_id(client_id: str | None) -> str | None:

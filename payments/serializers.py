@@ -15,15 +15,13 @@ Output serializers never carry a card number or CVC: a card is its brand, last f
 digits, expiry and holder name.
 """
 
-import re
-
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from chats.serializers import BusinessRefSerializer, UserRefSerializer
+from core.cards import contains_card_number
 from core.ids import MAX_ID
 from core.money import MAX_MINOR
-from payments.gateway.base import luhn_ok
 from payments.models import Card, Order, Payment
 from payments.services import paying
 from payments.services.orders import MAX_LINES, MAX_QUANTITY
@@ -36,20 +34,6 @@ ORDER_STATUS = (
     "pending, processing (paid), partially_shipped, shipped, completed, canceled, expired"
 )
 PAYMENT_STATUS = "pending (3-D Secure under way), succeeded, failed, canceled"
-# Digits with at most one space, dash or dot between them: "4242 4242-4242.4242".
-_DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)+")
-
-
-def contains_card_number(text: str) -> bool:
-    """True if ``text`` holds 13–19 consecutive digits (single separators allowed)
-    that pass the Luhn check — anywhere inside a longer run too."""
-    for match in _DIGIT_RUN.finditer(text or ""):
-        digits = re.sub(r"\D", "", match.group())
-        for size in range(13, min(19, len(digits)) + 1):
-            for start in range(len(digits) - size + 1):
-                if luhn_ok(digits[start : start + size]):
-                    return True
-    return False
 
 
 def no_card_number(value: str) -> None:

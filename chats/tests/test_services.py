@@ -261,3 +261,16 @@ def test_product_card_renders_live_price_and_stock(business, owner, customer):
     catalog_services.set_product_active(actor=owner, product=product, is_active=False)
     (html,) = events.render_messages([message], "en")
     assert "no longer available" in html
+
+
+def test_a_card_number_typed_in_a_chat_is_stored_masked(business, owner):
+    customer = UserFactory(email="card@example.com")
+    conversation = start_chat(business, customer)
+
+    message, _created = services.send_text(
+        actor=customer, conversation=conversation, body="é 4242 4242 4242 4242, cvc 123"
+    )
+
+    message.refresh_from_db()
+    assert message.body == "é •••• 4242, cvc 123"
+    assert "4242 4242" not in message.body

@@ -10,6 +10,7 @@ from typing import Protocol
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.cards import luhn_ok, refuse_card_number
 from core.errors import AppError
 
 
@@ -100,18 +101,6 @@ def normalize_number(number: str) -> str:
     return "".join(ch for ch in str(number) if ch not in " -")
 
 
-def luhn_ok(number: str) -> bool:
-    if not number.isdigit():
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def brand_of(number: str) -> str:
     """ "visa", "mastercard" or "" (by the issuer prefix)."""
     if number.startswith("4") and len(number) in (13, 16, 19):
@@ -156,6 +145,7 @@ def check_card(card: CardDetails, *, today: date | None = None) -> str:
             code="holder_name_missing",
             field="holder_name",
         )
+    refuse_card_number(card.holder_name, field="holder_name")
     return brand
 
 

@@ -18,6 +18,7 @@ from accounts.models import Business, User
 from chats import events
 from chats.models import Conversation, Message, Participant
 from chats.services import post_message, staff_membership
+from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID
 from core.money import MAX_MINOR
@@ -101,6 +102,7 @@ def _clean_lines(business: Business, lines: Sequence[dict]) -> list[OrderItem]:
             name = str(line.get("name") or "").replace("\x00", "").strip()
             if not name:
                 raise AppError(_("Name each item."), code="invalid_line", field="lines")
+            refuse_card_number(name, field="lines")
             if len(name) > MAX_NAME:
                 raise AppError(
                     _("An item's name can have at most %(max)d characters.") % {"max": MAX_NAME},
@@ -165,6 +167,7 @@ def create_payment_request(
             code="too_long",
             field="note",
         )
+    refuse_card_number(note, field="note")
     if not isinstance(expires_in, datetime.timedelta) or not (
         MIN_EXPIRY <= expires_in <= MAX_EXPIRY
     ):

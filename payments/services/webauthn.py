@@ -45,6 +45,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from core.cards import refuse_card_number
 from core.errors import AppError
 from payments.models import Challenge, WebAuthnCredential
 
@@ -149,6 +150,7 @@ def register_credential(*, user, response: dict, name: str) -> WebAuthnCredentia
     ``register`` challenge (used up by this call, whatever the outcome) and store the
     credential. AppError ``webauthn_invalid`` on any failure."""
     name = " ".join((name or "").split())[:NAME_MAX] or _("Fingerprint")
+    refuse_card_number(name, field="name")
     error: AppError | None = None
     credential = None
     with transaction.atomic():

@@ -13,12 +13,12 @@ from accounts import services as account_services
 from catalog.tests.factories import make_product
 from chats import services as chat_services
 from chats.tests.factories import start_chat
+from core.cards import contains_card_number
 from core.money import MAX_MINOR
 from payments.gateway import get_gateway
 from payments.gateway.base import CardDetails
 from payments.idempotency import hash_request, purge_idempotency_records
 from payments.models import Card, IdempotencyRecord, LedgerTransaction, Order, Payment
-from payments.serializers import contains_card_number
 from payments.services import cards, orders, pins
 
 PIN = "730519"

@@ -11,9 +11,10 @@ import pytest
 import stripe
 from django.test import override_settings
 
+from core.cards import luhn_ok
 from core.errors import AppError
 from payments.gateway import CardDetails, get_gateway
-from payments.gateway.base import brand_of, check_card, luhn_ok
+from payments.gateway.base import brand_of, check_card
 from payments.gateway.sandbox import SandboxGateway
 from payments.gateway.stripe import StripeGateway
 

@@ -120,6 +120,19 @@ def test_prices_are_typed_the_local_way(client, owner, business, conversation):
             "The discount cannot be more than the items and shipping.",
         ),
         ({"line1_name": "Cake", "line1_price": "3.00", "expires_hours": "200"}, "168"),
+        (
+            {
+                "line1_name": "Cake",
+                "line1_price": "3.00",
+                "note": "card 4242 4242 4242 4242",
+                "expires_hours": "24",
+            },
+            "This looks like a card number.",
+        ),
+        (
+            {"line1_name": "Cake 5555555555554444", "line1_price": "3", "expires_hours": "24"},
+            "This looks like a card number.",
+        ),
     ],
 )
 def test_form_errors_are_shown_and_nothing_is_sent(
