@@ -32,7 +32,7 @@ from accounts.models import (
     hash_secret,
 )
 from core.errors import AppError
-from core.events import run_on_commit
+from core.events import run_on_commit, send_event_on_commit, user_group
 from core.images import clean_image
 from core.pagecache import forget_public_pages
 
@@ -323,6 +323,7 @@ def change_member_role(*, actor: User, membership: Membership, role: str) -> Mem
         _refuse_losing_last_owner(locked, target)
     target.role = role
     target.save(update_fields=["role"])
+    _tell_sockets_access_changed(target)
     return target
 
 
@@ -335,6 +336,17 @@ def remove_member(*, actor: User, membership: Membership) -> None:
         return
     _refuse_losing_last_owner(locked, target)
     target.delete()
+    _tell_sockets_access_changed(target)
+
+
+def _tell_sockets_access_changed(membership: Membership) -> None:
+    """After the commit, the member's open chat sockets drop the business's inbox and
+    conversations and have their pages reload, so a removed or demoted member stops
+    receiving what they may no longer see (docs/realtime.md)."""
+    send_event_on_commit(
+        user_group(membership.user_id),
+        {"type": "access.changed", "business": membership.business_id},
+    )
 
 
 def purge_stale_invitations(*, older_than_days: int = 30) -> int:

@@ -384,6 +384,27 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         ):
             await self._leave_conversation(conversation_id)
 
+    async def access_changed(self, event):
+        """The user's membership of a business was removed or its role changed: drop
+        that business's inbox and every conversation this socket follows as its staff,
+        then have the page reload, which subscribes again under the new rights (or
+        shows "not found")."""
+        business_id = event["business"]
+        side = f"b{business_id}"
+        dropped = [pk for pk, mine in self.sides.items() if mine == side]
+        for conversation_id in dropped:
+            await self._leave_conversation(conversation_id)
+        if self.inboxes.pop(business_id, None) is not None:
+            group = events.inbox_group(business_id)
+            if group in self.groups_joined:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                self.groups_joined.discard(group)
+            if await database_sync_to_async(events.presence_leave)(side):
+                await self._presence(events.business_presence_group(business_id), side, False)
+            dropped.append(None)
+        if dropped:
+            await self.send_json({"type": "reload", "business": business_id})
+
     async def inbox_update(self, event):
         membership = self.inboxes.get(event["business"])
         if membership is None:

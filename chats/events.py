@@ -25,7 +25,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from chats import kinds
-from core.events import send_event_on_commit
+from core.events import send_event_on_commit, user_group
 
 PRESENCE_TTL = 75  # seconds; clients send a heartbeat every 30 s
 
@@ -36,10 +36,6 @@ def conversation_group(conversation_id: int) -> str:
 
 def inbox_group(business_id: int) -> str:
     return f"inbox.{business_id}"
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
 
 
 def business_presence_group(business_id: int) -> str:

@@ -64,3 +64,11 @@ def enqueue_on_commit(task: Any, *args: Any, countdown: float | None = None, **k
 
 def run_on_commit(fn: Callable[[], Any]) -> None:
     transaction.on_commit(fn)
+
+
+def user_group(user_id: int) -> str:
+    """The Channels group of one user's open pages (every socket of theirs joins it).
+    Here, not in ``chats``, because apps below chats tell a user's sockets too: a
+    membership removed or changed in ``accounts`` makes them drop what the user may
+    no longer see."""
+    return f"user.{user_id}"

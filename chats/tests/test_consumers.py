@@ -20,6 +20,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 from django.test import Client
 
+from accounts import services as account_services
 from accounts.tests.factories import UserFactory
 from chats import events, services
 from chats.models import Message
@@ -36,10 +37,15 @@ WAIT = 5  # seconds to wait for a frame that must come
 def channel_layer(request, settings, _service_markers):
     """The in-memory layer, then Redis; a fresh layer (and cache prefix) per test."""
     prefix = f"{settings.REDIS_KEY_PREFIX}-ws-{uuid.uuid4().hex[:12]}"
-    if request.param == "redis":
+    if request.param in ("redis", "pubsub"):
+        backend = (
+            "core.RedisChannelLayer"
+            if request.param == "redis"
+            else "pubsub.RedisPubSubChannelLayer"
+        )
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": f"channels_redis.{backend}",
                 "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix},
             }
         }
@@ -500,6 +506,31 @@ async def test_presence_online_and_offline(open_socket, business, conversation, 
     await inbox.disconnect()
     business_offline = {"type": "presence", "side": f"b{business.pk}", "online": False}
     assert business_offline in await drain(tab)
+
+
+async def test_a_removed_member_stops_receiving_at_once(
+    open_socket, business, conversation, customer, owner, admin
+):
+    # given an admin with the inbox and the conversation open
+    thread = await open_socket(admin)
+    await subscribe(thread, conversation)
+    await subscribe_inbox(thread, business)
+    tab = await open_socket(customer)
+    await subscribe(tab, conversation)
+    await drain(thread)
+
+    # when an owner removes the admin from the business
+    membership = await database_sync_to_async(business.memberships.get)(user=admin)
+    await database_sync_to_async(account_services.remove_member)(actor=owner, membership=membership)
+
+    # then the admin's page is told to reload, and the next message does not reach it
+    assert {"type": "reload", "business": business.pk} in await drain(thread)
+    await send(tab, conversation, "only for the team that is left")
+    assert of_type(await drain(thread), "message") == []
+    assert of_type(await drain(thread), "inbox") == []
+    # and subscribing again is refused
+    await thread.send_json_to({"type": "subscribe", "conversation": conversation.pk})
+    assert [f["code"] for f in of_type(await drain(thread), "error")] == ["not_found"]
 
 
 # --- Bad input ----------------------------------------------------------------------
