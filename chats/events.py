@@ -48,7 +48,17 @@ def render_messages(messages, language: str | None = None, *, me=None, other=Non
     With ``me`` and ``other`` (participants), the viewer's own messages are marked
     ``mine`` with their sent/delivered/read state, as the script does for pushed ones.
     """
-    messages = kinds.prefetch(messages)
+    return _render(kinds.prefetch(messages), language, me=me, other=other)
+
+
+def render_in_every_language(message) -> dict[str, str]:
+    """``{language code: HTML}`` of one message for every site language; what its kind
+    needs is read once for all of them."""
+    [message] = kinds.prefetch([message])
+    return {code: _render([message], code)[0] for code, _name in settings.LANGUAGES}
+
+
+def _render(messages: list, language: str | None, *, me=None, other=None) -> list[str]:
     with translation.override(language or translation.get_language()):
         return [
             render_to_string(
@@ -89,7 +99,7 @@ def message_data(message) -> dict:
 def push_message(conversation, message, participants=None) -> None:
     """Queue the new message for its conversation and the lists that show it (both
     sides' chat lists: the sender's other tabs re-order theirs too)."""
-    html = {code: render_messages([message], code)[0] for code, _name in settings.LANGUAGES}
+    html = render_in_every_language(message)
     send_event_on_commit(
         conversation_group(conversation.pk),
         {
@@ -105,7 +115,7 @@ def push_message(conversation, message, participants=None) -> None:
 def push_message_update(conversation, message) -> None:
     """Queue a changed message (a payment request's card after its order's status
     changed) for the open threads, which replace it in place by its ``seq``."""
-    html = {code: render_messages([message], code)[0] for code, _name in settings.LANGUAGES}
+    html = render_in_every_language(message)
     send_event_on_commit(
         conversation_group(conversation.pk),
         {
