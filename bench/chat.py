@@ -58,6 +58,7 @@ CONVERSATIONS_PER_BUSINESS = 10
 # 250 sends/s to 4 other sockets each (500 sockets in 100 conversations) is the goal's
 # 1,000 deliveries/s.
 DEFAULT_SWEEP = "10,20,40,80,160,250"
+DEFAULT_FLOOR_SWEEP = "40,80,160,250,400"
 DRAIN_TIMEOUT = 20.0  # seconds to wait for the last messages after the sends stop
 FINAL_DRAIN_TIMEOUT = 30.0  # before a message still missing counts as lost
 CONNECT_CONCURRENCY = 25
@@ -66,6 +67,45 @@ SETTINGS_OVERRIDE = """\
 from config.settings import *  # noqa: F403
 
 CHANNEL_LAYERS = {layers!r}
+"""
+
+# The floor: the project's ASGI application plus ``/ws/bench-echo/``, a bare fan-out
+# through the same server, channel layer and consumer base class, with no session,
+# database, rendering or list updates. Written into the throw-away directory; nothing
+# is added to the app's own routes.
+FLOOR_ASGI = """\
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from config.asgi import application as project
+
+
+class Echo(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        await self.accept()
+
+    async def receive_json(self, content):
+        group = "echo." + str(content["conversation"])
+        if content["type"] == "subscribe":
+            await self.channel_layer.group_add(group, self.channel_name)
+            await self.send_json({"type": "subscribed"})
+        elif content["type"] == "send":
+            message = {"client_id": content["client_id"], "body": content["body"]}
+            await self.channel_layer.group_send(
+                group, {"type": "echo.message", "message": message}
+            )
+            await self.send_json({"type": "ack", "client_id": content["client_id"]})
+
+    async def echo_message(self, event):
+        await self.send_json({"type": "message", "message": event["message"]})
+
+
+echo = Echo.as_asgi()
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "websocket" and scope["path"] == "/ws/bench-echo/":
+        return await echo(scope, receive, send)
+    return await project(scope, receive, send)
 """
 
 
@@ -261,10 +301,12 @@ class Socket:
 
 
 class Load:
-    def __init__(self, plan: Plan, port: int, body_size: int, seed: int, max_backlog: float):
+    def __init__(
+        self, plan: Plan, port: int, body_size: int, seed: int, max_backlog: float, path: str
+    ):
         self.plan = plan
         self.max_backlog = max_backlog
-        self.uri = f"ws://127.0.0.1:{port}/ws/chat/"
+        self.uri = f"ws://127.0.0.1:{port}{path}"
         self.origin = f"http://127.0.0.1:{port}"
         self.sockets = [
             Socket(i, conversation, side) for i, (conversation, _s, side) in enumerate(plan.sockets)
@@ -424,7 +466,29 @@ def percentile(values: list[float], q: float) -> float:
 async def drive(
     plan: Plan, port: int, args, meters: Meters, steps: list[float], profiler: "PySpy"
 ) -> dict:
-    load = Load(plan, port, args.body, args.seed, args.max_backlog)
+    """The chat sweep on ``/ws/chat/``, then (``--floor``) the same sockets and sweep
+    on the bare fan-out ``/ws/bench-echo/``, on the same server."""
+    load = Load(plan, port, args.body, args.seed, args.max_backlog, "/ws/chat/")
+    result = await measure(load, args, meters, steps, profiler)
+    if args.floor_sweep:
+        print("\nthe floor: the same sockets on /ws/bench-echo/ (a bare fan-out: no session,")
+        print("database, rendering or list updates; the same server, layer and consumer class)")
+        floor_steps = [float(r) for r in args.floor_sweep.split(",") if r.strip()]
+        load = Load(plan, port, args.body, args.seed, args.max_backlog, "/ws/bench-echo/")
+        quiet = PySpy(0, Path("."), enabled=False)
+        result["floor"] = await measure(load, args, meters, floor_steps, quiet, sweep=True)
+    return result
+
+
+async def measure(
+    load: "Load",
+    args,
+    meters: Meters,
+    steps: list[float],
+    profiler: "PySpy",
+    sweep: bool | None = None,
+) -> dict:
+    sweep = bool(args.sweep) if sweep is None else sweep
     opened = time.monotonic()
     await load.open_all()
     print(f"opened and subscribed {len(load.sockets)} sockets in {time.monotonic() - opened:.1f} s")
@@ -482,7 +546,7 @@ async def drive(
                 )
             elif not drained:
                 print(f"    messages still undelivered {DRAIN_TIMEOUT:g} s after the sends")
-            if not row["drained"] and args.sweep:
+            if not row["drained"] and sweep:
                 break
         profiler.stop()
     finally:
@@ -496,7 +560,7 @@ async def drive(
         "unacked": unacked,
         "errors": load.errors,
         "other_frames": load.other_frames,
-        "fan_out": len(load.sockets) / len(plan.conversations) - 1,
+        "fan_out": len(load.sockets) / len(load.plan.conversations) - 1,
     }
 
 
@@ -531,7 +595,7 @@ def print_row(row: dict, header: bool) -> None:
 
 
 @contextlib.contextmanager
-def server_process(env: dict[str, str], var_dir: Path, workers: int):
+def server_process(env: dict[str, str], var_dir: Path, workers: int, app: str):
     port = free_port()
     log = open(var_dir / "server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -539,7 +603,7 @@ def server_process(env: dict[str, str], var_dir: Path, workers: int):
             sys.executable,
             "-m",
             "uvicorn",
-            "config.asgi:application",
+            app,
             "--host=127.0.0.1",
             f"--port={port}",
             f"--workers={workers}",
@@ -688,6 +752,13 @@ def main() -> int:
         default="",
         help="a throw-away database on this PostgreSQL server instead of SQLite",
     )
+    parser.add_argument(
+        "--floor-sweep",
+        default=DEFAULT_FLOOR_SWEEP,
+        metavar="RATES",
+        help="after the chat, the same sockets on a bare fan-out at these send rates (the "
+        "floor the chat is compared with; default " + DEFAULT_FLOOR_SWEEP + "; '' skips it)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (on PATH)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -720,7 +791,12 @@ def run(args, database_url: str) -> int:
             f"{len(plan.sockets)} sockets in {len(plan.conversations)} conversations, "
             f"set up in {time.monotonic() - started:.1f} s ({var_dir})"
         )
-        with server_process(env, var_dir, args.workers) as (server, port):
+        app = "config.asgi:application"
+        if args.floor_sweep:
+            (var_dir / "bench_chat_floor.py").write_text(FLOOR_ASGI)
+            env["PYTHONPATH"] = f"{var_dir}{os.pathsep}{env['PYTHONPATH']}"
+            app = "bench_chat_floor:application"
+        with server_process(env, var_dir, args.workers, app) as (server, port):
             meters = Meters(server.pid, redis_client)
             try:
                 import uvloop
@@ -791,12 +867,56 @@ def report(args, result: dict, database_url: str) -> int:
                 f"{SUSTAINED_P99_MS:.0f} ms): {top['rate']:.0f} sends/s "
                 f"({top['delivered_rate']:.0f} delivered/s, p99 {top['p99']:.0f} ms)"
             )
+    floor = result.get("floor")
+    if floor is not None:
+        ok = report_floor(floor, rows, best) and ok
     met = any(r["delivered_rate"] >= GOAL_DELIVERED for r in fine)
     print(
         f"\ngoal (p99 ≤ {GOAL_P99_MS:.0f} ms at ≥ {GOAL_DELIVERED:.0f} delivered/s): "
         f"{'met' if met else 'NOT met'}"
     )
     return 0 if ok and met else 1
+
+
+def report_floor(floor: dict, rows: list[dict], best: dict | None) -> bool:
+    """Print the bare fan-out's figures and the chat's share of them; False if the
+    floor itself lost or duplicated a message."""
+    fine = [r for r in floor["rows"] if r["drained"] and r["p99"] <= GOAL_P99_MS]
+    top = max(fine, key=lambda r: r["rate"], default=None)
+    print()
+    if top:
+        print(
+            f"floor: highest rate with p99 ≤ {GOAL_P99_MS:.0f} ms: {top['rate']:.0f} sends/s, "
+            f"{top['delivered_rate']:.0f} delivered/s (p99 {top['p99']:.0f} ms)"
+        )
+    else:
+        print(f"floor: no rate had p99 ≤ {GOAL_P99_MS:.0f} ms")
+
+    def cpu_per_delivery(table: list[dict]) -> float | None:
+        values = [
+            r["cpu"]["server"] * r["sends"] / r["deliveries"]
+            for r in table
+            if r["drained"] and r["cpu"]["server"] is not None and r["deliveries"]
+        ]
+        return statistics.median(values) if values else None
+
+    chat_cpu, floor_cpu = cpu_per_delivery(rows), cpu_per_delivery(floor["rows"])
+    if chat_cpu and floor_cpu:
+        print(
+            f"server cpu per delivery (median of the rates kept up with): chat {chat_cpu:.2f} ms, "
+            f"floor {floor_cpu:.2f} ms — the chat does {floor_cpu / chat_cpu:.0%} of the "
+            f"floor's deliveries per CPU second"
+        )
+    if top and best:
+        print(
+            f"the chat's highest rate with p99 ≤ {GOAL_P99_MS:.0f} ms is "
+            f"{best['rate'] / top['rate']:.0%} of the floor's"
+        )
+    if floor["lost"] or floor["duplicated"] or floor["errors"]:
+        lost, duplicated = floor["lost"], floor["duplicated"]
+        print(f"floor: {lost} lost, {duplicated} duplicated, errors {floor['errors'][:3]}")
+        return False
+    return True
 
 
 if __name__ == "__main__":
