@@ -553,6 +553,9 @@ class PayoutDestination(models.Model):
             return f"{key[:3]} {key[3:5]} •••••-{key[-4:]}"
         return f"{key[:4]}••••-••••-••••-••••-••••••••{key[-4:]}"
 
+    def masked_key_or_blank(self) -> str:
+        return self.masked_key() if self.kind == self.Kind.PIX else ""
+
     def holder_masked(self) -> str:
         return mask_document(self.holder_document) if self.holder_document else ""
 
