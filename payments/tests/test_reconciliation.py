@@ -1,9 +1,11 @@
 """Reconciliation finds nothing on good data and each kind of planted discrepancy."""
 
+import contextlib
 import datetime
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
 from payments.models import (
@@ -45,22 +47,33 @@ def test_good_books_have_no_discrepancies(books):
     assert run.checks == [check.__name__ for check in reconciliation.CHECKS]
 
 
+@contextlib.contextmanager
+def planted():
+    """A savepoint rolled back at the end: PostgreSQL's deferred balance trigger fires
+    at COMMIT (or when the test case checks constraints at teardown), and rolling the
+    savepoint back discards the planted rows with their pending checks."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
 def test_an_unbalanced_transaction_is_found(books):
-    # Planted in the test's own transaction: PostgreSQL's deferred balance trigger only
-    # fires at COMMIT, which a test never reaches.
-    posting = LedgerTransaction.objects.create(kind="planted", currency="BRL")
-    LedgerEntry.objects.create(transaction=posting, account=ledger.revenue_account("BRL"), amount=7)
-    found = _found()
+    with planted():
+        posting = LedgerTransaction.objects.create(kind="planted", currency="BRL")
+        revenue = ledger.revenue_account("BRL")
+        LedgerEntry.objects.create(transaction=posting, account=revenue, amount=7)
+        found = _found()
     assert ("transactions_balance", f"ledger transaction {posting.pk}") in [f[:2] for f in found]
 
 
 def test_an_entry_in_another_currency_is_found(books):
-    posting = LedgerTransaction.objects.create(kind="planted", currency="BRL")
-    LedgerEntry.objects.create(transaction=posting, account=ledger.revenue_account("BRL"), amount=5)
-    LedgerEntry.objects.create(
-        transaction=posting, account=ledger.revenue_account("USD"), amount=-5
-    )
-    details = [f[2] for f in _found() if f[0] == "transactions_balance"]
+    with planted():
+        posting = LedgerTransaction.objects.create(kind="planted", currency="BRL")
+        revenue = ledger.revenue_account("BRL")
+        LedgerEntry.objects.create(transaction=posting, account=revenue, amount=5)
+        dollars = ledger.revenue_account("USD")
+        LedgerEntry.objects.create(transaction=posting, account=dollars, amount=-5)
+        details = [f[2] for f in _found() if f[0] == "transactions_balance"]
     assert any("is not in BRL" in d for d in details)
 
 
