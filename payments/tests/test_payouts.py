@@ -285,3 +285,34 @@ def test_two_workers_running_the_job_at_once_pay_out_once(business, owner, custo
     merchant = LedgerAccount.objects.get(kind="merchant_payable", business=business)
     assert merchant.balance == 0
     assert reconciliation.run_reconciliation(now=when).discrepancy_count == 0
+
+
+# --- The real worker -----------------------------------------------------------------------
+
+
+def test_the_beat_schedule_has_the_payout_and_reconciliation_jobs(settings):
+    from config.celery import app
+
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["run-payouts"]["task"] == "payments.tasks.run_payouts"
+    assert schedule["reconcile"]["task"] == "payments.tasks.reconcile"
+    app.loader.import_default_modules()
+    for entry in ("run-payouts", "reconcile"):
+        assert schedule[entry]["task"] in app.tasks
+
+
+def test_a_real_worker_confirms_a_withdrawal_and_mails_the_user(celery_worker, settings, customer):
+    from tests.celery_fixtures import TASK_TIMEOUT, wait_for
+
+    settings.PAYOUT_CONFIRM_DELAY = 0
+    credit_wallet(customer, 5000)
+    destination = add_pix(customer, None, "email", "carla@example.com")
+    payout = payouts.request_withdrawal(
+        user=customer, destination=destination, amount=2000, idempotency_key="w", pin=PIN
+    )
+    log = lambda: celery_worker.read_text(errors="replace")[-4000:]  # noqa: E731
+    paid = lambda: Payout.objects.get(pk=payout.pk).status == "paid"  # noqa: E731
+    assert wait_for(paid, TASK_TIMEOUT), log()
+    mail_dir = celery_worker.parent / "var" / "mail"
+    assert wait_for(lambda: mail_dir.exists() and any(mail_dir.glob("*.log")), TASK_TIMEOUT), log()
+    assert _balance(ledger.settlement_account("sandbox", "BRL")) == 2000
