@@ -206,6 +206,7 @@ def wallet_destination_remove(request, destination_id):
 @login_required
 def wallet_balance(request):
     user = request.user
+    today = timezone.localdate()
     destinations = list(selectors.list_destinations(user=user))
     form = WithdrawForm(
         request.POST or None, destinations=destinations, attempt=secrets.token_urlsafe(24)
@@ -241,7 +242,7 @@ def wallet_balance(request):
         "destinations": destinations,
         "payouts": selectors.list_payouts(user=user),
         "form": form,
-        "statement_form": StatementForm(),
+        "statement_form": StatementForm(initial={"start": today.replace(day=1), "end": today}),
     }
     return render(
         request, "payments/payouts/wallet_balance.html", context, status=400 if form.errors else 200
