@@ -3,6 +3,7 @@ confirmation and failure, pause, minimum, idempotency of the job, withdrawals.""
 
 import datetime
 import threading
+import uuid
 
 import pytest
 from django.db import connection
@@ -316,3 +317,143 @@ def test_a_real_worker_confirms_a_withdrawal_and_mails_the_user(celery_worker, s
     mail_dir = celery_worker.parent / "var" / "mail"
     assert wait_for(lambda: mail_dir.exists() and any(mail_dir.glob("*.log")), TASK_TIMEOUT), log()
     assert _balance(ledger.settlement_account("sandbox", "BRL")) == 2000
+
+
+# --- Property: any interleaving of payments, payouts, failures and withdrawals ----------
+
+
+class _Rollback(Exception):
+    """Ends a hypothesis example, undoing what it wrote."""
+
+
+@pytest.fixture
+def two_payees(db, settings):
+    """Two shops with a working and a failing Pix key each, and a customer with a
+    PIN (a fast hasher: the property is about the books, not the PIN)."""
+    from payments.services import pins
+    from payments.tests.test_ledger import make_shop
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    shops = [make_shop(slug="loja-a"), make_shop(slug="loja-b")]
+    for shop in shops:
+        shop.ok = add_pix(shop.owner, shop.business, "email", "caixa@loja.example")
+        shop.failing = add_pix(shop.owner, shop.business, "email", "fail@loja.example")
+    friend = shops[0].customer
+    pins.set_pin(user=friend, pin=PIN, pin_again=PIN)
+    friend_ok = add_pix(friend, None, "email", "ana@example.com")
+    friend_failing = add_pix(friend, None, "email", "fail.ana@example.com")
+    return shops, friend, (friend_ok, friend_failing)
+
+
+def _events():
+    from hypothesis import strategies as st
+
+    return st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("pay"),
+                st.integers(min_value=1, max_value=10**9),
+                st.sampled_from(["credit", "debit"]),
+                st.integers(min_value=0, max_value=1),
+                st.integers(min_value=0, max_value=3),  # days ago
+            ),
+            st.tuples(st.just("payout"), st.integers(min_value=0, max_value=4)),
+            st.tuples(st.just("settle")),
+            st.tuples(st.just("switch"), st.integers(min_value=0, max_value=1), st.booleans()),
+            st.tuples(st.just("wallet"), st.integers(min_value=1, max_value=10**7)),
+            st.tuples(
+                st.just("withdraw"), st.integers(min_value=1, max_value=10**7), st.booleans()
+            ),
+        ),
+        max_size=14,
+    )
+
+
+def test_any_interleaving_keeps_the_books(two_payees):
+    from django.db import transaction
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hsettings
+
+    from payments.services import destinations
+    from payments.tests.test_ledger import assert_books_balance, make_payment
+
+    shops, friend, (friend_ok, friend_failing) = two_payees
+    base = timezone.now()
+    checks = [
+        reconciliation.check_transactions_balance,
+        reconciliation.check_cached_balances,
+        reconciliation.check_payouts,
+    ]
+
+    @hsettings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(events=_events())
+    def run(events):
+        try:
+            with transaction.atomic():
+                for event in events:
+                    kind = event[0]
+                    if kind == "pay":
+                        _kind, amount, funding, which, days_ago = event
+                        payment = make_payment(shops[which], amount=amount)
+                        payment.status = "succeeded"
+                        payment.funding = funding
+                        payment.completed_at = base - datetime.timedelta(days=days_ago)
+                        payment.save(update_fields=["funding", "completed_at"])
+                        ledger.post_card_payment(payment=payment)
+                    elif kind == "payout":
+                        payouts.run_payouts(now=base + datetime.timedelta(days=event[1]))
+                    elif kind == "settle":
+                        for payout_id in Payout.objects.filter(status="in_transit").values_list(
+                            "pk", flat=True
+                        ):
+                            payouts.process_payout(payout_id=payout_id)
+                    elif kind == "switch":
+                        shop = shops[event[1]]
+                        target = shop.failing if event[2] else shop.ok
+                        destinations.set_default_destination(
+                            actor=shop.owner, business=shop.business, destination=target
+                        )
+                    elif kind == "wallet":
+                        credit_wallet(friend, event[1])
+                    else:
+                        _kind, amount, failing = event
+                        try:
+                            payouts.request_withdrawal(
+                                user=friend,
+                                destination=friend_failing if failing else friend_ok,
+                                amount=amount,
+                                idempotency_key=uuid.uuid4().hex,
+                                pin=PIN,
+                            )
+                        except AppError as exc:
+                            assert exc.code in {"insufficient_balance", "below_minimum"}
+                    assert not LedgerAccount.objects.filter(is_system=False, balance__lt=0).exists()
+                    for shop in shops:
+                        summary = selectors.balance_summary(
+                            business=shop.business, currency="BRL", now=base
+                        )
+                        assert summary["available"] >= 0
+                assert_books_balance()
+                found = reconciliation.run_reconciliation(checks=checks, now=base)
+                assert found.discrepancy_count == 0, list(
+                    found.discrepancies.values_list("detail", flat=True)
+                )
+                # Money out never exceeds money in: paid and in transit ≤ what was credited.
+                for shop in shops:
+                    merchant = ledger.account_for_business(shop.business, "BRL")
+                    out = sum(
+                        Payout.objects.filter(
+                            business=shop.business, status__in=["paid", "in_transit"]
+                        ).values_list("amount", flat=True)
+                    )
+                    credited = sum(
+                        p.amount - p.fee for p in shop.business.payments.filter(status="succeeded")
+                    )
+                    assert _balance(merchant) + out == credited
+                raise _Rollback
+        except _Rollback:
+            pass
+
+    run()
