@@ -186,3 +186,33 @@ def test_someone_else_s_wallet_destination_is_not_found(client, customer, outsid
         {"amount": "20.00", "destination": destination.pk, "pin": PIN, "attempt": "x"},
     )
     assert response.status_code == 400 and Payout.objects.count() == 0
+
+
+def _payouts_on_several_days(owner, business, days):
+    from payments.services import ledger
+
+    add_pix(owner, business)
+    for day in range(days):
+        ledger.post(
+            kind="test_credit",
+            currency="BRL",
+            entries=[
+                (ledger.clearing_account("sandbox", "BRL"), -5000),
+                (ledger.account_for_business(business, "BRL"), 5000),
+            ],
+        )
+        payouts.run_payouts(now=timezone.now() + datetime.timedelta(days=day))
+
+
+def test_the_balance_page_runs_a_fixed_number_of_queries(
+    client, owner, business, django_assert_max_num_queries
+):
+    _payouts_on_several_days(owner, business, 2)
+    client.force_login(owner)
+    url = reverse("balance", args=[SLUG])
+    client.get(url)
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    _payouts_on_several_days(owner, business, 6)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
