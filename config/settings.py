@@ -10,6 +10,7 @@ production counterpart. Every variable is listed in README.md.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -210,6 +211,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.purge_stale_records",
         "schedule": 60 * 60,
     },
+    "run-payouts": {
+        "task": "payments.tasks.run_payouts",
+        "schedule": env.int("PAYOUT_INTERVAL", default=60 * 60),
+    },
+    "reconcile": {
+        "task": "payments.tasks.reconcile",
+        "schedule": crontab(hour=3, minute=30),  # UTC: the quiet hours in Brazil
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------
@@ -236,6 +245,15 @@ WEBAUTHN_RP_ID = env.str(
     "WEBAUTHN_RP_ID", default=SITE_URL.split("://", 1)[-1].split(":")[0].split("/")[0]
 )
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Conversa")
+# Payouts: the bank that sends them ("sandbox": built in, no network), the smallest
+# amount paid out or withdrawn (minor units: R$10.00), and how long after a payout
+# is created its confirmation is asked for (seconds).
+PAYOUT_BANK = env.str("PAYOUT_BANK", default="sandbox")
+PAYOUT_MINIMUM = env.int("PAYOUT_MINIMUM", default=1000)
+PAYOUT_CONFIRM_DELAY = env.int("PAYOUT_CONFIRM_DELAY", default=5)
+# Reconciliation asks the card gateway about the succeeded payments of the last N
+# days (the sandbox keeps its charges for 7).
+RECONCILE_GATEWAY_DAYS = env.int("RECONCILE_GATEWAY_DAYS", default=3)
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")

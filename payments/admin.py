@@ -206,3 +206,122 @@ class PaymentAdmin(ReadOnlyAdmin):
         "failure_code", "failure_message", "created_at", "completed_at",
     ]  # fmt: skip
     inlines = [PaymentEventInline]
+
+
+# --- Payouts -------------------------------------------------------------------------
+from django.contrib import messages  # noqa: E402
+
+from payments.models import (  # noqa: E402
+    Discrepancy,
+    Payout,
+    PayoutControl,
+    PayoutDestination,
+    ReconciliationRun,
+)
+
+
+@admin.register(PayoutDestination)
+class PayoutDestinationAdmin(ReadOnlyAdmin):
+    """Masked: the full account number, document or Pix key is never shown here."""
+
+    list_display = ["__str__", "business", "user", "kind", "is_default", "created_at", "removed_at"]
+    list_filter = ["kind", "is_default"]
+    search_fields = ["business__name", "business__slug", "user__email"]
+    list_select_related = ["business", "user"]
+    fields = readonly_fields = [
+        "masked", "holder", "business", "user", "kind", "is_default", "created_by", "created_at",
+        "updated_at", "removed_at",
+    ]  # fmt: skip
+
+    @admin.display(description="destination")
+    def masked(self, obj):
+        return obj.masked()
+
+    @admin.display(description="holder")
+    def holder(self, obj):
+        return f"{obj.holder_name} {obj.holder_masked()}".strip()
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk", "business", "user", "amount", "currency", "status", "destination_label",
+        "failure_code", "created_at", "completed_at",
+    ]  # fmt: skip
+    list_filter = ["status", "bank", "currency"]
+    search_fields = ["business__name", "business__slug", "user__email", "bank_reference"]
+    list_select_related = ["business", "user"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = [
+        "business", "user", "destination_label", "amount", "currency", "status",
+        "idempotency_key", "bank", "bank_reference", "failure_code", "failure_message",
+        "requested_by", "created_at", "completed_at",
+    ]  # fmt: skip
+
+
+@admin.register(PayoutControl)
+class PayoutControlAdmin(admin.ModelAdmin):
+    """Pause a business's payouts (with a reason the business sees) or resume them.
+    Saving and the actions go through ``services.payouts.set_payouts_paused``."""
+
+    list_display = ["business", "paused", "reason", "updated_at"]
+    list_filter = ["paused"]
+    search_fields = ["business__name", "business__slug"]
+    list_select_related = ["business"]
+    autocomplete_fields = ["business"]
+    fields = ["business", "paused", "reason"]
+    actions = ["pause", "resume"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["business"] if obj else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from payments.services import payouts
+
+        saved = payouts.set_payouts_paused(
+            business=obj.business, paused=obj.paused, reason=obj.reason
+        )
+        obj.__dict__.update(saved.__dict__)
+
+    @admin.action(description="Pause payouts of the selected businesses")
+    def pause(self, request, queryset):
+        from payments.services import payouts
+
+        for control in queryset.select_related("business"):
+            payouts.set_payouts_paused(
+                business=control.business, paused=True, reason=control.reason
+            )
+        messages.success(request, "Payouts paused.")
+
+    @admin.action(description="Resume payouts of the selected businesses")
+    def resume(self, request, queryset):
+        from payments.services import payouts
+
+        for control in queryset.select_related("business"):
+            payouts.set_payouts_paused(business=control.business, paused=False)
+        messages.success(request, "Payouts resumed.")
+
+
+class DiscrepancyInline(ReadOnlyInline):
+    model = Discrepancy
+    fields = readonly_fields = ["check_name", "subject", "detail"]
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "started_at", "finished_at", "discrepancy_count"]
+    date_hierarchy = "started_at"
+    fields = readonly_fields = ["started_at", "finished_at", "checks", "discrepancy_count"]
+    inlines = [DiscrepancyInline]
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "run", "check_name", "subject", "detail"]
+    list_filter = ["check_name"]
+    search_fields = ["subject", "detail"]
+    list_select_related = ["run"]
+    fields = readonly_fields = ["run", "check_name", "subject", "detail"]

@@ -14,11 +14,12 @@ Order create and pay need an ``Idempotency-Key`` header (:mod:`payments.idempote
 
 import datetime
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_variables
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
@@ -35,9 +36,12 @@ from payments.gateway import CardDetails
 from payments.idempotency import idempotent, payment_key
 from payments.models import Payment, WebAuthnCredential
 from payments.serializers import (
+    BalanceSerializer,
     BusinessPaymentPageSerializer,
     CardInputSerializer,
     CardSerializer,
+    DestinationInputSerializer,
+    DestinationSerializer,
     FingerprintInputSerializer,
     FingerprintSerializer,
     OrderFilterSerializer,
@@ -48,10 +52,18 @@ from payments.serializers import (
     PaymentFilterSerializer,
     PaymentPageSerializer,
     PaymentSerializer,
+    PayoutFilterSerializer,
+    PayoutSerializer,
     PinStatusSerializer,
+    StatementQuerySerializer,
+    WalletBalanceSerializer,
     WebAuthnOptionsSerializer,
+    WithdrawalInputSerializer,
 )
 from payments.services import cards, orders, paying, pins, webauthn
+from payments.services import destinations as destination_services
+from payments.services import payouts as payout_services
+from payments.statements import parse_period, write_statement
 
 ROLE = Membership.Role
 WALLET = ["payments (wallet)"]
@@ -448,3 +460,328 @@ class BusinessPaymentListView(APIView):
         found = selectors.list_payments_received(business=business, status=params.get("status", ""))
         page = id_page(request, found, limit=params["limit"], before=params.get("before"))
         return Response(BusinessPaymentPageSerializer(page).data)
+
+
+# --- Payouts ---------------------------------------------------------------------------------
+# Business destinations: admins and owners read them (masked); only owners change them
+# (an admin gets 403, anyone else 404). Balance, payouts and the statement: admin+.
+# A user's own destinations, wallet balance, withdrawals and statement: that user.
+
+PAYOUTS = ["payments (payouts)"]
+CSV_RESPONSE = {
+    (200, "text/csv"): OpenApiResponse(
+        response=OpenApiTypes.STR,
+        description="CSV: date, posting, kind, description, order, payout, amount, balance, "
+        "currency (amounts in major units as decimal strings; an opening-balance line first).",
+    )
+}
+
+
+def _payout_business(request, slug):
+    return get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
+
+
+def _destination_data(data: dict) -> tuple[str, dict, bool]:
+    data = dict(data)
+    return data.pop("kind"), data, data.pop("make_default", False)
+
+
+class _DestinationList(APIView):
+    business_scoped = True
+
+    def _business(self, request, slug):
+        return _payout_business(request, slug) if self.business_scoped else None
+
+    def get(self, request, slug=None):
+        business = self._business(request, slug)
+        found = selectors.list_destinations(business=business, user=request.user)
+        return Response(DestinationSerializer(found, many=True).data)
+
+    def post(self, request, slug=None):
+        business = self._business(request, slug)
+        kind, data, make_default = _destination_data(
+            input_data(request, DestinationInputSerializer)
+        )
+        destination = destination_services.add_destination(
+            actor=request.user, business=business, kind=kind, data=data, make_default=make_default
+        )
+        return Response(DestinationSerializer(destination).data, status=status.HTTP_201_CREATED)
+
+
+class _DestinationBase(APIView):
+    business_scoped = True
+
+    def _load(self, request, slug, destination_id):
+        business = _payout_business(request, slug) if self.business_scoped else None
+        destination = selectors.get_destination_for(
+            destination_id=destination_id, business=business, user=request.user
+        )
+        return business, destination
+
+
+class _DestinationDetail(_DestinationBase):
+    def put(self, request, destination_id, slug=None):
+        business, destination = self._load(request, slug, destination_id)
+        kind, data, _make_default = _destination_data(
+            input_data(request, DestinationInputSerializer)
+        )
+        if kind != destination.kind:
+            raise AppError(
+                _("A destination keeps its kind: add a new one instead."),
+                code="kind_invalid",
+                field="kind",
+            )
+        destination = destination_services.change_destination(
+            actor=request.user, business=business, destination=destination, data=data
+        )
+        return Response(DestinationSerializer(destination).data)
+
+    def delete(self, request, destination_id, slug=None):
+        business, destination = self._load(request, slug, destination_id)
+        destination_services.remove_destination(
+            actor=request.user, business=business, destination=destination
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _DestinationDefault(_DestinationBase):
+    def post(self, request, destination_id, slug=None):
+        business, destination = self._load(request, slug, destination_id)
+        destination = destination_services.set_default_destination(
+            actor=request.user, business=business, destination=destination
+        )
+        return Response(DestinationSerializer(destination).data)
+
+
+_BUSINESS_DEST = "Admins and owners read (masked); only owners change (admins: 403)."
+_MY_DEST = "The user's own, for withdrawing the wallet."
+
+
+class BusinessDestinationListView(_DestinationList):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="List the business's payout destinations (admin+)",
+        description=_BUSINESS_DEST,
+        responses=DestinationSerializer(many=True),
+    )
+    def get(self, request, slug):
+        return super().get(request, slug)
+
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Add a bank account or Pix key to the business (owners)",
+        description="Validated (bank list, branch, account, CPF/CNPJ check digits, Pix key "
+        "per type). The first becomes the default. All owners are e-mailed.",
+        request=DestinationInputSerializer,
+        responses={201: DestinationSerializer},
+    )
+    def post(self, request, slug):
+        return super().post(request, slug)
+
+
+class BusinessDestinationDetailView(_DestinationDetail):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Change a business payout destination (owners)",
+        description="All its details again; the kind stays.",
+        request=DestinationInputSerializer,
+        responses=DestinationSerializer,
+    )
+    def put(self, request, slug, destination_id):
+        return super().put(request, destination_id, slug)
+
+    @extend_schema(
+        tags=PAYOUTS, summary="Remove a business payout destination (owners)", responses=DELETED
+    )
+    def delete(self, request, slug, destination_id):
+        return super().delete(request, destination_id, slug)
+
+
+class BusinessDestinationDefaultView(_DestinationDefault):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Send the business's payouts here (owners)",
+        request=None,
+        responses=DestinationSerializer,
+    )
+    def post(self, request, slug, destination_id):
+        return super().post(request, destination_id, slug)
+
+
+class MyDestinationListView(_DestinationList):
+    business_scoped = False
+
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="List my payout destinations",
+        description=_MY_DEST,
+        responses=DestinationSerializer(many=True),
+    )
+    def get(self, request):
+        return super().get(request)
+
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Add a bank account or Pix key of mine",
+        request=DestinationInputSerializer,
+        responses={201: DestinationSerializer},
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class MyDestinationDetailView(_DestinationDetail):
+    business_scoped = False
+
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Change one of my payout destinations",
+        request=DestinationInputSerializer,
+        responses=DestinationSerializer,
+    )
+    def put(self, request, destination_id):
+        return super().put(request, destination_id)
+
+    @extend_schema(tags=PAYOUTS, summary="Remove one of my payout destinations", responses=DELETED)
+    def delete(self, request, destination_id):
+        return super().delete(request, destination_id)
+
+
+class MyDestinationDefaultView(_DestinationDefault):
+    business_scoped = False
+
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Withdraw to this destination by default",
+        request=None,
+        responses=DestinationSerializer,
+    )
+    def post(self, request, destination_id):
+        return super().post(request, destination_id)
+
+
+class BusinessBalanceView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="The business's balance (admin+)",
+        description="Available now, pending with the day each part becomes available "
+        "(D+1 debit, D+2 credit), and whether payouts are paused.",
+        responses=BalanceSerializer,
+    )
+    def get(self, request, slug):
+        business = _payout_business(request, slug)
+        summary = selectors.balance_summary(business=business, currency=business.currency)
+        body = summary | {
+            "pending": [{"date": day, "amount": amount} for day, amount in summary["pending"]],
+            "payouts_paused": payout_services.pause_reason(business),
+        }
+        return Response(BalanceSerializer(body).data)
+
+
+class BusinessPayoutListView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="List the business's payouts (admin+)",
+        parameters=[PayoutFilterSerializer],
+        responses=PayoutSerializer(many=True),
+    )
+    def get(self, request, slug):
+        business = _payout_business(request, slug)
+        params = query_data(request, PayoutFilterSerializer)
+        found = selectors.list_payouts(business=business, limit=params["limit"])
+        return Response(PayoutSerializer(found, many=True).data)
+
+
+def _statement_response(request, *, business=None):
+    params = query_data(request, StatementQuerySerializer)
+    tz = business.tz if business else timezone.get_default_timezone()
+    start, end = parse_period(params["start"], params["end"], today=timezone.localdate(timezone=tz))
+    currency = business.currency if business else payout_services.PAYOUT_CURRENCY
+    opening, entries = selectors.statement_entries(
+        start=start, end=end, business=business, user=request.user, currency=currency
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    holder = business.slug if business else "wallet"
+    response["Content-Disposition"] = f'attachment; filename="statement-{holder}-{start}-{end}.csv"'
+    write_statement(response, opening=opening, entries=entries.iterator(), currency=currency, tz=tz)
+    return response
+
+
+class BusinessStatementView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="The business's statement as CSV (admin+)",
+        description="Every posting to the merchant payable account from `start` to `end` "
+        "(days in the business's time zone).",
+        parameters=[StatementQuerySerializer],
+        responses=CSV_RESPONSE,
+    )
+    def get(self, request, slug):
+        return _statement_response(request, business=_payout_business(request, slug))
+
+
+class MyStatementView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="My wallet's statement as CSV",
+        parameters=[StatementQuerySerializer],
+        responses=CSV_RESPONSE,
+    )
+    def get(self, request):
+        return _statement_response(request)
+
+
+class MyWalletBalanceView(APIView):
+    @extend_schema(tags=PAYOUTS, summary="My wallet's balance", responses=WalletBalanceSerializer)
+    def get(self, request):
+        currency = payout_services.PAYOUT_CURRENCY
+        body = {"currency": currency, "balance": selectors.wallet_balance(user=request.user)}
+        return Response(WalletBalanceSerializer(body).data)
+
+
+class MyPayoutListView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="List my withdrawals",
+        parameters=[PayoutFilterSerializer],
+        responses=PayoutSerializer(many=True),
+    )
+    def get(self, request):
+        params = query_data(request, PayoutFilterSerializer)
+        found = selectors.list_payouts(user=request.user, limit=params["limit"])
+        return Response(PayoutSerializer(found, many=True).data)
+
+
+class MyWithdrawalView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Withdraw from my wallet",
+        description="To one of my destinations, confirmed with the payment PIN. 201 with the "
+        "payout (in transit; the bank confirms shortly). At least the minimum payout; at "
+        "most the wallet balance (else 400 `insufficient_balance`).",
+        parameters=[IDEMPOTENCY_KEY],
+        request=WithdrawalInputSerializer,
+        responses={201: PayoutSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    @sensitive_variables("data")
+    def post(self, request):
+        data = input_data(request, WithdrawalInputSerializer)
+        try:
+            destination = selectors.get_destination_for(
+                destination_id=data["destination_id"], user=request.user
+            )
+        except Http404:
+            raise AppError(
+                _("Choose one of your payout destinations."),
+                code="destination_invalid",
+                field="destination_id",
+            ) from None
+        payout = payout_services.request_withdrawal(
+            user=request.user,
+            destination=destination,
+            amount=data["amount"],
+            idempotency_key=request.idempotency_key,
+            pin=data["pin"],
+        )
+        return Response(PayoutSerializer(payout).data, status=status.HTTP_201_CREATED)

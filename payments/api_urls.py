@@ -52,3 +52,24 @@ urlpatterns = [
         name="api_payment_resume",
     ),
 ]
+
+urlpatterns += [
+    path(SHOP + "payouts/destinations/", api.BusinessDestinationListView.as_view(),
+         name="api_business_destinations"),
+    path(SHOP + "payouts/destinations/<int:destination_id>/",
+         api.BusinessDestinationDetailView.as_view(), name="api_business_destination_detail"),
+    path(SHOP + "payouts/destinations/<int:destination_id>/default/",
+         api.BusinessDestinationDefaultView.as_view(), name="api_business_destination_default"),
+    path(SHOP + "payouts/", api.BusinessPayoutListView.as_view(), name="api_business_payouts"),
+    path(SHOP + "balance/", api.BusinessBalanceView.as_view(), name="api_business_balance"),
+    path(SHOP + "statement/", api.BusinessStatementView.as_view(), name="api_business_statement"),
+    path("wallet/destinations/", api.MyDestinationListView.as_view(), name="api_my_destinations"),
+    path("wallet/destinations/<int:destination_id>/", api.MyDestinationDetailView.as_view(),
+         name="api_my_destination_detail"),
+    path("wallet/destinations/<int:destination_id>/default/",
+         api.MyDestinationDefaultView.as_view(), name="api_my_destination_default"),
+    path("wallet/balance/", api.MyWalletBalanceView.as_view(), name="api_wallet_balance"),
+    path("wallet/payouts/", api.MyPayoutListView.as_view(), name="api_my_payouts"),
+    path("wallet/withdrawals/", api.MyWithdrawalView.as_view(), name="api_withdraw"),
+    path("wallet/statement/", api.MyStatementView.as_view(), name="api_wallet_statement"),
+]  # fmt: skip

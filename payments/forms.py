@@ -255,3 +255,103 @@ class PayForm(forms.Form):
         default = next((c.pk for c in cards if c.is_default), None)
         self.fields["card"].initial = default
         self.fields["attempt"].initial = attempt
+
+
+# --- Payouts ------------------------------------------------------------------------------
+
+
+class PixKeyForm(forms.Form):
+    """A Pix key; ``services.destinations`` validates it for its type."""
+
+    pix_key_type = forms.ChoiceField(
+        label=_("Type of key"),
+        choices=[
+            ("cpf", "CPF"),
+            ("cnpj", "CNPJ"),
+            ("email", _("E-mail")),
+            ("phone", _("Mobile phone")),
+            ("random", _("Random key")),
+        ],
+    )
+    pix_key = forms.CharField(
+        label=_("Pix key"),
+        max_length=77,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    make_default = forms.BooleanField(label=_("Send payouts here"), required=False)
+
+
+class BankAccountForm(forms.Form):
+    """A Brazilian bank account; ``services.destinations`` validates it."""
+
+    bank_code = forms.ChoiceField(label=_("Bank"))
+    branch = forms.CharField(
+        label=_("Branch (agência)"),
+        max_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    branch_digit = forms.CharField(label=_("Branch check digit"), max_length=1, required=False)
+    account_number = forms.CharField(
+        label=_("Account number"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    account_digit = forms.CharField(label=_("Account check digit"), max_length=1)
+    account_type = forms.ChoiceField(
+        label=_("Account type"),
+        choices=[("checking", _("Checking")), ("savings", _("Savings"))],
+        widget=forms.RadioSelect,
+        initial="checking",
+    )
+    holder_name = forms.CharField(label=_("Account holder's name"), max_length=100)
+    holder_document = forms.CharField(
+        label=_("Account holder's CPF or CNPJ"),
+        max_length=18,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    make_default = forms.BooleanField(label=_("Send payouts here"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from payments.banks import bank_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["bank_code"].choices = [("", _("Choose the bank")), *bank_choices()]
+
+
+class WithdrawForm(forms.Form):
+    """Withdraw from the wallet to one of the user's destinations, with the PIN.
+    ``attempt`` is the form's one-time token: submitting it twice withdraws once."""
+
+    amount = forms.CharField(
+        label=_("Amount"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    destination = forms.TypedChoiceField(label=_("To"), coerce=int)
+    pin = forms.CharField(
+        label=_("Payment PIN"),
+        max_length=6,
+        widget=forms.PasswordInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 6}
+        ),
+    )
+    attempt = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, destinations, attempt: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].choices = [(d.pk, str(d)) for d in destinations]
+        self.fields["destination"].initial = next(
+            (d.pk for d in destinations if d.is_default), None
+        )
+        self.fields["attempt"].initial = attempt
+
+    def clean_amount(self) -> int:
+        try:
+            return parse_money(self.cleaned_data["amount"], "BRL")
+        except AppError as exc:
+            raise forms.ValidationError(str(exc.message)) from None
+
+
+class StatementForm(forms.Form):
+    """A period for the statement export (``statements.parse_period`` checks it)."""
+
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))

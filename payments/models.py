@@ -346,6 +346,8 @@ class LedgerAccount(models.Model):
         REVENUE = "revenue", _("Platform fee revenue")
         MERCHANT_PAYABLE = "merchant_payable", _("Merchant payable")
         USER_WALLET = "user_wallet", _("User wallet")
+        PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts in transit")
+        SETTLEMENT = "settlement", _("Settlement bank account")
 
     code = models.CharField(max_length=80, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -379,6 +381,13 @@ class LedgerTransaction(models.Model):
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_transactions"
     )
+    payout = models.ForeignKey(
+        "Payout",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_transactions",
+    )
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:
@@ -389,6 +398,12 @@ class LedgerTransaction(models.Model):
                 fields=["payment", "kind"],
                 condition=Q(payment__isnull=False),
                 name="ledger_one_posting_per_payment",
+            ),
+            # The same for payouts (created, paid, reversed: once each).
+            models.UniqueConstraint(
+                fields=["payout", "kind"],
+                condition=Q(payout__isnull=False),
+                name="ledger_one_posting_per_payout",
             ),
         ]
 
@@ -415,3 +430,238 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.amount:+d}"
+
+
+# --- Payouts --------------------------------------------------------------------------
+
+
+def _mask_keep(text: str, keep_start: int, keep_end: int) -> str:
+    hidden = len(text) - keep_start - keep_end
+    if hidden <= 0:
+        return "•" * len(text)
+    return text[:keep_start] + "•" * hidden + (text[-keep_end:] if keep_end else "")
+
+
+def mask_document(digits: str) -> str:
+    """A CPF as ``•••.456.789-••`` (the way Brazilian public bodies print it), a
+    CNPJ as ``••.•••.678/0001-••``."""
+    if len(digits) == 11:
+        return f"•••.{digits[3:6]}.{digits[6:9]}-••"
+    if len(digits) == 14:
+        return f"••.•••.{digits[5:8]}/{digits[8:12]}-••"
+    return _mask_keep(digits, 0, 2)
+
+
+class PayoutDestination(models.Model):
+    """Where payouts go: a Brazilian bank account or a Pix key, of a business (owners
+    manage it) or of a user (their wallet's withdrawals). Never shown in full: every
+    page, the admin, the API and ``__str__`` use :meth:`masked`. Removed ones stay
+    (past payouts point at them)."""
+
+    class Kind(models.TextChoices):
+        BANK_ACCOUNT = "bank_account", _("Bank account")
+        PIX = "pix", _("Pix key")
+
+    class AccountType(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        SAVINGS = "savings", _("Savings")
+
+    class PixKeyType(models.TextChoices):
+        CPF = "cpf", "CPF"
+        CNPJ = "cnpj", "CNPJ"
+        EMAIL = "email", _("E-mail")
+        PHONE = "phone", _("Phone")
+        RANDOM = "random", _("Random key")
+
+    business = models.ForeignKey(
+        Business,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payout_destinations",
+    )
+    user = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="payout_destinations"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    bank_code = models.CharField(max_length=3, blank=True)
+    branch = models.CharField(max_length=4, blank=True)
+    branch_digit = models.CharField(max_length=1, blank=True)
+    account_number = models.CharField(max_length=20, blank=True)
+    account_digit = models.CharField(max_length=1, blank=True)
+    account_type = models.CharField(max_length=10, choices=AccountType.choices, blank=True)
+    holder_name = models.CharField(max_length=100, blank=True)
+    holder_document = models.CharField(max_length=14, blank=True)  # CPF or CNPJ digits
+    pix_key_type = models.CharField(max_length=10, choices=PixKeyType.choices, blank=True)
+    pix_key = models.CharField(max_length=77, blank=True)  # normalized (E.164, lower case)
+    is_default = models.BooleanField(default=False)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(default=now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(business__isnull=False, user__isnull=True)
+                | Q(business__isnull=True, user__isnull=False),
+                name="destination_one_holder",
+            ),
+            models.UniqueConstraint(
+                fields=["business"],
+                condition=Q(is_default=True, removed_at__isnull=True, business__isnull=False),
+                name="destination_one_default_per_business",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(is_default=True, removed_at__isnull=True, user__isnull=False),
+                name="destination_one_default_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.masked()
+
+    def masked(self) -> str:
+        """What people see: enough to recognise it, never enough to copy it."""
+        from payments.banks import bank_name
+
+        if self.kind == self.Kind.BANK_ACCOUNT:
+            account = _mask_keep(self.account_number, 0, 3) + (
+                f"-{self.account_digit}" if self.account_digit else ""
+            )
+            return _("%(bank)s (%(code)s) · %(type)s %(account)s") % {
+                "bank": bank_name(self.bank_code),
+                "code": self.bank_code,
+                "type": self.get_account_type_display().lower(),
+                "account": account,
+            }
+        return _("Pix %(type)s %(key)s") % {
+            "type": self.get_pix_key_type_display(),
+            "key": self.masked_key(),
+        }
+
+    def masked_key(self) -> str:
+        key, kind = self.pix_key, self.pix_key_type
+        if kind in (self.PixKeyType.CPF, self.PixKeyType.CNPJ):
+            return mask_document(key)
+        if kind == self.PixKeyType.EMAIL:
+            local, _at, domain = key.partition("@")
+            return f"{local[:1]}•••@{domain}"
+        if kind == self.PixKeyType.PHONE:  # +5511987654321
+            return f"{key[:3]} {key[3:5]} •••••-{key[-4:]}"
+        return f"{key[:4]}••••-••••-••••-••••-••••••••{key[-4:]}"
+
+    def masked_key_or_blank(self) -> str:
+        return self.masked_key() if self.kind == self.Kind.PIX else ""
+
+    def holder_masked(self) -> str:
+        return mask_document(self.holder_document) if self.holder_document else ""
+
+
+class PayoutControl(models.Model):
+    """A platform operator's hold on a business's payouts (Django admin): while
+    ``paused``, the payout job skips the business and shows ``reason`` to it."""
+
+    business = models.OneToOneField(
+        Business, on_delete=models.CASCADE, primary_key=True, related_name="payout_control"
+    )
+    paused = models.BooleanField(_("payouts paused"), default=False)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    updated_at = models.DateTimeField(default=now)
+
+    def __str__(self) -> str:
+        return f"payouts of {self.business_id}: {'paused' if self.paused else 'on'}"
+
+
+class Payout(models.Model):
+    """Money leaving the platform to a destination: a business's available balance
+    (the scheduled job) or a user's wallet (a withdrawal). Moves once: the unique
+    ``idempotency_key`` (one scheduled payout per business, currency and day; one
+    withdrawal per client key) decides between two workers or a replay."""
+
+    class Status(models.TextChoices):
+        IN_TRANSIT = "in_transit", _("In transit")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+
+    TRANSITIONS = {
+        Status.IN_TRANSIT: {Status.PAID, Status.FAILED},
+        Status.PAID: set(),
+        Status.FAILED: set(),
+    }
+
+    business = models.ForeignKey(
+        Business, on_delete=models.PROTECT, null=True, blank=True, related_name="payouts"
+    )
+    user = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="payouts"
+    )
+    destination = models.ForeignKey(
+        PayoutDestination, on_delete=models.PROTECT, related_name="payouts"
+    )
+    # The masked destination as it was when the payout was made.
+    destination_label = models.CharField(max_length=120)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_TRANSIT)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    bank = models.CharField(max_length=20)
+    bank_reference = models.CharField(max_length=100, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(business__isnull=False, user__isnull=True)
+                | Q(business__isnull=True, user__isnull=False),
+                name="payout_one_holder",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"payout {self.pk} ({self.status})"
+
+
+# --- Reconciliation -------------------------------------------------------------------
+
+
+class ReconciliationRun(models.Model):
+    """One run of the reconciliation checks (``manage.py reconcile``, nightly beat)."""
+
+    started_at = models.DateTimeField(default=now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checks = models.JSONField(default=list)
+    discrepancy_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk} ({self.discrepancy_count} discrepancies)"
+
+
+class Discrepancy(models.Model):
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="discrepancies"
+    )
+    check_name = models.CharField(max_length=60)
+    subject = models.CharField(max_length=120)  # e.g. "ledger transaction 12"
+    detail = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "discrepancies"
+
+    def __str__(self) -> str:
+        return f"{self.check_name}: {self.subject}"

@@ -179,3 +179,100 @@ def balance_summary(*, business: Business, currency: str, now=None) -> dict:
         "available": max(0, total - pending_total),
         "pending": sorted(pending.items()),
     }
+
+
+# --- Payouts ---------------------------------------------------------------------------
+
+
+def list_destinations(*, business: Business | None = None, user: User | None = None):
+    """The live payout destinations of ``business`` or, without one, of ``user``
+    (default first). The caller checks that the acting user may see the business's."""
+    from payments.models import PayoutDestination
+
+    if business is not None:
+        qs = PayoutDestination.objects.filter(business=business)
+    elif user is not None:
+        qs = PayoutDestination.objects.filter(user=user, business__isnull=True)
+    else:
+        raise ValueError("list_destinations needs a business or a user")
+    return qs.filter(removed_at__isnull=True).order_by("-is_default", "-created_at", "-pk")
+
+
+def get_destination_for(*, destination_id, business: Business | None = None, user: User):
+    """One live destination of ``business`` (the caller has loaded it with
+    ``get_business_for`` at the role the operation needs) or, without a business, of
+    ``user``; Http404 alike for a missing, removed or anyone else's."""
+    pk = parse_int(destination_id, minimum=1)
+    found = None
+    if pk is not None and user.is_authenticated:
+        found = list_destinations(business=business, user=user).filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such payout destination.")
+    return found
+
+
+def list_payouts(*, business: Business | None = None, user: User | None = None, limit: int = 50):
+    """The newest payouts of ``business`` or, without one, of ``user``'s wallet."""
+    from payments.models import Payout
+
+    if business is not None:
+        qs = Payout.objects.filter(business=business)
+    elif user is not None:
+        qs = Payout.objects.filter(user=user, business__isnull=True)
+    else:
+        raise ValueError("list_payouts needs a business or a user")
+    limit = max(1, min(int(limit), LEDGER_MAX_PAGE))
+    return qs.order_by("-created_at", "-pk")[:limit]
+
+
+def wallet_balance(*, user: User, currency: str = "BRL") -> int:
+    """``user``'s wallet balance (minor units), 0 before the first posting."""
+    balance = (
+        LedgerAccount.objects.filter(
+            user=user, kind=LedgerAccount.Kind.USER_WALLET, currency=currency
+        )
+        .values_list("balance", flat=True)
+        .first()
+    )
+    return balance or 0
+
+
+def statement_entries(
+    *,
+    start,
+    end,
+    business: Business | None = None,
+    user: User | None = None,
+    currency: str,
+):
+    """The opening balance and the postings to the payable account (merchant, or the
+    user's wallet) from the local day ``start`` to ``end`` inclusive, oldest first:
+    ``(opening, entries)``. Days are the business's time zone (the user's: the site's)."""
+    import datetime
+    import zoneinfo
+
+    from django.conf import settings
+    from django.db.models import Sum
+
+    if business is not None:
+        accounts = LedgerAccount.objects.filter(
+            business=business, kind=LedgerAccount.Kind.MERCHANT_PAYABLE, currency=currency
+        )
+        tz = business.tz
+    else:
+        accounts = LedgerAccount.objects.filter(
+            user=user, kind=LedgerAccount.Kind.USER_WALLET, currency=currency
+        )
+        tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    since = datetime.datetime.combine(start, datetime.time.min, tzinfo=tz)
+    until = datetime.datetime.combine(
+        end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+    )
+    entries = LedgerEntry.objects.filter(account__in=accounts)
+    opening = entries.filter(created_at__lt=since).aggregate(total=Sum("amount"))["total"] or 0
+    period = (
+        entries.filter(created_at__gte=since, created_at__lt=until)
+        .select_related("transaction", "transaction__payment__order", "transaction__payout")
+        .order_by("created_at", "id")
+    )
+    return opening, period

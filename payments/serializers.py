@@ -310,3 +310,90 @@ class PaymentPageSerializer(serializers.Serializer):
 class BusinessPaymentPageSerializer(serializers.Serializer):
     results = BusinessPaymentSerializer(many=True)
     next = serializers.URLField(allow_null=True)
+
+
+# --- Payouts --------------------------------------------------------------------------------
+
+
+class DestinationSerializer(serializers.Serializer):
+    """A payout destination, masked: never the full account number, document or key."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text=_("bank_account or pix"))
+    label = serializers.CharField(source="masked", help_text=_("The masked destination."))
+    bank_code = serializers.CharField(help_text=_("3-digit COMPE code (bank accounts)."))
+    account_type = serializers.CharField(help_text=_("checking or savings (bank accounts)."))
+    holder_name = serializers.CharField()
+    holder_document = serializers.CharField(source="holder_masked", help_text=_("Masked."))
+    pix_key_type = serializers.CharField(help_text=_("cpf, cnpj, email, phone or random."))
+    pix_key = serializers.CharField(source="masked_key_or_blank", help_text=_("Masked."))
+    is_default = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class DestinationInputSerializer(serializers.Serializer):
+    """A bank account (``kind`` = ``bank_account``: ``bank_code``, ``branch``,
+    ``branch_digit``?, ``account_number``, ``account_digit``, ``account_type``,
+    ``holder_name``, ``holder_document``) or a Pix key (``kind`` = ``pix``:
+    ``pix_key_type``, ``pix_key``). The rules are checked by the service."""
+
+    kind = serializers.ChoiceField(choices=["bank_account", "pix"])
+    bank_code = serializers.CharField(max_length=3, required=False, allow_blank=True)
+    branch = serializers.CharField(max_length=6, required=False, allow_blank=True)
+    branch_digit = serializers.CharField(max_length=1, required=False, allow_blank=True)
+    account_number = serializers.CharField(max_length=24, required=False, allow_blank=True)
+    account_digit = serializers.CharField(max_length=1, required=False, allow_blank=True)
+    account_type = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    holder_name = FreeTextField(max_length=100, required=False, allow_blank=True)
+    holder_document = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    pix_key_type = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    pix_key = serializers.CharField(max_length=77, required=False, allow_blank=True)
+    make_default = serializers.BooleanField(default=False)
+
+
+class PayoutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.IntegerField(help_text=_("Minor units."))
+    currency = serializers.CharField()
+    status = serializers.CharField(help_text=_("in_transit, paid or failed"))
+    destination = serializers.CharField(source="destination_label", help_text=_("Masked."))
+    failure_code = serializers.CharField()
+    failure_message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PendingPartSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text=_("The day this part becomes available."))
+    amount = serializers.IntegerField()
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    total = serializers.IntegerField(help_text=_("Minor units."))
+    available = serializers.IntegerField(help_text=_("Paid out by the next payout."))
+    pending_total = serializers.IntegerField()
+    pending = PendingPartSerializer(many=True)
+    payouts_paused = serializers.CharField(
+        allow_null=True, help_text=_("The platform's reason when payouts are paused.")
+    )
+
+
+class WalletBalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    balance = serializers.IntegerField(help_text=_("Minor units."))
+
+
+class WithdrawalInputSerializer(serializers.Serializer):
+    destination_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    amount = MoneyField(min_value=1)
+    pin = serializers.CharField(max_length=6, min_length=6)
+
+
+class StatementQuerySerializer(serializers.Serializer):
+    start = serializers.DateField(help_text=_("First day (YYYY-MM-DD), inclusive."))
+    end = serializers.DateField(help_text=_("Last day (YYYY-MM-DD), inclusive."))
+
+
+class PayoutFilterSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=PAGE)

@@ -20,3 +20,38 @@ def purge_stale_records() -> dict:
         "idempotency_records": purge_idempotency_records(),
         "challenges": webauthn.purge_challenges(),
     }
+
+
+@shared_task(acks_late=True)
+def run_payouts() -> int:
+    """Pay out every business's available balance (beat: ``run-payouts``). Returns how
+    many payouts were created."""
+    from payments.services import payouts
+
+    return sum(1 for run in payouts.run_payouts() if run.payout is not None)
+
+
+@shared_task(acks_late=True)
+def process_payout(payout_id: int) -> str:
+    """Ask the bank for the payout's transfer and settle it once decided."""
+    from payments.services import payouts
+
+    return payouts.process_payout(payout_id=payout_id)
+
+
+@shared_task(acks_late=True)
+def send_destination_email(destination_id: int, action: str, actor_id: int | None) -> int:
+    """E-mail the owners (or the user) that a payout destination changed."""
+    from payments.services import destinations
+
+    return destinations.send_destination_email(
+        destination_id=destination_id, action=action, actor_id=actor_id
+    )
+
+
+@shared_task(acks_late=True)
+def reconcile() -> int:
+    """Run every reconciliation check (beat: nightly). Returns the discrepancy count."""
+    from payments.services import reconciliation
+
+    return reconciliation.run_reconciliation().discrepancy_count

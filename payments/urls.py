@@ -1,4 +1,4 @@
-from payments.views import balance, cart, orders, paying, security, wallet
+from payments.views import balance, cart, orders, paying, payouts, security, wallet
 
 urlpatterns = [
     *wallet.urlpatterns,
@@ -6,5 +6,6 @@ urlpatterns = [
     *orders.urlpatterns,
     *paying.urlpatterns,
     *balance.urlpatterns,
+    *payouts.urlpatterns,
     *cart.urlpatterns,
 ]

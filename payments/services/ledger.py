@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
 from core.errors import AppError
-from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment
+from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment, Payout
 
 KIND = LedgerAccount.Kind
 CARD_PAYMENT = "card_payment"
@@ -97,6 +97,27 @@ def revenue_account(currency: str) -> LedgerAccount:
     return _account(f"revenue:{currency}", kind=KIND.REVENUE, currency=currency, is_system=True)
 
 
+def payouts_in_transit_account(currency: str) -> LedgerAccount:
+    """The system account for payouts sent to a bank and not yet confirmed: its
+    balance is the sum of the in-transit payouts (the reconciliation checks it)."""
+    _check_currency(currency)
+    return _account(
+        f"payouts_in_transit:{currency}",
+        kind=KIND.PAYOUTS_IN_TRANSIT, currency=currency, is_system=True,
+    )  # fmt: skip
+
+
+def settlement_account(bank: str, currency: str) -> LedgerAccount:
+    """The system account for the platform's bank account that payouts leave from:
+    a confirmed payout credits it (money left the bank)."""
+    _check_currency(currency)
+    if not bank or not isinstance(bank, str):
+        raise ValueError("settlement_account needs a bank name")
+    return _account(
+        f"settlement:{bank}:{currency}", kind=KIND.SETTLEMENT, currency=currency, is_system=True
+    )
+
+
 # --- Postings ----------------------------------------------------------------------
 
 
@@ -139,6 +160,7 @@ def post(
     currency: str,
     entries: Sequence[tuple[LedgerAccount, int]],
     payment: Payment | None = None,
+    payout: Payout | None = None,
     description: str = "",
 ) -> LedgerTransaction:
     """Write one balanced posting and move the accounts' cached balances.
@@ -154,7 +176,8 @@ def post(
     ``ledger_currency_mismatch``, ``invalid_currency``, ``insufficient_balance`` (a
     non-system account would go below zero) and ``already_posted`` (this payment
     already has a posting of this kind: a replay is refused, never written twice and
-    never silently accepted, because its entries may differ from the first).
+    never silently accepted, because its entries may differ from the first; the same
+    for a ``payout``).
 
     The account objects passed in are not refreshed; read balances again from the
     database.
@@ -176,12 +199,16 @@ def post(
 
     try:
         posting = LedgerTransaction.objects.create(
-            kind=kind, currency=currency, payment=payment, description=description[:255]
+            kind=kind,
+            currency=currency,
+            payment=payment,
+            payout=payout,
+            description=description[:255],
         )
     except IntegrityError:
-        if payment is None:
+        if payment is None and payout is None:
             raise
-        # The unique (payment, kind) constraint, not a prior read, decides.
+        # The unique (payment, kind) / (payout, kind) constraint, not a prior read, decides.
         raise AppError(
             _("This payment has already been posted to the ledger."), code="already_posted"
         ) from None
