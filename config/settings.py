@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.expire_orders",
         "schedule": 60,
     },
+    "retry-pending-refunds": {
+        "task": "payments.tasks.retry_pending_refunds",
+        "schedule": 60,
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------
