@@ -9,13 +9,13 @@ charge and the audit trail of card payments. The sequence is paying's:
 
 1. **Confirm** with the PIN or a fingerprint whose challenge is bound to the amount,
    currency and payee (``user:<id>``), outside any transaction.
-2. **Claim** (one transaction): lock the money request (if any), then the payer's
-   and the payee's wallet accounts in id order — the lock that serializes every
-   send touching either person — then count against the limits and insert the
+2. **Claim** (one transaction): lock the payer's and the payee's wallet accounts in
+   id order — the lock that serializes every send touching either person — then the
+   money request (if any), then count against the limits and insert the
    *pending* payment. Pending payments count, so concurrent sends cannot exceed a
    limit; a failed one stops counting.
 3. **Charge** the payer's debit card with the payment's key, outside any transaction.
-4. **Settle** (payment, then request, then ledger): succeeded → posting (clearing
+4. **Settle** (payment, then both wallets, request, chat, ledger): succeeded → posting (clearing
    −amount, payee's wallet +amount), the request paid, a card in the chat on both
    sides; declined → the payment failed with the reason.
 """
@@ -267,6 +267,7 @@ def _claim(
     )
     try:
         with transaction.atomic():
+            _lock_wallets(wallets)
             if money_request is not None:
                 locked = MoneyRequest.objects.select_for_update().get(pk=money_request.pk)
                 if locked.status != MoneyRequest.Status.PENDING:
@@ -278,7 +279,6 @@ def _claim(
                         _("This request is already being paid."), code="already_paying",
                         status_code=409,
                     )  # fmt: skip
-            list(LedgerAccount.objects.select_for_update().filter(pk__in=wallets).order_by("pk"))
             _check_limits(payer=payer, payee=payee, amount=amount, currency=currency)
             payment = Payment.objects.create(
                 payer=payer,
@@ -308,6 +308,14 @@ def _claim(
     return payment
 
 
+def _lock_wallets(wallet_ids: list[int]) -> None:
+    """Lock both people's wallet accounts, in id order. Every P2P transaction takes
+    these locks before any other row it changes or references (a new payment's
+    foreign keys take share locks on the conversation and the request), so claims and
+    settlements of sends between the same people queue here instead of deadlocking."""
+    list(LedgerAccount.objects.select_for_update().filter(pk__in=wallet_ids).order_by("pk"))
+
+
 def _settle(payment: Payment, result: ChargeResult) -> Payment:
     with transaction.atomic():
         payment = (
@@ -317,6 +325,14 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
         )
         if payment.status != Payment.Status.PENDING:
             return payment
+        _lock_wallets(
+            sorted(
+                {
+                    ledger.wallet_account(payment.payer, payment.currency).pk,
+                    ledger.wallet_account(payment.payee, payment.currency).pk,
+                }
+            )
+        )
         before = payment.status
         payment.gateway_reference = result.reference or payment.gateway_reference
         payment.funding = result.funding or payment.funding
