@@ -129,6 +129,8 @@ def refund_order(
     if existing is not None:
         if existing.order_id != order.pk:
             raise AppError(_("This refund form was already used."), code="key_reused")
+        if existing.status == Refund.Status.PENDING:
+            existing = _send(existing)  # a retry asks the gateway again, same key
         return _outcome(existing)
     amount, reason = _clean(amount, reason)
     refund = _claim(actor=actor, order=order, amount=amount, reason=reason, key=idempotency_key)

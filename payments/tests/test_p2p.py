@@ -266,3 +266,21 @@ def test_a_blocked_user_cannot_request_money(customer, friend, direct):
     with pytest.raises(AppError) as caught:
         chat_services.send_text(actor=customer, conversation=direct, body="hi")
     assert caught.value.code == "blocked"
+
+
+def test_sending_with_a_fingerprint_bound_to_the_amount(customer, friend, direct, debit):
+    from payments.tests.test_webauthn import SoftAuthenticator, register
+
+    device = SoftAuthenticator()
+    register(customer, device)
+    options = p2p.payment_options(payer=customer, conversation=direct, amount=700, currency="BRL")
+    assertion = device.get(options)
+    # the same assertion for another amount is refused
+    with pytest.raises(AppError) as caught:
+        send(customer, direct, 800, debit, confirmation="webauthn", webauthn_response=assertion)
+    assert caught.value.code == "webauthn_invalid"
+    options = p2p.payment_options(payer=customer, conversation=direct, amount=700, currency="BRL")
+    payment = send(
+        customer, direct, 700, debit, confirmation="webauthn", webauthn_response=device.get(options)
+    )
+    assert payment.status == Payment.Status.SUCCEEDED and payment.confirmation == "webauthn"
