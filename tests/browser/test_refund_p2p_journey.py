@@ -114,7 +114,7 @@ def test_a_friend_sees_money_arrive_live_and_their_wallet_grow(open_live):
 
     # It arrives live in Bia's open chat, and her wallet has it.
     card = friend.locator("#messages .p2p-card").last
-    expect(card).to_contain_text("Carla sent you money")
+    expect(card).to_contain_text("Carla sent money to Bia")
     expect(card).to_contain_text("R$25.00")
     screenshot(friend, "p2p-friend.png")
     friend.goto("/wallet/")
