@@ -188,6 +188,9 @@ class Participant(models.Model):
     # The last seq an unread-messages e-mail covered, and whether one is scheduled.
     emailed_seq = models.PositiveIntegerField(default=0)
     email_scheduled = models.BooleanField(default=False)
+    # Direct conversations: when this side blocked the other (no messages, no money
+    # from them) — a customer blocks a business through its Contact instead.
+    blocked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -377,6 +377,10 @@ def _send(
             raise AppError(
                 _("This business is not accepting your messages."), code="blocked", status_code=403
             )
+        if locked.is_direct and any(p.pk != side.pk and p.blocked_at for p in participants):
+            raise AppError(
+                _("This person is not accepting your messages."), code="blocked", status_code=403
+            )
         _check_rate(actor)
         message = _append(
             locked, participants, side, author=actor, kind=kind, body=body, client_id=client_id,
@@ -745,6 +749,29 @@ def block_contact(*, actor: User, conversation: Conversation, blocked: bool) -> 
         if changed:
             events.push_inbox_update(conversation)
     return contact
+
+
+def block_peer(*, actor: User, conversation: Conversation, blocked: bool) -> Participant:
+    """In a direct conversation, block (no messages or money from the other person) or
+    unblock them. Idempotent; the other person is not told."""
+    side = participant_for(actor, conversation)
+    if not conversation.is_direct:
+        raise _not_found()
+    with transaction.atomic():
+        side = Participant.objects.select_for_update().get(pk=side.pk)
+        if blocked and side.blocked_at is None:
+            side.blocked_at = timezone.now()
+        elif not blocked:
+            side.blocked_at = None
+        side.save(update_fields=["blocked_at"])
+    return side
+
+
+def is_blocked_by(*, user: User, peer: User, conversation: Conversation) -> bool:
+    """True if ``peer`` blocked ``user`` in the direct ``conversation``."""
+    return Participant.objects.filter(
+        conversation=conversation, user=peer, blocked_at__isnull=False
+    ).exists()
 
 
 def report_conversation(*, actor: User, conversation: Conversation, reason: str) -> Report:

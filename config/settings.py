@@ -219,6 +219,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.reconcile",
         "schedule": crontab(hour=3, minute=30),  # UTC: the quiet hours in Brazil
     },
+    "retry-pending-refunds": {
+        "task": "payments.tasks.retry_pending_refunds",
+        "schedule": 60,
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------

@@ -11,9 +11,12 @@ from payments.models import (
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
+    MoneyRequest,
     Order,
     OrderItem,
+    P2PLimits,
     Payment,
+    Refund,
 )
 
 
@@ -193,16 +196,17 @@ class PaymentEventInline(ReadOnlyInline):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = [
-        "pk", "business", "order", "payer", "amount", "fee", "currency", "status",
-        "confirmation", "created_at",
+        "pk", "business", "order", "payer", "payee", "amount", "fee", "refunded", "currency",
+        "status", "confirmation", "created_at",
     ]  # fmt: skip
     list_filter = ["status", "confirmation", "gateway", "currency"]
     search_fields = ["business__name", "payer__email", "gateway_reference", "=idempotency_key"]
-    list_select_related = ["business", "order", "payer"]
+    list_select_related = ["business", "order", "payer", "payee"]
     date_hierarchy = "created_at"
     fields = readonly_fields = [
-        "order", "payer", "business", "card", "amount", "fee", "currency", "status",
-        "confirmation", "idempotency_key", "gateway", "gateway_reference", "funding",
+        "order", "payer", "business", "payee", "conversation", "money_request", "note", "card",
+        "amount", "fee", "refunded", "currency", "status", "confirmation", "idempotency_key",
+        "gateway", "gateway_reference", "funding",
         "failure_code", "failure_message", "created_at", "completed_at",
     ]  # fmt: skip
     inlines = [PaymentEventInline]
@@ -325,3 +329,48 @@ class DiscrepancyAdmin(ReadOnlyAdmin):
     search_fields = ["subject", "detail"]
     list_select_related = ["run"]
     fields = readonly_fields = ["run", "check_name", "subject", "detail"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk", "order", "payment", "amount", "fee", "currency", "status", "created_by", "created_at",
+    ]  # fmt: skip
+    list_filter = ["status", "gateway", "currency"]
+    search_fields = ["gateway_reference", "=idempotency_key", "order__business__name"]
+    list_select_related = ["order", "payment", "created_by"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = [
+        "payment", "order", "amount", "fee", "currency", "reason", "status", "idempotency_key",
+        "gateway", "gateway_reference", "failure_code", "failure_message", "created_by",
+        "created_at", "completed_at",
+    ]  # fmt: skip
+
+
+@admin.register(MoneyRequest)
+class MoneyRequestAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "requester", "payer", "amount", "currency", "status", "created_at"]
+    list_filter = ["status", "currency"]
+    list_select_related = ["requester", "payer"]
+    fields = readonly_fields = [
+        "conversation", "requester", "payer", "amount", "currency", "note", "status",
+        "created_at", "closed_at",
+    ]  # fmt: skip
+
+
+@admin.register(P2PLimits)
+class P2PLimitsAdmin(admin.ModelAdmin):
+    """The one row of person-to-person limits: operators change the numbers; there is
+    no second row to add and the row cannot be deleted."""
+
+    list_display = [
+        "currency", "max_per_payment", "max_received_per_day", "max_sent_per_month", "updated_at",
+    ]  # fmt: skip
+    fields = ["currency", "max_per_payment", "max_received_per_day", "max_sent_per_month"]
+    readonly_fields = ["currency"]
+
+    def has_add_permission(self, request):
+        return not P2PLimits.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

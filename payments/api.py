@@ -34,7 +34,7 @@ from core.errors import AppError
 from payments import selectors
 from payments.gateway import CardDetails
 from payments.idempotency import idempotent, payment_key
-from payments.models import Payment, WebAuthnCredential
+from payments.models import Payment, Refund, WebAuthnCredential
 from payments.serializers import (
     BalanceSerializer,
     BusinessPaymentPageSerializer,
@@ -44,10 +44,14 @@ from payments.serializers import (
     DestinationSerializer,
     FingerprintInputSerializer,
     FingerprintSerializer,
+    MoneyInputSerializer,
+    MoneyRequestSerializer,
     OrderFilterSerializer,
     OrderInputSerializer,
     OrderPageSerializer,
     OrderSerializer,
+    P2POptionsInputSerializer,
+    P2PPaymentSerializer,
     PayInputSerializer,
     PaymentFilterSerializer,
     PaymentPageSerializer,
@@ -55,12 +59,15 @@ from payments.serializers import (
     PayoutFilterSerializer,
     PayoutSerializer,
     PinStatusSerializer,
+    RefundInputSerializer,
+    RefundSerializer,
+    SendMoneyInputSerializer,
     StatementQuerySerializer,
     WalletBalanceSerializer,
     WebAuthnOptionsSerializer,
     WithdrawalInputSerializer,
 )
-from payments.services import cards, orders, paying, pins, webauthn
+from payments.services import cards, orders, p2p, paying, pins, refunds, webauthn
 from payments.services import destinations as destination_services
 from payments.services import payouts as payout_services
 from payments.statements import parse_period, write_statement
@@ -69,6 +76,8 @@ ROLE = Membership.Role
 WALLET = ["payments (wallet)"]
 ORDERS = ["payments (orders)"]
 PAYING = ["payments (paying)"]
+REFUNDS = ["payments (refunds)"]
+P2P = ["payments (person to person)"]
 DELETED = {204: OpenApiResponse(description=gettext_lazy("Deleted."))}
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
@@ -785,3 +794,214 @@ class MyWithdrawalView(APIView):
             pin=data["pin"],
         )
         return Response(PayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+
+
+# --- Refunds ----------------------------------------------------------------------------------
+
+
+def _refund_order(request, order_id):
+    """The order if the user is an owner or admin of its business: 404 for anyone who
+    cannot see it, 403 for its customer and for agents."""
+    order = selectors.get_order_for(user=request.user, order_id=order_id)
+    if order.membership is None or order.membership.role not in (ROLE.OWNER, ROLE.ADMIN):
+        raise PermissionDenied
+    return order
+
+
+def refund_key(*, user, order, key: str) -> str:
+    """The refund's own idempotency key, derived from the header (like payments')."""
+    return payment_key(user=user, key=f"refund:{order.pk}:{key}")
+
+
+class OrderRefundListView(APIView):
+    @extend_schema(
+        tags=REFUNDS,
+        summary="List an order's refunds (its customer, or the business's owners and admins)",
+        responses=RefundSerializer(many=True),
+    )
+    def get(self, request, order_id):
+        order = selectors.get_order_for(user=request.user, order_id=order_id)
+        if order.customer_id != request.user.pk:
+            order = _refund_order(request, order_id)
+        return Response(RefundSerializer(refunds.list_refunds(order=order), many=True).data)
+
+    @extend_schema(
+        tags=REFUNDS,
+        summary="Refund part or all of a paid order (owners and admins)",
+        description=(
+            "Gives `amount` back to the card that paid. Our fee is returned in proportion "
+            "(the refund completing the payment takes the remainder); the gateway's fee is "
+            "not. 201: refunded. 202: the gateway has not answered yet (it is retried with "
+            "the same key). 400 `refund_too_large` above what is left; 409 "
+            "`insufficient_balance` when the business's balance cannot cover it."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=RefundInputSerializer,
+        responses={201: RefundSerializer, 202: RefundSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    def post(self, request, order_id):
+        order = _refund_order(request, order_id)
+        data = input_data(request, RefundInputSerializer)
+        refund = refunds.refund_order(
+            actor=request.user,
+            order=order,
+            amount=data["amount"],
+            reason=data["reason"],
+            idempotency_key=refund_key(user=request.user, order=order, key=request.idempotency_key),
+        )
+        pending = refund.status == Refund.Status.PENDING
+        return Response(
+            RefundSerializer(refund).data,
+            status=status.HTTP_202_ACCEPTED if pending else status.HTTP_201_CREATED,
+        )
+
+
+# --- Person to person ---------------------------------------------------------------------------
+
+
+def _direct_conversation(request, conversation_id):
+    return get_conversation_for(user=request.user, conversation_id=conversation_id)
+
+
+def _debit_card(request, card_id):
+    try:
+        return selectors.get_card_for(user=request.user, card_id=card_id)
+    except Http404:
+        raise AppError(
+            _("Choose one of your cards."), code="card_invalid", field="card_id"
+        ) from None
+
+
+class SendMoneyView(APIView):
+    @extend_schema(
+        tags=P2P,
+        summary="Send money to the other person of a direct conversation",
+        description=(
+            "Free, from one of the user's **debit** cards (a credit card is 400 "
+            "`card_not_debit`), confirmed by the PIN or a fingerprint (options from "
+            "`…/send-money/fingerprint/`). Limits (409 with the limit and when it resets): "
+            "per payment, payments received per day by the friend, total sent per month."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=SendMoneyInputSerializer,
+        responses={201: P2PPaymentSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    @sensitive_variables("data")
+    def post(self, request, conversation_id):
+        conversation = _direct_conversation(request, conversation_id)
+        data = input_data(request, SendMoneyInputSerializer)
+        payment = p2p.send_money(
+            payer=request.user,
+            conversation=conversation,
+            amount=data["amount"],
+            currency=data["currency"],
+            card=_debit_card(request, data["card_id"]),
+            confirmation=data["confirmation"],
+            idempotency_key=payment_key(user=request.user, key=request.idempotency_key),
+            note=data.get("note", ""),
+            pin=data.get("pin"),
+            webauthn_response=data.get("webauthn"),
+        )
+        return Response(P2PPaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class SendMoneyFingerprintView(APIView):
+    @extend_schema(
+        tags=P2P,
+        summary="Options to confirm sending money with a fingerprint",
+        description="The challenge is bound to the amount, currency and the friend.",
+        request=P2POptionsInputSerializer,
+        responses=WebAuthnOptionsSerializer,
+    )
+    def post(self, request, conversation_id):
+        conversation = _direct_conversation(request, conversation_id)
+        data = input_data(request, P2POptionsInputSerializer)
+        options = p2p.payment_options(
+            payer=request.user,
+            conversation=conversation,
+            amount=data["amount"],
+            currency=data["currency"],
+        )
+        return Response(WebAuthnOptionsSerializer({"options": options}).data)
+
+
+class MoneyRequestCreateView(APIView):
+    @extend_schema(
+        tags=P2P,
+        summary="Ask the other person of a direct conversation for money",
+        description="Posts a request card they can pay in one step.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=MoneyInputSerializer,
+        responses={201: MoneyRequestSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    def post(self, request, conversation_id):
+        conversation = _direct_conversation(request, conversation_id)
+        data = input_data(request, MoneyInputSerializer)
+        money_request = p2p.request_money(
+            requester=request.user,
+            conversation=conversation,
+            amount=data["amount"],
+            currency=data["currency"],
+            note=data.get("note", ""),
+        )
+        return Response(MoneyRequestSerializer(money_request).data, status=status.HTTP_201_CREATED)
+
+
+class MoneyRequestDetailView(APIView):
+    @extend_schema(
+        tags=P2P,
+        summary="A money request (its requester or payer)",
+        responses=MoneyRequestSerializer,
+    )
+    def get(self, request, request_id):
+        money_request = p2p.get_money_request_for(user=request.user, request_id=request_id)
+        return Response(MoneyRequestSerializer(money_request).data)
+
+
+class MoneyRequestPayView(APIView):
+    @extend_schema(
+        tags=P2P,
+        summary="Pay a money request (its payer)",
+        description="Like sending money, for the requested amount, to the requester.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=PayInputSerializer,
+        responses={201: P2PPaymentSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    @sensitive_variables("data")
+    def post(self, request, request_id):
+        money_request = p2p.get_money_request_for(user=request.user, request_id=request_id)
+        data = input_data(request, PayInputSerializer)
+        payment = p2p.pay_money_request(
+            payer=request.user,
+            money_request=money_request,
+            card=_debit_card(request, data["card_id"]),
+            confirmation=data["confirmation"],
+            idempotency_key=payment_key(user=request.user, key=request.idempotency_key),
+            pin=data.get("pin"),
+            webauthn_response=data.get("webauthn"),
+        )
+        return Response(P2PPaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+
+class MoneyRequestFingerprintView(APIView):
+    @extend_schema(
+        tags=P2P,
+        summary="Options to confirm paying a money request with a fingerprint",
+        request=None,
+        responses=WebAuthnOptionsSerializer,
+    )
+    def post(self, request, request_id):
+        money_request = p2p.get_money_request_for(user=request.user, request_id=request_id)
+        if money_request.payer_id != request.user.pk:
+            raise PermissionDenied
+        options = p2p.payment_options(
+            payer=request.user,
+            conversation=money_request.conversation,
+            amount=money_request.amount,
+            currency=money_request.currency,
+        )
+        return Response(WebAuthnOptionsSerializer({"options": options}).data)

@@ -8,6 +8,8 @@ from payments import api
 
 SHOP = "businesses/<slug:slug>/"
 ORDER = "orders/<int:order_id>/"
+CONVERSATION = "conversations/<int:conversation_id>/"
+MONEY_REQUEST = "money-requests/<int:request_id>/"
 
 urlpatterns = [
     path("wallet/cards/", api.CardListView.as_view(), name="api_cards"),
@@ -50,6 +52,25 @@ urlpatterns = [
         "payments/<int:payment_id>/resume/",
         api.PaymentResumeView.as_view(),
         name="api_payment_resume",
+    ),
+    path(ORDER + "refunds/", api.OrderRefundListView.as_view(), name="api_order_refunds"),
+    path(CONVERSATION + "send-money/", api.SendMoneyView.as_view(), name="api_send_money"),
+    path(
+        CONVERSATION + "send-money/fingerprint/",
+        api.SendMoneyFingerprintView.as_view(),
+        name="api_send_money_fingerprint",
+    ),
+    path(
+        CONVERSATION + "money-requests/",
+        api.MoneyRequestCreateView.as_view(),
+        name="api_money_request_create",
+    ),
+    path(MONEY_REQUEST, api.MoneyRequestDetailView.as_view(), name="api_money_request"),
+    path(MONEY_REQUEST + "pay/", api.MoneyRequestPayView.as_view(), name="api_money_request_pay"),
+    path(
+        MONEY_REQUEST + "pay/fingerprint/",
+        api.MoneyRequestFingerprintView.as_view(),
+        name="api_money_request_fingerprint",
     ),
 ]
 

@@ -355,3 +355,73 @@ class StatementForm(forms.Form):
 
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+# --- Refunds and person-to-person -------------------------------------------------------
+
+
+def _clean_money(form: forms.Form, name: str, currency: str) -> int | None:
+    text = (form.cleaned_data.get(name) or "").strip()
+    try:
+        return parse_money(text, currency)
+    except AppError as exc:
+        form.add_error(name, str(exc.message))
+        return None
+
+
+class RefundForm(forms.Form):
+    """A merchant refunds part or all of an order: the amount typed the local way,
+    a reason, and the form's one-time token (a double submit refunds once)."""
+
+    amount = forms.CharField(label=_("Amount to refund"), max_length=30)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    attempt = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, currency: str = "BRL", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean(self):
+        data = super().clean()
+        if "amount" in data:
+            data["amount"] = _clean_money(self, "amount", self.currency)
+        return data
+
+
+class RequestMoneyForm(forms.Form):
+    amount = forms.CharField(label=_("Amount"), max_length=30)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def __init__(self, *args, currency: str = "BRL", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean(self):
+        data = super().clean()
+        if "amount" in data:
+            data["amount"] = _clean_money(self, "amount", self.currency)
+        return data
+
+
+class SendMoneyForm(PayForm):
+    """Send money to a friend: amount and note, a debit card, the PIN or a fingerprint."""
+
+    amount = forms.CharField(
+        label=_("Amount"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "data-fingerprint-bind": "amount"}),
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+    field_order = ["amount", "note", "card", "pin"]
+
+    def __init__(self, *args, currency: str = "BRL", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean(self):
+        data = super().clean()
+        if "amount" in data:
+            data["amount"] = _clean_money(self, "amount", self.currency)
+        return data

@@ -1,5 +1,6 @@
-"""The chat message kinds payments adds: ``payment_request`` (an order's card) and
-``payment_receipt`` (the receipt once it is paid).
+"""The chat message kinds payments adds: ``payment_request`` (an order's card),
+``payment_receipt`` (the receipt once it is paid), ``refund`` (money given back),
+``p2p_payment`` (money sent to a friend) and ``money_request`` (a friend asks).
 
 Registered from ``PaymentsConfig.ready``; chats renders them by name without
 importing payments (docs/payments.md, "Orders").
@@ -49,7 +50,9 @@ def _prefetch_receipts(messages) -> None:
     }
     for message in messages:
         payment = payments.get(message.payload.get("payment_id"))
-        if payment is not None and payment.order.conversation_id != message.conversation_id:
+        if payment is not None and (
+            payment.order is None or payment.order.conversation_id != message.conversation_id
+        ):
             payment = None
         message.payment = payment
 
@@ -109,7 +112,98 @@ def _preview_cart(message) -> str:
     }
 
 
+def _prefetch_refunds(messages) -> None:
+    """Attach ``message.refund`` (with its order): one query."""
+    from payments.models import Refund
+
+    wanted = {m.payload.get("refund_id") for m in messages}
+    wanted = {pk for pk in wanted if type(pk) is int}
+    refunds = {r.pk: r for r in Refund.objects.filter(pk__in=wanted).select_related("order")}
+    for message in messages:
+        refund = refunds.get(message.payload.get("refund_id"))
+        if refund is not None and refund.order.conversation_id != message.conversation_id:
+            refund = None
+        message.refund = refund
+
+
+def _preview_refund(message) -> str:
+    payload = message.payload
+    amount, currency = payload.get("amount"), payload.get("currency")
+    text = _("↩️ Refund for order #%(number)s") % {"number": payload.get("number", "")}
+    if type(amount) is int and isinstance(currency, str) and currency:
+        text += f" — {format_money(amount, currency)}"
+    return text
+
+
+def _prefetch_p2p(messages) -> None:
+    """Attach ``message.payment`` (with payer and payee): one query."""
+    from payments.models import Payment
+
+    wanted = {m.payload.get("payment_id") for m in messages}
+    wanted = {pk for pk in wanted if type(pk) is int}
+    payments = {
+        p.pk: p
+        for p in Payment.objects.filter(pk__in=wanted, payee__isnull=False).select_related(
+            "payer", "payee"
+        )
+    }
+    for message in messages:
+        payment = payments.get(message.payload.get("payment_id"))
+        if payment is not None and payment.conversation_id != message.conversation_id:
+            payment = None
+        message.payment = payment
+
+
+def _preview_p2p(message) -> str:
+    amount, currency = message.payload.get("amount"), message.payload.get("currency")
+    if type(amount) is int and isinstance(currency, str) and currency:
+        return _("💸 Sent %(amount)s") % {"amount": format_money(amount, currency)}
+    return _("💸 Money sent")
+
+
+def _prefetch_money_requests(messages) -> None:
+    """Attach ``message.money_request`` (with requester and payer): one query."""
+    from payments.models import MoneyRequest
+
+    wanted = {m.payload.get("money_request_id") for m in messages}
+    wanted = {pk for pk in wanted if type(pk) is int}
+    found = {
+        r.pk: r
+        for r in MoneyRequest.objects.filter(pk__in=wanted).select_related("requester", "payer")
+    }
+    for message in messages:
+        request = found.get(message.payload.get("money_request_id"))
+        if request is not None and request.conversation_id != message.conversation_id:
+            request = None
+        message.money_request = request
+
+
+def _preview_money_request(message) -> str:
+    amount, currency = message.payload.get("amount"), message.payload.get("currency")
+    if type(amount) is int and isinstance(currency, str) and currency:
+        return _("🙏 Asked for %(amount)s") % {"amount": format_money(amount, currency)}
+    return _("🙏 Money request")
+
+
 def register() -> None:
+    kinds.register(
+        kinds.MessageKind(
+            "refund", "payments/messages/refund.html", _preview_refund, _prefetch_refunds
+        )
+    )
+    kinds.register(
+        kinds.MessageKind(
+            "p2p_payment", "payments/messages/p2p_payment.html", _preview_p2p, _prefetch_p2p
+        )
+    )
+    kinds.register(
+        kinds.MessageKind(
+            "money_request",
+            "payments/messages/money_request.html",
+            _preview_money_request,
+            _prefetch_money_requests,
+        )
+    )
     kinds.register(
         kinds.MessageKind(
             "payment_request",

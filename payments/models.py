@@ -139,16 +139,24 @@ class Order(models.Model):
         COMPLETED = "completed", _("Completed")
         CANCELED = "canceled", _("Canceled")
         EXPIRED = "expired", _("Expired")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
 
-    # The one map of allowed transitions; services.transition_order checks it.
+    # The one map of allowed transitions; services.transition_order checks it. A paid
+    # order can be refunded at any stage; a partly refunded one can still ship, be
+    # refunded again (partially_refunded → partially_refunded records each refund) or
+    # be refunded in full.
+    _REFUNDS = {Status.PARTIALLY_REFUNDED, Status.REFUNDED}
     TRANSITIONS = {
         Status.PENDING: {Status.PROCESSING, Status.CANCELED, Status.EXPIRED},
-        Status.PROCESSING: {Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.COMPLETED},
-        Status.PARTIALLY_SHIPPED: {Status.SHIPPED, Status.COMPLETED},
-        Status.SHIPPED: {Status.COMPLETED},
-        Status.COMPLETED: set(),
+        Status.PROCESSING: {Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.COMPLETED, *_REFUNDS},
+        Status.PARTIALLY_SHIPPED: {Status.SHIPPED, Status.COMPLETED, *_REFUNDS},
+        Status.SHIPPED: {Status.COMPLETED, *_REFUNDS},
+        Status.COMPLETED: {*_REFUNDS},
         Status.CANCELED: set(),
         Status.EXPIRED: set(),
+        Status.PARTIALLY_REFUNDED: {Status.SHIPPED, Status.COMPLETED, *_REFUNDS},
+        Status.REFUNDED: set(),
     }
 
     business = models.ForeignKey(Business, on_delete=models.PROTECT, related_name="orders")
@@ -229,14 +237,22 @@ class OrderItem(models.Model):
 
 
 class Payment(models.Model):
-    """One attempt to pay an order with a card. A decline ends the attempt; a retry is
-    a new Payment with its own idempotency key."""
+    """One attempt to pay with a card: an order (to its business) or a friend (person
+    to person: ``payee`` set, no order, no business, no fee). A decline ends the
+    attempt; a retry is a new Payment with its own idempotency key."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
         CANCELED = "canceled", _("Canceled")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+
+    # Charged (money moved), whatever was refunded since.
+    SETTLED = (Status.SUCCEEDED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
+    # Pending or charged: at most one per order and per money request.
+    LIVE = (Status.PENDING, *SETTLED)
 
     class Confirmation(models.TextChoices):
         PIN = "pin", _("PIN")
@@ -249,11 +265,26 @@ class Payment(models.Model):
     business = models.ForeignKey(
         Business, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
     )
+    # Person to person: the friend paid (their wallet is credited), in a direct
+    # conversation, maybe answering a money request.
+    payee = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="payments_received"
+    )
+    conversation = models.ForeignKey(
+        "chats.Conversation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    money_request = models.ForeignKey(
+        "MoneyRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="payments")
     amount = models.BigIntegerField()
     fee = models.BigIntegerField(default=0)
+    # Refunds pending or succeeded (changed only under a lock on this row, with the
+    # Refund row that accounts for it): what is left to refund is amount − refunded.
+    refunded = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     confirmation = models.CharField(max_length=10, choices=Confirmation.choices)
     idempotency_key = models.CharField(max_length=64, unique=True)
     gateway = models.CharField(max_length=20)
@@ -275,8 +306,32 @@ class Payment(models.Model):
             # own guarantee that an order is charged once.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=Q(status__in=["pending", "succeeded"]),
+                condition=Q(status__in=["pending", "succeeded", "partially_refunded", "refunded"]),
                 name="payment_one_live_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["money_request"],
+                condition=Q(status__in=["pending", "succeeded", "partially_refunded", "refunded"]),
+                name="payment_one_live_per_money_request",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded__gte=0, refunded__lte=models.F("amount")),
+                name="payment_refunded_in_range",
+            ),
+            # A merchant payment (an order of a business) or a person-to-person one (a
+            # payee user, no fee), never both.
+            models.CheckConstraint(
+                condition=Q(
+                    payee__isnull=True, conversation__isnull=True, money_request__isnull=True
+                )
+                | Q(
+                    payee__isnull=False,
+                    conversation__isnull=False,
+                    order__isnull=True,
+                    business__isnull=True,
+                    fee=0,
+                ),
+                name="payment_merchant_or_p2p",
             ),
         ]
 
@@ -286,6 +341,139 @@ class Payment(models.Model):
     @property
     def net(self) -> int:
         return self.amount - self.fee
+
+    @property
+    def is_p2p(self) -> bool:
+        return self.payee_id is not None
+
+    @property
+    def refundable(self) -> int:
+        return self.amount - self.refunded
+
+
+class Refund(models.Model):
+    """Part or all of a merchant payment given back to the card. Claimed (pending, with
+    its ledger posting) under a lock on the payment, then sent to the gateway with
+    ``idempotency_key``, then settled: succeeded (``gateway_reference`` set) or failed
+    (a reversal posting). See docs/payments.md, "Refunds"."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Failed")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField()
+    # The part of our fee given back (proportional; the refund completing the payment
+    # takes the remainder). The merchant is debited amount − fee.
+    fee = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(_("reason"), max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    gateway = models.CharField(max_length=20)
+    gateway_reference = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=now, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(fee__gte=0, fee__lte=models.F("amount")), name="refund_fee_in_range"
+            ),
+            # One gateway refund per Refund, and never one gateway refund twice.
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_reference"],
+                condition=~Q(gateway_reference=""),
+                name="refund_gateway_reference_unique",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | ~Q(gateway_reference=""),
+                name="refund_succeeded_has_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.pk} ({self.status})"
+
+
+class MoneyRequest(models.Model):
+    """A request card in a direct conversation: ``requester`` asks ``payer`` for an
+    amount; the payer pays it in one step (a person-to-person payment)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        CANCELED = "canceled", _("Canceled")
+        DECLINED = "declined", _("Declined")
+
+    conversation = models.ForeignKey(
+        "chats.Conversation", on_delete=models.PROTECT, related_name="money_requests"
+    )
+    requester = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    payer = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=now, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(
+        "chats.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="money_request_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(requester=models.F("payer")), name="money_request_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"money request {self.pk} ({self.status})"
+
+
+class P2PLimits(models.Model):
+    """Person-to-person limits, edited in Django admin (one row, made with the
+    defaults of WhatsApp Pay Brazil on first use). See docs/payments.md."""
+
+    currency = models.CharField(_("currency"), max_length=3, default="BRL")
+    max_per_payment = models.BigIntegerField(_("most per payment (minor units)"), default=100_000)
+    max_received_per_day = models.PositiveIntegerField(
+        _("most payments a person receives per day"), default=20
+    )
+    max_sent_per_month = models.BigIntegerField(
+        _("most a person sends per calendar month (minor units)"), default=500_000
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("person-to-person limits")
+        verbose_name_plural = _("person-to-person limits")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_per_payment__gt=0, max_sent_per_month__gt=0),
+                name="p2p_limits_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("person-to-person limits"))
+
+    @classmethod
+    def current(cls) -> "P2PLimits":
+        limits = cls.objects.order_by("pk").first()
+        if limits is None:
+            limits, _created = cls.objects.get_or_create(pk=1)
+        return limits
 
 
 class AuditEvent(models.Model):
@@ -388,6 +576,9 @@ class LedgerTransaction(models.Model):
         blank=True,
         related_name="ledger_transactions",
     )
+    refund = models.ForeignKey(
+        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_transactions"
+    )
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:
@@ -396,7 +587,7 @@ class LedgerTransaction(models.Model):
             # One posting per payment and kind: a replayed posting fails.
             models.UniqueConstraint(
                 fields=["payment", "kind"],
-                condition=Q(payment__isnull=False),
+                condition=Q(payment__isnull=False, refund__isnull=True),
                 name="ledger_one_posting_per_payment",
             ),
             # The same for payouts (created, paid, reversed: once each).
@@ -404,6 +595,12 @@ class LedgerTransaction(models.Model):
                 fields=["payout", "kind"],
                 condition=Q(payout__isnull=False),
                 name="ledger_one_posting_per_payout",
+            ),
+            # One posting per refund and kind (the refund; its reversal if it failed).
+            models.UniqueConstraint(
+                fields=["refund", "kind"],
+                condition=Q(refund__isnull=False),
+                name="ledger_one_posting_per_refund",
             ),
         ]
 

@@ -31,9 +31,14 @@ MAX_PAGE = 200
 # Strings, not enums: another enum named "status" (conversations have one) would make
 # drf-spectacular warn about the name collision, and the schema check fails on warnings.
 ORDER_STATUS = (
-    "pending, processing (paid), partially_shipped, shipped, completed, canceled, expired"
+    "pending, processing (paid), partially_shipped, shipped, completed, canceled, expired, "
+    "partially_refunded, refunded"
 )
-PAYMENT_STATUS = "pending (3-D Secure under way), succeeded, failed, canceled"
+PAYMENT_STATUS = (
+    "pending (3-D Secure under way), succeeded, failed, canceled, partially_refunded, refunded"
+)
+REFUND_STATUS = "pending (the gateway has not answered yet), succeeded, failed"
+MONEY_REQUEST_STATUS = "pending, paid, canceled (by the requester), declined (by the payer)"
 
 
 def no_card_number(value: str) -> None:
@@ -397,3 +402,78 @@ class StatementQuerySerializer(serializers.Serializer):
 
 class PayoutFilterSerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, default=PAGE)
+
+
+# --- Refunds ------------------------------------------------------------------------------------
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount = MoneyField(min_value=1, help_text=_("Minor units (cents), at most what is left."))
+    reason = FreeTextField(max_length=500)
+
+
+class RefundSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    order_id = serializers.IntegerField()
+    payment_id = serializers.IntegerField()
+    status = serializers.CharField(help_text=REFUND_STATUS)
+    amount = serializers.IntegerField(help_text=_("Minor units (cents)."))
+    fee = serializers.IntegerField(help_text=_("The part of the platform fee given back."))
+    currency = serializers.CharField()
+    reason = serializers.CharField()
+    gateway_reference = serializers.CharField()
+    failure_code = serializers.CharField()
+    failure_message = serializers.CharField()
+    created_by = UserRefSerializer()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+# --- Person to person ---------------------------------------------------------------------------
+
+
+class MoneyInputSerializer(serializers.Serializer):
+    amount = MoneyField(min_value=1)
+    currency = serializers.CharField(max_length=3, default="BRL")
+    note = FreeTextField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class SendMoneyInputSerializer(MoneyInputSerializer, PayInputSerializer):
+    pass
+
+
+class P2POptionsInputSerializer(serializers.Serializer):
+    amount = MoneyField(min_value=1)
+    currency = serializers.CharField(max_length=3, default="BRL")
+
+
+class P2PPaymentSerializer(serializers.Serializer):
+    """A person-to-person payment as its payer or payee sees it (never the card of
+    the other person)."""
+
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    money_request_id = serializers.IntegerField(allow_null=True)
+    payer = UserRefSerializer()
+    payee = UserRefSerializer()
+    status = serializers.CharField(help_text=PAYMENT_STATUS)
+    amount = serializers.IntegerField(help_text=_("Minor units (cents)."))
+    currency = serializers.CharField()
+    note = serializers.CharField()
+    failure_code = serializers.CharField()
+    failure_message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class MoneyRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    requester = UserRefSerializer()
+    payer = UserRefSerializer()
+    status = serializers.CharField(help_text=MONEY_REQUEST_STATUS)
+    amount = serializers.IntegerField(help_text=_("Minor units (cents)."))
+    currency = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)

@@ -55,3 +55,12 @@ def reconcile() -> int:
     from payments.services import reconciliation
 
     return reconciliation.run_reconciliation().discrepancy_count
+
+
+@shared_task(acks_late=True)
+def retry_pending_refunds() -> int:
+    """Ask the gateway again, with the same keys, about refunds it did not answer
+    (beat: every minute)."""
+    from payments.services import refunds
+
+    return refunds.retry_pending_refunds()

@@ -1,4 +1,4 @@
-from payments.views import balance, cart, orders, paying, payouts, security, wallet
+from payments.views import balance, cart, orders, p2p, paying, payouts, security, wallet
 
 urlpatterns = [
     *wallet.urlpatterns,
@@ -8,4 +8,5 @@ urlpatterns = [
     *balance.urlpatterns,
     *payouts.urlpatterns,
     *cart.urlpatterns,
+    *p2p.urlpatterns,
 ]

@@ -27,10 +27,20 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
 from core.errors import AppError
-from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment, Payout
+from payments.models import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payment,
+    Payout,
+    Refund,
+)
 
 KIND = LedgerAccount.Kind
 CARD_PAYMENT = "card_payment"
+P2P_PAYMENT = "p2p_payment"
+REFUND = "refund"
+REFUND_REVERSAL = "refund_reversal"
 # A bigint column holds |amount| < 2**63; anything near that is a bug or an attack.
 MAX_AMOUNT = 2**62
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -161,6 +171,7 @@ def post(
     entries: Sequence[tuple[LedgerAccount, int]],
     payment: Payment | None = None,
     payout: Payout | None = None,
+    refund: Refund | None = None,
     description: str = "",
 ) -> LedgerTransaction:
     """Write one balanced posting and move the accounts' cached balances.
@@ -175,9 +186,9 @@ def post(
     ``int`` — floats and bools are refused — or absurdly large),
     ``ledger_currency_mismatch``, ``invalid_currency``, ``insufficient_balance`` (a
     non-system account would go below zero) and ``already_posted`` (this payment
-    already has a posting of this kind: a replay is refused, never written twice and
-    never silently accepted, because its entries may differ from the first; the same
-    for a ``payout``).
+    already has a posting of this kind — or this ``payout`` or ``refund``, when one is
+    given: a replay is refused, never written twice and never silently accepted,
+    because its entries may differ from the first).
 
     The account objects passed in are not refreshed; read balances again from the
     database.
@@ -198,17 +209,19 @@ def post(
                 )
 
     try:
-        posting = LedgerTransaction.objects.create(
-            kind=kind,
-            currency=currency,
-            payment=payment,
-            payout=payout,
-            description=description[:255],
-        )
+        with transaction.atomic():
+            posting = LedgerTransaction.objects.create(
+                kind=kind,
+                currency=currency,
+                payment=payment,
+                payout=payout,
+                refund=refund,
+                description=description[:255],
+            )
     except IntegrityError:
-        if payment is None and payout is None:
+        if payment is None and payout is None and refund is None:
             raise
-        # The unique (payment, kind) / (payout, kind) constraint, not a prior read, decides.
+        # The unique (payment | payout | refund, kind) constraints, not a prior read, decide.
         raise AppError(
             _("This payment has already been posted to the ledger."), code="already_posted"
         ) from None
@@ -254,4 +267,65 @@ def post_card_payment(*, payment: Payment) -> LedgerTransaction:
         entries=[(account, value) for account, value in entries if value != 0],
         payment=payment,
         description=f"card payment {payment.pk}",
+    )
+
+
+def post_p2p_payment(*, payment: Payment) -> LedgerTransaction:
+    """Post a succeeded person-to-person payment (no fee): debit the gateway's clearing
+    account ``amount``, credit the payee's wallet ``amount``. At most once per payment
+    (``already_posted``)."""
+    if payment.status != Payment.Status.SUCCEEDED:
+        raise ValueError(f"only a succeeded payment is posted, not {payment.status!r}")
+    if payment.payee_id is None or payment.fee != 0:
+        raise ValueError("post_p2p_payment posts fee-free person-to-person payments only")
+    currency = payment.currency
+    return post(
+        kind=P2P_PAYMENT,
+        currency=currency,
+        entries=[
+            (clearing_account(payment.gateway, currency), -payment.amount),
+            (wallet_account(payment.payee, currency), payment.amount),
+        ],
+        payment=payment,
+        description=f"person-to-person payment {payment.pk}",
+    )
+
+
+def _refund_entries(refund: Refund, payment: Payment, sign: int) -> list:
+    entries = [
+        (
+            account_for_business(payment.business, refund.currency),
+            -sign * (refund.amount - refund.fee),
+        ),
+        (revenue_account(refund.currency), -sign * refund.fee),
+        (clearing_account(refund.gateway, refund.currency), sign * refund.amount),
+    ]
+    return [(account, value) for account, value in entries if value != 0]
+
+
+def post_refund(*, refund: Refund, payment: Payment) -> LedgerTransaction:
+    """Post a refund when it is claimed: debit the merchant payable ``amount − fee``
+    and the fee revenue ``fee`` (our fee's share goes back; the gateway's own fee does
+    not), credit the clearing account ``amount``. AppError ``insufficient_balance``
+    when the merchant's payable balance cannot cover it (nothing written)."""
+    return post(
+        kind=REFUND,
+        currency=refund.currency,
+        entries=_refund_entries(refund, payment, +1),
+        payment=payment,
+        refund=refund,
+        description=f"refund {refund.pk} of payment {payment.pk}",
+    )
+
+
+def post_refund_reversal(*, refund: Refund, payment: Payment) -> LedgerTransaction:
+    """The gateway refused a claimed refund: the exact opposite of :func:`post_refund`
+    (ledger rows are never changed or deleted; a correction is a new posting)."""
+    return post(
+        kind=REFUND_REVERSAL,
+        currency=refund.currency,
+        entries=_refund_entries(refund, payment, -1),
+        payment=payment,
+        refund=refund,
+        description=f"refund {refund.pk} failed: reversal",
     )

@@ -22,7 +22,7 @@ from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID
 from core.money import MAX_MINOR
-from payments.models import AuditEvent, Order, OrderItem
+from payments.models import AuditEvent, Order, OrderItem, Payment
 
 STATUS = Order.Status
 MAX_LINES = 50
@@ -32,7 +32,7 @@ MAX_NOTE = Order._meta.get_field("note").max_length
 MIN_EXPIRY = datetime.timedelta(hours=1)
 MAX_EXPIRY = datetime.timedelta(days=7)
 # A payment in one of these states blocks canceling (and expiring) the order.
-LIVE_PAYMENT = ("pending", "succeeded")
+LIVE_PAYMENT = Payment.LIVE
 
 
 def _not_found() -> AppError:

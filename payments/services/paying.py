@@ -38,7 +38,7 @@ from payments.gateway.base import ChargeResult
 from payments.models import AuditEvent, Card, Order, Payment
 from payments.services import ledger, orders, pins, webauthn
 
-LIVE = (Payment.Status.PENDING, Payment.Status.SUCCEEDED)
+LIVE = Payment.LIVE
 
 
 def new_attempt_key() -> str:

@@ -209,15 +209,17 @@ def remove_credential(*, user, credential: WebAuthnCredential) -> None:
 
 
 def payment_challenge(
-    *, order_id: int, amount: int, currency: str, payee: str, nonce: str
+    *, order_id: int | None, amount: int, currency: str, payee: str, nonce: str
 ) -> bytes:
-    """SHA-256 over the canonical encoding of what the customer confirms."""
+    """SHA-256 over the canonical encoding of what the customer confirms. A
+    person-to-person payment has no order (``order_id`` None, encoded as 0); its
+    payee (``user:<id>``), amount and currency are bound all the same."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise _invalid()
     canonical = json.dumps(
         {
             "v": 1,
-            "order": int(order_id),
+            "order": int(order_id or 0),
             "amount": amount,
             "currency": str(currency).upper(),
             "payee": str(payee),
@@ -232,7 +234,8 @@ def payment_challenge(
 
 def payment_options(*, user, order, amount: int, currency: str, payee: str) -> dict:
     """Options for ``navigator.credentials.get`` (JSON-ready) confirming this payment:
-    a ``pay`` challenge bound to (order, amount, currency, payee, nonce), single use,
+    a ``pay`` challenge bound to (order — None for a person-to-person payment —,
+    amount, currency, payee, nonce), single use,
     valid 2 minutes, allowing the user's fingerprints. AppError ``webauthn_missing``
     when the user has none."""
     credentials = list(list_credentials(user=user))
@@ -240,7 +243,11 @@ def payment_options(*, user, order, amount: int, currency: str, payee: str) -> d
         raise AppError(_("Add a fingerprint in your wallet first."), code="webauthn_missing")
     nonce = secrets.token_hex(16)
     challenge = payment_challenge(
-        order_id=order.pk, amount=amount, currency=currency, payee=payee, nonce=nonce
+        order_id=order.pk if order is not None else None,
+        amount=amount,
+        currency=currency,
+        payee=payee,
+        nonce=nonce,
     )
     now = timezone.now()
     Challenge.objects.create(
@@ -315,7 +322,11 @@ def _verify_assertion(
 ) -> AppError | None:
     try:
         expected = payment_challenge(
-            order_id=order.pk, amount=amount, currency=currency, payee=payee, nonce=challenge.nonce
+            order_id=order.pk if order is not None else None,
+            amount=amount,
+            currency=currency,
+            payee=payee,
+            nonce=challenge.nonce,
         )
         if not hmac.compare_digest(expected, bytes(challenge.challenge)):
             return _invalid(_("The payment changed after it was confirmed. Please confirm again."))

@@ -533,3 +533,21 @@ def test_challenges_expired_a_day_ago_are_purged_by_the_hourly_task(customer):
 
     assert purge_stale_records() == {"idempotency_records": 0, "challenges": 1}
     assert list(Challenge.objects.all()) == [fresh]
+
+
+# --- Person to person: no order, the payee bound ----------------------------------------------
+
+
+def test_a_p2p_challenge_binds_amount_and_payee_without_an_order(customer, device):
+    register(customer, device)
+    p2p = {"order": None, "amount": 1500, "currency": "BRL", "payee": "user:42"}
+    options = webauthn.payment_options(user=customer, **p2p)
+    assertion = device.get(options)
+    # another payee or amount is refused (and the challenge is used up)
+    with pytest.raises(AppError) as caught:
+        webauthn.verify_payment(user=customer, response=assertion, **(p2p | {"payee": "user:43"}))
+    assert caught.value.code == "webauthn_invalid"
+    options = webauthn.payment_options(user=customer, **p2p)
+    webauthn.verify_payment(user=customer, response=device.get(options), **p2p)
+    used = Challenge.objects.filter(user=customer, purpose="pay", order=None, used_at__isnull=False)
+    assert used.count() == 2

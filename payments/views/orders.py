@@ -16,14 +16,16 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.models import Membership
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
 from chats import selectors as chat_selectors
 from core.errors import AppError, add_form_error
 from payments import selectors
-from payments.forms import PaymentRequestForm
+from payments.forms import PaymentRequestForm, RefundForm
 from payments.models import Order
 from payments.services import orders as services
+from payments.services import refunds
 
 PAGE = 50
 
@@ -126,10 +128,30 @@ def _business_order(request, slug: str, order_id: int) -> tuple:
     return business, order
 
 
+def _refund_context(business, order, form=None) -> dict:
+    payment = refunds.refundable_payment(order)
+    can_refund = (
+        payment is not None
+        and payment.refundable > 0
+        and business.membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN)
+    )
+    return {
+        "payment": payment,
+        "refunds": refunds.list_refunds(order=order),
+        "can_refund": can_refund,
+        "refund_form": form
+        or RefundForm(currency=order.currency, initial={"attempt": refunds.new_refund_key()}),
+    }
+
+
 @login_required
 def order_detail(request, slug: str, order_id: int):
     business, order = _business_order(request, slug, order_id)
-    return render_dashboard(
+    return _render_detail(request, business, order)
+
+
+def _render_detail(request, business, order, refund_form=None, status=200):
+    response = render_dashboard(
         request,
         business,
         "orders",
@@ -139,8 +161,42 @@ def order_detail(request, slug: str, order_id: int):
             "items": list(order.items.all()),
             "events": list(order.events.select_related("actor")),
             "can_cancel": order.status == Order.Status.PENDING,
-        },
+        }
+        | _refund_context(business, order, refund_form),
     )
+    response.status_code = status
+    return response
+
+
+@login_required
+@require_POST
+def order_refund(request, slug: str, order_id: int):
+    """Refund part or all of the order (owners and admins; the service checks)."""
+    business, order = _business_order(request, slug, order_id)
+    form = RefundForm(request.POST, currency=order.currency)
+    if form.is_valid() and form.cleaned_data["amount"] is not None:
+        data = form.cleaned_data
+        try:
+            refund = refunds.refund_order(
+                actor=request.user,
+                order=order,
+                amount=data["amount"],
+                reason=data["reason"],
+                idempotency_key=data["attempt"],
+            )
+        except AppError as exc:
+            add_form_error(form, exc)
+        else:
+            if refund.status == refund.Status.PENDING:
+                messages.info(
+                    request, _("The refund is on its way: the card network has not answered yet.")
+                )
+            else:
+                messages.success(request, _("Refunded. The customer sees it in the chat."))
+            return redirect("order_detail", slug=slug, order_id=order.pk)
+    form.data = form.data.copy()
+    form.data["attempt"] = refunds.new_refund_key()
+    return _render_detail(request, business, order, form, status=400)
 
 
 @login_required
@@ -182,5 +238,6 @@ urlpatterns = [
     path("dashboard/<slug:slug>/orders/", orders, name="orders"),
     path("dashboard/<slug:slug>/orders/<int:order_id>/", order_detail, name="order_detail"),
     path("dashboard/<slug:slug>/orders/<int:order_id>/cancel/", order_cancel, name="order_cancel"),
+    path("dashboard/<slug:slug>/orders/<int:order_id>/refund/", order_refund, name="order_refund"),
     path("orders/<int:order_id>/", order_review, name="order_review"),
 ]

@@ -22,7 +22,12 @@
     button.disabled = true;
     say("");
     try {
-      const data = await window.conversaWebAuthn.postJSON(form.dataset.fingerprintUrl, {}, csrf);
+      // Fields the challenge is bound to (e.g. the amount typed on "Send money").
+      const body = {};
+      form.querySelectorAll("[data-fingerprint-bind]").forEach((input) => {
+        body[input.dataset.fingerprintBind] = input.value;
+      });
+      const data = await window.conversaWebAuthn.postJSON(form.dataset.fingerprintUrl, body, csrf);
       const assertion = await window.conversaWebAuthn.getAssertion(data.options);
       form.querySelector("input[name=webauthn]").value = JSON.stringify(assertion);
       form.querySelector("input[name=confirmation]").value = "webauthn";
