@@ -158,19 +158,37 @@ def balance_summary(*, business: Business, currency: str, now=None) -> dict:
     now = now or timezone.now()
     total = balance_for_business(business=business, currency=currency)
     horizon = now - datetime.timedelta(days=max(AVAILABLE_AFTER.values()))
-    recent = Payment.objects.filter(
-        business=business,
-        currency=currency,
-        status=Payment.Status.SUCCEEDED,
-        completed_at__gt=horizon,
-    ).values_list("amount", "fee", "funding", "completed_at")
+    from django.db.models import F, Q, Sum
+    from django.db.models.functions import Coalesce
+
+    from payments.models import Refund
+
+    # A refund is taken from the payable when it is made (its net: amount − our fee
+    # share), so a refunded part of a payment is no longer pending either.
+    refunded_net = Coalesce(
+        Sum(
+            F("refunds__amount") - F("refunds__fee"),
+            filter=~Q(refunds__status=Refund.Status.FAILED),
+        ),
+        0,
+    )
+    recent = (
+        Payment.objects.filter(
+            business=business,
+            currency=currency,
+            status__in=Payment.SETTLED,
+            completed_at__gt=horizon,
+        )
+        .annotate(refunded_net=refunded_net)
+        .values_list("amount", "fee", "refunded_net", "funding", "completed_at")
+    )
     pending: dict[datetime.date, int] = {}
-    for amount, fee, funding, completed_at in recent:
+    for amount, fee, refunded, funding, completed_at in recent:
         days = AVAILABLE_AFTER.get(funding, AVAILABLE_AFTER["credit"])
         available_at = completed_at + datetime.timedelta(days=days)
-        if available_at > now:
+        if available_at > now and amount - fee - refunded > 0:
             day = timezone.localtime(available_at, business.tz).date()
-            pending[day] = pending.get(day, 0) + amount - fee
+            pending[day] = pending.get(day, 0) + amount - fee - refunded
     pending_total = sum(pending.values())
     return {
         "currency": currency,

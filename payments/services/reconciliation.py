@@ -5,7 +5,8 @@ run :func:`run_reconciliation`, which stores a :class:`ReconciliationRun` with o
 
 Each check is a function ``check_…(*, now) -> Iterable[Finding]`` listed in
 :data:`CHECKS`; another part of the app adds its own (refunds, person-to-person) by
-appending a function to that list.
+appending a function to that list (refunds and person-to-person payments are checked
+here too).
 """
 
 import datetime
@@ -27,8 +28,9 @@ from payments.models import (
     Payment,
     Payout,
     ReconciliationRun,
+    Refund,
 )
-from payments.services.ledger import CARD_PAYMENT
+from payments.services.ledger import CARD_PAYMENT, P2P_PAYMENT, REFUND, REFUND_REVERSAL
 from payments.services.payouts import PAYOUT, PAYOUT_PAID, PAYOUT_REVERSAL
 
 
@@ -78,39 +80,50 @@ def check_cached_balances(*, now: datetime.datetime) -> Iterable[Finding]:
             yield Finding(name, f"ledger account {account.code}", f"below zero: {total}")
 
 
+def _posting_kind(payment_is_p2p: bool) -> str:
+    return P2P_PAYMENT if payment_is_p2p else CARD_PAYMENT
+
+
 def check_card_payments(*, now: datetime.datetime) -> Iterable[Finding]:
-    """Each succeeded payment has exactly one ``card_payment`` posting of its amount,
-    and a gateway record that says succeeded (asked for the payments of the last
-    ``RECONCILE_GATEWAY_DAYS``); each such posting belongs to a succeeded payment; no
-    two payments share a gateway charge."""
+    """Each settled payment (succeeded, or refunded in part or in full since) has
+    exactly one posting of its kind — ``card_payment`` to a business, ``p2p_payment``
+    to a friend — whose clearing entry is its amount, and a gateway record that says
+    succeeded (asked for the payments of the last ``RECONCILE_GATEWAY_DAYS``); each
+    such posting belongs to a settled payment; no two payments share a gateway
+    charge."""
     name = "card_payments"
+    kinds = (CARD_PAYMENT, P2P_PAYMENT)
     postings = defaultdict(list)
-    for posting_id, payment_id in LedgerTransaction.objects.filter(kind=CARD_PAYMENT).values_list(
-        "pk", "payment_id"
-    ):
-        postings[payment_id].append(posting_id)
+    for posting_id, payment_id, kind in LedgerTransaction.objects.filter(
+        kind__in=kinds
+    ).values_list("pk", "payment_id", "kind"):
+        postings[payment_id].append((posting_id, kind))
     if None in postings:
-        for posting_id in postings.pop(None):
+        for posting_id, kind in postings.pop(None):
             yield Finding(
-                name, f"ledger transaction {posting_id}", "card payment posting without a payment"
+                name, f"ledger transaction {posting_id}", f"{kind} posting without a payment"
             )
-    succeeded = Payment.objects.filter(status=Payment.Status.SUCCEEDED)
-    succeeded_ids = set(succeeded.values_list("pk", flat=True))
-    for payment_id in sorted(succeeded_ids):
-        count = len(postings.get(payment_id, []))
-        if count != 1:
+    settled = Payment.objects.filter(status__in=Payment.SETTLED)
+    settled_kinds = {
+        pk: _posting_kind(order_id is None)
+        for pk, order_id in settled.values_list("pk", "order_id")
+    }
+    for payment_id, kind in sorted(settled_kinds.items()):
+        count = sum(1 for _posting, found in postings.get(payment_id, []) if found == kind)
+        if count != 1 or len(postings.get(payment_id, [])) != count:
             yield Finding(
                 name,
                 f"payment {payment_id}",
-                f"succeeded with {count} card_payment postings, not 1",
+                f"settled with {len(postings.get(payment_id, []))} payment postings, "
+                f"expected one {kind}",
             )
-    for payment_id in sorted(set(postings) - succeeded_ids):
-        yield Finding(name, f"payment {payment_id}", "posted to the ledger but not succeeded")
+    for payment_id in sorted(set(postings) - set(settled_kinds)):
+        yield Finding(name, f"payment {payment_id}", "posted to the ledger but not settled")
     credited = LedgerEntry.objects.filter(
-        transaction__kind=CARD_PAYMENT, account__kind=LedgerAccount.Kind.CLEARING
+        transaction__kind__in=kinds, account__kind=LedgerAccount.Kind.CLEARING
     ).values_list("transaction__payment_id", "amount")
     amounts = {payment_id: -amount for payment_id, amount in credited}
-    for payment in succeeded.only("pk", "amount").order_by("pk"):
+    for payment in settled.only("pk", "amount").order_by("pk"):
         if payment.pk in amounts and amounts[payment.pk] != payment.amount:
             yield Finding(
                 name,
@@ -126,7 +139,7 @@ def check_card_payments(*, now: datetime.datetime) -> Iterable[Finding]:
     for row in duplicates:
         yield Finding(name, f"charge {row['gateway_reference']}", f"{row['n']} payments share it")
     since = now - datetime.timedelta(days=settings.RECONCILE_GATEWAY_DAYS)
-    recent = succeeded.filter(completed_at__gte=since).order_by("pk")
+    recent = settled.filter(completed_at__gte=since).order_by("pk")
     for payment in recent.only("pk", "gateway", "gateway_reference"):
         try:
             charge = get_gateway(payment.gateway).retrieve(payment.gateway_reference)
@@ -135,6 +148,60 @@ def check_card_payments(*, now: datetime.datetime) -> Iterable[Finding]:
             continue
         if charge.status != "succeeded":
             yield Finding(name, f"payment {payment.pk}", f"the gateway says {charge.status}")
+
+
+def check_refunds(*, now: datetime.datetime) -> Iterable[Finding]:
+    """Each refund has the postings its status calls for — a pending or succeeded one
+    its ``refund`` posting, a failed one that and its ``refund_reversal`` — and every
+    refund posting has its refund; a succeeded refund has the gateway's refund id, no
+    two share one; a payment's live refunds never exceed it."""
+    name = "refunds"
+    kinds = defaultdict(list)
+    for refund_id, kind in LedgerTransaction.objects.filter(
+        kind__in=(REFUND, REFUND_REVERSAL)
+    ).values_list("refund_id", "kind"):
+        kinds[refund_id].append(kind)
+    if None in kinds:
+        yield Finding(name, "refund postings", f"{len(kinds.pop(None))} without a refund")
+    expected = {
+        Refund.Status.PENDING: [REFUND],
+        Refund.Status.SUCCEEDED: [REFUND],
+        Refund.Status.FAILED: [REFUND, REFUND_REVERSAL],
+    }
+    refunds = Refund.objects.order_by("pk").values_list("pk", "status", "gateway_reference")
+    known = set()
+    for refund_id, status, reference in refunds:
+        known.add(refund_id)
+        found = sorted(kinds.get(refund_id, []))
+        if found != sorted(expected[status]):
+            yield Finding(
+                name,
+                f"refund {refund_id}",
+                f"{status} with postings {found or 'none'}, expected {expected[status]}",
+            )
+        if status == Refund.Status.SUCCEEDED and not reference:
+            yield Finding(name, f"refund {refund_id}", "succeeded without a gateway refund id")
+    for refund_id in sorted(set(kinds) - known):
+        yield Finding(name, f"refund {refund_id}", "postings for a refund that does not exist")
+    shared = (
+        Refund.objects.exclude(gateway_reference="")
+        .values("gateway", "gateway_reference")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
+    for row in shared:
+        yield Finding(name, f"gateway refund {row['gateway_reference']}", f"{row['n']} share it")
+    over = (
+        Payment.objects.annotate(
+            refunded_total=Sum("refunds__amount", filter=~Q(refunds__status=Refund.Status.FAILED))
+        )
+        .filter(refunded_total__gt=F("amount"))
+        .values_list("pk", "amount", "refunded_total")
+    )
+    for payment_id, amount, refunded in over:
+        yield Finding(
+            name, f"payment {payment_id}", f"refunds {refunded} exceed its amount {amount}"
+        )
 
 
 def check_payouts(*, now: datetime.datetime) -> Iterable[Finding]:
@@ -187,6 +254,7 @@ CHECKS: list[Callable[..., Iterable[Finding]]] = [
     check_transactions_balance,
     check_cached_balances,
     check_card_payments,
+    check_refunds,
     check_payouts,
 ]
 

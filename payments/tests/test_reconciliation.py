@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -16,8 +17,10 @@ from payments.models import (
     Payment,
     Payout,
     ReconciliationRun,
+    Refund,
 )
 from payments.services import ledger, payouts, reconciliation
+from payments.tests.factories import PIN
 from payments.tests.factories import card_for as _card
 from payments.tests.factories import pay as _pay
 from payments.tests.payout_factories import add_pix
@@ -110,7 +113,7 @@ def test_a_posting_for_a_failed_payment_is_found(books):
     assert (
         "card_payments",
         f"payment {payment.pk}",
-        "posted to the ledger but not succeeded",
+        "posted to the ledger but not settled",
     ) in found
 
 
@@ -163,3 +166,60 @@ def test_the_command_prints_every_discrepancy(books, capsys):
     out = capsys.readouterr().out
     assert "cached_balances: ledger account revenue:BRL: cached balance 1" in out
     assert ReconciliationRun.objects.count() == 2
+
+
+# --- Refunds and person-to-person payments ----------------------------------------------
+
+
+@pytest.fixture
+def refunded_and_sent(shop, owner, customer):
+    """A paid order half refunded, and 25.00 sent to a friend from a debit card."""
+    from accounts.tests.factories import UserFactory
+    from chats import services as chat_services
+    from payments.services import p2p, refunds
+
+    order, _product = shop
+    payment = _pay(customer, order, _card(customer))
+    refund = refunds.refund_order(
+        actor=owner, order=payment.order, amount=payment.amount // 2, reason="One broke",
+        idempotency_key=uuid.uuid4().hex,
+    )  # fmt: skip
+    friend = UserFactory(email="bia@example.com")
+    direct, _created = chat_services.start_direct_conversation(user=customer, peer=friend)
+    sent = p2p.send_money(
+        payer=customer, conversation=direct, amount=2500, currency="BRL",
+        card=_card(customer, "4000056655665556"), confirmation="pin", pin=PIN,
+        idempotency_key=uuid.uuid4().hex,
+    )  # fmt: skip
+    return refund, sent
+
+
+def test_refunds_and_friends_payments_reconcile(refunded_and_sent):
+    refund, _sent = refunded_and_sent
+
+    assert Payment.objects.get(pk=refund.payment_id).status == "partially_refunded"
+    assert _found() == []
+
+
+def test_a_failed_refund_without_its_reversal_is_found(refunded_and_sent):
+    refund, _sent = refunded_and_sent
+    Refund.objects.filter(pk=refund.pk).update(status="failed")
+
+    assert (
+        "refunds",
+        f"refund {refund.pk}",
+        "failed with postings ['refund'], expected ['refund', 'refund_reversal']",
+    ) in _found()
+
+
+def test_a_friends_payment_posted_as_a_card_payment_too_is_found(refunded_and_sent):
+    _refund, sent = refunded_and_sent
+    with planted():
+        LedgerTransaction.objects.create(kind="card_payment", currency="BRL", payment=sent)
+        found = _found()
+
+    assert (
+        "card_payments",
+        f"payment {sent.pk}",
+        "settled with 2 payment postings, expected one p2p_payment",
+    ) in found
