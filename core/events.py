@@ -15,6 +15,17 @@ from django.db import transaction
 
 _collecting = threading.local()
 
+# Set in a process whose socket events must reach the sockets through another
+# process (a Celery worker on the embedded default, whose in-memory channel layer
+# reaches no socket): a function that stores ``(group, event)`` in the database, in
+# the current transaction, for the web process to push (chats.relay).
+_relay_writer: Callable[[str, dict[str, Any]], None] | None = None
+
+
+def set_relay_writer(writer: Callable[[str, dict[str, Any]], None] | None) -> None:
+    global _relay_writer
+    _relay_writer = writer
+
 
 @contextmanager
 def collect_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
@@ -34,7 +45,13 @@ def collect_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
 
 def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
-    """Send ``event`` to a Channels group after the current transaction commits."""
+    """Send ``event`` to a Channels group after the current transaction commits.
+
+    In a process with a relay writer the event is written to the database instead,
+    inside the current transaction, so it is relayed if and only if that commits."""
+    if _relay_writer is not None:
+        _relay_writer(group, event)
+        return
 
     def _send() -> None:
         from channels.layers import get_channel_layer
