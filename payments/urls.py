@@ -1,4 +1,4 @@
-from payments.views import balance, cart, orders, paying, security, wallet
+from payments.views import balance, cart, orders, paying, security, shipping, wallet
 
 urlpatterns = [
     *wallet.urlpatterns,
@@ -7,4 +7,5 @@ urlpatterns = [
     *paying.urlpatterns,
     *balance.urlpatterns,
     *cart.urlpatterns,
+    *shipping.urlpatterns,
 ]

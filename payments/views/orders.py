@@ -129,6 +129,13 @@ def _business_order(request, slug: str, order_id: int) -> tuple:
 @login_required
 def order_detail(request, slug: str, order_id: int):
     business, order = _business_order(request, slug, order_id)
+    return render_order_detail(request, business, order)
+
+
+def render_order_detail(request, business, order, *, ship_form=None):
+    """The order's page; ``ship_form`` is a bound shipping form with its errors."""
+    from payments.views.shipping import shipping_context
+
     return render_dashboard(
         request,
         business,
@@ -139,6 +146,7 @@ def order_detail(request, slug: str, order_id: int):
             "items": list(order.items.all()),
             "events": list(order.events.select_related("actor")),
             "can_cancel": order.status == Order.Status.PENDING,
+            **shipping_context(order, ship_form),
         },
     )
 
