@@ -167,7 +167,7 @@ def schedule_message(
     if due_at <= moment:
         from chats import tasks
 
-        enqueue_on_commit(tasks.send_scheduled_message, row.pk)
+        enqueue_on_commit(tasks.send_scheduled_message, row.pk, robust=True)
     return row, True
 
 
@@ -203,7 +203,7 @@ def retry_messages(*, actor: User, ids: Iterable[int]) -> int:
         from chats import tasks
 
         for pk in rows:
-            enqueue_on_commit(tasks.send_scheduled_message, pk)
+            enqueue_on_commit(tasks.send_scheduled_message, pk, robust=True)
     return len(rows)
 
 

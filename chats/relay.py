@@ -66,11 +66,8 @@ class Relay:
         self.pruned_at = 0.0
 
     def _fetch(self) -> list[tuple[int, str, dict]]:
-        from django.db import close_old_connections
-
         from chats.models import RelayedEvent
 
-        close_old_connections()
         if self.last_id is None:
             # Start from now: older events are for sockets that no longer exist.
             latest = RelayedEvent.objects.order_by("-id").values_list("id", flat=True).first()
@@ -108,8 +105,15 @@ class Relay:
             except Exception:  # a locked SQLite file, a restart: try again shortly
                 logger.exception("chat relay: could not push relayed events")
                 rows = []
+                await loop.run_in_executor(self.executor, _close_connection)
             if len(rows) < BATCH:
                 await asyncio.sleep(POLL_INTERVAL)
+
+
+def _close_connection() -> None:
+    from django.db import connection
+
+    connection.close()
 
 
 def relaying(application):

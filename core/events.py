@@ -68,15 +68,22 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(_send, robust=True)
 
 
-def enqueue_on_commit(task: Any, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+def enqueue_on_commit(
+    task: Any, *args: Any, countdown: float | None = None, robust: bool = False, **kwargs: Any
+) -> None:
     """Enqueue a Celery task after the current transaction commits.
 
     ``countdown`` (seconds) delays its execution, as Celery's ``apply_async`` does.
+    ``robust``: a broker that cannot be reached is logged and ignored instead of
+    raised, for tasks that are only a shortcut to work a scheduled job does anyway
+    (the outbox's immediate sends: the beat's dispatch finds the rows).
     """
     if countdown is None:
-        transaction.on_commit(lambda: task.delay(*args, **kwargs))
+        transaction.on_commit(lambda: task.delay(*args, **kwargs), robust=robust)
     else:
-        transaction.on_commit(lambda: task.apply_async(args, kwargs, countdown=countdown))
+        transaction.on_commit(
+            lambda: task.apply_async(args, kwargs, countdown=countdown), robust=robust
+        )
 
 
 def run_on_commit(fn: Callable[[], Any]) -> None:

@@ -52,10 +52,10 @@ def order_ship(request, slug: str, order_id: int):
                 items=data["items"],
             )
         except AppError as exc:
-            if exc.field in (None, "items") or exc.status_code == 409:
-                form.add_error(None, str(exc.message))
-            else:
-                add_form_error(form, exc)
+            if exc.status_code == 409:  # the order's state, not what was typed
+                messages.error(request, str(exc.message))
+                return redirect("order_detail", slug=slug, order_id=order.pk)
+            add_form_error(form, exc)
         else:
             messages.success(
                 request,
