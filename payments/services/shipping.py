@@ -100,6 +100,18 @@ def _quantities(order: Order, items: Any, remaining: dict[int, int]) -> dict[int
     return wanted
 
 
+def check_shippable(order: Order) -> None:
+    """Refuse (409) an order that cannot ship now: unpaid, or every item shipped."""
+    if order.status in SHIPPABLE:
+        return
+    if order.status in (STATUS.SHIPPED, STATUS.COMPLETED):
+        message = _("Every item of this order has already been shipped.")
+        code = "already_shipped"
+    else:
+        message, code = _("Only a paid order can be shipped."), "not_paid"
+    raise AppError(message, code=code, status_code=409)
+
+
 def remaining_quantities(order: Order) -> dict[int, int]:
     """``{order item id: quantity not shipped yet}`` for each of ``order``'s items."""
     shipped = dict(
@@ -145,13 +157,7 @@ def mark_shipped(
     tracking_url = _clean_url(tracking_url)
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status not in SHIPPABLE:
-            if locked.status in (STATUS.SHIPPED, STATUS.COMPLETED):
-                message = _("Every item of this order has already been shipped.")
-                code = "already_shipped"
-            else:
-                message, code = _("Only a paid order can be shipped."), "not_paid"
-            raise AppError(message, code=code, status_code=409)
+        check_shippable(locked)
         remaining = remaining_quantities(locked)
         wanted = _quantities(locked, items, remaining)
         number = locked.shipments.count() + 1

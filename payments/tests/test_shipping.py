@@ -272,12 +272,11 @@ def test_an_unpaid_order_page_has_no_shipping_and_refuses_it(client, owner, shop
     client.force_login(owner)
     page = client.get(reverse("order_detail", args=[order.business.slug, order.pk]))
     assert b"Mark as shipped" not in page.content
-    response = client.post(
-        reverse("order_ship", args=[order.business.slug, order.pk]),
-        {"carrier": "Correios", "tracking_code": "AA1"},
-        follow=True,
-    )
-    assert b"Only a paid order can be shipped." in response.content
+    for data in ({"carrier": "Correios", "tracking_code": "AA1"}, {}):
+        response = client.post(
+            reverse("order_ship", args=[order.business.slug, order.pk]), data, follow=True
+        )
+        assert b"Only a paid order can be shipped." in response.content
     assert not Shipment.objects.exists()
 
 

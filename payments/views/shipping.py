@@ -35,6 +35,13 @@ def shipping_context(order: Order, form: ShipForm | None = None) -> dict:
 @require_POST
 def order_ship(request, slug: str, order_id: int):
     business, order = _business_order(request, slug, order_id)
+    try:
+        # Before the form: on an order that cannot ship, the page shows no form to
+        # hold its errors. The service checks again under the order's lock.
+        services.check_shippable(order)
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("order_detail", slug=slug, order_id=order.pk)
     form = ShipForm(
         request.POST,
         items=order.items.all(),
@@ -52,7 +59,7 @@ def order_ship(request, slug: str, order_id: int):
                 items=data["items"],
             )
         except AppError as exc:
-            if exc.status_code == 409:  # the order's state, not what was typed
+            if exc.status_code == 409:  # the order changed meanwhile
                 messages.error(request, str(exc.message))
                 return redirect("order_detail", slug=slug, order_id=order.pk)
             add_form_error(form, exc)
