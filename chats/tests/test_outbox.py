@@ -351,3 +351,15 @@ def test_with_redis_there_is_nothing_to_relay(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
     spool_in_this_process()
     assert core_events._relay_writer is None
+
+
+def test_a_redis_channel_closed_after_its_transport_does_not_raise():
+    """config/celery.py: the worker's consumer survives a lost Redis connection."""
+    from types import SimpleNamespace
+
+    from kombu.transport import redis as kombu_redis
+
+    qos = kombu_redis.QoS.__new__(kombu_redis.QoS)
+    qos.channel = SimpleNamespace(connection=SimpleNamespace(client=None))
+    assert kombu_redis.QoS.restore_unacked.tolerates_closed_transport
+    assert qos.restore_unacked() is None
