@@ -59,6 +59,14 @@ def _service_markers(request):
 
 
 @pytest.fixture(autouse=True)
+def _no_event_relay_in_process(settings):
+    """The embedded relay loop (chats.relay) is for a real web server next to real
+    workers; tests that run ``config.asgi.application`` in this process send their
+    events directly."""
+    settings.CHAT_EVENT_RELAY = False
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Uploaded files go to a per-test folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -2,7 +2,7 @@
 read-only (a correction would break what both sides saw). Reports are the
 operators' queue: resolving one is the only change made here."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +15,7 @@ from chats.models import (
     Message,
     QuickReply,
     Report,
+    ScheduledMessage,
 )
 
 
@@ -125,3 +126,40 @@ class QuickReplyAdmin(admin.ModelAdmin):
 @admin.register(InboxSettings)
 class InboxSettingsAdmin(admin.ModelAdmin):
     list_display = ["business", "greeting_enabled", "away_enabled"]
+
+
+@admin.action(description=_("Retry (send again now)"))
+def retry_scheduled(modeladmin, request, queryset):
+    from chats.outbox import retry_messages
+    from core.errors import AppError
+
+    try:
+        count = retry_messages(actor=request.user, ids=list(queryset.values_list("pk", flat=True)))
+    except AppError as exc:
+        modeladmin.message_user(request, str(exc.message), messages.ERROR)
+        return
+    modeladmin.message_user(
+        request, _("%(count)d failed message(s) scheduled again.") % {"count": count}
+    )
+
+
+@admin.register(ScheduledMessage)
+class ScheduledMessageAdmin(admin.ModelAdmin):
+    """The outbox (docs/outbox.md): read-only; failed rows can be retried."""
+
+    list_display = ["dedupe_key", "kind", "status", "due_at", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["dedupe_key"]
+    date_hierarchy = "due_at"
+    readonly_fields = [
+        "conversation", "sender", "kind", "body", "payload", "dedupe_key", "due_at", "status",
+        "attempts", "last_error", "message", "created_at", "sent_at",
+    ]  # fmt: skip
+    actions = [retry_scheduled]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

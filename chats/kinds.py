@@ -39,6 +39,11 @@ def get(name: str) -> MessageKind:
     return _KINDS.get(name) or _KINDS["unknown"]
 
 
+def is_registered(name: str) -> bool:
+    """Whether a kind of that name was registered (the fallback "unknown" is not one)."""
+    return isinstance(name, str) and name != "unknown" and name in _KINDS
+
+
 def prefetch(messages: Iterable) -> list:
     """Attach what each kind needs to render ``messages``; one pass per kind."""
     messages = list(messages)

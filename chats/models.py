@@ -318,3 +318,76 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} on conversation {self.conversation_id}"
+
+
+# --- Outbox -------------------------------------------------------------------------
+
+
+class ScheduledMessage(models.Model):
+    """An automated message, written before it is sent (the outbox; docs/outbox.md).
+
+    Written by :func:`chats.outbox.schedule_message` in the same transaction as the
+    event that caused it (an order shipped, a payment request created), sent by a
+    Celery worker once ``due_at`` has come. Sending creates the chat message and
+    marks the row sent in one transaction, so a redelivered task or a second worker
+    never sends it twice; ``dedupe_key`` (unique) makes scheduling idempotent too.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
+
+    class Sender(models.TextChoices):
+        BUSINESS = "business", _("The business")
+        SYSTEM = "system", _("The platform")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="scheduled_messages"
+    )
+    sender = models.CharField(max_length=10, choices=Sender.choices, default=Sender.BUSINESS)
+    kind = models.CharField(max_length=40)
+    body = models.TextField(blank=True, max_length=MAX_TEXT)
+    payload = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # The dispatcher's scan: due rows still to send, oldest first.
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(status="scheduled"),
+                name="scheduled_message_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dedupe_key} ({self.status})"
+
+
+class RelayedEvent(models.Model):
+    """A socket event written by a process that cannot reach the sockets itself.
+
+    Only on the embedded default, whose in-memory channel layer lives in the web
+    process alone: a Celery worker writes its events here (in the transaction that
+    caused them) and the web process pushes them (:mod:`chats.relay`). Short-lived:
+    the web process deletes them after a minute.
+    """
+
+    group = models.CharField(max_length=200)
+    event = models.JSONField()
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.pk}"

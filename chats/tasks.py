@@ -1,9 +1,32 @@
+"""Celery entry points of the chats app: each loads by id, calls a service and is
+idempotent. Acknowledged late and rejected (so redelivered) when the worker dies:
+the services' row locks make a second run harmless."""
+
 from celery import shared_task
 
-from chats import services
+from chats import outbox, services
 
 
 @shared_task(acks_late=True)
 def send_unread_email(participant_id: int) -> bool:
     """One e-mail about the unread replies in a conversation (idempotent)."""
     return services.send_unread_email(participant_id=participant_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_scheduled_message(scheduled_id: int) -> bool:
+    """Send one outbox row now (enqueued after the commit that scheduled it)."""
+    return outbox.send_scheduled(scheduled_id=scheduled_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def dispatch_scheduled_messages() -> int:
+    """Send the due outbox rows (beat: every ``OUTBOX_DISPATCH_INTERVAL`` seconds).
+    A full batch enqueues the next one at once, so a backlog drains without waiting
+    for the beat."""
+    from django.conf import settings
+
+    claimed = outbox.send_due()
+    if claimed >= settings.OUTBOX_BATCH:
+        dispatch_scheduled_messages.delay()
+    return claimed

@@ -231,6 +231,27 @@ CELERY_BEAT_SCHEDULE = {
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
 
+# --- Outbox (automated messages; docs/outbox.md) -------------------------------------
+# The beat sends the due scheduled messages every OUTBOX_DISPATCH_INTERVAL seconds,
+# OUTBOX_BATCH per run (a full batch enqueues the next at once). A failed send is
+# retried after OUTBOX_RETRY_BASE seconds, doubling up to OUTBOX_RETRY_MAX, and the
+# row is marked failed (Django admin) after OUTBOX_MAX_ATTEMPTS.
+OUTBOX_DISPATCH_INTERVAL = env.float("OUTBOX_DISPATCH_INTERVAL", default=5.0)
+OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=200)
+OUTBOX_RETRY_BASE = env.int("OUTBOX_RETRY_BASE", default=30)
+OUTBOX_RETRY_MAX = env.int("OUTBOX_RETRY_MAX", default=60 * 60)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=6)
+OUTBOX_MAX_DELAY_DAYS = env.int("OUTBOX_MAX_DELAY_DAYS", default=366)
+CELERY_BEAT_SCHEDULE["dispatch-scheduled-messages"] = {
+    "task": "chats.tasks.dispatch_scheduled_messages",
+    "schedule": OUTBOX_DISPATCH_INTERVAL,
+    # A run the broker could not deliver in time is dropped: the next one does its work.
+    "options": {"expires": max(30.0, 3 * OUTBOX_DISPATCH_INTERVAL)},
+}
+# With the in-memory channel layer (embedded default) the web process pushes the
+# socket events that Celery workers write to the database (chats.relay).
+CHAT_EVENT_RELAY = env.bool("CHAT_EVENT_RELAY", default=True)
+
 # --- Payments -------------------------------------------------------------------
 # The card gateway: "sandbox" (built in: Stripe's test cards, no network) or "stripe"
 # (PaymentIntents; needs STRIPE_SECRET_KEY).
@@ -258,6 +279,9 @@ PAYOUT_CONFIRM_DELAY = env.int("PAYOUT_CONFIRM_DELAY", default=5)
 # Reconciliation asks the card gateway about the succeeded payments of the last N
 # days (the sandbox keeps its charges for 7).
 RECONCILE_GATEWAY_DAYS = env.int("RECONCILE_GATEWAY_DAYS", default=3)
+# The one reminder of an unpaid payment request, this many seconds before it expires
+# (none when that moment has already passed).
+PAYMENT_REMINDER_BEFORE = env.int("PAYMENT_REMINDER_BEFORE", default=3 * 60 * 60)
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")

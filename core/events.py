@@ -15,6 +15,17 @@ from django.db import transaction
 
 _collecting = threading.local()
 
+# Set in a process whose socket events must reach the sockets through another
+# process (a Celery worker on the embedded default, whose in-memory channel layer
+# reaches no socket): a function that stores ``(group, event)`` in the database, in
+# the current transaction, for the web process to push (chats.relay).
+_relay_writer: Callable[[str, dict[str, Any]], None] | None = None
+
+
+def set_relay_writer(writer: Callable[[str, dict[str, Any]], None] | None) -> None:
+    global _relay_writer
+    _relay_writer = writer
+
 
 @contextmanager
 def collect_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
@@ -34,7 +45,13 @@ def collect_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
 
 def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
-    """Send ``event`` to a Channels group after the current transaction commits."""
+    """Send ``event`` to a Channels group after the current transaction commits.
+
+    In a process with a relay writer the event is written to the database instead,
+    inside the current transaction, so it is relayed if and only if that commits."""
+    if _relay_writer is not None:
+        _relay_writer(group, event)
+        return
 
     def _send() -> None:
         from channels.layers import get_channel_layer
@@ -51,15 +68,22 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(_send, robust=True)
 
 
-def enqueue_on_commit(task: Any, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+def enqueue_on_commit(
+    task: Any, *args: Any, countdown: float | None = None, robust: bool = False, **kwargs: Any
+) -> None:
     """Enqueue a Celery task after the current transaction commits.
 
     ``countdown`` (seconds) delays its execution, as Celery's ``apply_async`` does.
+    ``robust``: a broker that cannot be reached is logged and ignored instead of
+    raised, for tasks that are only a shortcut to work a scheduled job does anyway
+    (the outbox's immediate sends: the beat's dispatch finds the rows).
     """
     if countdown is None:
-        transaction.on_commit(lambda: task.delay(*args, **kwargs))
+        transaction.on_commit(lambda: task.delay(*args, **kwargs), robust=robust)
     else:
-        transaction.on_commit(lambda: task.apply_async(args, kwargs, countdown=countdown))
+        transaction.on_commit(
+            lambda: task.apply_async(args, kwargs, countdown=countdown), robust=robust
+        )
 
 
 def run_on_commit(fn: Callable[[], Any]) -> None:

@@ -1,8 +1,10 @@
 """Demo wallets and a payment request (see chats/demo.py): Diego and Elisa have a
 sandbox test card and a payment PIN; Padaria Aurora has asked Diego to pay for the
-carrot cake he asked about."""
+carrot cake he asked about, and Diego has already paid Aurora for two loaves (order
+#2), ready to be marked shipped from the dashboard (docs/payments.md, "Shipping")."""
 
 import datetime
+import uuid
 
 from django.utils import timezone
 
@@ -10,7 +12,7 @@ from accounts.models import Business, User
 from catalog.models import Product
 from chats.models import Conversation
 from payments.gateway.base import CardDetails
-from payments.services import cards, orders, pins
+from payments.services import cards, orders, paying, pins
 
 DEMO_PIN = "730519"
 WALLETS = {
@@ -21,12 +23,13 @@ WALLETS = {
 
 def load_demo() -> None:
     year = timezone.now().year + 3
+    wallet = {}
     for email, number in WALLETS.items():
         user = User.objects.get(email=email)
         details = CardDetails(
             number=number, exp_month=12, exp_year=year, cvc="123", holder_name=user.display_name
         )
-        cards.add_card(user=user, details=details)
+        wallet[email] = cards.add_card(user=user, details=details)
         pins.set_pin(user=user, pin=DEMO_PIN, pin_again=DEMO_PIN)
 
     aurora = Business.objects.get(slug="padaria-aurora")
@@ -43,6 +46,20 @@ def load_demo() -> None:
         note="Retirada ou entrega no sábado de manhã.",
         expires_in=datetime.timedelta(days=7),
     )
+    paid = orders.create_payment_request(
+        actor=bruno,
+        conversation=conversation,
+        lines=[{"name": "Pão de fermentação natural", "unit_price": 1890, "quantity": 2}],
+        shipping=800,
+    )
+    paying.pay_order(
+        payer=User.objects.get(email="diego@example.com"),
+        order=paid,
+        card=wallet["diego@example.com"],
+        confirmation="pin",
+        pin=DEMO_PIN,
+        idempotency_key=f"demo-{uuid.uuid4().hex}",
+    )
 
 
 def print_logins(out) -> None:
@@ -50,4 +67,6 @@ def print_logins(out) -> None:
         f"\nPayments: Diego and Elisa have a sandbox test card and the payment PIN {DEMO_PIN}."
         "\n  Test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 9995 is declined"
         " (insufficient funds), 4000 0027 6000 3184 asks for 3-D Secure."
+        "\n  Padaria Aurora's order #2 is paid: mark it shipped (Dashboard › Orders) and"
+        " Diego's open chat shows the shipping card within seconds."
     )

@@ -1,6 +1,7 @@
 """The chat message kinds payments adds: ``payment_request`` (an order's card),
 ``payment_receipt`` (the receipt once it is paid), ``refund`` (money given back),
-``p2p_payment`` (money sent to a friend) and ``money_request`` (a friend asks).
+``p2p_payment`` (money sent to a friend), ``money_request`` (a friend asks), ``cart``,
+and the outbox's ``shipping_update`` (shipped / delivered) and ``payment_reminder``.
 
 Registered from ``PaymentsConfig.ready``; chats renders them by name without
 importing payments (docs/payments.md, "Orders").
@@ -185,6 +186,39 @@ def _preview_money_request(message) -> str:
     return _("🙏 Money request")
 
 
+def _prefetch_shipping(messages) -> None:
+    """A shipping card is a snapshot (a shipment never changes): only its link is
+    checked again, so that nothing but an http(s) address is ever rendered as one."""
+    for message in messages:
+        url = message.payload.get("tracking_url")
+        ok = isinstance(url, str) and url.startswith(("https://", "http://")) and len(url) <= 500
+        message.tracking_link = url if ok else ""
+        items = message.payload.get("items")
+        message.shipped_items = [
+            item
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and type(item.get("quantity")) is int
+        ]
+
+
+def _preview_shipping(message) -> str:
+    payload = message.payload
+    number = payload.get("number", "")
+    if payload.get("event") == "delivered":
+        return _("📬 Order #%(number)s was delivered") % {"number": number}
+    return _("📦 Order #%(number)s shipped: %(carrier)s %(code)s") % {
+        "number": number,
+        "carrier": payload.get("carrier", ""),
+        "code": payload.get("tracking_code", ""),
+    }
+
+
+def _preview_reminder(message) -> str:
+    return _("⏰ Reminder: payment request #%(number)s is waiting") % {
+        "number": message.payload.get("number", "")
+    }
+
+
 def register() -> None:
     kinds.register(
         kinds.MessageKind(
@@ -221,5 +255,21 @@ def register() -> None:
             "payments/messages/payment_receipt.html",
             _preview_receipt,
             _prefetch_receipts,
+        )
+    )
+    kinds.register(
+        kinds.MessageKind(
+            "shipping_update",
+            "payments/messages/shipping_update.html",
+            _preview_shipping,
+            _prefetch_shipping,
+        )
+    )
+    kinds.register(
+        kinds.MessageKind(
+            "payment_reminder",
+            "payments/messages/payment_reminder.html",
+            _preview_reminder,
+            _prefetch_orders,
         )
     )

@@ -1,4 +1,14 @@
-from payments.views import balance, cart, orders, p2p, paying, payouts, security, wallet
+from payments.views import (
+    balance,
+    cart,
+    orders,
+    p2p,
+    paying,
+    payouts,
+    security,
+    shipping,
+    wallet,
+)
 
 urlpatterns = [
     *wallet.urlpatterns,
@@ -9,4 +19,5 @@ urlpatterns = [
     *payouts.urlpatterns,
     *cart.urlpatterns,
     *p2p.urlpatterns,
+    *shipping.urlpatterns,
 ]

@@ -4,7 +4,8 @@ Django's ``live_server`` is a WSGI thread: it cannot upgrade a socket. ``asgi_se
 starts ``uvicorn config.asgi:application`` (as ``make run`` does) in its own process
 on the test database, with the test's media folder, and yields its URL as
 ``http://localhost:PORT``. With ``REDIS_URL`` set (CI) it uses Redis for the channel
-layer and cache, under keys of its own. Registered through ``pytest_plugins`` in the
+layer and cache, under keys of its own, shared with a ``celery_worker`` started
+by the same test (``shared_process_env``). Registered through ``pytest_plugins`` in the
 root conftest.
 """
 
@@ -12,7 +13,6 @@ import os
 import socket
 import subprocess
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture
-def asgi_server(transactional_db, tmp_path, settings):
+def asgi_server(transactional_db, tmp_path, settings, shared_process_env):
     port = _free_port()
     url = f"http://localhost:{port}"
     env = {
@@ -52,7 +52,8 @@ def asgi_server(transactional_db, tmp_path, settings):
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=_test_database_url(),
-        VAR_DIR=str(tmp_path / "server-var"),
+        # Shared with a worker the test starts (tests/celery_fixtures.py).
+        VAR_DIR=shared_process_env["VAR_DIR"],
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
         SITE_URL=url,
         DEBUG="1",
@@ -60,7 +61,8 @@ def asgi_server(transactional_db, tmp_path, settings):
     )
     if settings.REDIS_URL:
         env.update(
-            REDIS_URL=settings.REDIS_URL, REDIS_KEY_PREFIX=f"conversa-test-{uuid.uuid4().hex[:12]}"
+            REDIS_URL=shared_process_env["REDIS_URL"],
+            REDIS_KEY_PREFIX=shared_process_env["REDIS_KEY_PREFIX"],
         )
     settings.SITE_URL = url
     log_path = tmp_path / "uvicorn.log"

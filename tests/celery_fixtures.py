@@ -63,9 +63,25 @@ def wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
+def shared_process_env(tmp_path, settings) -> dict[str, str]:
+    """What the processes one test starts (the worker, the ASGI server) share, as
+    ``make run``'s do: their ``VAR_DIR`` (the filesystem broker's folders) and, with
+    Redis, their key prefix (broker, cache, channel layer). So a task the server
+    enqueues reaches the worker, and the worker's socket events reach the server's
+    sockets (through Redis, or the embedded relay, chats/relay.py)."""
+    env = {"VAR_DIR": str(tmp_path / "var")}
+    if settings.REDIS_URL:
+        env.update(
+            REDIS_URL=settings.REDIS_URL,
+            REDIS_KEY_PREFIX=f"conversa-test-{uuid.uuid4().hex[:12]}",
+        )
+    return env
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, shared_process_env):
     """Start a worker on the test database; yield its log file; stop it."""
-    var_dir = tmp_path / "var"
+    var_dir = Path(shared_process_env["VAR_DIR"])
     env = {
         key: value
         for key, value in os.environ.items()
@@ -83,7 +99,7 @@ def celery_worker(transactional_db, tmp_path):
         # Same Redis, keys of this test's own (settings: REDIS_KEY_PREFIX), so that
         # another worker on that Redis database cannot take the task, nor this one
         # someone else's.
-        prefix = f"conversa-test-{uuid.uuid4().hex[:12]}"
+        prefix = shared_process_env["REDIS_KEY_PREFIX"]
         env.update(REDIS_URL=settings.REDIS_URL, REDIS_KEY_PREFIX=prefix)
         own_broker = {**previous_options, "global_keyprefix": f"{prefix}:"}
     else:

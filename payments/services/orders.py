@@ -9,6 +9,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -16,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
 from chats import events
-from chats.models import Conversation, Message, Participant
+from chats.models import Conversation, Message, Participant, ScheduledMessage
+from chats.outbox import cancel_scheduled, schedule_message
 from chats.services import post_message, staff_membership
 from core.cards import refuse_card_number
 from core.errors import AppError
@@ -238,6 +240,7 @@ def create_payment_request(
         )
         order.message = message
         Order.objects.filter(pk=order.pk).update(message=message)
+        schedule_payment_reminder(order)
     return order
 
 
@@ -272,6 +275,9 @@ def transition_order(
             order=locked, actor=actor, action="status", from_status=from_status, to_status=to,
             data=data or {},
         )  # fmt: skip
+        if from_status == STATUS.PENDING:
+            # Paid, canceled or expired: the reminder is moot (same transaction).
+            cancel_scheduled(prefix=reminder_key(locked))
         _refresh_card(locked)
     order.status, order.paid_at = locked.status, locked.paid_at
     return locked
@@ -288,6 +294,14 @@ def _refresh_card(order: Order) -> None:
     )
     if message is not None:
         events.push_message_update(message.conversation, message)
+    # The reminder card, if one was sent, shows the order's status too.
+    reminder = (
+        ScheduledMessage.objects.filter(dedupe_key=reminder_key(order), message__isnull=False)
+        .select_related("message__sender", "message__conversation")
+        .first()
+    )
+    if reminder is not None:
+        events.push_message_update(reminder.message.conversation, reminder.message)
 
 
 def cancel_order(*, actor: User, order: Order) -> Order:
@@ -384,3 +398,34 @@ def cart_lines(message) -> list[dict]:
         for item in items or []
         if type(item.get("product_id")) is int and type(item.get("quantity")) is int
     ]
+
+
+# --- Reminders -----------------------------------------------------------------------------
+
+
+def reminder_key(order: Order) -> str:
+    return f"order:{order.pk}:reminder"
+
+
+def schedule_payment_reminder(order: Order) -> None:
+    """Schedule the one reminder of an unpaid payment request, ``PAYMENT_REMINDER_BEFORE``
+    seconds before it expires, through the outbox (dedupe ``order:<id>:reminder``);
+    none if that moment has passed. Canceled by :func:`transition_order` when the
+    order leaves ``pending`` (paid, canceled, expired). Call it in the order's
+    transaction."""
+    due_at = order.expires_at - datetime.timedelta(seconds=settings.PAYMENT_REMINDER_BEFORE)
+    if due_at <= timezone.now():
+        return
+    schedule_message(
+        conversation=order.conversation,
+        kind="payment_reminder",
+        dedupe_key=reminder_key(order),
+        due_at=due_at,
+        payload={
+            "order_id": order.pk,
+            "business_id": order.business_id,
+            "number": order.number,
+            "total": order.total,
+            "currency": order.currency,
+        },
+    )

@@ -147,10 +147,13 @@ def _refund_context(business, order, form=None) -> dict:
 @login_required
 def order_detail(request, slug: str, order_id: int):
     business, order = _business_order(request, slug, order_id)
-    return _render_detail(request, business, order)
+    return render_order_detail(request, business, order)
 
 
-def _render_detail(request, business, order, refund_form=None, status=200):
+def render_order_detail(request, business, order, *, refund_form=None, ship_form=None, status=200):
+    """The order's page; ``refund_form`` / ``ship_form``: a bound form with its errors."""
+    from payments.views.shipping import shipping_context
+
     response = render_dashboard(
         request,
         business,
@@ -161,6 +164,7 @@ def _render_detail(request, business, order, refund_form=None, status=200):
             "items": list(order.items.all()),
             "events": list(order.events.select_related("actor")),
             "can_cancel": order.status == Order.Status.PENDING,
+            **shipping_context(order, ship_form),
         }
         | _refund_context(business, order, refund_form),
     )
@@ -196,7 +200,7 @@ def order_refund(request, slug: str, order_id: int):
             return redirect("order_detail", slug=slug, order_id=order.pk)
     form.data = form.data.copy()
     form.data["attempt"] = refunds.new_refund_key()
-    return _render_detail(request, business, order, form, status=400)
+    return render_order_detail(request, business, order, refund_form=form, status=400)
 
 
 @login_required

@@ -1,0 +1,297 @@
+"""The outbox: every automated message is a database row before it is a chat message.
+
+A shipping notice, a payment reminder, later a check-in or an offer, is first a
+:class:`~chats.models.ScheduledMessage` written by :func:`schedule_message` in the
+same transaction as the event that caused it: if that transaction rolls back there
+is nothing to send, and once it commits nothing can lose the row (not a killed
+worker, not a broker restart). Celery only delivers it (docs/outbox.md):
+
+- the beat job ``chats.tasks.dispatch_scheduled_messages`` (every few seconds) sends
+  the due rows, each claimed with ``select_for_update(skip_locked=True)`` so that
+  several workers share the work without waiting on each other;
+- a row due now is also enqueued after the commit (``send_scheduled_message``), so
+  it arrives within a second or two instead of at the next beat.
+
+Sending is idempotent: the row is locked, checked to be still ``scheduled``, the
+chat message created through :func:`chats.services.post_message` and the row marked
+``sent`` in that one transaction. A redelivered task, a second worker or a worker
+killed half-way (its transaction rolls back) never yields a second message.
+A failure is recorded on the row (attempts, last error) and retried later with
+exponential backoff, until ``OUTBOX_MAX_ATTEMPTS``: then the row is ``failed``,
+listed in Django admin, where an operator can retry it (:func:`retry_messages`).
+"""
+
+import datetime
+import json
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from chats import kinds
+from chats.models import MAX_TEXT, Conversation, Participant, ScheduledMessage
+from chats.services import post_message
+from core.errors import AppError
+from core.events import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+STATUS = ScheduledMessage.Status
+SENDER = ScheduledMessage.Sender
+MAX_KEY = ScheduledMessage._meta.get_field("dedupe_key").max_length
+MAX_PAYLOAD_BYTES = 16 * 1024
+# A dedupe key names what the message is about: ``order:12:shipment:1``.
+KEY_RE = re.compile(r"^[A-Za-z0-9_.:\-]+$")
+# How late a row may be scheduled in the past (then it is sent at once): a caller
+# computing "3 hours before expiry" a moment too late, not a date from another era.
+MAX_PAST = datetime.timedelta(days=1)
+LAST_ERROR_MAX = 2000
+
+
+class PermanentFailure(Exception):
+    """Sending can never succeed (an unknown kind, a conversation with no business
+    side): the row fails at once instead of retrying."""
+
+
+def _clean_key(value: Any, field: str = "dedupe_key") -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_KEY or not KEY_RE.match(value):
+        raise AppError(
+            _("A dedupe key is 1 to %(max)d letters, digits and “:_.-”.") % {"max": MAX_KEY},
+            code="invalid_dedupe_key",
+            field=field,
+        )
+    return value
+
+
+def _clean_due(due_at: Any, moment: datetime.datetime) -> datetime.datetime:
+    if due_at is None:
+        return moment
+    if not isinstance(due_at, datetime.datetime) or timezone.is_naive(due_at):
+        raise AppError(
+            _("Give the time with its time zone."), code="invalid_due_at", field="due_at"
+        )
+    latest = moment + datetime.timedelta(days=settings.OUTBOX_MAX_DELAY_DAYS)
+    if due_at < moment - MAX_PAST or due_at > latest:
+        raise AppError(
+            _("A message can be scheduled from now up to %(days)d days ahead.")
+            % {"days": settings.OUTBOX_MAX_DELAY_DAYS},
+            code="invalid_due_at",
+            field="due_at",
+        )
+    return max(due_at, moment)
+
+
+def _clean_payload(payload: Any) -> dict:
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise AppError(_("Invalid message data."), code="invalid_payload", field="payload")
+    try:
+        size = len(json.dumps(payload, allow_nan=False).encode())
+    except (TypeError, ValueError):
+        raise AppError(
+            _("Invalid message data."), code="invalid_payload", field="payload"
+        ) from None
+    if size > MAX_PAYLOAD_BYTES:
+        raise AppError(
+            _("The message data is too large."), code="payload_too_large", field="payload"
+        )
+    return payload
+
+
+def schedule_message(
+    *,
+    conversation: Conversation,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime.datetime | None = None,
+    payload: dict | None = None,
+    body: str = "",
+    sender: str = SENDER.BUSINESS,
+) -> tuple[ScheduledMessage, bool]:
+    """Schedule one automated message in ``conversation``; returns ``(row, created)``.
+
+    Call it inside the transaction of the event that causes the message, so both
+    commit or neither. ``kind`` is a registered message kind (rendered with
+    ``payload`` and ``body``); ``sender`` is the business side (the default) or the
+    platform (``"system"``). ``due_at`` (aware, from one day ago to
+    ``OUTBOX_MAX_DELAY_DAYS`` ahead; default now) is when to send it. Idempotent by
+    ``dedupe_key``: a key already used returns that row, unchanged, with
+    ``created=False``. The caller checks permissions; this checks the input.
+    """
+    moment = timezone.now()
+    if not isinstance(conversation, Conversation) or conversation.pk is None:
+        raise AppError(_("Conversation not found."), code="not_found", status_code=404)
+    if not kinds.is_registered(kind):
+        raise AppError(_("Unknown message kind."), code="unknown_kind", field="kind")
+    if sender not in SENDER.values:
+        raise AppError(_("Unknown sender."), code="invalid_sender", field="sender")
+    if sender == SENDER.BUSINESS and conversation.business_id is None:
+        raise AppError(
+            _("Only a business conversation has a business side."),
+            code="not_business",
+            field="sender",
+        )
+    dedupe_key = _clean_key(dedupe_key)
+    due_at = _clean_due(due_at, moment)
+    payload = _clean_payload(payload)
+    if not isinstance(body, str):
+        raise AppError(_("Invalid message text."), code="invalid_body", field="body")
+    body = body.replace("\x00", "").strip()
+    if len(body) > MAX_TEXT:
+        raise AppError(_("The message text is too long."), code="too_long", field="body")
+    row = ScheduledMessage(
+        conversation=conversation,
+        sender=sender,
+        kind=kind,
+        body=body,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        due_at=due_at,
+        created_at=moment,
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        existing = ScheduledMessage.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    if due_at <= moment:
+        from chats import tasks
+
+        enqueue_on_commit(tasks.send_scheduled_message, row.pk, robust=True)
+    return row, True
+
+
+def cancel_scheduled(*, prefix: str) -> int:
+    """Cancel the messages not sent yet whose dedupe key starts with ``prefix``
+    (``order:12:`` — end it with ``:`` so that order 12 does not take 120's); returns
+    how many. A row being sent right now is waited for (its lock) and stays sent.
+    Idempotent; call it in the transaction of the event that makes them moot."""
+    prefix = _clean_key(prefix, "prefix")
+    return ScheduledMessage.objects.filter(
+        dedupe_key__startswith=prefix, status__in=[STATUS.SCHEDULED, STATUS.FAILED]
+    ).update(status=STATUS.CANCELED)
+
+
+def retry_messages(*, actor: User, ids: Iterable[int]) -> int:
+    """An operator sends failed messages again: each goes back to ``scheduled``, due
+    now, with a fresh allowance of attempts (the last error stays until it is sent).
+    Platform staff only. Returns how many were rescheduled."""
+    if not getattr(actor, "is_staff", False):
+        raise AppError(
+            _("Only the platform's operators can do this."), code="forbidden", status_code=403
+        )
+    wanted = [pk for pk in ids if type(pk) is int]
+    with transaction.atomic():
+        rows = list(
+            ScheduledMessage.objects.select_for_update()
+            .filter(pk__in=wanted, status=STATUS.FAILED)
+            .values_list("pk", flat=True)
+        )
+        ScheduledMessage.objects.filter(pk__in=rows).update(
+            status=STATUS.SCHEDULED, due_at=timezone.now(), attempts=0
+        )
+        from chats import tasks
+
+        for pk in rows:
+            enqueue_on_commit(tasks.send_scheduled_message, pk, robust=True)
+    return len(rows)
+
+
+# --- Sending -------------------------------------------------------------------------
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    """How long to wait after the ``attempts``-th failure: doubling from
+    ``OUTBOX_RETRY_BASE`` seconds up to ``OUTBOX_RETRY_MAX``."""
+    seconds = settings.OUTBOX_RETRY_BASE * 2 ** max(0, attempts - 1)
+    return datetime.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX))
+
+
+def _deliver(row: ScheduledMessage, moment: datetime.datetime) -> None:
+    """Create the chat message and mark ``row`` sent; ``row`` is locked by the caller."""
+    if not kinds.is_registered(row.kind):
+        raise PermanentFailure(f"unknown message kind {row.kind!r}")
+    conversation = Conversation.objects.get(pk=row.conversation_id)
+    sender = None
+    if row.sender == SENDER.BUSINESS:
+        sender = Participant.objects.filter(
+            conversation=conversation, business_id=conversation.business_id, business__isnull=False
+        ).first()
+        if sender is None:
+            raise PermanentFailure("the conversation has no business side")
+    message, _created = post_message(
+        conversation=conversation, sender=sender, kind=row.kind, body=row.body, payload=row.payload
+    )
+    row.status, row.message, row.sent_at = STATUS.SENT, message, moment
+    row.attempts += 1
+    row.save(update_fields=["status", "message", "sent_at", "attempts"])
+
+
+def _record_failure(row: ScheduledMessage, exc: BaseException, moment: datetime.datetime) -> None:
+    row.attempts += 1
+    row.last_error = f"{type(exc).__name__}: {exc}"[:LAST_ERROR_MAX]
+    if isinstance(exc, PermanentFailure) or row.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        row.status = STATUS.FAILED
+    else:
+        row.due_at = moment + backoff(row.attempts)
+    row.save(update_fields=["attempts", "last_error", "status", "due_at"])
+    logger.warning(
+        "outbox: %s failed (attempt %d, now %s): %s",
+        row.dedupe_key, row.attempts, row.status, row.last_error,
+    )  # fmt: skip
+
+
+def _send_locked(queryset, moment: datetime.datetime) -> ScheduledMessage | None:
+    """Claim the first row of ``queryset`` that no one else holds, and send it, in one
+    transaction; None when there is none. A failure is recorded on the row in that
+    same transaction (the message's savepoint rolled back)."""
+    with transaction.atomic():
+        row = (
+            queryset.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=STATUS.SCHEDULED, due_at__lte=moment)
+            .order_by("due_at", "id")
+            .first()
+        )
+        if row is None:
+            return None
+        try:
+            with transaction.atomic():
+                _deliver(row, moment)
+        except Exception as exc:  # any failure is recorded on the row and retried
+            _record_failure(row, exc, moment)
+        return row
+
+
+def send_scheduled(*, scheduled_id: int) -> bool:
+    """Send one row if it is due and still scheduled; True if this call sent it.
+
+    Idempotent: a row already sent, canceled, failed, not yet due, or being sent by
+    another worker right now is left alone (the dispatcher takes it if that worker
+    dies)."""
+    if type(scheduled_id) is not int:
+        return False
+    row = _send_locked(ScheduledMessage.objects.filter(pk=scheduled_id), timezone.now())
+    return row is not None and row.status == STATUS.SENT
+
+
+def send_due(*, limit: int | None = None) -> int:
+    """Send up to ``limit`` due rows (``OUTBOX_BATCH`` by default), oldest first, each in
+    its own transaction; returns how many were claimed (sent or failed). Workers
+    running this at once share the rows (``skip_locked``)."""
+    limit = limit or settings.OUTBOX_BATCH
+    claimed = 0
+    while claimed < limit:
+        if _send_locked(ScheduledMessage.objects.all(), timezone.now()) is None:
+            break
+        claimed += 1
+    return claimed

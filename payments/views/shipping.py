@@ -1,0 +1,100 @@
+"""Shipping an order from the dashboard: mark (some of) it shipped, then delivered.
+
+The forms sit on the order's page (``order_detail``); errors come back on it with
+what was typed. Authorization as for the other order views (``_business_order``:
+another business's order is "not found").
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import AppError, add_form_error
+from payments.forms import ShipForm
+from payments.models import Order
+from payments.services import shipping as services
+from payments.views.orders import _business_order, render_order_detail
+
+
+def shipping_context(order: Order, form: ShipForm | None = None) -> dict:
+    """What the order page's shipping panel shows: the shipments, and the forms that
+    apply to the order's status."""
+    shipments = list(order.shipments.prefetch_related("items__order_item"))
+    context = {"shipments": shipments, "ship_form": None, "can_deliver": False}
+    if order.status in services.SHIPPABLE:
+        remaining = services.remaining_quantities(order)
+        context["ship_form"] = form or ShipForm(items=order.items.all(), remaining=remaining)
+    context["can_deliver"] = order.status == Order.Status.SHIPPED
+    return context
+
+
+@login_required
+@require_POST
+def order_ship(request, slug: str, order_id: int):
+    business, order = _business_order(request, slug, order_id)
+    try:
+        # Before the form: on an order that cannot ship, the page shows no form to
+        # hold its errors. The service checks again under the order's lock.
+        services.check_shippable(order)
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("order_detail", slug=slug, order_id=order.pk)
+    form = ShipForm(
+        request.POST,
+        items=order.items.all(),
+        remaining=services.remaining_quantities(order),
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            shipment = services.mark_shipped(
+                actor=request.user,
+                order=order,
+                carrier=data["carrier"],
+                tracking_code=data["tracking_code"],
+                tracking_url=data["tracking_url"],
+                items=data["items"],
+            )
+        except AppError as exc:
+            if exc.status_code == 409:  # the order changed meanwhile
+                messages.error(request, str(exc.message))
+                return redirect("order_detail", slug=slug, order_id=order.pk)
+            add_form_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Shipment %(n)d of order #%(number)d recorded; the customer is notified.")
+                % {"n": shipment.number, "number": order.number},
+            )
+            return redirect("order_detail", slug=slug, order_id=order.pk)
+    response = render_order_detail(request, business, order, ship_form=form)
+    response.status_code = 400
+    return response
+
+
+@login_required
+@require_POST
+def order_deliver(request, slug: str, order_id: int):
+    _business, order = _business_order(request, slug, order_id)
+    try:
+        services.mark_delivered(actor=request.user, order=order)
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("Order #%(number)d marked delivered; the customer is notified.")
+            % {"number": order.number},
+        )
+    return redirect("order_detail", slug=slug, order_id=order.pk)
+
+
+urlpatterns = [
+    path("dashboard/<slug:slug>/orders/<int:order_id>/ship/", order_ship, name="order_ship"),
+    path(
+        "dashboard/<slug:slug>/orders/<int:order_id>/deliver/", order_deliver, name="order_deliver"
+    ),
+]
