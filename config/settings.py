@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "catalog",
     "chats",
     "payments",
+    "marketing",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,11 @@ WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Conversa")
 # The one reminder of an unpaid payment request, this many seconds before it expires
 # (none when that moment has already passed).
 PAYMENT_REMINDER_BEFORE = env.int("PAYMENT_REMINDER_BEFORE", default=3 * 60 * 60)
+# Marketing (docs/marketing.md): how many seconds a follow-up rule's "day" lasts (tests
+# and the demo make it a second), and how many broadcast messages a second the outbox
+# is given (a broadcast's messages are due one after another at this rate).
+FOLLOWUP_DAY_SECONDS = env.int("FOLLOWUP_DAY_SECONDS", default=86400)
+BROADCAST_MESSAGES_PER_SECOND = env.float("BROADCAST_MESSAGES_PER_SECOND", default=200.0)
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")
