@@ -14,6 +14,7 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,8 +68,12 @@ def schedule_many(*, kind: str, rows: Sequence[Row], sender: str = "business") -
 
         # Start the dispatcher for rows due within a minute instead of waiting for the
         # beat; later ones are the beat's (a long countdown in the broker is fragile).
+        # A backlog of several batches gets up to OUTBOX_BULK_DISPATCHERS dispatchers at
+        # once, so that a worker's processes share it (skip_locked).
         wait = (min(o.due_at for o in objects) - moment).total_seconds()
         if due_now or wait <= 60:
-            enqueue_on_commit(
-                tasks.dispatch_scheduled_messages, countdown=None if due_now else wait
-            )
+            batches = -(-len(objects) // settings.OUTBOX_BATCH)
+            for _i in range(max(1, min(batches, settings.OUTBOX_BULK_DISPATCHERS))):
+                enqueue_on_commit(
+                    tasks.dispatch_scheduled_messages, countdown=None if due_now else wait
+                )

@@ -262,6 +262,9 @@ PAYMENT_REMINDER_BEFORE = env.int("PAYMENT_REMINDER_BEFORE", default=3 * 60 * 60
 # is given (a broadcast's messages are due one after another at this rate).
 FOLLOWUP_DAY_SECONDS = env.int("FOLLOWUP_DAY_SECONDS", default=86400)
 BROADCAST_MESSAGES_PER_SECOND = env.float("BROADCAST_MESSAGES_PER_SECOND", default=200.0)
+# How many dispatchers a large bulk scheduling (a broadcast) starts at once, so that
+# a worker's processes share the backlog (chats.outbox_bulk).
+OUTBOX_BULK_DISPATCHERS = env.int("OUTBOX_BULK_DISPATCHERS", default=2)
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")
