@@ -36,9 +36,13 @@ class Row:
     payload: dict = field(default_factory=dict)
 
 
-def schedule_many(*, kind: str, rows: Sequence[Row], sender: str = "business") -> None:
+def schedule_many(
+    *, kind: str, rows: Sequence[Row], sender: str = "business", dispatch: bool = True
+) -> None:
     """Schedule one message of ``kind`` per row (business conversations, checked by the
-    caller); keys already used are skipped. Call it inside the caller's transaction."""
+    caller); keys already used are skipped. Call it inside the caller's transaction.
+    ``dispatch=False``: the caller starts its own sender (the beat's dispatcher remains
+    the safety net either way)."""
     moment = timezone.now()
     if not kinds.is_registered(kind):
         raise AppError(_("Unknown message kind."), code="unknown_kind", field="kind")
@@ -63,7 +67,7 @@ def schedule_many(*, kind: str, rows: Sequence[Row], sender: str = "business") -
             )
         )
     ScheduledMessage.objects.bulk_create(objects, batch_size=BATCH_SIZE, ignore_conflicts=True)
-    if objects:
+    if objects and dispatch:
         from chats import tasks
 
         # Start the dispatcher for rows due within a minute instead of waiting for the

@@ -265,6 +265,15 @@ BROADCAST_MESSAGES_PER_SECOND = env.float("BROADCAST_MESSAGES_PER_SECOND", defau
 # How many dispatchers a large bulk scheduling (a broadcast) starts at once, so that
 # a worker's processes share the backlog (chats.outbox_bulk).
 OUTBOX_BULK_DISPATCHERS = env.int("OUTBOX_BULK_DISPATCHERS", default=2)
+# A broadcast is sent BROADCAST_BATCH offers per transaction (marketing.tasks); the beat
+# looks for broadcasts to start every BROADCAST_BEAT_INTERVAL seconds.
+BROADCAST_BATCH = env.int("BROADCAST_BATCH", default=50)
+BROADCAST_BEAT_INTERVAL = env.int("BROADCAST_BEAT_INTERVAL", default=15)
+CELERY_BEAT_SCHEDULE["start-due-broadcasts"] = {
+    "task": "marketing.tasks.start_due_broadcasts",
+    "schedule": BROADCAST_BEAT_INTERVAL,
+    "options": {"expires": 3 * BROADCAST_BEAT_INTERVAL},
+}
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")

@@ -101,6 +101,8 @@ class Broadcast(models.Model):
     send_at = models.DateTimeField(_("send at"))
     # How many contacts were chosen (the rest of the progress is read from the outbox).
     recipients = models.PositiveIntegerField(default=0)
+    # Set once no message of it waits any more (the beat stops looking at it).
+    finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -272,3 +272,30 @@ def test_progress_counts_sent_failed_skipped(owner, business, settings):
     progress = selectors.broadcast_progress(b)
     assert (progress["sent"], progress["failed"], progress["skipped"]) == (2, 1, 1)
     assert progress["done"] and progress["percent"] == 100
+
+
+def test_a_batch_sends_due_offers_once_in_one_transaction(owner, business, settings):
+    settings.BROADCAST_MESSAGES_PER_SECOND = 1000
+    contacts = [opted_in(business) for _i in range(5)]
+    b = broadcast(owner, business)
+    claimed, next_due = services.send_broadcast_batch(broadcast_id=b.pk, limit=3)
+    assert claimed == 3 and next_due is not None
+    claimed, next_due = services.send_broadcast_batch(broadcast_id=b.pk, limit=3)
+    assert claimed == 2 and next_due is None
+    assert services.send_broadcast_batch(broadcast_id=b.pk) == (0, None)
+    for contact in contacts:
+        assert Message.objects.filter(kind="offer", conversation__contact=contact).count() == 1
+    b.refresh_from_db()
+    assert b.finished_at is not None
+    assert selectors.broadcast_progress(b)["sent"] == 5
+
+
+def test_a_batch_follows_the_throttle_and_skips_opted_out(owner, business, settings):
+    settings.BROADCAST_MESSAGES_PER_SECOND = 0.1  # one every 10 s
+    first, _second = opted_in(business), opted_in(business)
+    b = broadcast(owner, business)
+    consent.withdraw_offers_consent(contact=first, source="keyword")
+    claimed, next_due = services.send_broadcast_batch(broadcast_id=b.pk)
+    assert claimed == 0 and next_due > timezone.now()  # the second is due in 10 s
+    assert selectors.broadcast_progress(b)["skipped"] == 1
+    assert not Message.objects.filter(kind="offer").exists()
