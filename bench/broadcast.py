@@ -39,7 +39,7 @@ from pages import server_environment, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 60.0
-TIMEOUT = 600.0
+TIMEOUT = 900.0
 
 
 @contextlib.contextmanager

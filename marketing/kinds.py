@@ -40,8 +40,12 @@ def _prefetch_offers(messages) -> None:
     offers) and each offer's opt-out link (signed, computed when rendered)."""
     from marketing.services import optout_token
 
-    kinds._prefetch_products(messages)
+    with_products = [m for m in messages if m.payload.get("sections")]
+    if with_products:
+        kinds._prefetch_products(with_products)
     for message in messages:
+        if not message.payload.get("sections"):
+            message.sections = []
         contact_id = message.payload.get("contact_id")
         message.optout_url = (
             reverse("offers_optout", args=[optout_token(contact_id)])

@@ -592,9 +592,9 @@ def handle_consent_withdrawn(*, contact: Contact) -> None:
     """``chats.hooks`` handler: the offers not sent yet to this contact are canceled (they
     show as "skipped" in their broadcast's progress). Exact keys, not a prefix:
     ``…contact:1`` must not take ``…contact:12``."""
+    status = ScheduledMessage.Status
+    # Failed ones too: an operator's retry must not send an offer after an opt-out.
     pending = ScheduledMessage.objects.filter(
-        conversation__contact=contact, kind="offer", status=ScheduledMessage.Status.SCHEDULED
+        conversation__contact=contact, kind="offer", status__in=[status.SCHEDULED, status.FAILED]
     )
-    pending.filter(Q(dedupe_key__endswith=f":contact:{contact.pk}")).update(
-        status=ScheduledMessage.Status.CANCELED
-    )
+    pending.filter(Q(dedupe_key__endswith=f":contact:{contact.pk}")).update(status=status.CANCELED)

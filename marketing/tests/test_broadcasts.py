@@ -299,3 +299,11 @@ def test_a_batch_follows_the_throttle_and_skips_opted_out(owner, business, setti
     assert claimed == 0 and next_due > timezone.now()  # the second is due in 10 s
     assert selectors.broadcast_progress(b)["skipped"] == 1
     assert not Message.objects.filter(kind="offer").exists()
+
+
+def test_opting_out_also_cancels_a_failed_offer(owner, business):
+    contact = opted_in(business)
+    broadcast(owner, business)
+    offers_to(contact).update(status=SM.FAILED)
+    say(contact.user, contact.conversation, "PARAR")
+    assert list(offers_to(contact).values_list("status", flat=True)) == [SM.CANCELED]
