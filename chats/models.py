@@ -25,8 +25,19 @@ from accounts.validators import validate_no_markup
 MAX_TEXT = 4096
 
 
+class ConsentSource(models.TextChoices):
+    """Where a customer gave (or withdrew) their consent to receive offers."""
+
+    PAYMENT = "payment", _("When paying")
+    CHAT = "chat", _("In the chat")
+    LINK = "link", _("Opt-out link")
+    KEYWORD = "keyword", _("Replied STOP")
+    STAFF = "staff", _("By the business")
+
+
 class Contact(models.Model):
-    """A business's view of one customer: labels, private notes, block."""
+    """A business's view of one customer: labels, private notes, block, and their
+    consent to receive offers (``offers_consent_at`` set: opted in)."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="contacts")
     user = models.ForeignKey(
@@ -38,10 +49,27 @@ class Contact(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=now, editable=False)
+    # Marketing consent (offers, broadcasts): when and where it was given, and when
+    # and how it was withdrawn; chats.consent changes these (docs/marketing.md).
+    offers_consent_at = models.DateTimeField(null=True, blank=True)
+    offers_consent_source = models.CharField(
+        max_length=10, choices=ConsentSource.choices, blank=True
+    )
+    offers_opt_out_at = models.DateTimeField(null=True, blank=True)
+    offers_opt_out_source = models.CharField(
+        max_length=10, choices=ConsentSource.choices, blank=True
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["business", "user"], name="contact_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["business"],
+                condition=Q(offers_consent_at__isnull=False),
+                name="contact_offers_consent",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -50,6 +78,10 @@ class Contact(models.Model):
     @property
     def is_blocked(self) -> bool:
         return self.blocked_at is not None
+
+    @property
+    def accepts_offers(self) -> bool:
+        return self.offers_consent_at is not None
 
 
 class Label(models.Model):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, OpeningHours, User
 from accounts.services import require_role, validation_to_app_error
-from chats import events, kinds
+from chats import events, hooks, kinds
 from chats.models import (
     MAX_TEXT,
     ChatPreferences,
@@ -388,6 +388,8 @@ def _send(
         )  # fmt: skip
         if side.user_id is not None and locked.business_id is not None:
             _auto_replies(locked, participants, message)
+            if kind == "text":
+                hooks.customer_text(conversation=locked, message=message)
     conversation.last_seq, conversation.last_message_at = locked.last_seq, locked.last_message_at
     return message, True
 

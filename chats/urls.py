@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from chats import views, views_settings
+from chats import views, views_consent, views_settings
 
 urlpatterns = [
     # Customers and direct chats.
@@ -13,6 +13,7 @@ urlpatterns = [
     path("chats/<int:conversation_id>/messages/", views.messages_partial, name="chat_messages"),
     path("chats/<int:conversation_id>/read/", views.mark_read, name="chat_read"),
     path("chats/<int:conversation_id>/report/", views.report, name="chat_report"),
+    path("chats/<int:conversation_id>/offers/", views_consent.offers_consent, name="chat_offers"),
     # The merchant inbox.
     path("dashboard/<slug:slug>/inbox/", views.inbox, name="inbox"),
     path("dashboard/<slug:slug>/inbox/<int:conversation_id>/", views.inbox, name="inbox_thread"),

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "catalog",
     "chats",
     "payments",
+    "marketing",
 ]
 
 MIDDLEWARE = [
@@ -282,6 +283,23 @@ RECONCILE_GATEWAY_DAYS = env.int("RECONCILE_GATEWAY_DAYS", default=3)
 # The one reminder of an unpaid payment request, this many seconds before it expires
 # (none when that moment has already passed).
 PAYMENT_REMINDER_BEFORE = env.int("PAYMENT_REMINDER_BEFORE", default=3 * 60 * 60)
+# Marketing (docs/marketing.md): how many seconds a follow-up rule's "day" lasts (tests
+# and the demo make it a second), and how many broadcast messages a second the outbox
+# is given (a broadcast's messages are due one after another at this rate).
+FOLLOWUP_DAY_SECONDS = env.int("FOLLOWUP_DAY_SECONDS", default=86400)
+BROADCAST_MESSAGES_PER_SECOND = env.float("BROADCAST_MESSAGES_PER_SECOND", default=200.0)
+# How many dispatchers a large bulk scheduling (a broadcast) starts at once, so that
+# a worker's processes share the backlog (chats.outbox_bulk).
+OUTBOX_BULK_DISPATCHERS = env.int("OUTBOX_BULK_DISPATCHERS", default=2)
+# A broadcast is sent BROADCAST_BATCH offers per transaction (marketing.tasks); the beat
+# looks for broadcasts to start every BROADCAST_BEAT_INTERVAL seconds.
+BROADCAST_BATCH = env.int("BROADCAST_BATCH", default=50)
+BROADCAST_BEAT_INTERVAL = env.int("BROADCAST_BEAT_INTERVAL", default=15)
+CELERY_BEAT_SCHEDULE["start-due-broadcasts"] = {
+    "task": "marketing.tasks.start_due_broadcasts",
+    "schedule": BROADCAST_BEAT_INTERVAL,
+    "options": {"expires": 3 * BROADCAST_BEAT_INTERVAL},
+}
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("chats.urls")),
     path("", include("payments.urls")),
+    path("", include("marketing.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -248,6 +248,11 @@ class PayForm(forms.Form):
     )
     webauthn = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20_000)
     attempt = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Marketing consent, given here or in the chat (chats.consent; docs/marketing.md).
+    offers = forms.BooleanField(
+        label=_("Send me this shop's offers in the chat (you can stop them any time)"),
+        required=False,
+    )
 
     def __init__(self, *args, cards, attempt: str, **kwargs):
         super().__init__(*args, **kwargs)

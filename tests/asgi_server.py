@@ -65,6 +65,9 @@ def asgi_server(transactional_db, tmp_path, settings, shared_process_env):
             REDIS_KEY_PREFIX=shared_process_env["REDIS_KEY_PREFIX"],
         )
     settings.SITE_URL = url
+    # For tests that send socket events from this process to the server's sockets
+    # (its Redis key prefix); restored with the settings after the test.
+    settings.ASGI_SERVER_ENV = env
     log_path = tmp_path / "uvicorn.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own virtualenv's uvicorn

@@ -24,6 +24,7 @@ from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID
 from core.money import MAX_MINOR
+from payments import hooks
 from payments.models import AuditEvent, Order, OrderItem, Payment
 
 STATUS = Order.Status
@@ -278,6 +279,9 @@ def transition_order(
         if from_status == STATUS.PENDING:
             # Paid, canceled or expired: the reminder is moot (same transaction).
             cancel_scheduled(prefix=reminder_key(locked))
+        hooks.order_status_changed(
+            order=locked, from_status=from_status, to_status=to, data=data or {}
+        )
         _refresh_card(locked)
     order.status, order.paid_at = locked.status, locked.paid_at
     return locked

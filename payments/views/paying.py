@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from chats import consent
+from chats.models import ConsentSource, Contact
 from core.errors import AppError, add_form_error
 from payments import selectors
 from payments.forms import PayForm
@@ -66,6 +68,8 @@ def order_pay(request, order_id: int):
         except AppError as exc:
             add_form_error(form, exc)
         else:
+            if data["offers"]:
+                _consent_to_offers(request, order)
             return _after(request, order, payment)
     # A new one-time token for the next try (a decline ends its attempt).
     form.data = form.data.copy()
@@ -75,6 +79,15 @@ def order_pay(request, order_id: int):
     back = reverse("chat_thread", args=[order.conversation_id])
     context = {"order": order, "items": items, "back_url": back} | pay_context(request, order, form)
     return render(request, "payments/orders/review.html", context, status=400)
+
+
+def _consent_to_offers(request, order: Order) -> None:
+    """The pay form's optional "send me offers" box: consent recorded on the contact."""
+    contact = Contact.objects.filter(conversation__pk=order.conversation_id).first()
+    if contact is not None and contact.user_id == request.user.pk:
+        consent.grant_offers_consent(
+            customer=request.user, contact=contact, source=ConsentSource.PAYMENT
+        )
 
 
 def _after(request, order: Order, payment: Payment):

@@ -25,3 +25,22 @@ document.addEventListener("click", async (event) => {
     /* the text stays visible for manual copying */
   }
 });
+
+// Forms with data-csrf that lack a CSRF token get the page's (the body's hx-headers):
+// forms inside chat messages, which are rendered once for every reader and pushed
+// live, cannot carry a per-user token of their own.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-csrf]");
+  if (!form || form.querySelector("input[name=csrfmiddlewaretoken]")) return;
+  let token = "";
+  try {
+    token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+  } catch {
+    /* no token: the server answers 403 */
+  }
+  const input = document.createElement("input");
+  input.type = "hidden";
+  input.name = "csrfmiddlewaretoken";
+  input.value = token;
+  form.appendChild(input);
+}, true);

@@ -1,0 +1,153 @@
+"""After the sale, in Chromium on the real ASGI server: a paid order is marked shipped
+and delivered by the merchant (through the services, with "days" of one second); the
+shipping card, the delivery card and then the check-in arrive live in the customer's
+open chat; the customer taps 5 and sees it recorded, and the merchant's open thread
+shows the rating live too.
+
+The outbox rows are sent from this test's process (``outbox.send_due``, as a worker
+would), in a thread of their own (Playwright's loop runs in this one), with their
+socket events routed to the server: through its Redis key prefix, or on the embedded
+default through the database relay the server runs (chats.relay)."""
+
+import contextlib
+import copy
+import threading
+import time
+
+import pytest
+from allauth.account.models import EmailAddress
+from playwright.sync_api import expect
+
+from accounts import services as account_services
+from accounts.models import User
+from catalog import services as catalog_services
+from chats import outbox, relay
+from chats import services as chat_services
+from core import events
+from core.events import collect_events
+from marketing.models import SatisfactionRating
+from payments.services import orders, pins, shipping
+from payments.tests.factories import card_for, pay
+from tests.browser.pages import PASSWORD, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+PIN = "739154"
+
+
+def _user(email: str, name: str) -> User:
+    user = User.objects.create_user(
+        email=email, password=PASSWORD, display_name=name, language="en"
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@contextlib.contextmanager
+def _events_to_the_server(settings):
+    if settings.REDIS_URL:
+        layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+        layers["default"]["CONFIG"]["prefix"] = settings.ASGI_SERVER_ENV["REDIS_KEY_PREFIX"]
+        settings.CHANNEL_LAYERS = layers
+        yield
+    else:
+        events.set_relay_writer(relay._write)
+        try:
+            yield
+        finally:
+            events.set_relay_writer(None)
+
+
+def _in_a_thread(fn) -> None:
+    """Run ``fn`` off Playwright's event loop (its socket sends use their own loop)."""
+    failure = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as exc:  # re-raised below, in the test's thread
+            failure.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if failure:
+        raise failure[0]
+
+
+def _send_due_until(kind: str, timeout: float = 20.0) -> None:
+    from chats.models import ScheduledMessage
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        outbox.send_due()
+        if not ScheduledMessage.objects.filter(kind=kind, status="scheduled").exists():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"the {kind} was not sent in {timeout} s")
+
+
+def test_checkin_arrives_live_and_the_customer_rates_5(open_live, settings):
+    settings.FOLLOWUP_DAY_SECONDS = 1  # the default check-in: 3 "days" after delivery
+    merchant = _user("rosa@example.com", "Rosa")
+    customer = _user("carla@example.com", "Carla")
+    business = account_services.create_business(
+        user=merchant, name="Padaria Rosa", slug="padaria-rosa"
+    )
+    product = catalog_services.create_product(
+        actor=merchant, business=business, name="Sourdough loaf", retailer_id="SD", price=2490
+    )
+    with collect_events():  # in the test's thread: nothing to push yet
+        conversation, _ = chat_services.start_conversation(customer=customer, business=business)
+        order = orders.create_payment_request(
+            actor=merchant, conversation=conversation,
+            lines=[{"product_id": product.pk, "quantity": 1}],
+        )  # fmt: skip
+        pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
+        pay(customer, order, card_for(customer), pin=PIN)
+
+    buyer = open_live()
+    sign_in(buyer, customer.email)
+    buyer.goto(f"/chats/{conversation.pk}/")
+    expect(buyer.locator("#messages")).to_contain_text("Payment received")
+    shop = open_live()
+    sign_in(shop, merchant.email)
+    shop.goto(f"/dashboard/padaria-rosa/inbox/{conversation.pk}/")
+    expect(shop.locator("#messages")).to_contain_text("Payment received")
+
+    with _events_to_the_server(settings):
+        # The merchant ships: the shipping card arrives live.
+        def ship():
+            shipping.mark_shipped(
+                actor=merchant, order=order, carrier="Correios", tracking_code="AA123456789BR"
+            )
+            _send_due_until("shipping_update")
+
+        _in_a_thread(ship)
+        expect(buyer.locator("#messages .shipping-card").last).to_contain_text("AA123456789BR")
+
+        # Delivered: the delivery card now, the check-in three "days" (seconds) later.
+        def deliver():
+            shipping.mark_delivered(actor=merchant, order=order)
+            _send_due_until("shipping_update")
+
+        _in_a_thread(deliver)
+        expect(buyer.locator("#messages")).to_contain_text("delivered")
+        expect(buyer.locator(".followup-card")).to_have_count(0)
+        _in_a_thread(lambda: _send_due_until("followup"))
+        checkin = buyer.locator("#messages .followup-card").last
+        expect(checkin).to_contain_text("How is the Sourdough loaf working out for you?")
+        expect(shop.locator("#messages .followup-card").last).to_contain_text("Sourdough loaf")
+
+        # The customer taps 5: recorded, shown on both sides.
+        checkin.get_by_role("button", name="Rate 5 out of 5").click()
+        expect(buyer.get_by_text("Thank you for your rating!")).to_be_visible()
+        expect(buyer.locator("#messages .followup-card").last).to_contain_text("Rated 5 out of 5")
+        expect(shop.locator("#messages .followup-card").last).to_contain_text("Rated 5 out of 5")
+        screenshot(buyer, "followup-customer.png")
+        screenshot(shop, "followup-merchant.png")
+
+    assert SatisfactionRating.objects.get(order=order).score == 5
