@@ -1,7 +1,10 @@
 """Demo wallets and a payment request (see chats/demo.py): Diego and Elisa have a
 sandbox test card and a payment PIN; Padaria Aurora has asked Diego to pay for the
 carrot cake he asked about, and Diego has already paid Aurora for two loaves (order
-#2), ready to be marked shipped from the dashboard (docs/payments.md, "Shipping")."""
+#2), ready to be marked shipped from the dashboard (docs/payments.md, "Shipping").
+Elisa has sent Diego R$25.00 in their direct chat from her debit card (friends pay no
+fee), and Diego can withdraw it to his Pix key; Padaria Aurora's payouts go to a Pix
+key of its own."""
 
 import datetime
 import uuid
@@ -10,11 +13,13 @@ from django.utils import timezone
 
 from accounts.models import Business, User
 from catalog.models import Product
+from chats import services as chat_services
 from chats.models import Conversation
 from payments.gateway.base import CardDetails
-from payments.services import cards, orders, paying, pins
+from payments.services import cards, destinations, orders, p2p, paying, pins
 
 DEMO_PIN = "730519"
+ELISA_DEBIT = "4000056655665556"  # Visa debit: friends are paid from debit cards only
 WALLETS = {
     "diego@example.com": "4242424242424242",  # Visa, succeeds
     "elisa@example.com": "5555555555554444",  # Mastercard, succeeds
@@ -61,6 +66,37 @@ def load_demo() -> None:
         idempotency_key=f"demo-{uuid.uuid4().hex}",
     )
 
+    # Payouts and person-to-person: Aurora's Pix key, Diego's, and Elisa's gift.
+    ana = User.objects.get(email="ana@padaria-aurora.example")
+    diego, elisa = (User.objects.get(email=e) for e in ("diego@example.com", "elisa@example.com"))
+    destinations.add_destination(
+        actor=ana,
+        business=aurora,
+        kind="pix",
+        data={"pix_key_type": "email", "pix_key": "financeiro@padaria-aurora.example"},
+    )
+    destinations.add_destination(
+        actor=diego, kind="pix", data={"pix_key_type": "email", "pix_key": "diego@example.com"}
+    )
+    debit = cards.add_card(
+        user=elisa,
+        details=CardDetails(
+            number=ELISA_DEBIT, exp_month=12, exp_year=year, cvc="123", holder_name="Elisa"
+        ),
+    )
+    direct, _created = chat_services.start_direct_conversation(user=elisa, peer=diego)
+    p2p.send_money(
+        payer=elisa,
+        conversation=direct,
+        amount=2500,
+        currency="BRL",
+        card=debit,
+        confirmation="pin",
+        pin=DEMO_PIN,
+        note="Pão de queijo de sábado 🧀",
+        idempotency_key=f"demo-{uuid.uuid4().hex}",
+    )
+
 
 def print_logins(out) -> None:
     out.write(
@@ -69,4 +105,7 @@ def print_logins(out) -> None:
         " (insufficient funds), 4000 0027 6000 3184 asks for 3-D Secure."
         "\n  Padaria Aurora's order #2 is paid: mark it shipped (Dashboard › Orders) and"
         " Diego's open chat shows the shipping card within seconds."
+        "\n  Elisa sent Diego R$25.00 in their direct chat (Send money / Request money there);"
+        "\n  Diego withdraws it to his Pix key at /wallet/balance/ (Wallet › Balance and"
+        " withdrawals)."
     )
