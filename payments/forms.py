@@ -3,6 +3,7 @@ One section per area."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.errors import AppError
 from core.money import parse_money
@@ -358,8 +359,14 @@ class WithdrawForm(forms.Form):
 class StatementForm(forms.Form):
     """A period for the statement export (``statements.parse_period`` checks it)."""
 
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=pgettext_lazy("start of a date range", "From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    end = forms.DateField(
+        label=pgettext_lazy("end of a date range", "To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 # --- Refunds and person-to-person -------------------------------------------------------
