@@ -92,7 +92,7 @@ def clean_template(text: Any, *, allowed: Sequence[str] = RULE_PLACEHOLDERS) -> 
         parts = list(string.Formatter().parse(text))
     except ValueError:
         raise AppError(
-            _("A brace must open or close a placeholder (%(names)s); write {{ or }} for a brace.")
+            _("A brace must open or close a placeholder (%(names)s); double it to write a brace.")
             % {"names": names},
             code="bad_placeholder",
             field="text",
