@@ -1,17 +1,20 @@
 """Property: any interleaving of order payments, partial refunds, person-to-person
-sends, declines and balance drains (a stand-in for part A's payouts) keeps the books:
-every posting balances, no payable or wallet goes below zero, cached balances equal
-their entries' sums, refunds never exceed their payment and their fee shares add up.
+sends, declines, merchant payouts and wallet withdrawals (paid or failed at the bank)
+keeps the books: every posting balances, no payable or wallet goes below zero, cached
+balances equal their entries' sums, refunds never exceed their payment and their fee
+shares add up, and reconciliation finds nothing.
 
 Each hypothesis example runs through the real services inside one transaction that
 is rolled back at its end (the sandbox's cache keeps its charges; every key is new).
 """
 
+import datetime
 import uuid
 
 import pytest
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,10 +29,13 @@ from payments.models import (
     P2PLimits,
     Payment,
     PaymentPin,
+    Payout,
     Refund,
 )
-from payments.services import ledger, orders, p2p, paying, pins, refunds
+from payments.payout_bank import TransferResult
+from payments.services import ledger, orders, p2p, paying, payouts, pins, reconciliation, refunds
 from payments.tests.factories import card_for
+from payments.tests.payout_factories import add_pix
 
 FAST_PIN = "481526"
 
@@ -49,7 +55,10 @@ def world(owner, business, customer, settings):
     poor_debit.funding = "debit"
     poor_debit.save()
     P2PLimits.current()
+    pins.set_pin(user=friend, pin=FAST_PIN, pin_again=FAST_PIN)
     return {
+        "merchant_pix": add_pix(owner, business),
+        "friend_pix": add_pix(friend, None, "email", "bia@example.com"),
         "owner": owner,
         "customer": customer,
         "friend": friend,
@@ -67,7 +76,9 @@ OP = st.one_of(
     st.tuples(st.just("pay"), st.integers(1, 200_000), st.booleans()),  # amount, declined
     st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 120_000)),  # which, amount
     st.tuples(st.just("send"), st.integers(1, 120_000), st.booleans()),  # amount, declined
-    st.tuples(st.just("drain"), st.integers(1, 100), st.just(0)),  # percent of the payable
+    # the day the payout job runs (after the payments), and whether the bank pays it
+    st.tuples(st.just("payout"), st.integers(3, 30), st.booleans()),
+    st.tuples(st.just("withdraw"), st.integers(1, 120_000), st.booleans()),  # amount, paid
 )
 
 EXPECTED_REFUSALS = {
@@ -78,6 +89,7 @@ EXPECTED_REFUSALS = {
     "limit_per_payment",
     "limit_sent_per_month",
     "limit_received_per_day",
+    "below_minimum",
 }
 
 
@@ -113,7 +125,15 @@ def _assert_books(world) -> None:
         )["s"]
         or 0
     )
-    assert wallet == sent
+    withdrawn = (
+        Payout.objects.filter(user=world["friend"])
+        .exclude(status=Payout.Status.FAILED)
+        .aggregate(s=Sum("amount"))["s"]
+        or 0
+    )
+    assert wallet == sent - withdrawn
+    run = reconciliation.run_reconciliation()
+    assert list(run.discrepancies.values_list("check_name", "subject", "detail")) == []
 
 
 def _step(world, op, paid_orders) -> None:
@@ -144,15 +164,27 @@ def _step(world, op, paid_orders) -> None:
             payer=world["customer"], conversation=world["direct"], amount=a, currency="BRL",
             card=card, confirmation="pin", pin=FAST_PIN, idempotency_key=uuid.uuid4().hex,
         )  # fmt: skip
-    else:  # drain part of the merchant's balance, as a payout would
-        payable = ledger.account_for_business(world["business"], "BRL")
-        amount = payable.balance * a // 100
-        if amount > 0:
-            ledger.post(
-                kind="test_payout",
-                currency="BRL",
-                entries=[(payable, -amount), (ledger.clearing_account("bank", "BRL"), amount)],
-            )
+    elif kind == "payout":  # the scheduled job, some days later, then the bank's answer
+        now = timezone.now() + datetime.timedelta(days=a)
+        for run in payouts.run_payouts(now=now):
+            if run.payout is not None:
+                _bank_answers(run.payout, paid=b)
+    else:  # the friend withdraws part of their wallet to their Pix key
+        payout = payouts.request_withdrawal(
+            user=world["friend"], destination=world["friend_pix"], amount=a,
+            idempotency_key=uuid.uuid4().hex, pin=FAST_PIN,
+        )  # fmt: skip
+        _bank_answers(payout, paid=b)
+
+
+def _bank_answers(payout, *, paid: bool) -> None:
+    result = TransferResult(
+        status="paid" if paid else "failed",
+        reference=f"bank-{uuid.uuid4().hex[:12]}",
+        failure_code="" if paid else "account_closed",
+        failure_message="" if paid else "The account is closed.",
+    )
+    payouts.settle_payout(payout_id=payout.pk, result=result)
 
 
 @pytest.mark.django_db
