@@ -13,6 +13,7 @@ urlpatterns = [
     path("chats/<int:conversation_id>/messages/", views.messages_partial, name="chat_messages"),
     path("chats/<int:conversation_id>/read/", views.mark_read, name="chat_read"),
     path("chats/<int:conversation_id>/report/", views.report, name="chat_report"),
+    path("chats/<int:conversation_id>/block/", views.block, name="chat_block"),
     path("chats/<int:conversation_id>/offers/", views_consent.offers_consent, name="chat_offers"),
     # The merchant inbox.
     path("dashboard/<slug:slug>/inbox/", views.inbox, name="inbox"),

@@ -275,6 +275,27 @@ def report(request, conversation_id: int):
 
 
 @login_required
+@require_POST
+def block(request, conversation_id: int):
+    """Block (``blocked=1``) or unblock the other person of a direct conversation: no
+    messages or money from them while blocked. They are not told."""
+    conversation = selectors.get_conversation_for(
+        user=request.user, conversation_id=conversation_id
+    )
+    blocked = request.POST.get("blocked") == "1"
+    back = _thread_url(conversation)
+    try:
+        services.block_peer(actor=request.user, conversation=conversation, blocked=blocked)
+    except AppError as exc:
+        return _error_response(request, exc, back)
+    if blocked:
+        messages.success(request, _("Blocked: they can no longer message you or send you money."))
+    else:
+        messages.success(request, _("Unblocked: they can message you again."))
+    return redirect(back)
+
+
+@login_required
 def chat_settings(request):
     prefs = ChatPreferences.objects.filter(user=request.user).first()
     initial = {"email_unread": prefs.email_unread if prefs else True}

@@ -8,6 +8,7 @@ from catalog.tests.factories import make_product
 from chats import services
 from chats.models import Contact, ContactNote, Conversation, Message, Report
 from chats.tests.factories import say, start_chat
+from core.errors import AppError
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +226,36 @@ def test_direct_chat_by_email(client, customer):
     assert client.post(reverse("direct_start"), {"who": "nobody@example.com"}).status_code == 400
     say(friend, conversation, "oi Carla")
     assert "oi Carla" in client.get(reverse("my_chats")).content.decode()
+
+
+def test_blocking_a_friend_in_a_direct_chat_and_unblocking(client, customer, outsider, business):
+    friend = UserFactory(email="fred@example.com")
+    conversation, _created = services.start_direct_conversation(user=customer, peer=friend)
+    url = reverse("chat_block", args=[conversation.pk])
+    client.force_login(customer)
+    thread = client.get(reverse("chat_thread", args=[conversation.pk])).content.decode()
+    assert f'action="{url}"' in thread
+
+    # when Carla blocks Fred, his messages are refused
+    client.post(url, {"blocked": "1"})
+    with pytest.raises(AppError) as caught:
+        say(friend, conversation, "are you there?")
+    assert caught.value.code == "blocked"
+    page = client.get(reverse("chat_thread", args=[conversation.pk])).content.decode()
+    assert "Unblock" in page
+
+    # then unblocking lets him write again
+    client.post(url, {"blocked": "0"})
+    say(friend, conversation, "hello again")
+
+    # nobody else can block in it, and a business chat has no block here
+    client.force_login(outsider)
+    assert client.post(url, {"blocked": "1"}).status_code == 404
+    client.force_login(customer)
+    shop_chat = start_chat(business, customer)
+    response = client.post(reverse("chat_block", args=[shop_chat.pk]), {"blocked": "1"})
+    assert response.status_code in (302, 404)
+    assert not shop_chat.participants.filter(blocked_at__isnull=False).exists()
 
 
 def test_report_is_stored(client, business, customer):
