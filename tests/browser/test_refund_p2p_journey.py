@@ -1,7 +1,7 @@
 """Money after the sale, in Chromium on the real ASGI server: a merchant refunds half
 of a paid order and the customer sees the refund card arrive live in the chat; a user
 sends money to a friend in a direct chat, confirmed by PIN, and the friend sees it
-arrive live and their wallet balance grow."""
+arrive live, their wallet balance grow, and withdraws it to a Pix key."""
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -13,8 +13,8 @@ from accounts.models import User
 from chats import services as chat_services
 from core.events import collect_events
 from payments.gateway.base import CardDetails
-from payments.models import Refund
-from payments.services import cards, ledger, orders, pins
+from payments.models import Payout, Refund
+from payments.services import cards, ledger, orders, payouts, pins
 from tests.browser.pages import PASSWORD, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -93,6 +93,7 @@ def test_a_friend_sees_money_arrive_live_and_their_wallet_grow(open_live):
     with collect_events():
         conversation, _ = chat_services.start_direct_conversation(user=carla, peer=bia)
         pins.set_pin(user=carla, pin=PIN, pin_again=PIN)
+        pins.set_pin(user=bia, pin=PIN, pin_again=PIN)
         _card(carla, "4000056655665556")  # Visa debit
 
     friend = open_live()
@@ -120,3 +121,22 @@ def test_a_friend_sees_money_arrive_live_and_their_wallet_grow(open_live):
     friend.goto("/wallet/")
     expect(friend.locator("#wallet-balance")).to_have_text("R$25.00")
     assert ledger.wallet_account(bia, "BRL").balance == 2500
+
+    # Bia withdraws R$20.00 of it to her Pix key, confirmed with her PIN.
+    friend.get_by_role("link", name="Balance and withdrawals").click()
+    friend.get_by_role("link", name="Where to withdraw").click()
+    friend.get_by_label("Type of key").select_option("email")
+    friend.get_by_label("Pix key", exact=True).fill("bia.pix@example.com")
+    friend.get_by_role("button", name="Add Pix key").click()
+    expect(friend.locator("#destinations")).to_contain_text("b•••@example.com")
+    friend.get_by_role("link", name="Wallet balance").click()
+    friend.get_by_label("Amount").fill("20.00")
+    friend.get_by_label("Payment PIN").fill(PIN)
+    friend.get_by_role("button", name="Withdraw").click()
+    expect(friend.get_by_text("is on its way")).to_be_visible()
+    expect(friend.locator("#wallet-balance")).to_contain_text("R$5.00")
+    expect(friend.locator("#payout-history")).to_contain_text("In transit")
+    payouts.process_payout(payout_id=Payout.objects.get(user=bia).pk)
+    friend.reload()
+    expect(friend.locator("#payout-history")).to_contain_text("Paid")
+    assert ledger.wallet_account(bia, "BRL").balance == 500
