@@ -406,6 +406,7 @@ class MyPaymentListView(APIView):
     @extend_schema(
         tags=PAYING,
         summary="List my payments",
+        operation_id="v1_payments_list",
         description=(
             "Payments the user made, declined ones included; newest first, a page at a "
             "time (follow `next`)."
