@@ -14,57 +14,60 @@ from chats import kinds
 from core.money import format_money
 
 
+def _attach(messages, *, key: str, attr: str, queryset, conversation_of) -> None:
+    """Set ``message.<attr>`` to the row of ``queryset`` whose id the message's payload
+    holds under ``key`` (one query for all the messages), or None when there is no such
+    row or it belongs to another conversation (``conversation_of(row)``): a forged
+    payload never shows someone else's order or payment."""
+    wanted = [pk for pk in {m.payload.get(key) for m in messages} if type(pk) is int]
+    rows = queryset.in_bulk(wanted)
+    for message in messages:
+        row = rows.get(message.payload.get(key))
+        if row is not None and conversation_of(row) != message.conversation_id:
+            row = None
+        setattr(message, attr, row)
+
+
+def _with_amount(text: str, amount, currency) -> str:
+    """A chat-list preview, with `` — R$12.00`` when the payload's amount is sound."""
+    if type(amount) is int and isinstance(currency, str) and currency:
+        return f"{text} — {format_money(amount, currency)}"
+    return text
+
+
 def _prefetch_orders(messages) -> None:
-    """Attach ``message.order`` (with its items) to each message: two queries for any
-    number of messages. An order from another conversation never shows."""
+    """Attach ``message.order`` (with its items): two queries for any number of
+    messages."""
     from payments.models import Order
 
-    wanted = {m.payload.get("order_id") for m in messages}
-    wanted = {pk for pk in wanted if type(pk) is int}
-    orders = {
-        order.pk: order for order in Order.objects.filter(pk__in=wanted).prefetch_related("items")
-    }
-    for message in messages:
-        order = orders.get(message.payload.get("order_id"))
-        if order is not None and order.conversation_id != message.conversation_id:
-            order = None
-        message.order = order
+    _attach(
+        messages, key="order_id", attr="order",
+        queryset=Order.objects.prefetch_related("items"),
+        conversation_of=lambda order: order.conversation_id,
+    )  # fmt: skip
 
 
 def _preview_payment_request(message) -> str:
     payload = message.payload
-    total, currency = payload.get("total"), payload.get("currency")
     text = _("💳 Payment request #%(number)s") % {"number": payload.get("number", "")}
-    if type(total) is int and isinstance(currency, str) and currency:
-        text += f" — {format_money(total, currency)}"
-    return text
+    return _with_amount(text, payload.get("total"), payload.get("currency"))
 
 
 def _prefetch_receipts(messages) -> None:
     """Attach ``message.payment`` (with its order and card): one query."""
     from payments.models import Payment
 
-    wanted = {m.payload.get("payment_id") for m in messages}
-    wanted = {pk for pk in wanted if type(pk) is int}
-    payments = {
-        p.pk: p for p in Payment.objects.filter(pk__in=wanted).select_related("order", "card")
-    }
-    for message in messages:
-        payment = payments.get(message.payload.get("payment_id"))
-        if payment is not None and (
-            payment.order is None or payment.order.conversation_id != message.conversation_id
-        ):
-            payment = None
-        message.payment = payment
+    _attach(
+        messages, key="payment_id", attr="payment",
+        queryset=Payment.objects.select_related("order", "card"),
+        conversation_of=lambda payment: payment.order and payment.order.conversation_id,
+    )  # fmt: skip
 
 
 def _preview_receipt(message) -> str:
     payload = message.payload
-    total, currency = payload.get("amount"), payload.get("currency")
     text = _("✅ Payment received for order #%(number)s") % {"number": payload.get("number", "")}
-    if type(total) is int and isinstance(currency, str) and currency:
-        text += f" — {format_money(total, currency)}"
-    return text
+    return _with_amount(text, payload.get("amount"), payload.get("currency"))
 
 
 def _prefetch_carts(messages) -> None:
@@ -117,42 +120,28 @@ def _prefetch_refunds(messages) -> None:
     """Attach ``message.refund`` (with its order): one query."""
     from payments.models import Refund
 
-    wanted = {m.payload.get("refund_id") for m in messages}
-    wanted = {pk for pk in wanted if type(pk) is int}
-    refunds = {r.pk: r for r in Refund.objects.filter(pk__in=wanted).select_related("order")}
-    for message in messages:
-        refund = refunds.get(message.payload.get("refund_id"))
-        if refund is not None and refund.order.conversation_id != message.conversation_id:
-            refund = None
-        message.refund = refund
+    _attach(
+        messages, key="refund_id", attr="refund",
+        queryset=Refund.objects.select_related("order"),
+        conversation_of=lambda refund: refund.order.conversation_id,
+    )  # fmt: skip
 
 
 def _preview_refund(message) -> str:
     payload = message.payload
-    amount, currency = payload.get("amount"), payload.get("currency")
     text = _("↩️ Refund for order #%(number)s") % {"number": payload.get("number", "")}
-    if type(amount) is int and isinstance(currency, str) and currency:
-        text += f" — {format_money(amount, currency)}"
-    return text
+    return _with_amount(text, payload.get("amount"), payload.get("currency"))
 
 
 def _prefetch_p2p(messages) -> None:
     """Attach ``message.payment`` (with payer and payee): one query."""
     from payments.models import Payment
 
-    wanted = {m.payload.get("payment_id") for m in messages}
-    wanted = {pk for pk in wanted if type(pk) is int}
-    payments = {
-        p.pk: p
-        for p in Payment.objects.filter(pk__in=wanted, payee__isnull=False).select_related(
-            "payer", "payee"
-        )
-    }
-    for message in messages:
-        payment = payments.get(message.payload.get("payment_id"))
-        if payment is not None and payment.conversation_id != message.conversation_id:
-            payment = None
-        message.payment = payment
+    _attach(
+        messages, key="payment_id", attr="payment",
+        queryset=Payment.objects.filter(payee__isnull=False).select_related("payer", "payee"),
+        conversation_of=lambda payment: payment.conversation_id,
+    )  # fmt: skip
 
 
 def _preview_p2p(message) -> str:
@@ -166,17 +155,11 @@ def _prefetch_money_requests(messages) -> None:
     """Attach ``message.money_request`` (with requester and payer): one query."""
     from payments.models import MoneyRequest
 
-    wanted = {m.payload.get("money_request_id") for m in messages}
-    wanted = {pk for pk in wanted if type(pk) is int}
-    found = {
-        r.pk: r
-        for r in MoneyRequest.objects.filter(pk__in=wanted).select_related("requester", "payer")
-    }
-    for message in messages:
-        request = found.get(message.payload.get("money_request_id"))
-        if request is not None and request.conversation_id != message.conversation_id:
-            request = None
-        message.money_request = request
+    _attach(
+        messages, key="money_request_id", attr="money_request",
+        queryset=MoneyRequest.objects.select_related("requester", "payer"),
+        conversation_of=lambda request: request.conversation_id,
+    )  # fmt: skip
 
 
 def _preview_money_request(message) -> str:
