@@ -99,17 +99,26 @@ def message_data(message) -> dict:
 def push_message(conversation, message, participants=None) -> None:
     """Queue the new message for its conversation and the lists that show it (both
     sides' chat lists: the sender's other tabs re-order theirs too)."""
-    html = render_in_every_language(message)
-    send_event_on_commit(
-        conversation_group(conversation.pk),
-        {
-            "type": "chat.message",
-            "conversation": conversation.pk,
-            "message": message_data(message),
-            "html": html,
-        },
-    )
-    _push_lists(conversation, participants)
+    push_messages([(conversation, message, participants)])
+
+
+def push_messages(items) -> None:
+    """:func:`push_message` for many ``(conversation, message, participants)``: what
+    their kinds need is read once, and each site language's template rendering runs
+    once over them all."""
+    messages = kinds.prefetch([message for _c, message, _p in items])
+    html = {code: _render(messages, code) for code, _name in settings.LANGUAGES}
+    for i, (conversation, message, participants) in enumerate(items):
+        send_event_on_commit(
+            conversation_group(conversation.pk),
+            {
+                "type": "chat.message",
+                "conversation": conversation.pk,
+                "message": message_data(message),
+                "html": {code: rendered[i] for code, rendered in html.items()},
+            },
+        )
+        _push_lists(conversation, participants)
 
 
 def push_message_update(conversation, message) -> None:

@@ -13,9 +13,10 @@ worker, not a broker restart). Celery only delivers it (docs/outbox.md):
   it arrives within a second or two instead of at the next beat.
 
 Sending is idempotent: the row is locked, checked to be still ``scheduled``, the
-chat message created through :func:`chats.services.post_message` and the row marked
-``sent`` in that one transaction. A redelivered task, a second worker or a worker
-killed half-way (its transaction rolls back) never yields a second message.
+chat message created through :func:`chats.services.append_messages` and the row
+marked ``sent`` in that one transaction (a batch of rows at once: :func:`send_batch`).
+A redelivered task, a second worker or a worker killed half-way (its transaction
+rolls back) never yields a second message.
 A failure is recorded on the row (attempts, last error) and retried later with
 exponential backoff, until ``OUTBOX_MAX_ATTEMPTS``: then the row is ``failed``,
 listed in Django admin, where an operator can retry it (:func:`retry_messages`).
@@ -35,10 +36,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from chats import kinds
-from chats.models import MAX_TEXT, Conversation, Participant, ScheduledMessage
-from chats.services import post_message
+from chats.models import MAX_TEXT, Conversation, ScheduledMessage
+from chats.services import Draft, append_messages, lock_conversations
 from core.errors import AppError
-from core.events import enqueue_on_commit
+from core.events import collect_events, enqueue_on_commit, send_events
 
 logger = logging.getLogger(__name__)
 
@@ -217,24 +218,43 @@ def backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=min(seconds, settings.OUTBOX_RETRY_MAX))
 
 
-def _deliver(row: ScheduledMessage, moment: datetime.datetime) -> None:
-    """Create the chat message and mark ``row`` sent; ``row`` is locked by the caller."""
-    if not kinds.is_registered(row.kind):
-        raise PermanentFailure(f"unknown message kind {row.kind!r}")
-    conversation = Conversation.objects.get(pk=row.conversation_id)
-    sender = None
-    if row.sender == SENDER.BUSINESS:
-        sender = Participant.objects.filter(
-            conversation=conversation, business_id=conversation.business_id, business__isnull=False
-        ).first()
-        if sender is None:
-            raise PermanentFailure("the conversation has no business side")
-    message, _created = post_message(
-        conversation=conversation, sender=sender, kind=row.kind, body=row.body, payload=row.payload
-    )
-    row.status, row.message, row.sent_at = STATUS.SENT, message, moment
-    row.attempts += 1
-    row.save(update_fields=["status", "message", "sent_at", "attempts"])
+def _deliver(rows: list[ScheduledMessage], moment: datetime.datetime) -> None:
+    """Create the chat messages of ``rows`` (locked by the caller) and mark them sent,
+    in a constant number of statements (``chats.services.append_messages``); any
+    row that cannot be sent raises, and the caller retries them one by one."""
+    for row in rows:
+        if not kinds.is_registered(row.kind):
+            raise PermanentFailure(f"unknown message kind {row.kind!r}")
+    locked = lock_conversations(sorted({row.conversation_id for row in rows}))
+    drafts = []
+    for row in rows:
+        conversation, participants = locked[row.conversation_id]
+        sender = None
+        if row.sender == SENDER.BUSINESS:
+            sender = next(
+                (
+                    p
+                    for p in participants
+                    if p.business_id is not None and p.business_id == conversation.business_id
+                ),
+                None,
+            )
+            if sender is None:
+                raise PermanentFailure("the conversation has no business side")
+        fields = {"kind": row.kind, "body": row.body, "payload": row.payload}
+        drafts.append(Draft(conversation, participants, sender, **fields))
+    messages = append_messages(drafts)
+    # Copies, so that the rows stay as they were if this fails (then retried one by one).
+    sent = [
+        ScheduledMessage(
+            pk=row.pk, status=STATUS.SENT, message=m, sent_at=moment, attempts=row.attempts + 1
+        )
+        for row, m in zip(rows, messages, strict=True)
+    ]
+    ScheduledMessage.objects.bulk_update(sent, ["status", "message", "sent_at", "attempts"])
+    for row, done in zip(rows, sent, strict=True):
+        row.status, row.message, row.sent_at = STATUS.SENT, done.message, moment
+        row.attempts = done.attempts
 
 
 def _record_failure(row: ScheduledMessage, exc: BaseException, moment: datetime.datetime) -> None:
@@ -251,25 +271,38 @@ def _record_failure(row: ScheduledMessage, exc: BaseException, moment: datetime.
     )  # fmt: skip
 
 
-def _send_locked(queryset, moment: datetime.datetime) -> ScheduledMessage | None:
-    """Claim the first row of ``queryset`` that no one else holds, and send it, in one
-    transaction; None when there is none. A failure is recorded on the row in that
-    same transaction (the message's savepoint rolled back)."""
-    with transaction.atomic():
-        row = (
+def send_batch(queryset, *, limit: int) -> list[ScheduledMessage]:
+    """Claim up to ``limit`` due rows of ``queryset`` that no one else holds, oldest
+    first, and send them, in one transaction; returns them (sent or failed).
+
+    The rows are claimed with ``skip_locked`` (several workers share the work) and
+    sent together (:func:`_deliver`); if that fails, each is sent on its own, in a
+    savepoint, and a failure is recorded on its row (retried with backoff) without
+    holding back the others. Their socket events go out after the commit, in one
+    event loop. The batch's conversations stay locked until the commit."""
+    moment = timezone.now()
+    with collect_events() as collected, transaction.atomic():
+        rows = list(
             queryset.select_for_update(skip_locked=True, of=("self",))
             .filter(status=STATUS.SCHEDULED, due_at__lte=moment)
-            .order_by("due_at", "id")
-            .first()
+            .order_by("due_at", "id")[:limit]
         )
-        if row is None:
-            return None
         try:
             with transaction.atomic():
-                _deliver(row, moment)
-        except Exception as exc:  # any failure is recorded on the row and retried
-            _record_failure(row, exc, moment)
-        return row
+                if rows:
+                    _deliver(rows, moment)
+        except Exception as exc:  # send them one by one: only the bad ones fail
+            if len(rows) == 1:
+                _record_failure(rows[0], exc, moment)
+            else:
+                for row in rows:
+                    try:
+                        with transaction.atomic():
+                            _deliver([row], moment)
+                    except Exception as one:  # recorded on the row and retried
+                        _record_failure(row, one, moment)
+    send_events(collected)
+    return rows
 
 
 def send_scheduled(*, scheduled_id: int) -> bool:
@@ -280,18 +313,21 @@ def send_scheduled(*, scheduled_id: int) -> bool:
     dies)."""
     if type(scheduled_id) is not int:
         return False
-    row = _send_locked(ScheduledMessage.objects.filter(pk=scheduled_id), timezone.now())
-    return row is not None and row.status == STATUS.SENT
+    rows = send_batch(ScheduledMessage.objects.filter(pk=scheduled_id), limit=1)
+    return bool(rows) and rows[0].status == STATUS.SENT
 
 
 def send_due(*, limit: int | None = None) -> int:
-    """Send up to ``limit`` due rows (``OUTBOX_BATCH`` by default), oldest first, each in
-    its own transaction; returns how many were claimed (sent or failed). Workers
-    running this at once share the rows (``skip_locked``)."""
+    """Send up to ``limit`` due rows (``OUTBOX_BATCH`` by default), oldest first,
+    ``OUTBOX_CHUNK`` per transaction; returns how many were claimed (sent or failed).
+    Workers running this at once share the rows (``skip_locked``)."""
     limit = limit or settings.OUTBOX_BATCH
     claimed = 0
     while claimed < limit:
-        if _send_locked(ScheduledMessage.objects.all(), timezone.now()) is None:
+        rows = send_batch(
+            ScheduledMessage.objects.all(), limit=min(settings.OUTBOX_CHUNK, limit - claimed)
+        )
+        if not rows:
             break
-        claimed += 1
+        claimed += len(rows)
     return claimed

@@ -10,13 +10,14 @@ Other apps (payments, marketing) call :func:`post_message` with their own kind.
 
 import datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
+from django.db.models import Case, F, PositiveIntegerField, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -184,73 +185,127 @@ def start_direct_conversation(*, user: User, peer: User) -> tuple[Conversation, 
 def _lock(conversation: Conversation) -> tuple[Conversation, list[Participant]]:
     """The conversation row, locked until commit, with its contact, business and
     inbox settings, and its participants: what posting a message reads, in 2 queries."""
-    locked = (
-        Conversation.objects.select_for_update(of=("self",))
+    locked = lock_conversations([conversation.pk]).get(conversation.pk)
+    if locked is None:
+        raise Conversation.DoesNotExist("Conversation matching query does not exist.")
+    return locked
+
+
+def lock_conversations(ids: Sequence[int]) -> dict[int, tuple[Conversation, list[Participant]]]:
+    """Lock the conversations ``ids`` (in id order, so two callers never deadlock) until
+    commit, with what posting reads: ``{id: (conversation, participants)}``, in 2
+    queries however many. A missing id is missing from the result."""
+    locked = {
+        c.pk: (c, [])
+        for c in Conversation.objects.select_for_update(of=("self",))
         .select_related("contact", "business__inbox_settings")
-        .get(pk=conversation.pk)
-    )
-    return locked, list(Participant.objects.filter(conversation=locked))
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    for participant in Participant.objects.filter(conversation_id__in=list(locked)).order_by("pk"):
+        locked[participant.conversation_id][1].append(participant)
+    return locked
 
 
-def _append(
-    locked: Conversation,
-    participants: list[Participant],
-    sender: Participant | None,
-    *,
-    author: User | None,
-    kind: str,
-    body: str,
-    payload: dict | None,
-    image=None,
-    image_thumb=None,
-    client_id: str | None = None,
-) -> Message:
+@dataclass
+class Draft:
+    """One message for :func:`append_messages`: its conversation and participants as
+    :func:`lock_conversations` returned them (locked), its sender (one of them, or
+    None for the platform) and its content."""
+
+    locked: Conversation
+    participants: list[Participant]
+    sender: Participant | None
+    kind: str = "text"
+    body: str = ""
+    payload: dict | None = None
+    author: User | None = None
+    image: Any = None
+    image_thumb: Any = None
+    client_id: str | None = None
+
+
+def _append(locked: Conversation, participants: list[Participant], sender, **fields) -> Message:
     """Number, insert and count one message; the conversation must be locked."""
-    seq = locked.last_seq + 1
-    message = Message.objects.create(
-        conversation=locked,
-        seq=seq,
-        sender=sender,
-        author=author,
-        kind=kind,
-        body=body,
-        payload=payload or {},
-        image=image or "",
-        image_thumb=image_thumb or "",
-        client_id=client_id or None,
+    return append_messages([Draft(locked, participants, sender, **fields)])[0]
+
+
+def append_messages(drafts: Sequence[Draft]) -> list[Message]:
+    """Number, insert and count ``drafts`` (their conversations locked), in order, and
+    push them after the commit; the one place messages are created.
+
+    A constant number of statements however many: one insert for the messages, one
+    update for the conversations, one for the participants (each sender has read
+    everything up to its own message; everyone else has one more unread per message),
+    one for the unread e-mail flags. Several drafts may share a conversation: they
+    are numbered one after another."""
+    messages, touched, added, business_wrote = [], {}, {}, set()
+    last_sent: dict[int, int] = {}  # participant pk → seq of its last message here
+    for draft in drafts:
+        locked = draft.locked
+        locked.last_seq += 1
+        seq = locked.last_seq
+        sender_pk = draft.sender.pk if draft.sender is not None else 0
+        messages.append(
+            Message(
+                conversation=locked,
+                seq=seq,
+                sender=draft.sender,
+                author=draft.author,
+                kind=draft.kind,
+                body=draft.body,
+                payload=draft.payload or {},
+                image=draft.image or "",
+                image_thumb=draft.image_thumb or "",
+                client_id=draft.client_id or None,
+            )
+        )
+        for participant in draft.participants:
+            if participant.pk == sender_pk:
+                participant.last_read_seq = participant.last_delivered_seq = seq
+                participant.unread = 0
+                last_sent[participant.pk] = seq
+            else:
+                participant.unread += 1
+        touched[locked.pk] = draft
+        added[locked.pk] = added.get(locked.pk, 0) + 1
+        if draft.sender is not None and draft.sender.business_id is not None:
+            business_wrote.add(locked.pk)
+    Message.objects.bulk_create(messages)
+    for message in messages:
+        locked = message.conversation
+        locked.last_message, locked.last_message_at = message, message.created_at
+    Conversation.objects.bulk_update(
+        [d.locked for d in touched.values()], ["last_seq", "last_message", "last_message_at"]
     )
-    stamp = message.created_at
-    Conversation.objects.filter(pk=locked.pk).update(
-        last_seq=seq, last_message=message, last_message_at=stamp
-    )
-    # One statement for both sides: the sender has read everything up to its own
-    # message; everyone else has one more unread.
-    sender_pk = sender.pk if sender is not None else 0
-    is_sender = Q(pk=sender_pk)
+    by_count: dict[int, list[int]] = {}
+    for conversation_pk, count in added.items():
+        by_count.setdefault(count, []).append(conversation_pk)
     number = PositiveIntegerField()
-    Participant.objects.filter(conversation=locked).update(
-        unread=Case(When(is_sender, then=Value(0)), default=F("unread") + 1, output_field=number),
+    senders = [p for d in touched.values() for p in d.participants if p.pk in last_sent]
+    Participant.objects.filter(conversation_id__in=list(touched)).update(
+        unread=Case(
+            *[When(pk=p.pk, then=Value(p.unread)) for p in senders],
+            *[When(conversation_id__in=c, then=F("unread") + n) for n, c in by_count.items()],
+            default=F("unread"),
+            output_field=number,
+        ),
         last_read_seq=Case(
-            When(is_sender, then=Value(seq)), default=F("last_read_seq"), output_field=number
+            *[When(pk=pk, then=Value(seq)) for pk, seq in last_sent.items()],
+            default=F("last_read_seq"),
+            output_field=number,
         ),
         last_delivered_seq=Case(
-            When(is_sender, then=Value(seq)), default=F("last_delivered_seq"), output_field=number
+            *[When(pk=pk, then=Value(seq)) for pk, seq in last_sent.items()],
+            default=F("last_delivered_seq"),
+            output_field=number,
         ),
     )
-    for participant in participants:
-        if participant.pk == sender_pk:
-            participant.last_read_seq = participant.last_delivered_seq = seq
-            participant.unread = 0
-        else:
-            participant.unread += 1
-    locked.last_seq, locked.last_message, locked.last_message_at = seq, message, stamp
-    message.conversation = locked
-    if sender is not None:
-        message.sender = sender
-    events.push_message(locked, message, participants)
-    if sender is not None and sender.business_id is not None:
-        _schedule_unread_email(participants)
-    return message
+    events.push_messages(
+        [(m.conversation, m, touched[m.conversation.pk].participants) for m in messages]
+    )
+    _schedule_unread_email([p for pk in business_wrote for p in touched[pk].participants])
+    return messages
 
 
 def _existing(conversation: Conversation, author: User | None, client_id: str | None):
@@ -584,20 +639,27 @@ def _unread_after(conversation: Conversation, side: Participant, seq: int) -> in
 
 
 def _schedule_unread_email(participants: list[Participant]) -> None:
-    """Schedule one e-mail to the customer, unless one is already on its way (a
-    conditional update, so concurrent replies schedule it once)."""
+    """Schedule one e-mail to each customer among ``participants``, unless one is
+    already on its way (a conditional update, so concurrent replies schedule it once);
+    one task for them all. Should a concurrent reply have scheduled some of them in
+    between, they get a second task, which finds nothing new to send."""
     from chats import tasks
 
-    for side in participants:
-        if side.user_id is None or side.email_scheduled:
-            continue
-        if Participant.objects.filter(pk=side.pk, email_scheduled=False).update(
-            email_scheduled=True
-        ):
-            side.email_scheduled = True
-            enqueue_on_commit(
-                tasks.send_unread_email, side.pk, countdown=settings.CHAT_UNREAD_EMAIL_DELAY
-            )
+    wanted = [s for s in participants if s.user_id is not None and not s.email_scheduled]
+    if not wanted:
+        return
+    ids = [side.pk for side in wanted]
+    if not Participant.objects.filter(pk__in=ids, email_scheduled=False).update(
+        email_scheduled=True
+    ):
+        return
+    for side in wanted:
+        side.email_scheduled = True
+    delay = settings.CHAT_UNREAD_EMAIL_DELAY
+    if len(ids) == 1:
+        enqueue_on_commit(tasks.send_unread_email, ids[0], countdown=delay)
+    else:
+        enqueue_on_commit(tasks.send_unread_emails, ids, countdown=delay)
 
 
 def send_unread_email(*, participant_id: int) -> bool:

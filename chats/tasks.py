@@ -13,6 +13,12 @@ def send_unread_email(participant_id: int) -> bool:
     return services.send_unread_email(participant_id=participant_id)
 
 
+@shared_task(acks_late=True)
+def send_unread_emails(participant_ids: list[int]) -> int:
+    """The unread e-mails of a batch of messages (a broadcast's); how many went out."""
+    return sum(services.send_unread_email(participant_id=pk) for pk in participant_ids)
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_scheduled_message(scheduled_id: int) -> bool:
     """Send one outbox row now (enqueued after the commit that scheduled it)."""

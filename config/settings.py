@@ -239,6 +239,8 @@ CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
 # row is marked failed (Django admin) after OUTBOX_MAX_ATTEMPTS.
 OUTBOX_DISPATCH_INTERVAL = env.float("OUTBOX_DISPATCH_INTERVAL", default=5.0)
 OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=200)
+# …OUTBOX_CHUNK rows per transaction, their messages appended together.
+OUTBOX_CHUNK = env.int("OUTBOX_CHUNK", default=50)
 OUTBOX_RETRY_BASE = env.int("OUTBOX_RETRY_BASE", default=30)
 OUTBOX_RETRY_MAX = env.int("OUTBOX_RETRY_MAX", default=60 * 60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=6)

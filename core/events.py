@@ -5,6 +5,7 @@ they register the effect here, and it runs only once the surrounding
 transaction commits (and never if it rolls back).
 """
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
+logger = logging.getLogger(__name__)
 _collecting = threading.local()
 
 # Set in a process whose socket events must reach the sockets through another
@@ -66,6 +68,28 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
             async_to_sync(layer.group_send)(group, event)
 
     transaction.on_commit(_send, robust=True)
+
+
+def send_events(collected: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send the events :func:`collect_events` collected, in one event loop (a batch's:
+    each ``async_to_sync`` call of its own costs a loop). A failure is logged, as for
+    :func:`send_event_on_commit`: clients catch up on reconnect."""
+    if not collected:
+        return
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for group, event in collected:
+            await layer.group_send(group, event)
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:
+        logger.exception("events: %d socket events not sent", len(collected))
 
 
 def enqueue_on_commit(

@@ -33,7 +33,7 @@ from chats.outbox import cancel_scheduled, schedule_message
 from chats.outbox_bulk import Row, schedule_many
 from chats.services import post_message
 from core.errors import AppError
-from core.events import collect_events, enqueue_on_commit
+from core.events import enqueue_on_commit
 from core.ids import MAX_ID
 from marketing.models import (
     MAX_DELAY_DAYS,
@@ -474,63 +474,23 @@ def send_broadcast_batch(
     """Send up to ``limit`` (``BROADCAST_BATCH``) of the broadcast's due offers in ONE
     transaction; returns ``(claimed, due time of the next one waiting or None)``.
 
-    The batched counterpart of ``chats.outbox.send_due`` for a broadcast's rows, with
-    the same delivery per row (``outbox._deliver``: the chat message and the row marked
-    sent, in a savepoint; a failure recorded on the row by ``outbox._record_failure``)
-    and the same claim (``skip_locked``: several workers, and the beat's dispatcher,
-    share the rows; a row is sent once). What a batch saves: one commit instead of one
-    per row, and its socket events sent after the commit in one event loop
-    (``collect_events``) instead of one loop per event. The batch's conversations stay
-    locked until its commit (a second or so)."""
+    The outbox's own batch (``chats.outbox.send_batch``) over the broadcast's rows:
+    the same claim (``skip_locked``: several workers, and the beat's dispatcher, share
+    the rows; a row is sent once), the messages appended together, a failure recorded
+    on its row, the socket events sent after the commit in one event loop."""
     from chats import outbox
 
-    limit = limit or settings.BROADCAST_BATCH
     prefix = f"broadcast:{broadcast_id}:"
     waiting = ScheduledMessage.objects.filter(
         dedupe_key__startswith=prefix, kind="offer", status=ScheduledMessage.Status.SCHEDULED
     )
-    moment = timezone.now()
-    with collect_events() as collected, transaction.atomic():
-        rows = list(
-            waiting.select_for_update(skip_locked=True, of=("self",))
-            .filter(due_at__lte=moment)
-            .order_by("due_at", "id")[:limit]
-        )
-        for row in rows:
-            try:
-                with transaction.atomic():
-                    outbox._deliver(row, moment)
-            except Exception as exc:  # recorded on the row, retried with backoff
-                outbox._record_failure(row, exc, moment)
-    _send_collected(collected)
+    rows = outbox.send_batch(waiting, limit=limit or settings.BROADCAST_BATCH)
     next_due = waiting.order_by("due_at").values_list("due_at", flat=True).first()
     if next_due is None:
         Broadcast.objects.filter(pk=broadcast_id, finished_at__isnull=True).update(
             finished_at=timezone.now()
         )
     return len(rows), next_due
-
-
-def _send_collected(collected: list) -> None:
-    """Send a batch's socket events in one event loop; a failure is logged, as for
-    ``send_event_on_commit`` (clients catch up on reconnect)."""
-    if not collected:
-        return
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send_all() -> None:
-        for group, event in collected:
-            await layer.group_send(group, event)
-
-    try:
-        async_to_sync(send_all)()
-    except Exception:
-        logger.exception("marketing: socket events of a broadcast batch not sent")
 
 
 # --- Consent and opt-out ---------------------------------------------------------------------

@@ -6,15 +6,16 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from chats import kinds, outbox, services
 from chats.models import Message, Participant, RelayedEvent, ScheduledMessage
 from chats.relay import Relay, spool_in_this_process
-from chats.tests.factories import start_chat
+from chats.tests.factories import say, start_chat
 from core import events as core_events
 from core.errors import AppError
 from core.events import collect_events
@@ -243,10 +244,10 @@ def test_a_canceled_message_is_never_sent(conversation):
 
 
 def _break_posting(monkeypatch):
-    def fail(**kwargs):
+    def fail(drafts):
         raise ConnectionError("renderer down")
 
-    monkeypatch.setattr(outbox, "post_message", fail)
+    monkeypatch.setattr(outbox, "append_messages", fail)
 
 
 def test_a_failure_is_retried_with_backoff_then_marked_failed(conversation, monkeypatch, settings):
@@ -272,6 +273,68 @@ def test_a_failure_is_retried_with_backoff_then_marked_failed(conversation, monk
     assert outbox.backoff(1) == datetime.timedelta(seconds=30)
     assert outbox.backoff(3) == datetime.timedelta(seconds=120)
     assert outbox.backoff(40) == datetime.timedelta(seconds=settings.OUTBOX_RETRY_MAX)
+
+
+# --- Batches ---------------------------------------------------------------------------
+
+
+def test_a_batch_is_sent_in_a_constant_number_of_queries(
+    business, django_assert_max_num_queries, django_capture_on_commit_callbacks, settings
+):
+    """Rows are claimed and sent OUTBOX_CHUNK at a time, their messages appended
+    together: 3 rows or 30 cost the same statements."""
+    settings.OUTBOX_CHUNK = 50
+
+    def send(count: int, key: str) -> int:
+        for i in range(count):
+            schedule(start_chat(business), key=f"{key}:{i}", body=f"Hi {i}")
+        with CaptureQueriesContext(connection) as queries:
+            with django_capture_on_commit_callbacks(execute=False):
+                assert outbox.send_due() == count
+        return len(queries)
+
+    assert send(3, "few") == send(30, "many")
+    assert Message.objects.filter(body__startswith="Hi ").count() == 33
+    customer_sides = Participant.objects.filter(user__isnull=False, conversation__last_seq=1)
+    assert customer_sides.count() == 33
+    assert set(customer_sides.values_list("unread", flat=True)) == {1}
+    assert set(customer_sides.values_list("email_scheduled", flat=True)) == {True}
+
+
+def test_rows_of_one_conversation_in_a_batch_follow_each_other(conversation):
+    first, _c = schedule(conversation, key="pair:1", body="first")
+    second, _c = schedule(conversation, key="pair:2", body="second", sender="system")
+    say(conversation.participants.get(user__isnull=False).user, conversation, "hello")
+    assert outbox.send_due() == 2
+    messages = list(Message.objects.filter(conversation=conversation).order_by("seq"))
+    assert [(m.seq, m.body) for m in messages] == [(1, "hello"), (2, "first"), (3, "second")]
+    conversation.refresh_from_db()
+    assert conversation.last_seq == 3 and conversation.last_message_id == messages[-1].pk
+    customer = conversation.participants.get(user__isnull=False)
+    business_side = conversation.participants.get(business__isnull=False)
+    assert (customer.unread, customer.last_read_seq) == (2, 1)
+    assert (business_side.unread, business_side.last_read_seq) == (1, 2)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.message.seq, second.message.seq) == (2, 3)
+
+
+def test_one_bad_row_does_not_hold_back_its_batch(business, conversation, customer, monkeypatch):
+    """A row that cannot be sent fails alone: the batch is then sent row by row."""
+    good, _c = schedule(conversation, key="good:1")
+    direct, _c = services.start_direct_conversation(user=customer, peer=UserFactory())
+    bad, _c = schedule(direct, key="bad:1", sender="system")
+    ScheduledMessage.objects.filter(pk=bad.pk).update(sender="business")
+    other = start_chat(business)
+    also_good, _c = schedule(other, key="good:2")
+    assert outbox.send_due() == 3
+    for row in (good, bad, also_good):
+        row.refresh_from_db()
+    assert good.status == also_good.status == STATUS.SENT
+    assert bad.status == STATUS.FAILED and "no business side" in bad.last_error
+    assert good.attempts == bad.attempts == also_good.attempts == 1
+    assert not Message.objects.filter(conversation=direct).exists()
+    assert Message.objects.filter(conversation__in=[conversation, other]).count() == 2
 
 
 def test_a_kind_that_disappeared_fails_at_once(conversation, monkeypatch):
