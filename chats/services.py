@@ -5,7 +5,9 @@ under a lock on its conversation, updates both sides' counters, and pushes the
 message to the sockets only after the commit (through
 :func:`core.events.send_event_on_commit`). User-facing services (``send_text``,
 ``send_image``, ``share_product`` …) check who may write what, then call it.
-Other apps (payments, marketing) call :func:`post_message` with their own kind.
+Other apps (payments, marketing) call :func:`post_message` with their own kind; the
+outbox appends a batch of messages at once (:func:`append_messages`, which
+:func:`post_message` uses for one).
 """
 
 import datetime
