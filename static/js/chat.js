@@ -333,6 +333,7 @@
     });
     socket.addEventListener("close", () => {
       socketOpen = false;
+      if (thread) thread.dataset.live = "off";
       clearInterval(heartbeat);
       startPolling();
       retry = Math.min(retry + 1, 6);
@@ -343,6 +344,8 @@
   function handle(frame) {
     switch (frame.type) {
       case "subscribed":
+        // Live from here on (typing, receipts): what tests and styles can wait for.
+        if (frame.conversation === conversationId) thread.dataset.live = "on";
         if (frame.conversation === conversationId && frame.other) {
           otherRead = Math.max(otherRead, frame.other.read);
           otherDelivered = Math.max(otherDelivered, frame.other.delivered);

@@ -64,7 +64,10 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
     row.click()
     expect(shop.locator("#messages")).to_contain_text("available on Saturday")
 
-    # The merchant types: the customer sees it; the reply arrives live.
+    # The merchant types (once the thread is live): the customer sees it; the reply
+    # arrives live.
+    for page in (shop, buyer):
+        expect(page.locator("#thread")).to_have_attribute("data-live", "on")
     reply_box = shop.get_by_label("Message", exact=True)
     reply_box.press_sequentially("Yes, ")
     expect(buyer.locator("#typing")).to_have_text("typing…")
