@@ -558,7 +558,10 @@ def run(args, database_url: str) -> int:
             f"{len(production)} production-hash payers, {args.businesses} businesses; "
             f"set up in {time.monotonic() - started:.1f} s ({var_dir})"
         )
-        with server_process(env, var_dir, args.workers) as (server, port):
+        with server_process(env, var_dir, args.workers, "config.asgi:application") as (
+            server,
+            port,
+        ):
             phases = drive(args, port, server.pid, measured, production, var_dir)
         return report(args, phases, measured, production)
     finally:
