@@ -316,14 +316,17 @@ def _refresh_card(order: Order) -> None:
     if message is not None:
         message.order = order
         events.push_message_update(message.conversation, message)
-    # The reminder card, if one was sent, shows the order's status too.
-    reminder = (
+    # The reminder card, if one was sent, shows the order's status too. Most orders
+    # are paid before it is due: ask whether there is one first (a plain query).
+    reminder_id = (
         ScheduledMessage.objects.filter(dedupe_key=reminder_key(order), message__isnull=False)
-        .select_related("message__sender", "message__conversation")
+        .values_list("message_id", flat=True)
         .first()
     )
-    if reminder is not None:
-        events.push_message_update(reminder.message.conversation, reminder.message)
+    if reminder_id is not None:
+        reminder = Message.objects.select_related("sender", "conversation").get(pk=reminder_id)
+        reminder.order = order
+        events.push_message_update(reminder.conversation, reminder)
 
 
 def cancel_order(*, actor: User, order: Order) -> Order:
