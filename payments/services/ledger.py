@@ -234,15 +234,16 @@ def post(
                 )
 
     try:
-        with transaction.atomic():
-            posting = LedgerTransaction.objects.create(
-                kind=kind,
-                currency=currency,
-                payment=payment,
-                payout=payout,
-                refund=refund,
-                description=description[:255],
-            )
+        # No savepoint of its own: the error is raised straight on, and this
+        # function's block (a savepoint inside the caller's) rolls the insert back.
+        posting = LedgerTransaction.objects.create(
+            kind=kind,
+            currency=currency,
+            payment=payment,
+            payout=payout,
+            refund=refund,
+            description=description[:255],
+        )
     except IntegrityError:
         if payment is None and payout is None and refund is None:
             raise

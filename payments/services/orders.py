@@ -263,11 +263,13 @@ def transition_order(
 
     ``order_locked=True``: the caller took the order's row lock in the enclosing
     transaction and read ``order`` under it (the paying service's settlement, which
-    also loads the card's message with it); it is used as is, not read again.
+    also loads the card's message with it); it is used as is, not read again, and
+    the transition joins that transaction without a savepoint: if it fails, the
+    caller's transaction fails with it.
     """
     if order_locked and not transaction.get_connection().in_atomic_block:
         raise ValueError("order_locked=True needs the caller's transaction and its lock")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=not order_locked):
         locked = order if order_locked else Order.objects.select_for_update().get(pk=order.pk)
         if not locked.can_become(to):
             raise AppError(

@@ -261,8 +261,8 @@ def test_twenty_orders_with_ten_concurrent_payers_each(owner, business, customer
 # the test's transaction (savepoints instead of BEGIN/COMMIT). bench/payments.py
 # measures the same path under load; raise these only for a guarantee that needs a
 # query.
-SERVICE_QUERIES = 50
-FORM_QUERIES = 54
+SERVICE_QUERIES = 46
+FORM_QUERIES = 50
 
 
 def _second_order(owner, shop):
