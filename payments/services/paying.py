@@ -117,7 +117,7 @@ def pay_order(
         amount=payment.amount,
         currency=payment.currency,
         idempotency_key=payment.idempotency_key,
-        description=f"{order.business.name} #{order.number}",
+        description=f"{payment.business.name} #{order.number}",
     )
     return _outcome(_settle(payment, result))
 
