@@ -167,8 +167,9 @@ def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str
 def _settle(payment: Payment, result: ChargeResult) -> Payment:
     """Record the gateway's ``result`` on the pending ``payment`` in one transaction
     (see the module docstring). Locks the payment, then — when it succeeded — the
-    order (the same order as before: payment, order, then the ledger's accounts), read
-    once with what the order's card and the receipt need."""
+    order, read once with what the order's card and the receipt need; then stock
+    takes the business and product rows, the receipt the conversation, and the
+    ledger its accounts, last (docs/payments.md, "Paying")."""
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update(of=("self",))
