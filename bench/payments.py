@@ -256,7 +256,13 @@ def prepare(env: dict[str, str], args) -> tuple[list[Payer], list[Payer]]:
 class NonBlockingPySpy(PySpy):
     """chat.py's py-spy recorder with ``--nonblocking``: stopping the server for each
     sample, as py-spy does by default, stretches the time its transactions hold row
-    locks and makes the payments pile up behind them (0.8 instead of 14 payments/s)."""
+    locks and makes the payments pile up behind them (0.8 instead of 14 payments/s).
+    ``gil``: only the samples of the thread holding the GIL (``--gil``), i.e. where
+    the server's Python CPU goes, without the threads waiting on the database."""
+
+    def __init__(self, pid: int, var_dir: Path, enabled: bool, gil: bool = False):
+        super().__init__(pid, var_dir, enabled)
+        self.gil = gil
 
     def start(self) -> None:
         if self.exe is None:
@@ -268,6 +274,7 @@ class NonBlockingPySpy(PySpy):
                 "--format=raw",
                 "--threads",
                 "--nonblocking",
+                *(["--gil"] if self.gil else []),
                 "--rate=100",
                 f"--output={self.out}",
                 f"--pid={self.pid}",
@@ -533,6 +540,11 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (1)")
     parser.add_argument("--profile", action="store_true", help="py-spy the measured payments")
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="with --profile: sample only the thread holding the GIL (CPU, not waits)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     if args.workers > 1 and not args.redis:
@@ -558,7 +570,10 @@ def run(args, database_url: str) -> int:
             f"{len(production)} production-hash payers, {args.businesses} businesses; "
             f"set up in {time.monotonic() - started:.1f} s ({var_dir})"
         )
-        with server_process(env, var_dir, args.workers) as (server, port):
+        with server_process(env, var_dir, args.workers, "config.asgi:application") as (
+            server,
+            port,
+        ):
             phases = drive(args, port, server.pid, measured, production, var_dir)
         return report(args, phases, measured, production)
     finally:
@@ -585,7 +600,7 @@ def drive(args, port, pid, measured, production, var_dir) -> dict[str, Phase]:
         [[(floor_request, p, -1), (pay_request, p, p.orders[0])] for p in measured],
     )
     phases["floor"] = run_phase("floor /bench-insert", port, pid, floor_work())
-    profiler = NonBlockingPySpy(pid, var_dir, args.profile)
+    profiler = NonBlockingPySpy(pid, var_dir, args.profile, gil=args.gil)
     profiler.start()
     phases["pay"] = run_phase(
         "pay (fast PIN hash)",

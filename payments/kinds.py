@@ -18,11 +18,22 @@ def _attach(messages, *, key: str, attr: str, queryset, conversation_of) -> None
     """Set ``message.<attr>`` to the row of ``queryset`` whose id the message's payload
     holds under ``key`` (one query for all the messages), or None when there is no such
     row or it belongs to another conversation (``conversation_of(row)``): a forged
-    payload never shows someone else's order or payment."""
-    wanted = [pk for pk in {m.payload.get(key) for m in messages} if type(pk) is int]
-    rows = queryset.in_bulk(wanted)
+    payload never shows someone else's order or payment.
+
+    A message that already carries the row its payload names (a service that has
+    just read that row under its lock and re-renders the card, see
+    ``orders._refresh_card``) keeps it, checked the same way, and costs no query."""
+    given = {}
     for message in messages:
-        row = rows.get(message.payload.get(key))
+        row = message.__dict__.get(attr)
+        if row is not None and row.pk == message.payload.get(key):
+            given[id(message)] = row
+    wanted = [
+        pk for pk in {m.payload.get(key) for m in messages if id(m) not in given} if type(pk) is int
+    ]
+    rows = queryset.in_bulk(wanted) if wanted else {}
+    for message in messages:
+        row = given.get(id(message)) or rows.get(message.payload.get(key))
         if row is not None and conversation_of(row) != message.conversation_id:
             row = None
         setattr(message, attr, row)

@@ -91,6 +91,21 @@ def get_order_for(*, user: User, order_id) -> Order:
     return order
 
 
+def get_customer_order(*, user: User, order_id) -> Order:
+    """The order if ``user`` is its customer (one query, nothing joined: the paying
+    service reads the business under the order's lock); Http404 alike for a missing
+    order and anyone else's — staff who can see it included: only its customer pays
+    it. Sets ``order.membership`` to None like :func:`get_order_for`."""
+    pk = parse_int(order_id, minimum=1)
+    if pk is None or not user.is_authenticated:
+        raise Http404
+    order = Order.objects.filter(pk=pk, customer=user).first()
+    if order is None:
+        raise Http404
+    order.membership = None
+    return order
+
+
 def list_orders_for_business(
     *, business: Business, status: str = "", membership: Membership | None = None
 ) -> QuerySet[Order]:

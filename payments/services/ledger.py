@@ -71,14 +71,45 @@ def _account(code: str, **fields) -> LedgerAccount:
     return account
 
 
+AccountSpec = tuple[str, dict]  # (code, the fields it is created with)
+
+
+def _accounts(*specs: AccountSpec) -> list[LedgerAccount]:
+    """The accounts of ``specs``, in that order: one query when they all exist (the
+    usual case), each missing one created as :func:`_account` does."""
+    found = LedgerAccount.objects.in_bulk([code for code, _fields in specs], field_name="code")
+    return [found.get(code) or _account(code, **fields) for code, fields in specs]
+
+
+def _merchant(business_id: int, currency: str) -> AccountSpec:
+    _check_currency(currency)
+    return f"merchant:{business_id}:{currency}", {
+        "kind": KIND.MERCHANT_PAYABLE,
+        "currency": currency,
+        "business_id": business_id,
+    }
+
+
+def _clearing(gateway: str, currency: str) -> AccountSpec:
+    _check_currency(currency)
+    if not gateway or not isinstance(gateway, str):
+        raise ValueError("clearing_account needs a gateway name")
+    return f"clearing:{gateway}:{currency}", {
+        "kind": KIND.CLEARING,
+        "currency": currency,
+        "is_system": True,
+    }
+
+
+def _revenue(currency: str) -> AccountSpec:
+    _check_currency(currency)
+    return f"revenue:{currency}", {"kind": KIND.REVENUE, "currency": currency, "is_system": True}
+
+
 def account_for_business(business: Business, currency: str) -> LedgerAccount:
     """The merchant payable account of ``business`` in ``currency`` (created on first
     use): what the platform owes the merchant. Never below zero."""
-    _check_currency(currency)
-    return _account(
-        f"merchant:{business.pk}:{currency}",
-        kind=KIND.MERCHANT_PAYABLE, currency=currency, business=business,
-    )  # fmt: skip
+    return _accounts(_merchant(business.pk, currency))[0]
 
 
 def wallet_account(user: User, currency: str) -> LedgerAccount:
@@ -93,18 +124,12 @@ def wallet_account(user: User, currency: str) -> LedgerAccount:
 def clearing_account(gateway: str, currency: str) -> LedgerAccount:
     """The system account for money ``gateway`` has charged and owes us; negative
     while the gateway has not settled."""
-    _check_currency(currency)
-    if not gateway or not isinstance(gateway, str):
-        raise ValueError("clearing_account needs a gateway name")
-    return _account(
-        f"clearing:{gateway}:{currency}", kind=KIND.CLEARING, currency=currency, is_system=True
-    )
+    return _accounts(_clearing(gateway, currency))[0]
 
 
 def revenue_account(currency: str) -> LedgerAccount:
     """The system account for the platform's fee revenue in ``currency``."""
-    _check_currency(currency)
-    return _account(f"revenue:{currency}", kind=KIND.REVENUE, currency=currency, is_system=True)
+    return _accounts(_revenue(currency))[0]
 
 
 def payouts_in_transit_account(currency: str) -> LedgerAccount:
@@ -209,15 +234,16 @@ def post(
                 )
 
     try:
-        with transaction.atomic():
-            posting = LedgerTransaction.objects.create(
-                kind=kind,
-                currency=currency,
-                payment=payment,
-                payout=payout,
-                refund=refund,
-                description=description[:255],
-            )
+        # No savepoint of its own: the error is raised straight on, and this
+        # function's block (a savepoint inside the caller's) rolls the insert back.
+        posting = LedgerTransaction.objects.create(
+            kind=kind,
+            currency=currency,
+            payment=payment,
+            payout=payout,
+            refund=refund,
+            description=description[:255],
+        )
     except IntegrityError:
         if payment is None and payout is None and refund is None:
             raise
@@ -256,11 +282,12 @@ def post_card_payment(*, payment: Payment) -> LedgerTransaction:
             _("Every ledger entry needs a non-zero whole number of minor units."),
             code="ledger_invalid_amount",
         )
-    entries = [
-        (clearing_account(payment.gateway, currency), -amount),
-        (account_for_business(payment.business, currency), amount - fee),
-        (revenue_account(currency), fee),
-    ]
+    clearing, merchant, revenue = _accounts(
+        _clearing(payment.gateway, currency),
+        _merchant(payment.business_id, currency),
+        _revenue(currency),
+    )
+    entries = [(clearing, -amount), (merchant, amount - fee), (revenue, fee)]
     return post(
         kind=CARD_PAYMENT,
         currency=currency,
@@ -292,13 +319,15 @@ def post_p2p_payment(*, payment: Payment) -> LedgerTransaction:
 
 
 def _refund_entries(refund: Refund, payment: Payment, sign: int) -> list:
+    merchant, revenue, clearing = _accounts(
+        _merchant(payment.business_id, refund.currency),
+        _revenue(refund.currency),
+        _clearing(refund.gateway, refund.currency),
+    )
     entries = [
-        (
-            account_for_business(payment.business, refund.currency),
-            -sign * (refund.amount - refund.fee),
-        ),
-        (revenue_account(refund.currency), -sign * refund.fee),
-        (clearing_account(refund.gateway, refund.currency), sign * refund.amount),
+        (merchant, -sign * (refund.amount - refund.fee)),
+        (revenue, -sign * refund.fee),
+        (clearing, sign * refund.amount),
     ]
     return [(account, value) for account, value in entries if value != 0]
 

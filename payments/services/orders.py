@@ -246,7 +246,12 @@ def create_payment_request(
 
 
 def transition_order(
-    *, order: Order, to: str, actor: User | None = None, data: dict | None = None
+    *,
+    order: Order,
+    to: str,
+    actor: User | None = None,
+    data: dict | None = None,
+    order_locked: bool = False,
 ) -> Order:
     """Move ``order`` to status ``to``: the one place an order's status changes.
 
@@ -255,9 +260,17 @@ def transition_order(
     ``illegal_transition``), stamps ``paid_at`` on → processing, writes an
     ``AuditEvent`` and, after the commit, re-renders the order's card in open chats.
     Returns the updated order (``order`` is updated too).
+
+    ``order_locked=True``: the caller took the order's row lock in the enclosing
+    transaction and read ``order`` under it (the paying service's settlement, which
+    also loads the card's message with it); it is used as is, not read again, and
+    the transition joins that transaction without a savepoint: if it fails, the
+    caller's transaction fails with it.
     """
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+    if order_locked and not transaction.get_connection().in_atomic_block:
+        raise ValueError("order_locked=True needs the caller's transaction and its lock")
+    with transaction.atomic(savepoint=not order_locked):
+        locked = order if order_locked else Order.objects.select_for_update().get(pk=order.pk)
         if not locked.can_become(to):
             raise AppError(
                 _("This order cannot change from “%(from)s” to “%(to)s”.")
@@ -288,24 +301,34 @@ def transition_order(
 
 
 def _refresh_card(order: Order) -> None:
-    """Re-render the order's chat card for the open threads (sent after the commit)."""
+    """Re-render the order's chat card for the open threads (sent after the commit).
+
+    The card shows ``order`` itself (handed to the kind's prefetch, which then reads
+    nothing); its message is the one loaded with the order when the caller did."""
     if order.message_id is None:
         return
-    message = (
-        Message.objects.select_related("sender", "author", "conversation")
-        .filter(pk=order.message_id)
-        .first()
-    )
+    if Order._meta.get_field("message").is_cached(order):
+        message = order.message
+    else:
+        message = (
+            Message.objects.select_related("sender", "author", "conversation")
+            .filter(pk=order.message_id)
+            .first()
+        )
     if message is not None:
+        message.order = order
         events.push_message_update(message.conversation, message)
-    # The reminder card, if one was sent, shows the order's status too.
-    reminder = (
+    # The reminder card, if one was sent, shows the order's status too. Most orders
+    # are paid before it is due: ask whether there is one first (a plain query).
+    reminder_id = (
         ScheduledMessage.objects.filter(dedupe_key=reminder_key(order), message__isnull=False)
-        .select_related("message__sender", "message__conversation")
+        .values_list("message_id", flat=True)
         .first()
     )
-    if reminder is not None:
-        events.push_message_update(reminder.message.conversation, reminder.message)
+    if reminder_id is not None:
+        reminder = Message.objects.select_related("sender", "conversation").get(pk=reminder_id)
+        reminder.order = order
+        events.push_message_update(reminder.conversation, reminder)
 
 
 def cancel_order(*, actor: User, order: Order) -> Order:

@@ -26,12 +26,14 @@ The sequence (docs/payments.md, "Paying"):
 import uuid
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.selectors import check_stock
 from catalog.services import take_stock
+from chats.models import Participant
 from core.errors import AppError
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
@@ -115,7 +117,7 @@ def pay_order(
         amount=payment.amount,
         currency=payment.currency,
         idempotency_key=payment.idempotency_key,
-        description=f"{order.business.name} #{order.number}",
+        description=f"{payment.business.name} #{order.number}",
     )
     return _outcome(_settle(payment, result))
 
@@ -130,6 +132,9 @@ def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str
                 .get(pk=order.pk)
             )
             _payable(locked)
+            # Read, not left to ``payment_one_live_per_order``: inserting beside a live
+            # payment whose settlement is under way would wait for that transaction,
+            # which waits for the order lock held here (a deadlock).
             if locked.payments.filter(status__in=LIVE).exists():
                 raise AppError(_("This order is already being paid."), code="already_paying")
             check_stock(business_id=locked.business_id, quantities=_quantities(locked))
@@ -160,10 +165,15 @@ def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str
 
 
 def _settle(payment: Payment, result: ChargeResult) -> Payment:
+    """Record the gateway's ``result`` on the pending ``payment`` in one transaction
+    (see the module docstring). Locks the payment, then — when it succeeded — the
+    order, read once with what the order's card and the receipt need; then stock
+    takes the business and product rows, the receipt the conversation, and the
+    ledger its accounts, last (docs/payments.md, "Paying")."""
     with transaction.atomic():
         payment = (
             Payment.objects.select_for_update(of=("self",))
-            .select_related("order")
+            .select_related("payer")
             .get(pk=payment.pk)
         )
         if payment.status != Payment.Status.PENDING:
@@ -171,29 +181,33 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
         before = payment.status
         payment.gateway_reference = result.reference or payment.gateway_reference
         payment.funding = result.funding or payment.funding
+        fields = ["status", "gateway_reference", "funding"]
         if result.status == "succeeded":
             payment.status = Payment.Status.SUCCEEDED
             payment.completed_at = timezone.now()
-            payment.save()
-            take_stock(business_id=payment.business_id, quantities=_quantities(payment.order))
+            payment.save(update_fields=[*fields, "completed_at"])
+            order = _lock_order_to_settle(payment.order_id)
+            payment.order = order
+            take_stock(business_id=payment.business_id, quantities=_quantities(order))
             orders.transition_order(
-                order=payment.order, to=Order.Status.PROCESSING, actor=payment.payer,
-                data={"payment": payment.pk},
+                order=order, to=Order.Status.PROCESSING, actor=payment.payer,
+                data={"payment": payment.pk}, order_locked=True,
             )  # fmt: skip
-            _post_receipt(payment)
+            _post_receipt(payment, order)
             # Last: the clearing and revenue rows every payment updates then stay
             # locked only from here to the commit.
             ledger.post_card_payment(payment=payment)
         elif result.status == "requires_action":
-            payment.save()  # still pending; the audit event keeps where the challenge is
+            # Still pending; the audit event keeps where the challenge is.
+            payment.save(update_fields=fields)
         else:
             payment.status = Payment.Status.FAILED
             payment.failure_code = result.failure_code[:40]
             payment.failure_message = result.failure_message[:255]
             payment.completed_at = timezone.now()
-            payment.save()
+            payment.save(update_fields=[*fields, "failure_code", "failure_message", "completed_at"])
         AuditEvent.objects.create(
-            order=payment.order,
+            order_id=payment.order_id,
             payment=payment,
             actor=payment.payer,
             action="payment_" + result.status,
@@ -204,18 +218,40 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
     return payment
 
 
-def _post_receipt(payment: Payment) -> None:
-    """The receipt card, in both sides' chat, live (kind ``payment_receipt``)."""
-    from chats.models import Participant
+def _lock_order_to_settle(order_id: int) -> Order:
+    """The order under its row lock, with its business, conversation, the message of
+    its card (and that message's sender), its items, and the id of the business's
+    participant in the conversation (the receipt's sender): two queries."""
+    business_side = Participant.objects.filter(
+        conversation_id=OuterRef("conversation_id"), business_id=OuterRef("business_id")
+    ).values("pk")[:1]
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("business", "conversation", "message__sender")
+        .annotate(business_participant_id=Subquery(business_side))
+        .get(pk=order_id)
+    )
+    prefetch_related_objects([order], "items")
+    if order.message is not None:
+        order.message.conversation = order.conversation  # the card is in the order's chat
+    return order
+
+
+def _post_receipt(payment: Payment, order: Order) -> None:
+    """The receipt card, in both sides' chat, live (kind ``payment_receipt``).
+    ``order`` is read by :func:`_lock_order_to_settle`."""
     from chats.services import post_message
 
-    order = payment.order
-    business_side = Participant.objects.get(
-        conversation_id=order.conversation_id, business_id=order.business_id
-    )
+    if order.business_participant_id is None:
+        raise Participant.DoesNotExist("the business has no participant in this chat")
     post_message(
         conversation=order.conversation,
-        sender=business_side,
+        # post_message uses the sender's id and reads the participants itself.
+        sender=Participant(
+            pk=order.business_participant_id,
+            conversation_id=order.conversation_id,
+            business_id=order.business_id,
+        ),
         kind="payment_receipt",
         payload={
             "payment_id": payment.pk,

@@ -173,15 +173,15 @@ def check_pin(*, user, pin: str) -> PinCheck:
     the counter allows. A locked or blocked PIN is refused before hashing. When called
     outside another atomic block, the counter is committed on return.
     """
-    state = PaymentPin.objects.filter(user=user).values("pin_hash").first()
+    state = PaymentPin.objects.filter(user=user).first()
     if state is None:
         return PinCheck(ok=False, error=_missing())
-    early = _refusal(PaymentPin.objects.get(user=user), timezone.now())
+    early = _refusal(state, timezone.now())
     if early is not None:
         return PinCheck(ok=False, error=early)
     if not connection.in_atomic_block:
         connection.close()  # back to the pool while we hash
-    matches = _pin_matches(pin, state["pin_hash"])
+    matches = _pin_matches(pin, state.pin_hash)
     with transaction.atomic():
         row = PaymentPin.objects.select_for_update().filter(user=user).first()
         if row is None:
@@ -190,7 +190,7 @@ def check_pin(*, user, pin: str) -> PinCheck:
         refused = _refusal(row, now)
         if refused is not None:
             return PinCheck(ok=False, error=refused)
-        if row.pin_hash != state["pin_hash"]:  # changed meanwhile: check the new one
+        if row.pin_hash != state.pin_hash:  # changed meanwhile: check the new one
             matches = _pin_matches(pin, row.pin_hash)
         if matches:
             if row.failed_attempts or row.locked_until:

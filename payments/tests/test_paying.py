@@ -14,7 +14,7 @@ from chats.models import Message
 from chats.tests.factories import start_chat
 from core.errors import AppError
 from payments.gateway.sandbox import SandboxGateway
-from payments.models import LedgerEntry, LedgerTransaction, Order, Payment, PaymentPin
+from payments.models import Card, LedgerEntry, LedgerTransaction, Order, Payment, PaymentPin
 from payments.services import ledger, orders, paying, pins
 from payments.tests.factories import PIN
 from payments.tests.factories import card_for as _card
@@ -253,3 +253,51 @@ def test_twenty_orders_with_ten_concurrent_payers_each(owner, business, customer
         assert sum(e.amount for e in transaction_.entries.all()) == 0
     expected = sum(o.total - ledger.fee_for(o.total, business.fee_bps) for o in all_orders)
     assert ledger.account_for_business(business, "BRL").balance == expected
+
+
+# One payment's cost in queries: every read and write of the pay path, through the
+# service and through the pay form (session and user included), once the business
+# has been paid before (its ledger accounts and default follow-up rule exist), inside
+# the test's transaction (savepoints instead of BEGIN/COMMIT). bench/payments.py
+# measures the same path under load; raise these only for a guarantee that needs a
+# query.
+SERVICE_QUERIES = 46
+FORM_QUERIES = 50
+
+
+def _second_order(owner, shop):
+    """Pay the shop's order (the business's first payment), return another one."""
+    order, product = shop
+    _pay(order.customer, order, _card(order.customer))
+    return orders.create_payment_request(
+        actor=owner,
+        conversation=order.conversation,
+        lines=[{"product_id": product.pk, "quantity": 1}, {"name": "Box", "unit_price": 150}],
+        shipping=800,
+    )
+
+
+@pytest.mark.django_db
+def test_one_payment_through_the_service_costs_a_fixed_number_of_queries(
+    owner, shop, customer, django_assert_max_num_queries
+):
+    order = _second_order(owner, shop)
+    card = Card.objects.get(user=customer, is_default=True)
+    with django_assert_max_num_queries(SERVICE_QUERIES):
+        payment = _pay(customer, order, card)
+    assert payment.status == Payment.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_one_payment_through_the_pay_form_costs_a_fixed_number_of_queries(
+    client, owner, shop, customer, django_assert_max_num_queries
+):
+    order = _second_order(owner, shop)
+    card = Card.objects.get(user=customer, is_default=True)
+    client.force_login(customer)
+    data = {"card": card.pk, "confirmation": "pin", "pin": PIN, "attempt": uuid.uuid4().hex}
+    with django_assert_max_num_queries(FORM_QUERIES):
+        paid = client.post(reverse("order_pay", args=[order.pk]), data)
+    assert paid.status_code == 302
+    order.refresh_from_db()
+    assert order.status == Order.Status.PROCESSING

@@ -5,7 +5,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.http import urlencode
@@ -24,10 +24,7 @@ from payments.services import webauthn as webauthn_service
 
 
 def _customer_order(request, order_id: int) -> Order:
-    order = selectors.get_order_for(user=request.user, order_id=order_id)
-    if order.customer_id != request.user.pk:
-        raise Http404  # staff see the order; only its customer pays it
-    return order
+    return selectors.get_customer_order(user=request.user, order_id=order_id)
 
 
 def pay_context(request, order: Order, form: PayForm | None = None) -> dict:
@@ -55,7 +52,8 @@ def order_pay(request, order_id: int):
         except ValueError:
             response = None
         try:
-            card = selectors.get_card_for(user=request.user, card_id=data["card"])
+            # The form accepts only these live cards of the user's (get_card_for's rule).
+            card = next(c for c in cards if c.pk == data["card"])
             payment = paying.pay_order(
                 payer=request.user,
                 order=order,
