@@ -869,7 +869,8 @@ def report(args, result: dict, database_url: str) -> int:
         "rate: sends/s asked for (open loop); deliv/s: messages received by sockets other "
         "than the sender;\nlatency: send → receipt at each other socket; ack p50: send → "
         "the sender's ack; lag: how far\nthis client fell behind its schedule; cpu: "
-        "milliseconds per send (server, Redis, this client),\n/deliv: server ms per delivery."
+        "milliseconds per send (server, Redis, this client),\n/deliv: server ms per delivery; "
+        "lists/s: list updates (inbox, user frames) received per second."
     )
     ok = True
     if result["lost"] or result["duplicated"]:
