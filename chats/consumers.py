@@ -14,6 +14,7 @@ was sent is already committed.
 
 import asyncio
 import json
+import logging
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,8 @@ from chats.models import Conversation
 from core.errors import AppError
 from core.events import collect_events, group_send_all, user_group
 from core.ids import MAX_ID
+
+logger = logging.getLogger(__name__)
 
 CATCH_UP_LIMIT = 200
 TYPING_INTERVAL = 1.0  # seconds: at most one typing event per socket and conversation
@@ -109,9 +112,15 @@ class ListEvents:
             return
         self.open[group] = None  # a new window: what comes next waits for its end
         self._close_later(layer, group)
-        task = asyncio.ensure_future(layer.group_send(group, waiting))
+        task = asyncio.ensure_future(self._send(layer, group, waiting))
         self.tasks.add(task)  # a reference until it is done
         task.add_done_callback(self.tasks.discard)
+
+    async def _send(self, layer, group: str, event: dict) -> None:
+        try:
+            await layer.group_send(group, event)
+        except Exception:  # as for any event after its commit: logged, lists heal later
+            logger.exception("chat list update to %s not sent", group)
 
 
 def _merge(merged: dict | None, event: dict) -> dict:
