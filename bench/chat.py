@@ -143,6 +143,7 @@ class Plan:
 
     sockets: list[tuple[int, str, str]]
     conversations: list[int]
+    inboxes: dict[int, str] = field(default_factory=dict)  # conversation id -> business slug
 
 
 def load_chats(clients: int, conversations: int) -> Plan:
@@ -172,6 +173,7 @@ def load_chats(clients: int, conversations: int) -> Plan:
 
     sockets: list[tuple[int, str, str]] = []
     conversation_ids: list[int] = []
+    inboxes: dict[int, str] = {}
     business = staff = None
     for n in range(conversations):
         if n % CONVERSATIONS_PER_BUSINESS == 0:
@@ -196,6 +198,7 @@ def load_chats(clients: int, conversations: int) -> Plan:
         )
         conversation, _created = services.start_conversation(customer=customer, business=business)
         conversation_ids.append(conversation.pk)
+        inboxes[conversation.pk] = business.slug
         # The remainder of clients // conversations goes to the first conversations.
         count = per_conversation + (1 if n < clients % conversations else 0)
         for i in range(count):
@@ -204,7 +207,7 @@ def load_chats(clients: int, conversations: int) -> Plan:
             else:
                 member = staff[(i - customer_tabs) % len(staff)]
                 sockets.append((conversation.pk, session_for(member), "staff"))
-    return Plan(sockets=sockets, conversations=conversation_ids)
+    return Plan(sockets=sockets, conversations=conversation_ids, inboxes=inboxes)
 
 
 def prepare(env: dict[str, str], clients: int, conversations: int) -> Plan:
@@ -302,9 +305,17 @@ class Socket:
 
 class Load:
     def __init__(
-        self, plan: Plan, port: int, body_size: int, seed: int, max_backlog: float, path: str
+        self,
+        plan: Plan,
+        port: int,
+        body_size: int,
+        seed: int,
+        max_backlog: float,
+        path: str,
+        inbox: bool = False,
     ):
         self.plan = plan
+        self.inbox = inbox
         self.max_backlog = max_backlog
         self.uri = f"ws://127.0.0.1:{port}{path}"
         self.origin = f"http://127.0.0.1:{port}"
@@ -320,6 +331,8 @@ class Load:
         self.last_receipt: dict[int, float] = {}
         self.errors: list[str] = []
         self.other_frames: Counter = Counter()
+        self.list_frames: Counter = Counter()  # step -> list updates (inbox, user) received
+        self.step = -1
         self.expected = 0
         self.got = 0
         self.drained = asyncio.Event()
@@ -351,6 +364,16 @@ class Load:
                         break
                     if frame.get("type") == "error":
                         raise SystemExit(f"socket {s.index} could not subscribe: {frame}")
+                if self.inbox and s.side == "staff":
+                    # As the inbox page does (the list beside the open thread).
+                    slug = self.plan.inboxes[s.conversation]
+                    await s.ws.send(json.dumps({"type": "subscribe_inbox", "business": slug}))
+                    while True:
+                        frame = json.loads(await s.ws.recv())
+                        if frame.get("type") == "subscribed_inbox":
+                            break
+                        if frame.get("type") == "error":
+                            raise SystemExit(f"socket {s.index}: no inbox: {frame}")
             self.readers.append(asyncio.create_task(self.read(s)))
 
         await asyncio.gather(
@@ -395,6 +418,8 @@ class Load:
                     self.errors.append(f"{frame.get('code')}: {frame.get('message')}")
                 else:
                     self.other_frames[kind] += 1
+                    if kind in ("inbox", "user"):
+                        self.list_frames[self.step] += 1
                 if self.got >= self.expected and self.expected:
                     self.drained.set()
         except ConnectionClosed as exc:
@@ -468,7 +493,7 @@ async def drive(
 ) -> dict:
     """The chat sweep on ``/ws/chat/``, then (``--floor``) the same sockets and sweep
     on the bare fan-out ``/ws/bench-echo/``, on the same server."""
-    load = Load(plan, port, args.body, args.seed, args.max_backlog, "/ws/chat/")
+    load = Load(plan, port, args.body, args.seed, args.max_backlog, "/ws/chat/", args.inbox)
     result = await measure(load, args, meters, steps, profiler)
     if args.floor_sweep:
         print("\nthe floor: the same sockets on /ws/bench-echo/ (a bare fan-out: no session,")
@@ -500,6 +525,7 @@ async def measure(
         profiler.start()
         for step, rate in enumerate(steps):
             before = meters.read()
+            load.step = step
             started = time.monotonic()
             behind, overloaded = await load.send_at_rate(rate, args.seconds, step)
             sending = time.monotonic() - started
@@ -525,6 +551,7 @@ async def measure(
                 "sends": sends,
                 "send_rate": sends / sending if sending else 0.0,
                 "deliveries": deliveries,
+                "list_rate": load.list_frames[step] / elapsed if elapsed else 0.0,
                 "delivered_rate": deliveries / window if window else 0.0,
                 "p50": percentile(latencies, 0.50),
                 "p95": percentile(latencies, 0.95),
@@ -569,7 +596,7 @@ def print_row(row: dict, header: bool) -> None:
         head = (
             f"{'rate':>6}{'sends/s':>9}{'deliv/s':>9}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
             f"{'max ms':>8}{'ack p50':>8}{'lag ms':>8}{'srv cpu ms/send':>17}"
-            f"{'/deliv':>8}{'redis':>7}{'client':>8}"
+            f"{'/deliv':>8}{'redis':>7}{'client':>8}{'lists/s':>8}"
         )
         print("\n" + head)
         print("-" * len(head))
@@ -588,6 +615,7 @@ def print_row(row: dict, header: bool) -> None:
         f"{row['p50']:>8.1f}{row['p95']:>8.1f}{row['p99']:>8.1f}{row['max']:>8.0f}"
         f"{row['ack_p50']:>8.1f}{row['behind']:>8.0f}{ms(cpu['server']):>17}"
         f"{ms(per_delivery):>8}{ms(cpu['redis']):>7}{ms(cpu['client']):>8}"
+        f"{row['list_rate']:>8.0f}"
     )
 
 
@@ -656,6 +684,7 @@ class PySpy:
                 "--format=raw",
                 "--threads",
                 "--subprocesses",
+                "--gil",  # samples of the thread holding the GIL: where the CPU goes
                 "--rate=250",
                 f"--output={self.out}",
                 f"--pid={self.pid}",
@@ -694,7 +723,7 @@ def print_profile(path: Path, top: int = 30) -> None:
             total[frame] += n
     if not samples:
         return
-    print(f"\nserver profile: {samples} samples (py-spy, all threads, idle included)")
+    print(f"\nserver profile: {samples} samples (py-spy --gil: the thread running Python)")
     for title, counter in (("self", own), ("total", total)):
         print(f"\n  by {title}:")
         for frame, n in counter.most_common(top):
@@ -758,6 +787,13 @@ def main() -> int:
         metavar="RATES",
         help="after the chat, the same sockets on a bare fan-out at these send rates (the "
         "floor the chat is compared with; default " + DEFAULT_FLOOR_SWEEP + "; '' skips it)",
+    )
+    parser.add_argument(
+        "--inbox",
+        action="store_true",
+        help="staff sockets also subscribe to their business's inbox, as the inbox page does "
+        "(the list beside the thread): every message then updates the lists of all of the "
+        "business's staff sockets",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (on PATH)")
     parser.add_argument("--seed", type=int, default=1)
@@ -833,7 +869,8 @@ def report(args, result: dict, database_url: str) -> int:
         "rate: sends/s asked for (open loop); deliv/s: messages received by sockets other "
         "than the sender;\nlatency: send → receipt at each other socket; ack p50: send → "
         "the sender's ack; lag: how far\nthis client fell behind its schedule; cpu: "
-        "milliseconds per send (server, Redis, this client),\n/deliv: server ms per delivery."
+        "milliseconds per send (server, Redis, this client),\n/deliv: server ms per delivery; "
+        "lists/s: list updates (inbox, user frames) received per second."
     )
     ok = True
     if result["lost"] or result["duplicated"]:

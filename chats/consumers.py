@@ -12,9 +12,14 @@ catch-up read and a live event can carry the same message), and fills a hole
 was sent is already committed.
 """
 
+import asyncio
 import json
+import logging
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -28,11 +33,16 @@ from accounts.selectors import get_business_for
 from chats import events, selectors, services
 from chats.models import Conversation
 from core.errors import AppError
-from core.events import collect_events
+from core.events import collect_events, group_send_all, user_group
 from core.ids import MAX_ID
+
+logger = logging.getLogger(__name__)
 
 CATCH_UP_LIMIT = 200
 TYPING_INTERVAL = 1.0  # seconds: at most one typing event per socket and conversation
+
+
+_send_threads: ThreadPoolExecutor | None = None
 
 
 def _send_to_database(fn):
@@ -41,9 +51,100 @@ def _send_to_database(fn):
     thread per process, where every socket's send would wait for the others'
     round trips to the database. SQLite allows one writer at a time, so there they
     stay on the one thread. A socket's own frames are handled one at a time either
-    way."""
-    parallel = connection.vendor == "postgresql"
-    return database_sync_to_async(fn, thread_sensitive=not parallel)
+    way.
+
+    The threads are the process's own, as many as the pool has connections (more
+    would only wait for one), and live as long as the process: a thread that ends
+    while holding a pooled connection would take it out of the pool for good."""
+    global _send_threads
+    if connection.vendor != "postgresql":
+        return database_sync_to_async(fn)
+    if _send_threads is None:
+        pool = connection.settings_dict.get("OPTIONS", {}).get("pool")
+        size = pool.get("max_size", 4) if isinstance(pool, dict) else 4
+        _send_threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="chat-send")
+    return database_sync_to_async(fn, thread_sensitive=False, executor=_send_threads)
+
+
+class ListEvents:
+    """The list updates (``inbox.update``, ``user.update``) of the messages this
+    process's sockets send, at most one per group every ``window`` seconds.
+
+    A busy business's inbox group has every staff socket of the business in it, and
+    every message used to reach each of them as one event, one frame and one fetch
+    of the row. Here the first update of a group goes out at once, with the
+    message; those that follow within the window are merged (the conversations
+    that changed, each with its latest assignee) into one event sent when the
+    window ends. The page then fetches those rows, which the database already
+    holds: a list is at most ``window`` seconds late and never misses a change.
+    Messages, receipts and access changes are never held back. One per event loop
+    (that is, per server process); what it holds is lost with the process, as an
+    event in flight would be (a reload shows the lists as they are).
+    """
+
+    TYPES = ("inbox.update", "user.update")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.open: dict[str, dict | None] = {}  # group -> merged event waiting, or None
+        self.tasks: set[asyncio.Task] = set()
+
+    def route(self, layer, events: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+        """The events to send now; list updates in an open window are kept for later."""
+        now = []
+        for group, event in events:
+            if event["type"] not in self.TYPES or self.window <= 0:
+                now.append((group, event))
+            elif group in self.open:
+                self.open[group] = _merge(self.open[group], event)
+            else:
+                self.open[group] = None
+                self._close_later(layer, group)
+                now.append((group, _merge(None, event)))
+        return now
+
+    def _close_later(self, layer, group: str) -> None:
+        asyncio.get_running_loop().call_later(self.window, self._close, layer, group)
+
+    def _close(self, layer, group: str) -> None:
+        waiting = self.open.pop(group, None)
+        if waiting is None:
+            return
+        self.open[group] = None  # a new window: what comes next waits for its end
+        self._close_later(layer, group)
+        task = asyncio.ensure_future(self._send(layer, group, waiting))
+        self.tasks.add(task)  # a reference until it is done
+        task.add_done_callback(self.tasks.discard)
+
+    async def _send(self, layer, group: str, event: dict) -> None:
+        try:
+            await layer.group_send(group, event)
+        except Exception:  # as for any event after its commit: logged, lists heal later
+            logger.exception("chat list update to %s not sent", group)
+
+
+def _merge(merged: dict | None, event: dict) -> dict:
+    """``event`` as a list update of one or more conversations: ``changes`` holds
+    each conversation once, with its latest assignee (inbox updates)."""
+    if merged is None:
+        merged = {k: v for k, v in event.items() if k not in ("conversation", "assignee")}
+        merged["changes"] = []
+    changes = [c for c in merged["changes"] if c["conversation"] != event["conversation"]]
+    changes.append({"conversation": event["conversation"], "assignee": event.get("assignee")})
+    merged["changes"] = changes
+    return merged
+
+
+_list_events: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ListEvents]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def list_events() -> ListEvents:
+    loop = asyncio.get_running_loop()
+    if loop not in _list_events:
+        _list_events[loop] = ListEvents(settings.CHAT_LIST_EVENT_WINDOW)
+    return _list_events[loop]
 
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -73,6 +174,18 @@ def _text(content: dict, key: str) -> str:
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message):
+        """Channels' own ``dispatch`` first runs ``close_old_connections`` in the sync
+        thread for every frame and every group event: a thread round trip per
+        delivered message, queued behind whatever that thread is doing. Every
+        database call here goes through ``database_sync_to_async``, which does that
+        itself in the thread it runs in, before and after; events that touch no
+        database (nearly all) go straight to their handler."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         self.user = self.scope.get("user")
         if self.user is None or not self.user.is_authenticated:
@@ -87,7 +200,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.groups_joined: set[str] = set()
         self.own_side = f"u{self.user.pk}"
         await self.accept()
-        await self._join(events.user_group(self.user.pk))
+        await self._join(user_group(self.user.pk))
         await database_sync_to_async(events.presence_join)(self.own_side)
 
     async def disconnect(self, code):
@@ -137,6 +250,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             handler = {
                 "subscribe": self.on_subscribe,
                 "subscribe_inbox": self.on_subscribe_inbox,
+                "subscribe_list": self.on_subscribe_list,
                 "send": self.on_send,
                 "sync": self.on_sync,
                 "typing": self.on_typing,
@@ -259,6 +373,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self._presence(events.business_presence_group(business.pk), side, True)
         await self.send_json({"type": "subscribed_inbox", "business": business.pk})
 
+    async def on_subscribe_list(self, content):
+        """The page shows the user's chat list, whose rows move with every message of
+        theirs: only such pages get ``user`` frames."""
+        await self._join(events.chat_list_group(self.user.pk))
+        await self.send_json({"type": "subscribed_list"})
+
     async def on_send(self, content):
         body, client_id = _text(content, "body"), _text(content, "client_id")
         conversation_id = content.get("conversation")
@@ -278,8 +398,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "created": created,
             }
         )
-        for group, event in pending:
-            await self.channel_layer.group_send(group, event)
+        await group_send_all(self.channel_layer, list_events().route(self.channel_layer, pending))
 
     def _send_text(self, conversation, body, client_id):
         with collect_events() as pending:
@@ -406,14 +525,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "reload", "business": business_id})
 
     async def inbox_update(self, event):
+        """One or more of the business's conversations changed (``changes``: merged
+        by :class:`ListEvents`; a single one from elsewhere)."""
         membership = self.inboxes.get(event["business"])
         if membership is None:
             return
-        if membership.role == AGENT and event["assignee"] not in (None, self.user.pk):
-            return  # a colleague's conversation
-        await self.send_json(
-            {"type": "inbox", "business": event["business"], "conversation": event["conversation"]}
-        )
+        changes = event.get("changes") or [event]
+        if membership.role == AGENT:  # not a colleague's conversations
+            changes = [c for c in changes if c["assignee"] in (None, self.user.pk)]
+        if changes:
+            await self.send_json(
+                {
+                    "type": "inbox",
+                    "business": event["business"],
+                    "conversations": [c["conversation"] for c in changes],
+                }
+            )
 
     async def user_update(self, event):
-        await self.send_json({"type": "user", "conversation": event["conversation"]})
+        changes = event.get("changes") or [event]
+        await self.send_json(
+            {"type": "user", "conversations": [c["conversation"] for c in changes]}
+        )

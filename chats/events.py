@@ -9,7 +9,9 @@ Groups (see docs/realtime.md):
   conversation changed (new message, status, assignment, labels), so its row
   moves to the top with its unread badge. Each consumer drops events for
   conversations its user may not see (agents: others' assignments).
-- ``user.<id>``: one user's own pages: their conversation list changed.
+- ``chatlist.<user id>``: one user's pages that show their chat list: a
+  conversation of theirs changed. (Every socket of the user is in ``user.<id>``,
+  for ``access.changed``; a thread page has no list to update.)
 - ``presence.b<business id>``: customers chatting with the business, told when
   its staff come online or go away.
 
@@ -25,7 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from chats import kinds
-from core.events import send_event_on_commit, user_group
+from core.events import send_event_on_commit
 
 PRESENCE_TTL = 75  # seconds; clients send a heartbeat every 30 s
 
@@ -164,6 +166,10 @@ def push_inbox_update(conversation) -> None:
     _push_lists(conversation)
 
 
+def chat_list_group(user_id: int) -> str:
+    return f"chatlist.{user_id}"
+
+
 def _push_lists(conversation, participants=None) -> None:
     from chats.models import Participant
 
@@ -182,7 +188,7 @@ def _push_lists(conversation, participants=None) -> None:
     user_ids = [p.user_id for p in participants if p.user_id]
     for user_id in user_ids:
         send_event_on_commit(
-            user_group(user_id), {"type": "user.update", "conversation": conversation.pk}
+            chat_list_group(user_id), {"type": "user.update", "conversation": conversation.pk}
         )
 
 

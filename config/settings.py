@@ -148,7 +148,9 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's layer with group sends in two round trips (the module
+            # says why); the same keys and format as channels_redis's own.
+            "BACKEND": "core.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 # redis-py's asyncio pool refuses a connection past its limit instead
                 # of waiting: a burst of sockets closing or reconnecting (a deploy)
@@ -157,9 +159,17 @@ if REDIS_URL:
                     {
                         "address": REDIS_URL,
                         "max_connections": env.int("CHANNEL_REDIS_MAX_CONNECTIONS", 1000),
+                        # Longer than the layer's 5 s blocking read (BZPOPMIN): with
+                        # redis-py 8's default of 5 s, every read on an idle channel
+                        # timed out first and the socket waiting on it was closed.
+                        "socket_timeout": 15,
                     }
                 ],
                 "prefix": REDIS_KEY_PREFIX,
+                # Messages waiting per Redis key; all the sockets of one server
+                # process share one key, so channels_redis's default of 100 dropped
+                # messages (silently) as soon as a process fell 100 events behind.
+                "capacity": env.int("CHANNEL_LAYER_CAPACITY", 2000),
             },
         }
     }
@@ -231,6 +241,9 @@ CELERY_BEAT_SCHEDULE = {
 # unread customer gets one e-mail about it (replies in between join the same one).
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
+# Seconds: the inbox and chat-list updates of messages sent on sockets go out at most
+# once per list per window, merged (chats.consumers.ListEvents); 0 sends each at once.
+CHAT_LIST_EVENT_WINDOW = env.float("CHAT_LIST_EVENT_WINDOW", default=0.25)
 
 # --- Outbox (automated messages; docs/outbox.md) -------------------------------------
 # The beat sends the due scheduled messages every OUTBOX_DISPATCH_INTERVAL seconds,

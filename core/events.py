@@ -35,8 +35,8 @@ def collect_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     thread only), as ``(group, event)`` pairs in order.
 
     For a caller already on an event loop (a socket consumer, whose database work
-    runs in a worker thread): it sends them itself with ``await group_send``, so the
-    database thread never waits on the channel layer's network round trips.
+    runs in a worker thread): it sends them itself with :func:`group_send_all`, so
+    the database thread never waits on the channel layer's network round trips.
     """
     previous = getattr(_collecting, "events", None)
     _collecting.events = collected = []
@@ -44,6 +44,19 @@ def collect_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
         yield collected
     finally:
         _collecting.events = previous
+
+
+async def group_send_all(layer, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send ``(group, event)`` pairs in order, in one batch where the layer can
+    (``core.channel_layer``: two Redis round trips for all of them)."""
+    if not events:
+        return
+    send_many = getattr(layer, "group_send_many", None)
+    if send_many is not None:
+        await send_many(events)
+        return
+    for group, event in events:
+        await layer.group_send(group, event)
 
 
 def send_event_on_commit(group: str, event: dict[str, Any]) -> None:

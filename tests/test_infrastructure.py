@@ -91,6 +91,7 @@ print(json.dumps({
     "db_conn_max_age": db.get("CONN_MAX_AGE"),
     "fragments_cache": settings.CACHES["fragments"]["BACKEND"],
     "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "channel_capacity": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("capacity"),
     "channel_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "cache": settings.CACHES["default"]["BACKEND"],
     "cache_location": settings.CACHES["default"].get("LOCATION", ""),
@@ -195,9 +196,10 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     )
     assert got["db_engine"] == "django.db.backends.postgresql"
     assert (got["db_name"], got["db_host"]) == ("conversa", "db.example")
-    assert got["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert got["channel_layer"] == "core.channel_layer.RedisChannelLayer"
+    assert got["channel_capacity"] == 2000
     assert got["channel_hosts"] == [
-        {"address": "redis://cache.example:6379/2", "max_connections": 1000}
+        {"address": "redis://cache.example:6379/2", "max_connections": 1000, "socket_timeout": 15}
     ]
     assert got["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert got["cache_location"] == "redis://cache.example:6379/2"

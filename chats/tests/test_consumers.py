@@ -8,6 +8,7 @@ Events are sent after the commit, so the database is used without a wrapping
 transaction.
 """
 
+import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,19 +36,18 @@ WAIT = 5  # seconds to wait for a frame that must come
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.needs_redis)])
 def channel_layer(request, settings, _service_markers):
-    """The in-memory layer, then Redis; a fresh layer (and cache prefix) per test."""
+    """The in-memory layer, then Redis (the project's layer, core.channel_layer); a
+    fresh layer (and cache prefix) per test."""
     prefix = f"{settings.REDIS_KEY_PREFIX}-ws-{uuid.uuid4().hex[:12]}"
     if request.param in ("redis", "pubsub"):
         backend = (
-            "core.RedisChannelLayer"
+            "core.channel_layer.RedisChannelLayer"
             if request.param == "redis"
-            else "pubsub.RedisPubSubChannelLayer"
+            else "channels_redis.pubsub.RedisPubSubChannelLayer"
         )
+        host = {"address": settings.REDIS_URL, "socket_timeout": 15}
         settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": f"channels_redis.{backend}",
-                "CONFIG": {"hosts": [settings.REDIS_URL], "prefix": prefix},
-            }
+            "default": {"BACKEND": backend, "CONFIG": {"hosts": [host], "prefix": prefix}}
         }
     else:
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -227,7 +227,7 @@ async def test_agent_loses_a_conversation_assigned_to_a_colleague(
     thread = await open_socket(agent)
     await subscribe(thread, conversation)
     await run(say, customer, conversation, "anyone?")
-    assert of_type(await drain(inbox), "inbox")[0]["conversation"] == conversation.pk
+    assert of_type(await drain(inbox), "inbox")[0]["conversations"] == [conversation.pk]
     assert of_type(await drain(thread), "message")[0]["message"]["seq"] == 1
 
     # when an admin assigns the conversation to someone else
@@ -255,8 +255,8 @@ async def test_an_agent_gets_no_inbox_events_for_a_colleagues_conversation(
     await subscribe_inbox(owner_inbox, business)
     await run(say, customer, conversation, "hi")
     assert await drain(agent_inbox) == []
-    assert [f["conversation"] for f in of_type(await drain(owner_inbox), "inbox")] == [
-        conversation.pk
+    assert [f["conversations"] for f in of_type(await drain(owner_inbox), "inbox")] == [
+        [conversation.pk]
     ]
 
 
@@ -266,14 +266,18 @@ async def test_an_agent_gets_no_inbox_events_for_a_colleagues_conversation(
 async def test_a_message_reaches_the_business_and_the_customers_other_tab(
     open_socket, business, conversation, customer, owner
 ):
-    # given the customer on two tabs, and the owner on the thread and the inbox
+    # given the customer on two tabs and their chat list, and the owner on the thread
+    # and the inbox
     tab, other_tab = await open_socket(customer), await open_socket(customer)
     await subscribe(tab, conversation)
     await subscribe(other_tab, conversation)
+    chat_list = await open_socket(customer)
+    await chat_list.send_json_to({"type": "subscribe_list"})
+    await recv(chat_list, "subscribed_list")
     staff = await open_socket(owner)
     await subscribe_inbox(staff, business)
     await subscribe(staff, conversation)
-    for socket in (tab, other_tab, staff):
+    for socket in (tab, other_tab, chat_list, staff):
         await drain(socket)  # presence
 
     # when the customer sends markup
@@ -297,10 +301,11 @@ async def test_a_message_reaches_the_business_and_the_customers_other_tab(
         assert "&lt;script&gt;" in message["html"]
         if socket is staff:
             assert of_type(frames, "inbox") == [
-                {"type": "inbox", "business": business.pk, "conversation": conversation.pk}
+                {"type": "inbox", "business": business.pk, "conversations": [conversation.pk]}
             ]
-        else:  # the customer's own conversation list changed
-            assert {"type": "user", "conversation": conversation.pk} in frames
+        assert of_type(frames, "user") == []  # a thread page shows no chat list
+    # the customer's chat list changed: only the page that shows it is told
+    assert await drain(chat_list) == [{"type": "user", "conversations": [conversation.pk]}]
     saved = await Message.objects.aget(conversation=conversation)
     assert saved.body == body  # stored as typed, escaped when shown
 
@@ -310,6 +315,36 @@ async def test_a_message_reaches_the_business_and_the_customers_other_tab(
         messages = of_type(await drain(socket), "message")
         assert [m["message"]["seq"] for m in messages] == [2]
         assert messages[0]["message"]["side"] == f"b{business.pk}"
+
+
+async def test_a_burst_of_messages_updates_the_inbox_once_per_window(
+    open_socket, business, conversation, owner, settings
+):
+    # given the owner's inbox, and a thread page of the owner's (one socket sends in
+    # order) on two conversations
+    settings.CHAT_LIST_EVENT_WINDOW = 2.0
+    other = await run(start_chat, business, await run(UserFactory, email="otto@example.com"))
+    inbox = await open_socket(owner)
+    await subscribe_inbox(inbox, business)
+    staff = await open_socket(owner)
+    await subscribe(staff, conversation)
+    await subscribe(staff, other)
+    await drain(inbox)
+
+    # when it sends three messages at once
+    for target, body in ((conversation, "one"), (conversation, "two"), (other, "three")):
+        await send(staff, target, body)
+    assert len(of_type([await recv(staff) for _ in range(6)], "ack")) == 3
+
+    # then the inbox hears of the first at once and of the rest in one frame at the
+    # end of the window, each conversation once; the page fetches those rows
+    assert (await recv(inbox, "inbox"))["conversations"] == [conversation.pk]
+    assert (await recv(inbox, "inbox"))["conversations"] == [conversation.pk, other.pk]
+    assert await drain(inbox) == []
+    # and once the window has passed, the next message's update goes out at once
+    await asyncio.sleep(2.1)
+    await send(staff, other, "four")
+    assert (await recv(inbox, "inbox"))["conversations"] == [other.pk]
 
 
 async def test_resending_the_same_client_id_makes_one_message(

@@ -319,6 +319,7 @@
       stopPolling();
       if (thread) send({ type: "subscribe", conversation: conversationId, after: lastSeq });
       if (inboxSlug) send({ type: "subscribe_inbox", business: inboxSlug });
+      if (chatList) send({ type: "subscribe_list" });
       clearInterval(heartbeat);
       heartbeat = setInterval(() => send({ type: "ping" }), HEARTBEAT_MS);
     });
@@ -380,7 +381,7 @@
         if (thread && frame.side === thread.dataset.other) showPresence(frame.online);
         break;
       case "inbox":
-        refreshInboxRow(frame.conversation);
+        (frame.conversations || []).forEach(refreshInboxRow);
         break;
       case "user":
         if (chatList) refreshChatList();

@@ -108,6 +108,11 @@ def test_two_friends_chat_directly(open_live):
     one.get_by_label("Message", exact=True).press("Enter")
     expect(one.locator("#messages")).to_contain_text("Coffee on Saturday?")
 
+    # Carla also has her chat list open in another tab.
+    chats = one.context.new_page()
+    chats.goto("/chats/")
+    expect(chats.locator("#chat-list")).to_contain_text("Coffee on Saturday?")
+
     two = open_live()
     sign_in(two, "fred@example.com")
     two.goto("/chats/")
@@ -117,6 +122,8 @@ def test_two_friends_chat_directly(open_live):
     two.get_by_role("button", name="Send").click()
     expect(one.locator("#messages")).to_contain_text("Sure, 10 am!")
     expect(one.locator("#presence")).to_have_text("online")
+    # Her list shows the reply without a reload.
+    expect(chats.locator("#chat-list")).to_contain_text("Sure, 10 am!")
 
 
 def test_without_websockets_the_chat_still_works(open_live):
