@@ -110,7 +110,7 @@ def push_messages(items) -> None:
     once over them all."""
     messages = kinds.prefetch([message for _c, message, _p in items])
     html = {code: _render(messages, code) for code, _name in settings.LANGUAGES}
-    for i, (conversation, message, participants) in enumerate(items):
+    for i, (conversation, message, _participants) in enumerate(items):
         send_event_on_commit(
             conversation_group(conversation.pk),
             {
@@ -120,7 +120,7 @@ def push_messages(items) -> None:
                 "html": {code: rendered[i] for code, rendered in html.items()},
             },
         )
-        _push_lists(conversation, participants)
+    _push_many_lists([(conversation, participants) for conversation, _m, participants in items])
 
 
 def push_message_update(conversation, message) -> None:
@@ -171,25 +171,42 @@ def chat_list_group(user_id: int) -> str:
 
 
 def _push_lists(conversation, participants=None) -> None:
+    _push_many_lists([(conversation, participants)])
+
+
+def _push_many_lists(items) -> None:
+    """Tell the lists showing these ``(conversation, participants)`` that they changed:
+    one ``inbox.update`` per business and one ``user.update`` per user, naming each of
+    their conversations once (``changes``, as the consumers' ``ListEvents`` merge
+    them, when there are several), so a batch of messages (a broadcast's) costs an
+    open inbox one update, not one per conversation."""
     from chats.models import Participant
 
-    if conversation.business_id:
+    inboxes: dict[int, dict[int, int | None]] = {}
+    users: dict[int, list[int]] = {}
+    for conversation, participants in items:
+        if conversation.business_id:
+            inboxes.setdefault(conversation.business_id, {})[conversation.pk] = (
+                conversation.assignee_id
+            )
+        if participants is None:
+            participants = Participant.objects.filter(conversation_id=conversation.pk)
+        for participant in participants:
+            if participant.user_id and conversation.pk not in users.get(participant.user_id, ()):
+                users.setdefault(participant.user_id, []).append(conversation.pk)
+    for business_id, changed in inboxes.items():
+        changes = [{"conversation": c, "assignee": a} for c, a in changed.items()]
+        event = {"type": "inbox.update", "business": business_id}
+        send_event_on_commit(inbox_group(business_id), _list_event(event, changes))
+    for user_id, conversation_ids in users.items():
+        changes = [{"conversation": c} for c in conversation_ids]
         send_event_on_commit(
-            inbox_group(conversation.business_id),
-            {
-                "type": "inbox.update",
-                "business": conversation.business_id,
-                "conversation": conversation.pk,
-                "assignee": conversation.assignee_id,
-            },
+            chat_list_group(user_id), _list_event({"type": "user.update"}, changes)
         )
-    if participants is None:
-        participants = Participant.objects.filter(conversation_id=conversation.pk)
-    user_ids = [p.user_id for p in participants if p.user_id]
-    for user_id in user_ids:
-        send_event_on_commit(
-            chat_list_group(user_id), {"type": "user.update", "conversation": conversation.pk}
-        )
+
+
+def _list_event(event: dict, changes: list[dict]) -> dict:
+    return {**event, **changes[0]} if len(changes) == 1 else {**event, "changes": changes}
 
 
 # --- Presence -------------------------------------------------------------------------

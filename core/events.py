@@ -84,8 +84,9 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
 
 
 def send_events(collected: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send the events :func:`collect_events` collected, in one event loop (a batch's:
-    each ``async_to_sync`` call of its own costs a loop). A failure is logged, as for
+    """Send the events :func:`collect_events` collected, in one event loop and one
+    batch (:func:`group_send_all`; each ``async_to_sync`` call of its own would cost
+    a loop). A failure is logged, as for
     :func:`send_event_on_commit`: clients catch up on reconnect."""
     if not collected:
         return
@@ -95,12 +96,8 @@ def send_events(collected: list[tuple[str, dict[str, Any]]]) -> None:
     if layer is None:
         return
 
-    async def send_all() -> None:
-        for group, event in collected:
-            await layer.group_send(group, event)
-
     try:
-        async_to_sync(send_all)()
+        async_to_sync(group_send_all)(layer, collected)
     except Exception:
         logger.exception("events: %d socket events not sent", len(collected))
 

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.core import mail
 from django.db import connection, transaction
-from django.urls import reverse
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -279,7 +279,7 @@ def test_a_failure_is_retried_with_backoff_then_marked_failed(conversation, monk
 
 
 def test_a_batch_is_sent_in_a_constant_number_of_queries(
-    business, django_assert_max_num_queries, django_capture_on_commit_callbacks, settings
+    business, django_capture_on_commit_callbacks, settings
 ):
     """Rows are claimed and sent OUTBOX_CHUNK at a time, their messages appended
     together: 3 rows or 30 cost the same statements."""
@@ -288,9 +288,11 @@ def test_a_batch_is_sent_in_a_constant_number_of_queries(
     def send(count: int, key: str) -> int:
         for i in range(count):
             schedule(start_chat(business), key=f"{key}:{i}", body=f"Hi {i}")
-        with CaptureQueriesContext(connection) as queries:
-            with django_capture_on_commit_callbacks(execute=False):
-                assert outbox.send_due() == count
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=False),
+        ):
+            assert outbox.send_due() == count
         return len(queries)
 
     assert send(3, "few") == send(30, "many")
@@ -299,6 +301,21 @@ def test_a_batch_is_sent_in_a_constant_number_of_queries(
     assert customer_sides.count() == 33
     assert set(customer_sides.values_list("unread", flat=True)) == {1}
     assert set(customer_sides.values_list("email_scheduled", flat=True)) == {True}
+
+
+def test_a_batch_tells_the_inbox_once(business, django_capture_on_commit_callbacks):
+    """Each message goes to its thread; the business's inbox gets one update naming
+    every conversation of the batch, each customer's chat list one of their own."""
+    conversations = [start_chat(business) for _i in range(3)]
+    for i, conversation in enumerate(conversations):
+        schedule(conversation, key=f"once:{i}")
+    with collect_events() as collected, django_capture_on_commit_callbacks(execute=True):
+        assert outbox.send_due() == 3
+    types = [event["type"] for _group, event in collected]
+    assert types.count("chat.message") == 3 and types.count("user.update") == 3
+    [inbox] = [event for _group, event in collected if event["type"] == "inbox.update"]
+    assert inbox["business"] == business.pk
+    assert [c["conversation"] for c in inbox["changes"]] == [c.pk for c in conversations]
 
 
 def test_rows_of_one_conversation_in_a_batch_follow_each_other(conversation):

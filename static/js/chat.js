@@ -291,6 +291,43 @@
     rows.prepend(row);
   }
 
+  // Many rows changed at once (a broadcast going out): the first page of the list is
+  // fetched whole, one request at a time, instead of a request per row.
+  const ROWS_ONE_BY_ONE = 5;
+  let listRefresh = null;
+  let listStale = false;
+
+  async function refreshInbox(ids) {
+    if (listRefresh) {
+      listStale = true;
+      return;
+    }
+    if (ids.length <= ROWS_ONE_BY_ONE) {
+      ids.forEach(refreshInboxRow);
+      return;
+    }
+    do {
+      listStale = false;
+      listRefresh = refreshInboxList();
+      await listRefresh;
+      listRefresh = null;
+    } while (listStale);
+  }
+
+  async function refreshInboxList() {
+    const rows = document.getElementById("inbox-rows");
+    if (!rows) return;
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = doc.getElementById("inbox-rows");
+      if (fresh) rows.innerHTML = fresh.innerHTML;
+    } catch {
+      // offline for a moment: the next update or the reconnect's resync repaints it
+    }
+  }
+
   async function refreshChatList() {
     const response = await fetch(window.location.href, { credentials: "same-origin" });
     if (!response.ok) return;
@@ -335,6 +372,7 @@
     socket.addEventListener("close", () => {
       socketOpen = false;
       if (thread) thread.dataset.live = "off";
+      if (inbox) inbox.dataset.live = "off";
       clearInterval(heartbeat);
       startPolling();
       retry = Math.min(retry + 1, 6);
@@ -353,6 +391,9 @@
           paintAllStatuses();
           showPresence(frame.other.online);
         }
+        break;
+      case "subscribed_inbox":
+        inbox.dataset.live = "on";
         break;
       case "message":
         onMessage(frame);
@@ -381,7 +422,7 @@
         if (thread && frame.side === thread.dataset.other) showPresence(frame.online);
         break;
       case "inbox":
-        (frame.conversations || []).forEach(refreshInboxRow);
+        refreshInbox(frame.conversations || []);
         break;
       case "user":
         if (chatList) refreshChatList();

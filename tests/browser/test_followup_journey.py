@@ -16,6 +16,7 @@ import time
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.utils.timezone import now as django_now
 from playwright.sync_api import expect
 
 from accounts import services as account_services
@@ -151,3 +152,46 @@ def test_checkin_arrives_live_and_the_customer_rates_5(open_live, settings):
         screenshot(shop, "followup-merchant.png")
 
     assert SatisfactionRating.objects.get(order=order).score == 5
+
+
+def test_the_open_inbox_follows_a_batch_of_offers_in_few_requests(open_live, settings):
+    """A batch of automated messages (a broadcast's) to many conversations at once:
+    the merchant's open inbox shows them all, fetching the list once rather than one
+    request per row."""
+    from chats.outbox_bulk import Row, schedule_many
+
+    merchant = _user("rosa@example.com", "Rosa")
+    business = account_services.create_business(
+        user=merchant, name="Padaria Rosa", slug="padaria-rosa"
+    )
+    customers = [_user(f"cliente{i}@example.com", f"Cliente {i:02d}") for i in range(12)]
+    with collect_events():  # in the test's thread: nothing to push yet
+        conversations = [
+            chat_services.start_conversation(customer=c, business=business)[0] for c in customers
+        ]
+
+    shop = open_live()
+    sign_in(shop, merchant.email)
+    row_requests = []
+    shop.on("request", lambda r: row_requests.append(r.url) if "/row/" in r.url else None)
+    shop.goto("/dashboard/padaria-rosa/inbox/")
+    expect(shop.locator("#inbox")).to_have_attribute("data-live", "on")
+
+    def send_offers():
+        now = django_now()
+        rows = [
+            Row(
+                conversation_id=c.pk, dedupe_key=f"test:offer:{c.pk}", due_at=now, body="New cakes!"
+            )
+            for c in conversations
+        ]
+        schedule_many(kind="text", rows=rows, dispatch=False)
+        _send_due_until("text")
+
+    with _events_to_the_server(settings):
+        _in_a_thread(send_offers)
+    for i in range(12):
+        expect(
+            shop.locator("#inbox-rows").get_by_role("link", name=f"Cliente {i:02d}")
+        ).to_be_visible()
+    assert len(row_requests) <= 5, row_requests
