@@ -25,36 +25,18 @@ the database and the directory removed, whatever happened.
 import argparse
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chat import delete_prefix
-from pages import server_environment, setup_django
+from pages import clean_up, server_environment, setup_django, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_SECONDS = 60.0
 TIMEOUT = 900.0
-
-
-@contextlib.contextmanager
-def throwaway_postgres(server_url: str):
-    """``conversa_bench_broadcast_<random>`` on ``server_url``, dropped afterwards."""
-    import psycopg
-
-    name = "conversa_bench_broadcast_" + os.urandom(4).hex()
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def build(contacts: int):
@@ -194,7 +176,7 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis server")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
-    with throwaway_postgres(args.postgres) as database_url:
+    with throwaway_postgres(args.postgres, "broadcast") as database_url:
         return run(args, database_url)
 
 
@@ -231,13 +213,7 @@ def run(args, database_url: str) -> int:
             from django.db import connections
 
             connections.close_all()
-        with contextlib.suppress(Exception):
-            delete_prefix(redis_client, prefix)
-        if args.keep:
-            print(f"kept {var_dir}")
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(var_dir)
+        clean_up(var_dir, args.keep, redis_client, prefix)
         print(f"total time {time.monotonic() - started:.1f} s")
 
 

@@ -48,7 +48,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import cpu_seconds, free_port, server_environment, throwaway_postgres, wait_until_up
+from pages import (
+    clean_up,
+    cpu_seconds,
+    free_port,
+    server_environment,
+    throwaway_postgres,
+    wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_P99_MS = 50.0
@@ -258,13 +265,6 @@ def redis_cpu_seconds(client) -> float | None:
     except Exception:
         return None
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
-def delete_prefix(client, prefix: str) -> int:
-    deleted = 0
-    for key in client.scan_iter(match=f"{prefix}*", count=1000):
-        deleted += client.delete(key)
-    return deleted
 
 
 class Meters:
@@ -847,13 +847,7 @@ def run(args, database_url: str) -> int:
                 profiler.stop()
         return report(args, result, database_url)
     finally:
-        with contextlib.suppress(Exception):
-            delete_prefix(redis_client, prefix)
-        if args.keep:
-            print(f"kept {var_dir}")
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(var_dir)
+        clean_up(var_dir, args.keep, redis_client, prefix)
         print(f"total time {time.monotonic() - started:.1f} s")
 
 

@@ -63,14 +63,15 @@ def server_environment(var_dir: Path, database_url: str = "") -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def throwaway_postgres(server_url: str):
-    """A fresh database on the PostgreSQL server at ``server_url``, dropped afterwards."""
+def throwaway_postgres(server_url: str, label: str = ""):
+    """A fresh database on the PostgreSQL server at ``server_url``
+    (``conversa_bench_<label>_<random>``), dropped afterwards."""
     from urllib.parse import urlsplit, urlunsplit
 
     import psycopg
 
     parts = urlsplit(server_url)
-    name = "conversa_bench_" + os.urandom(4).hex()
+    name = "conversa_bench_" + (label + "_" if label else "") + os.urandom(4).hex()
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -78,6 +79,27 @@ def throwaway_postgres(server_url: str):
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def delete_prefix(client, prefix: str) -> int:
+    """Delete a run's Redis keys (all start with its ``REDIS_KEY_PREFIX``)."""
+    deleted = 0
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        deleted += client.delete(key)
+    return deleted
+
+
+def clean_up(var_dir: Path, keep: bool, redis_client=None, prefix: str = "") -> None:
+    """The end of a run, whatever happened: its Redis keys deleted, its temporary
+    directory removed (or kept, and said so)."""
+    if redis_client is not None:
+        with contextlib.suppress(Exception):
+            delete_prefix(redis_client, prefix)
+    if keep:
+        print(f"kept {var_dir}")
+    else:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(var_dir)
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -493,11 +515,7 @@ def run(args, database_url: str) -> int:
         print(f"total time {time.monotonic() - started:.1f} s")
         return 0 if ok else 1
     finally:
-        if args.keep:
-            print(f"kept {var_dir}")
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(var_dir)
+        clean_up(var_dir, args.keep)
 
 
 if __name__ == "__main__":

@@ -37,10 +37,8 @@ database and the directory removed, whatever happened.
 """
 
 import argparse
-import contextlib
 import http.client
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -50,11 +48,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chat import PySpy, delete_prefix, server_process
-from pages import cpu_seconds, server_environment
+from chat import PySpy, server_process
+from pages import clean_up, cpu_seconds, server_environment, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.25  # payments/s as a share of the floor's requests/s
@@ -111,21 +109,6 @@ CREATE TABLE bench_insert (
 
 
 # --- Setup ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def throwaway_postgres(server_url: str):
-    """``conversa_bench_payments_<random>`` on ``server_url``, dropped afterwards."""
-    import psycopg
-
-    name = "conversa_bench_payments_" + os.urandom(4).hex()
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def environment(var_dir: Path, args, database_url: str, prefix: str) -> dict[str, str]:
@@ -549,7 +532,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.workers > 1 and not args.redis:
         parser.error("--workers > 1 needs --redis (the sandbox keeps charges in the cache)")
-    with throwaway_postgres(args.postgres) as database_url:
+    with throwaway_postgres(args.postgres, "payments") as database_url:
         return run(args, database_url)
 
 
@@ -577,14 +560,7 @@ def run(args, database_url: str) -> int:
             phases = drive(args, port, server.pid, measured, production, var_dir)
         return report(args, phases, measured, production)
     finally:
-        if redis_client is not None:
-            with contextlib.suppress(Exception):
-                delete_prefix(redis_client, prefix)
-        if args.keep:
-            print(f"kept {var_dir}")
-        else:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(var_dir)
+        clean_up(var_dir, args.keep, redis_client, prefix)
         print(f"total time {time.monotonic() - started:.1f} s")
 
 

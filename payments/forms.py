@@ -266,6 +266,22 @@ class PayForm(forms.Form):
 # --- Payouts ------------------------------------------------------------------------------
 
 
+class AmountForm:
+    """Mixed into a form with an ``amount`` field typed the local way ("19,90"): it
+    becomes an int of minor units of ``currency`` (BRL unless given), or the field's
+    error."""
+
+    def __init__(self, *args, currency: str = "BRL", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> int:
+        try:
+            return parse_money(self.cleaned_data["amount"], self.currency)
+        except AppError as exc:
+            raise forms.ValidationError(str(exc.message)) from None
+
+
 class PixKeyForm(forms.Form):
     """A Pix key; ``services.destinations`` validates it for its type."""
 
@@ -324,7 +340,7 @@ class BankAccountForm(forms.Form):
         self.fields["bank_code"].choices = [("", _("Choose the bank")), *bank_choices()]
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(AmountForm, forms.Form):
     """Withdraw from the wallet to one of the user's destinations, with the PIN.
     ``attempt`` is the form's one-time token: submitting it twice withdraws once."""
 
@@ -349,12 +365,6 @@ class WithdrawForm(forms.Form):
         )
         self.fields["attempt"].initial = attempt
 
-    def clean_amount(self) -> int:
-        try:
-            return parse_money(self.cleaned_data["amount"], "BRL")
-        except AppError as exc:
-            raise forms.ValidationError(str(exc.message)) from None
-
 
 class StatementForm(forms.Form):
     """A period for the statement export (``statements.parse_period`` checks it)."""
@@ -372,16 +382,7 @@ class StatementForm(forms.Form):
 # --- Refunds and person-to-person -------------------------------------------------------
 
 
-def _clean_money(form: forms.Form, name: str, currency: str) -> int | None:
-    text = (form.cleaned_data.get(name) or "").strip()
-    try:
-        return parse_money(text, currency)
-    except AppError as exc:
-        form.add_error(name, str(exc.message))
-        return None
-
-
-class RefundForm(forms.Form):
+class RefundForm(AmountForm, forms.Form):
     """A merchant refunds part or all of an order: the amount typed the local way,
     a reason, and the form's one-time token (a double submit refunds once)."""
 
@@ -391,33 +392,13 @@ class RefundForm(forms.Form):
     )
     attempt = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
-    def __init__(self, *args, currency: str = "BRL", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.currency = currency
 
-    def clean(self):
-        data = super().clean()
-        if "amount" in data:
-            data["amount"] = _clean_money(self, "amount", self.currency)
-        return data
-
-
-class RequestMoneyForm(forms.Form):
+class RequestMoneyForm(AmountForm, forms.Form):
     amount = forms.CharField(label=_("Amount"), max_length=30)
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
 
-    def __init__(self, *args, currency: str = "BRL", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.currency = currency
 
-    def clean(self):
-        data = super().clean()
-        if "amount" in data:
-            data["amount"] = _clean_money(self, "amount", self.currency)
-        return data
-
-
-class SendMoneyForm(PayForm):
+class SendMoneyForm(AmountForm, PayForm):
     """Send money to a friend: amount and note, a debit card, the PIN or a fingerprint."""
 
     amount = forms.CharField(
@@ -427,16 +408,6 @@ class SendMoneyForm(PayForm):
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
     field_order = ["amount", "note", "card", "pin"]
-
-    def __init__(self, *args, currency: str = "BRL", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.currency = currency
-
-    def clean(self):
-        data = super().clean()
-        if "amount" in data:
-            data["amount"] = _clean_money(self, "amount", self.currency)
-        return data
 
 
 # --- Shipping -------------------------------------------------------------------------

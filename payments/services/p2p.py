@@ -38,6 +38,7 @@ from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
 from payments.models import AuditEvent, Card, LedgerAccount, MoneyRequest, P2PLimits, Payment
 from payments.services import ledger, pins, webauthn
+from payments.services.paying import charge_outcome
 
 MAX_NOTE = Payment._meta.get_field("note").max_length
 
@@ -234,7 +235,7 @@ def send_money(
     if existing is not None:
         if existing.payer_id != payer.pk or existing.conversation_id != conversation.pk:
             raise AppError(_("This payment form was already used."), code="key_reused")
-        return _outcome(existing)
+        return charge_outcome(existing)
     payee = peer_in(user=payer, conversation=conversation)
     amount, currency, note = _clean(amount, currency, note)
     _check_card(payer, card)
@@ -248,7 +249,7 @@ def send_money(
         money_request=money_request,
     )  # fmt: skip
     if payment.status != Payment.Status.PENDING:
-        return _outcome(payment)
+        return charge_outcome(payment)
     result = get_gateway(card.gateway).charge(
         token=card.token,
         amount=payment.amount,
@@ -256,7 +257,7 @@ def send_money(
         idempotency_key=payment.idempotency_key,
         description=f"Conversa: to {payee.get_short_name()}"[:200],
     )
-    return _outcome(_settle(payment, result))
+    return charge_outcome(_settle(payment, result))
 
 
 def _claim(
@@ -398,15 +399,6 @@ def _refresh(request: MoneyRequest) -> None:
         events.push_message_update(message.conversation, message)
 
 
-def _outcome(payment: Payment) -> Payment:
-    if payment.status == Payment.Status.FAILED:
-        raise AppError(
-            payment.failure_message or _("The card was declined."),
-            code=payment.failure_code or "declined",
-        )
-    return payment
-
-
 # --- Money requests -------------------------------------------------------------------
 
 
@@ -475,7 +467,7 @@ def pay_money_request(
     if money_request.status != MoneyRequest.Status.PENDING:
         existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None and existing.money_request_id == money_request.pk:
-            return _outcome(existing)
+            return charge_outcome(existing)
         raise AppError(_("This request is no longer open."), code="request_closed", status_code=409)
     return send_money(
         payer=payer,

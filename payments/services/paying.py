@@ -88,7 +88,7 @@ def pay_order(
     if existing is not None:
         if existing.payer_id != payer.pk or existing.order_id != order.pk:
             raise AppError(_("This payment form was already used."), code="key_reused")
-        return _outcome(existing)
+        return charge_outcome(existing)
     if order.customer_id != payer.pk:
         raise AppError(_("Order not found."), code="not_found", status_code=404)
     if card.user_id != payer.pk or card.removed_at is not None:
@@ -119,7 +119,7 @@ def pay_order(
         idempotency_key=payment.idempotency_key,
         description=f"{payment.business.name} #{order.number}",
     )
-    return _outcome(_settle(payment, result))
+    return charge_outcome(_settle(payment, result))
 
 
 def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str) -> Payment:
@@ -263,7 +263,9 @@ def _post_receipt(payment: Payment, order: Order) -> None:
     )
 
 
-def _outcome(payment: Payment) -> Payment:
+def charge_outcome(payment: Payment) -> Payment:
+    """The payment, or its decline as an AppError (its reason, its code): what a
+    card charge returns to the payer, here and in ``p2p``."""
     if payment.status == Payment.Status.FAILED:
         raise AppError(
             payment.failure_message or _("The card was declined."),
@@ -278,11 +280,11 @@ def resume_payment(*, payer: User, payment: Payment) -> Payment:
     if payment.payer_id != payer.pk:
         raise AppError(_("Payment not found."), code="not_found", status_code=404)
     if payment.status != Payment.Status.PENDING:
-        return _outcome(payment)
+        return charge_outcome(payment)
     result = get_gateway(payment.gateway).retrieve(payment.gateway_reference)
     if result.status == "requires_action":
         return payment
-    return _outcome(_settle(payment, result))
+    return charge_outcome(_settle(payment, result))
 
 
 def action_url(payment: Payment) -> str:

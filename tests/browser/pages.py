@@ -1,4 +1,5 @@
-"""Helpers the browser journeys share: signing in, screenshots, the phone layout check."""
+"""Helpers the browser journeys share: a verified user, signing in, screenshots, the
+phone layout check."""
 
 from pathlib import Path
 
@@ -15,6 +16,19 @@ _OVERFLOW = """() => {
     .slice(0, 5)
     .map((el) => `${el.tagName}.${el.className} right=${el.getBoundingClientRect().right}`);
 }"""
+
+
+def verified_user(email: str, name: str):
+    """A user with a verified e-mail and the journeys' password, in English."""
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+
+    user = User.objects.create_user(
+        email=email, password=PASSWORD, display_name=name, language="en"
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
 
 
 def sign_in(page, email: str, password: str = PASSWORD) -> None:

@@ -4,29 +4,24 @@ without reloading and answers; both see each other typing, the reply and the rea
 receipt live; a reload shows the same thread. Then a direct chat between two friends."""
 
 import pytest
-from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
 
 from accounts import services as account_services
-from accounts.models import User
 from catalog import services as catalog_services
 from core.tests.uploads import png_upload
-from tests.browser.pages import PASSWORD, assert_no_sideways_scroll, screenshot, sign_in
+from tests.browser.pages import (
+    assert_no_sideways_scroll,
+    screenshot,
+    sign_in,
+    verified_user,
+)
 
 pytestmark = pytest.mark.browser
 
 
-def _user(email: str, name: str) -> User:
-    user = User.objects.create_user(
-        email=email, password=PASSWORD, display_name=name, language="en"
-    )
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
-
-
 def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
-    merchant = _user("rosa@example.com", "Rosa")
-    customer = _user("carla@example.com", "Carla")
+    merchant = verified_user("rosa@example.com", "Rosa")
+    customer = verified_user("carla@example.com", "Carla")
     business = account_services.create_business(
         user=merchant, name="Padaria Rosa", slug="padaria-rosa", city="Recife"
     )
@@ -95,8 +90,8 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
 
 
 def test_two_friends_chat_directly(open_live):
-    carla = _user("carla@example.com", "Carla")
-    _user("fred@example.com", "Fred")
+    carla = verified_user("carla@example.com", "Carla")
+    verified_user("fred@example.com", "Fred")
 
     one = open_live()
     sign_in(one, carla.email)
@@ -127,8 +122,8 @@ def test_two_friends_chat_directly(open_live):
 
 
 def test_without_websockets_the_chat_still_works(open_live):
-    business_owner = _user("rosa@example.com", "Rosa")
-    customer = _user("carla@example.com", "Carla")
+    business_owner = verified_user("rosa@example.com", "Rosa")
+    customer = verified_user("carla@example.com", "Carla")
     account_services.create_business(user=business_owner, name="Padaria Rosa", slug="padaria-rosa")
 
     # The customer's network refuses websockets: the page falls back to posting and polling.

@@ -15,12 +15,10 @@ import threading
 import time
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.utils.timezone import now as django_now
 from playwright.sync_api import expect
 
 from accounts import services as account_services
-from accounts.models import User
 from catalog import services as catalog_services
 from chats import outbox, relay
 from chats import services as chat_services
@@ -29,18 +27,10 @@ from core.events import collect_events
 from marketing.models import SatisfactionRating
 from payments.services import orders, pins, shipping
 from payments.tests.factories import card_for, pay
-from tests.browser.pages import PASSWORD, screenshot, sign_in
+from tests.browser.pages import screenshot, sign_in, verified_user
 
 pytestmark = pytest.mark.browser
 PIN = "739154"
-
-
-def _user(email: str, name: str) -> User:
-    user = User.objects.create_user(
-        email=email, password=PASSWORD, display_name=name, language="en"
-    )
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
 
 
 @contextlib.contextmanager
@@ -93,8 +83,8 @@ def _send_due_until(kind: str, timeout: float = 20.0) -> None:
 
 def test_checkin_arrives_live_and_the_customer_rates_5(open_live, settings):
     settings.FOLLOWUP_DAY_SECONDS = 1  # the default check-in: 3 "days" after delivery
-    merchant = _user("rosa@example.com", "Rosa")
-    customer = _user("carla@example.com", "Carla")
+    merchant = verified_user("rosa@example.com", "Rosa")
+    customer = verified_user("carla@example.com", "Carla")
     business = account_services.create_business(
         user=merchant, name="Padaria Rosa", slug="padaria-rosa"
     )
@@ -160,11 +150,11 @@ def test_the_open_inbox_follows_a_batch_of_offers_in_few_requests(open_live, set
     request per row."""
     from chats.outbox_bulk import Row, schedule_many
 
-    merchant = _user("rosa@example.com", "Rosa")
+    merchant = verified_user("rosa@example.com", "Rosa")
     business = account_services.create_business(
         user=merchant, name="Padaria Rosa", slug="padaria-rosa"
     )
-    customers = [_user(f"cliente{i}@example.com", f"Cliente {i:02d}") for i in range(12)]
+    customers = [verified_user(f"cliente{i}@example.com", f"Cliente {i:02d}") for i in range(12)]
     with collect_events():  # in the test's thread: nothing to push yet
         conversations = [
             chat_services.start_conversation(customer=c, business=business)[0] for c in customers

@@ -5,28 +5,18 @@ pays it with the fingerprint and both sides see the receipt live; a second reque
 is paid with the PIN."""
 
 import pytest
-from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
 
 from accounts import services as account_services
-from accounts.models import User
 from catalog import services as catalog_services
 from chats import services as chat_services
 from core.events import collect_events
 from payments.models import LedgerTransaction, Payment
-from tests.browser.pages import PASSWORD, screenshot, sign_in
+from tests.browser.pages import screenshot, sign_in, verified_user
 from tests.browser.test_fingerprint_journey import add_virtual_authenticator
 
 pytestmark = pytest.mark.browser
 PIN = "739154"
-
-
-def _user(email: str, name: str) -> User:
-    user = User.objects.create_user(
-        email=email, password=PASSWORD, display_name=name, language="en"
-    )
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
 
 
 def _add_card(page, number: str) -> None:
@@ -45,8 +35,8 @@ def _request_payment(shop, quantity: str) -> None:
 
 
 def test_customer_pays_in_the_chat_with_a_fingerprint_then_the_pin(open_live):
-    merchant = _user("rosa@example.com", "Rosa")
-    customer = _user("carla@example.com", "Carla")
+    merchant = verified_user("rosa@example.com", "Rosa")
+    customer = verified_user("carla@example.com", "Carla")
     business = account_services.create_business(
         user=merchant, name="Padaria Rosa", slug="padaria-rosa"
     )

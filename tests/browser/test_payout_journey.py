@@ -6,36 +6,31 @@ key and sees the withdrawal in their history."""
 import datetime
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts import services as account_services
-from accounts.models import User
 from catalog.tests.factories import make_product
 from chats.tests.factories import start_chat
 from payments.models import Payout
 from payments.services import orders, payouts, pins
 from payments.tests.factories import card_for, pay
 from payments.tests.payout_factories import credit_wallet
-from tests.browser.pages import PASSWORD, assert_no_sideways_scroll, screenshot, sign_in
+from tests.browser.pages import (
+    assert_no_sideways_scroll,
+    screenshot,
+    sign_in,
+    verified_user,
+)
 
 pytestmark = pytest.mark.browser
 PIN = "739154"
 PHONE = {"width": 390, "height": 844}
 
 
-def _user(email: str, name: str) -> User:
-    user = User.objects.create_user(
-        email=email, password=PASSWORD, display_name=name, language="en"
-    )
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
-
-
 def test_owner_gets_paid_out_and_a_customer_withdraws(open_context):
-    owner = _user("rosa@example.com", "Rosa")
-    customer = _user("carla@example.com", "Carla")
+    owner = verified_user("rosa@example.com", "Rosa")
+    customer = verified_user("carla@example.com", "Carla")
     business = account_services.create_business(
         user=owner, name="Padaria Rosa", slug="padaria-rosa"
     )

@@ -4,7 +4,6 @@ sends money to a friend in a direct chat, confirmed by PIN, and the friend sees 
 arrive live, their wallet balance grow, and withdraws it to a Pix key."""
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -15,18 +14,10 @@ from core.events import collect_events
 from payments.gateway.base import CardDetails
 from payments.models import Payout, Refund
 from payments.services import cards, ledger, orders, payouts, pins
-from tests.browser.pages import PASSWORD, screenshot, sign_in
+from tests.browser.pages import screenshot, sign_in, verified_user
 
 pytestmark = pytest.mark.browser
 PIN = "739154"
-
-
-def _user(email: str, name: str) -> User:
-    user = User.objects.create_user(
-        email=email, password=PASSWORD, display_name=name, language="en"
-    )
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
 
 
 def _card(user: User, number: str):
@@ -41,8 +32,8 @@ def _card(user: User, number: str):
 
 
 def test_merchant_refunds_half_and_the_customer_sees_it_live(open_live):
-    merchant = _user("rosa@example.com", "Rosa")
-    customer = _user("carla@example.com", "Carla")
+    merchant = verified_user("rosa@example.com", "Rosa")
+    customer = verified_user("carla@example.com", "Carla")
     business = account_services.create_business(
         user=merchant, name="Padaria Rosa", slug="padaria-rosa"
     )
@@ -88,8 +79,8 @@ def test_merchant_refunds_half_and_the_customer_sees_it_live(open_live):
 
 
 def test_a_friend_sees_money_arrive_live_and_their_wallet_grow(open_live):
-    carla = _user("carla@example.com", "Carla")
-    bia = _user("bia@example.com", "Bia")
+    carla = verified_user("carla@example.com", "Carla")
+    bia = verified_user("bia@example.com", "Bia")
     with collect_events():
         conversation, _ = chat_services.start_direct_conversation(user=carla, peer=bia)
         pins.set_pin(user=carla, pin=PIN, pin_again=PIN)

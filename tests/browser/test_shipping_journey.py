@@ -5,34 +5,29 @@ delivered. On the embedded default the card crosses from the worker to the web
 process through the relay (chats/relay.py); with Redis, through its channel layer."""
 
 import pytest
-from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
 
 from accounts import services as account_services
-from accounts.models import User
 from catalog import services as catalog_services
 from chats import services as chat_services
 from core.events import collect_events
 from payments.models import Order
 from payments.services import orders, pins
 from payments.tests.factories import PIN, card_for, pay
-from tests.browser.pages import PASSWORD, assert_no_sideways_scroll, screenshot, sign_in
+from tests.browser.pages import (
+    assert_no_sideways_scroll,
+    screenshot,
+    sign_in,
+    verified_user,
+)
 
 pytestmark = pytest.mark.browser
 ARRIVAL = 25_000  # ms: the worker, the broker's polling and the relay
 
 
-def _user(email: str, name: str) -> User:
-    user = User.objects.create_user(
-        email=email, password=PASSWORD, display_name=name, language="en"
-    )
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
-
-
 def test_the_customer_sees_the_shipping_card_arrive_live(open_live, celery_worker):
-    merchant = _user("rosa@example.com", "Rosa")
-    customer = _user("carla@example.com", "Carla")
+    merchant = verified_user("rosa@example.com", "Rosa")
+    customer = verified_user("carla@example.com", "Carla")
     business = account_services.create_business(
         user=merchant, name="Padaria Rosa", slug="padaria-rosa"
     )
