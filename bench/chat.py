@@ -667,8 +667,9 @@ class PySpy:
     """``py-spy record`` of the server (all its threads) during the measured sends
     only, then the functions with the most samples (self and total)."""
 
-    def __init__(self, pid: int, var_dir: Path, enabled: bool):
+    def __init__(self, pid: int, var_dir: Path, enabled: bool, keep: str = ""):
         self.pid, self.out, self.enabled = pid, var_dir / "profile.txt", enabled
+        self.keep = keep
         self.recorder = None
         self.exe = shutil.which("py-spy") if enabled else None
         if enabled and self.exe is None:
@@ -705,6 +706,9 @@ class PySpy:
         self.recorder = None
         if self.out.exists():
             print_profile(self.out)
+            if self.keep:
+                shutil.copy(self.out, self.keep)
+                print(f"  (collapsed stacks kept in {self.keep})")
 
 
 def print_profile(path: Path, top: int = 30) -> None:
@@ -796,6 +800,9 @@ def main() -> int:
         "business's staff sockets",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (on PATH)")
+    parser.add_argument(
+        "--profile-out", default="", help="keep the profile's collapsed stacks in this file"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -840,7 +847,7 @@ def run(args, database_url: str) -> int:
                 runner = uvloop.run
             except ImportError:
                 runner = asyncio.run
-            profiler = PySpy(server.pid, var_dir, args.profile)
+            profiler = PySpy(server.pid, var_dir, args.profile, keep=args.profile_out)
             try:
                 result = runner(drive(plan, port, args, meters, steps, profiler))
             finally:

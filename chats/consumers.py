@@ -13,6 +13,7 @@ was sent is already committed.
 """
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -39,6 +40,7 @@ from core.ids import MAX_ID
 logger = logging.getLogger(__name__)
 
 CATCH_UP_LIMIT = 200
+SEND_BATCH = 50  # sends written in one transaction at most
 TYPING_INTERVAL = 1.0  # seconds: at most one typing event per socket and conversation
 
 
@@ -124,15 +126,98 @@ class ListEvents:
 
 
 def _merge(merged: dict | None, event: dict) -> dict:
-    """``event`` as a list update of one or more conversations: ``changes`` holds
+    """``event`` (of one conversation, or of several in ``changes``, as a batch of
+    messages makes) as a list update of one or more conversations: ``changes`` holds
     each conversation once, with its latest assignee (inbox updates)."""
     if merged is None:
         merged = {k: v for k, v in event.items() if k not in ("conversation", "assignee")}
         merged["changes"] = []
-    changes = [c for c in merged["changes"] if c["conversation"] != event["conversation"]]
-    changes.append({"conversation": event["conversation"], "assignee": event.get("assignee")})
-    merged["changes"] = changes
+    for change in event.get("changes") or [event]:
+        changes = [c for c in merged["changes"] if c["conversation"] != change["conversation"]]
+        changes.append({"conversation": change["conversation"], "assignee": change.get("assignee")})
+        merged["changes"] = changes
     return merged
+
+
+class SendQueue:
+    """The messages this process's sockets send, written in batches (group commit).
+
+    A send waits here until a writer takes it; a writer takes every send waiting
+    (up to ``limit``) and writes them in one transaction (``services.send_many``:
+    a constant number of statements however many), then sends their events in one
+    batch. With ``writers`` writers, a send that arrives while they are all busy
+    waits for the next batch: at a low rate every batch holds one send, as before;
+    under load the batches grow, and a message costs a fraction of the statements,
+    round trips and commits. A socket's own sends stay in order (it waits for each
+    ack before reading its next frame). One per event loop, like :class:`ListEvents`.
+    """
+
+    def __init__(self, writers: int, limit: int) -> None:
+        self.writers, self.limit = writers, limit
+        self.busy = 0
+        self.writing: set[asyncio.Task] = set()
+        self.waiting: list[tuple[services.Send, asyncio.Future]] = []
+
+    async def send(self, layer, send: services.Send) -> tuple:
+        """``(message, created)``, or the send's ``AppError`` raised."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append((send, future))
+        if self.busy < self.writers:
+            self.busy += 1
+            # A context of its own: the writer serves every socket, in no one's language.
+            loop = asyncio.get_running_loop()
+            task = loop.create_task(self._write(layer), context=contextvars.Context())
+            self.writing.add(task)  # a reference until it is done
+            task.add_done_callback(self.writing.discard)
+        result = await future
+        if isinstance(result, AppError):
+            raise result
+        return result
+
+    async def _write(self, layer) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting[: self.limit], self.waiting[self.limit :]
+                await self._write_batch(layer, batch)
+        finally:
+            self.busy -= 1
+
+    async def _write_batch(self, layer, batch) -> None:
+        try:
+            results, pending = await _send_to_database(_send_many)([send for send, _f in batch])
+        except Exception as exc:
+            if len(batch) > 1:  # one by one: only the send that fails fails
+                for item in batch:
+                    await self._write_batch(layer, [item])
+                return
+            if not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return
+        for (_send, future), result in zip(batch, results, strict=True):
+            if not future.done():  # its socket may have closed meanwhile
+                future.set_result(result)
+        try:
+            await group_send_all(layer, list_events().route(layer, pending))
+        except Exception:  # as for any event after its commit: logged, sockets catch up
+            logger.exception("chat: the events of %d messages not sent", len(batch))
+
+
+def _send_many(sends):
+    with collect_events() as pending:
+        results = services.send_many(sends)
+    return results, pending
+
+
+_send_queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SendQueue]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def send_queue() -> SendQueue:
+    loop = asyncio.get_running_loop()
+    if loop not in _send_queues:
+        _send_queues[loop] = SendQueue(settings.CHAT_SEND_WRITERS, SEND_BATCH)
+    return _send_queues[loop]
 
 
 _list_events: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ListEvents]" = (
@@ -380,15 +465,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "subscribed_list"})
 
     async def on_send(self, content):
-        body, client_id = _text(content, "body"), _text(content, "client_id")
         conversation_id = content.get("conversation")
         if type(conversation_id) is not int or not 0 < conversation_id <= MAX_ID:
             raise AppError(_("Conversation not found."), code="not_found")
-        # One database call: the service locks the conversation and checks, under the
-        # lock, that this user may write there (the same rule as the pages).
-        message, created, pending = await _send_to_database(self._send_text)(
-            Conversation(pk=conversation_id), body, client_id or None
+        send = services.text_message(
+            actor=self.user,
+            conversation=Conversation(pk=conversation_id),
+            body=_text(content, "body"),
+            client_id=_text(content, "client_id") or None,
         )
+        # The service locks the conversation and checks, under the lock, that this
+        # user may write there (the same rule as the pages).
+        message, created = await send_queue().send(self.channel_layer, send)
         await self.send_json(
             {
                 "type": "ack",
@@ -398,14 +486,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "created": created,
             }
         )
-        await group_send_all(self.channel_layer, list_events().route(self.channel_layer, pending))
-
-    def _send_text(self, conversation, body, client_id):
-        with collect_events() as pending:
-            message, created = services.send_text(
-                actor=self.user, conversation=conversation, body=body, client_id=client_id
-            )
-        return message, created, pending
 
     async def on_typing(self, content):
         conversation_id = content.get("conversation")

@@ -11,17 +11,17 @@ outbox appends a batch of messages at once (:func:`append_messages`, which
 """
 
 import datetime
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, PositiveIntegerField, Value, When
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import Business, Membership, OpeningHours, User
 from accounts.services import require_role, validation_to_app_error
@@ -39,6 +39,7 @@ from chats.models import (
     QuickReply,
     Report,
 )
+from core import counters
 from core.cards import mask_card_numbers
 from core.errors import AppError
 from core.events import enqueue_on_commit
@@ -57,7 +58,7 @@ FIRST_TOUCH_FIELDS = (
 
 
 def _not_found() -> AppError:
-    return AppError(_("Conversation not found."), code="not_found", status_code=404)
+    return AppError(_lazy("Conversation not found."), code="not_found", status_code=404)
 
 
 # --- Access -----------------------------------------------------------------------
@@ -74,6 +75,12 @@ def staff_membership(user: User, conversation: Conversation) -> Membership | Non
     membership = Membership.objects.filter(
         user=user, business_id=conversation.business_id, business__is_active=True
     ).first()
+    return _if_it_sees(membership, user, conversation)
+
+
+def _if_it_sees(membership: Membership | None, user: User, conversation: Conversation):
+    """``membership`` if it lets ``user`` see ``conversation`` (agents: theirs and
+    unassigned ones), else None."""
     if membership is None:
         return None
     if membership.role == ROLE.AGENT and conversation.assignee_id not in (None, user.pk):
@@ -277,45 +284,38 @@ def append_messages(drafts: Sequence[Draft]) -> list[Message]:
     for message in messages:
         locked = message.conversation
         locked.last_message, locked.last_message_at = message, message.created_at
-    Conversation.objects.bulk_update(
-        [d.locked for d in touched.values()], ["last_seq", "last_message", "last_message_at"]
-    )
-    by_count: dict[int, list[int]] = {}
-    for conversation_pk, count in added.items():
-        by_count.setdefault(count, []).append(conversation_pk)
-    number = PositiveIntegerField()
-    senders = [p for d in touched.values() for p in d.participants if p.pk in last_sent]
-    Participant.objects.filter(conversation_id__in=list(touched)).update(
-        unread=Case(
-            *[When(pk=p.pk, then=Value(p.unread)) for p in senders],
-            *[When(conversation_id__in=c, then=F("unread") + n) for n, c in by_count.items()],
-            default=F("unread"),
-            output_field=number,
-        ),
-        last_read_seq=Case(
-            *[When(pk=pk, then=Value(seq)) for pk, seq in last_sent.items()],
-            default=F("last_read_seq"),
-            output_field=number,
-        ),
-        last_delivered_seq=Case(
-            *[When(pk=pk, then=Value(seq)) for pk, seq in last_sent.items()],
-            default=F("last_delivered_seq"),
-            output_field=number,
-        ),
-    )
+    # Plain UPDATEs by primary key, sent together (psycopg pipelines executemany):
+    # the ORM's bulk_update / Case(When…) compiles a clause per row, which cost more
+    # than the database's work here.
+    conversations, participants = Conversation._meta.db_table, Participant._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {conversations} SET last_seq = %s, last_message_id = %s,"  # noqa: S608
+            " last_message_at = %s WHERE id = %s",
+            [
+                (d.locked.last_seq, d.locked.last_message.pk, d.locked.last_message_at, pk)
+                for pk, d in touched.items()
+            ],
+        )
+        # A sender has read everything up to its own last message (and has the unread
+        # others' later messages make); everyone else has one more unread per message.
+        cursor.executemany(
+            f"UPDATE {participants} SET unread = COALESCE(%s, unread + %s),"  # noqa: S608
+            " last_read_seq = COALESCE(%s, last_read_seq),"
+            " last_delivered_seq = COALESCE(%s, last_delivered_seq) WHERE id = %s",
+            [
+                (p.unread, None, seq, seq, p.pk)
+                if (seq := last_sent.get(p.pk)) is not None
+                else (None, added[pk], None, None, p.pk)
+                for pk, d in touched.items()
+                for p in d.participants
+            ],
+        )
     events.push_messages(
         [(m.conversation, m, touched[m.conversation.pk].participants) for m in messages]
     )
     _schedule_unread_email([p for pk in business_wrote for p in touched[pk].participants])
     return messages
-
-
-def _existing(conversation: Conversation, author: User | None, client_id: str | None):
-    if not client_id:
-        return None
-    return Message.objects.filter(
-        conversation=conversation, author=author, client_id=client_id
-    ).first()
 
 
 def post_message(
@@ -341,9 +341,9 @@ def post_message(
     """
     with transaction.atomic():
         locked, participants = _lock(conversation)
-        existing = _existing(locked, author, client_id)
-        if existing is not None:
-            return existing, False
+        existing = _sent_before([(locked.pk, author, client_id)])
+        if existing:
+            return next(iter(existing.values())), False
         if sender is not None:
             sender = next(p for p in participants if p.pk == sender.pk)
         message = _append(
@@ -362,34 +362,89 @@ def post_message(
     return message, True
 
 
-def _check_rate(user: User) -> None:
-    """At most ``CHAT_MESSAGES_PER_MINUTE`` messages per user per minute (one cache
-    round trip in the usual case)."""
+def _over_rate(actors: Sequence[User]) -> list[bool]:
+    """Whether each of these sends goes over ``CHAT_MESSAGES_PER_MINUTE`` messages per
+    user per minute (counted in the cache: one count per user however many sends)."""
     limit = settings.CHAT_MESSAGES_PER_MINUTE
     window = int(timezone.now().timestamp() // 60)
-    key = f"chat-rate:{user.pk}:{window}"
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the first message of this minute
-        count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
-    if count > limit:
-        raise AppError(
-            _("You are sending messages too fast. Wait a minute and try again."),
-            code="rate_limited",
-            status_code=429,
-        )
+    wanted = Counter(actor.pk for actor in actors)
+    keys = {pk: f"chat-rate:{pk}:{window}" for pk in wanted}
+    counts = counters.add({keys[pk]: n for pk, n in wanted.items()}, timeout=120)
+    totals = {pk: counts[keys[pk]] for pk in wanted}
+    counted: Counter = Counter()
+    over = []
+    for actor in actors:
+        counted[actor.pk] += 1
+        over.append(totals[actor.pk] - wanted[actor.pk] + counted[actor.pk] > limit)
+    return over
 
 
-def _side_of(actor: User, locked: Conversation, participants: list[Participant]) -> Participant:
+def _rate_limited() -> AppError:
+    return AppError(
+        _lazy("You are sending messages too fast. Wait a minute and try again."),
+        code="rate_limited",
+        status_code=429,
+    )
+
+
+def _staff_memberships(sends: Sequence["Send"], locked: dict) -> dict[tuple[int, int], Membership]:
+    """``{(user id, business id): membership}`` of the senders writing for a business
+    (not as a participant of their own), in one query."""
+    wanted = set()
+    for send in sends:
+        conversation, participants = locked.get(send.conversation.pk, (None, ()))
+        if conversation is None or conversation.business_id is None:
+            continue
+        if send.actor.is_authenticated and all(p.user_id != send.actor.pk for p in participants):
+            wanted.add((send.actor.pk, conversation.business_id))
+    if not wanted:
+        return {}
+    memberships = Membership.objects.filter(
+        user_id__in={user for user, _b in wanted},
+        business_id__in={business for _u, business in wanted},
+        business__is_active=True,
+    )
+    return {(m.user_id, m.business_id): m for m in memberships}
+
+
+def _side_of(
+    actor: User, locked: Conversation, participants: list[Participant], memberships: dict
+) -> Participant:
     """The participant ``actor`` writes as: their own side, or the business's for its
     staff (checked against the locked row, so a fresh assignment counts)."""
     if actor.is_authenticated:
         for participant in participants:
             if participant.user_id == actor.pk:
                 return participant
-        if locked.business_id is not None and staff_membership(actor, locked) is not None:
-            return next(p for p in participants if p.business_id == locked.business_id)
+        business = locked.business_id
+        membership = memberships.get((actor.pk, business))
+        if business is not None and _if_it_sees(membership, actor, locked):
+            return next(p for p in participants if p.business_id == business)
     raise _not_found()
+
+
+def _sent_before(keys) -> dict[tuple[int, int | None, str], Message]:
+    """The messages already sent with these ``(conversation id, author, client id)``
+    (keys without a client id are skipped), by key, in one query."""
+    keys = [(c, getattr(a, "pk", None), k) for c, a, k in keys if k]
+    if not keys:
+        return {}
+    messages = Message.objects.filter(
+        conversation_id__in={c for c, _a, _k in keys}, client_id__in={k for _c, _a, k in keys}
+    )
+    found = {(m.conversation_id, m.author_id, m.client_id): m for m in messages}
+    return {key: found[key] for key in keys if key in found}
+
+
+def _check_not_blocked(side: Participant, locked: Conversation, participants) -> None:
+    if side.user_id is not None and locked.contact is not None and locked.contact.is_blocked:
+        raise AppError(
+            _lazy("This business is not accepting your messages."), code="blocked", status_code=403
+        )
+    if locked.is_direct and any(p.pk != side.pk and p.blocked_at for p in participants):
+        raise AppError(
+            _lazy("This person is not accepting your messages."), code="blocked", status_code=403
+        )
 
 
 def _clean_text(body: str, *, required: bool = True) -> str:
@@ -416,46 +471,124 @@ def _clean_client_id(client_id: str | None) -> str | None:
     return client_id
 
 
-def _send(
-    actor: User, conversation: Conversation, *, kind: str, body: str, client_id, **fields
-) -> tuple[Message, bool]:
-    """Send as the actor's side: lock, check who may write, answer a resend with the
-    saved message (before the block and rate checks: retrying must neither fail nor
-    use up the allowance), then append. ``conversation`` may be a bare
+@dataclass
+class Send:
+    """A message a user sends as their side, cleaned (:func:`text_message` makes a
+    text one): what :func:`send_many` takes. ``conversation`` may be a bare
     ``Conversation(pk=…)``: everything is read under the lock."""
-    client_id = _clean_client_id(client_id)
+
+    actor: User
+    conversation: Conversation
+    kind: str = "text"
+    body: str = ""
+    client_id: str | None = None
+    payload: dict | None = None
+    image: Any = None
+    image_thumb: Any = None
+
+
+def send_many(sends: Sequence[Send]) -> list[tuple[Message, bool] | AppError]:
+    """Send each of ``sends`` as its actor's side, in one transaction and in order:
+    lock their conversations, check under the lock who may write there, answer a
+    resend with the saved message (before the block and rate checks: retrying must
+    neither fail nor use up the allowance), then append the others at once.
+
+    Each result is ``(message, created)`` or the :class:`AppError` that refused that
+    send; the others go on. A constant number of statements however many (plus the
+    auto replies): the chat socket hands the sends that arrive while the previous
+    ones are written here together (``chats.consumers.SendQueue``)."""
+    results: list = [None] * len(sends)
+    admitted: list[tuple[int, Participant]] = []
+    again: list[tuple[int, int]] = []  # (i, j): send i repeats send j's client id
     with transaction.atomic():
-        locked, participants = _lock(conversation)
-        side = _side_of(actor, locked, participants)
-        existing = _existing(locked, actor, client_id)
-        if existing is not None:
-            return existing, False
-        if side.user_id is not None and locked.contact is not None and locked.contact.is_blocked:
-            raise AppError(
-                _("This business is not accepting your messages."), code="blocked", status_code=403
-            )
-        if locked.is_direct and any(p.pk != side.pk and p.blocked_at for p in participants):
-            raise AppError(
-                _("This person is not accepting your messages."), code="blocked", status_code=403
-            )
-        _check_rate(actor)
-        message = _append(
-            locked, participants, side, author=actor, kind=kind, body=body, client_id=client_id,
-            payload=fields.pop("payload", None), **fields,
-        )  # fmt: skip
-        if side.user_id is not None and locked.business_id is not None:
-            _auto_replies(locked, participants, message)
-            if kind == "text":
-                hooks.customer_text(conversation=locked, message=message)
-    conversation.last_seq, conversation.last_message_at = locked.last_seq, locked.last_message_at
-    return message, True
+        locked = lock_conversations(sorted({send.conversation.pk for send in sends}))
+        memberships = _staff_memberships(sends, locked)
+        sent = _sent_before((s.conversation.pk, s.actor, s.client_id) for s in sends)
+        first: dict[tuple, int] = {}
+        for i, send in enumerate(sends):
+            key = (send.conversation.pk, send.actor.pk, send.client_id)
+            try:
+                if send.conversation.pk not in locked:
+                    raise _not_found()
+                conversation, participants = locked[send.conversation.pk]
+                side = _side_of(send.actor, conversation, participants, memberships)
+                if key in sent:
+                    results[i] = (sent[key], False)
+                elif key in first:
+                    again.append((i, first[key]))
+                else:
+                    _check_not_blocked(side, conversation, participants)
+                    admitted.append((i, side))
+                    if send.client_id:
+                        first[key] = i
+            except AppError as exc:
+                results[i] = exc
+        over = _over_rate([sends[i].actor for i, _side in admitted])
+        for (i, _side), refused in zip(admitted, over, strict=True):
+            if refused:
+                results[i] = _rate_limited()
+        admitted = [a for a, refused in zip(admitted, over, strict=True) if not refused]
+        drafts = [_draft(sends[i], locked[sends[i].conversation.pk], side) for i, side in admitted]
+        messages = append_messages(drafts) if drafts else []
+        for (i, _side), message in zip(admitted, messages, strict=True):
+            results[i] = (message, True)
+        for i, j in again:
+            results[i] = (results[j][0], False) if isinstance(results[j], tuple) else results[j]
+        # Auto replies of all first, then the hooks: a hook may post through
+        # post_message, which reads the conversation afresh.
+        sent_now = zip(admitted, messages, strict=True)
+        customers = [(i, message) for (i, side), message in sent_now if side.user_id]
+        for i, message in customers:
+            conversation, participants = locked[sends[i].conversation.pk]
+            if conversation.business_id is not None:
+                _auto_replies(conversation, participants, message)
+        for i, message in customers:
+            conversation, _participants = locked[sends[i].conversation.pk]
+            if conversation.business_id is not None and message.kind == "text":
+                hooks.customer_text(conversation=conversation, message=message)
+    for send, result in zip(sends, results, strict=True):
+        if type(result) is tuple and send.conversation.pk in locked:
+            conversation = locked[send.conversation.pk][0]
+            send.conversation.last_seq = conversation.last_seq
+            send.conversation.last_message_at = conversation.last_message_at
+    return results
+
+
+def _draft(send: Send, locked: tuple[Conversation, list[Participant]], side) -> Draft:
+    conversation, participants = locked
+    return Draft(
+        conversation, participants, side,
+        kind=send.kind, body=send.body, payload=send.payload, author=send.actor,
+        image=send.image, image_thumb=send.image_thumb, client_id=send.client_id,
+    )  # fmt: skip
+
+
+def _send(send: Send) -> tuple[Message, bool]:
+    """:func:`send_many` for one send; its error raised."""
+    [result] = send_many([send])
+    if isinstance(result, AppError):
+        raise result
+    return result
+
+
+def text_message(
+    *, actor: User, conversation: Conversation, body: str, client_id: str | None = None
+) -> Send:
+    """A text message to send (cleaned: an ``AppError`` if it is empty, too long, or
+    its client id is malformed)."""
+    return Send(
+        actor, conversation, kind="text", body=_clean_text(body),
+        client_id=_clean_client_id(client_id),
+    )  # fmt: skip
 
 
 def send_text(
     *, actor: User, conversation: Conversation, body: str, client_id: str | None = None
 ) -> tuple[Message, bool]:
     """Send a text message as the actor's side. Idempotent per ``client_id``."""
-    return _send(actor, conversation, kind="text", body=_clean_text(body), client_id=client_id)
+    return _send(
+        text_message(actor=actor, conversation=conversation, body=body, client_id=client_id)
+    )
 
 
 def send_image(
@@ -473,17 +606,18 @@ def send_image(
     main = image.encode(max_side=IMAGE_STORED_SIDE)
     thumb = image.encode(max_side=IMAGE_THUMB_SIDE)
     width, height = image.image.size
-    message, created = _send(
-        actor,
-        conversation,
-        kind="image",
-        body=caption,
-        client_id=client_id,
-        image=main,
-        image_thumb=thumb,
-        payload={"width": width, "height": height},
+    return _send(
+        Send(
+            actor,
+            conversation,
+            kind="image",
+            body=caption,
+            client_id=_clean_client_id(client_id),
+            image=main,
+            image_thumb=thumb,
+            payload={"width": width, "height": height},
+        )
     )
-    return message, created
 
 
 def _business_product(conversation: Conversation, product_id) -> "Any":
@@ -516,8 +650,11 @@ def share_product(
     product = _business_product(conversation, product_id)
     payload = {"product_id": product.pk, "business_id": product.business_id, "name": product.name}
     return _send(
-        actor, conversation, kind="product", body=body, client_id=client_id, payload=payload
-    )
+        Send(
+            actor, conversation, kind="product", body=body,
+            client_id=_clean_client_id(client_id), payload=payload,
+        )
+    )  # fmt: skip
 
 
 def share_products(
@@ -553,8 +690,11 @@ def share_products(
         )
     payload = {"business_id": conversation.business_id, "sections": clean}
     return _send(
-        actor, conversation, kind="product_set", body=body, client_id=client_id, payload=payload
-    )
+        Send(
+            actor, conversation, kind="product_set", body=body,
+            client_id=_clean_client_id(client_id), payload=payload,
+        )
+    )  # fmt: skip
 
 
 def post_system_note(*, conversation: Conversation, body: str) -> Message:

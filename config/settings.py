@@ -244,6 +244,10 @@ CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
 # Seconds: the inbox and chat-list updates of messages sent on sockets go out at most
 # once per list per window, merged (chats.consumers.ListEvents); 0 sends each at once.
 CHAT_LIST_EVENT_WINDOW = env.float("CHAT_LIST_EVENT_WINDOW", default=0.25)
+# Transactions writing the messages sent on sockets at once, per server process
+# (chats.consumers.SendQueue): sends that arrive while they are busy are written
+# together in the next one.
+CHAT_SEND_WRITERS = env.int("CHAT_SEND_WRITERS", default=2)
 
 # --- Outbox (automated messages; docs/outbox.md) -------------------------------------
 # The beat sends the due scheduled messages every OUTBOX_DISPATCH_INTERVAL seconds,

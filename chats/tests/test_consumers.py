@@ -10,6 +10,7 @@ transaction.
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -368,6 +369,55 @@ async def test_resending_the_same_client_id_makes_one_message(
     assert [m["message"]["seq"] for m in of_type(frames, "message")] == [1]
     assert [m["message"]["seq"] for m in of_type(await drain(staff), "message")] == [1]
     assert await count_messages(conversation) == 1
+
+
+async def test_sends_from_many_sockets_are_written_together_and_each_acked(
+    open_socket, business, owner, settings, monkeypatch
+):
+    # given one writer per process, held up on its first batch while five other
+    # customers send (each in their own conversation, one to a conversation of
+    # someone else's)
+    settings.CHAT_SEND_WRITERS = 1
+    batches, real = [], services.send_many
+
+    def send_many(sends):
+        batches.append(len(sends))
+        if len(batches) == 1:
+            time.sleep(0.5)  # the others queue up meanwhile
+        return real(sends)
+
+    monkeypatch.setattr(services, "send_many", send_many)
+    customers = [await run(UserFactory) for _ in range(6)]
+    chats = [await run(start_chat, business, c) for c in customers]
+    sockets = [await open_socket(c) for c in customers]
+    for socket, conversation in zip(sockets, chats, strict=True):
+        await subscribe(socket, conversation)
+    staff = await open_socket(owner)
+    for conversation in chats:
+        await subscribe(staff, conversation)
+    await drain(staff)
+
+    # when all send at once (the last one to the first customer's conversation)
+    await send(sockets[0], chats[0], "first", client_id="m-0")
+    await asyncio.sleep(0.1)
+    for i, socket in enumerate(sockets[1:], start=1):
+        await send(socket, chats[0] if i == 5 else chats[i], f"hello {i}", client_id=f"m-{i}")
+
+    # then they went in two transactions, each send answered on its own socket
+    for i, socket in enumerate(sockets):
+        frame = await recv(socket)
+        if i == 5:
+            assert (frame["type"], frame["code"]) == ("error", "not_found")
+            assert frame["client_id"] == "m-5"
+        else:
+            frame = frame if frame["type"] == "ack" else await recv(socket, "ack")
+            assert (frame["client_id"], frame["seq"], frame["created"]) == (f"m-{i}", 1, True)
+    assert batches == [1, 5]
+    messages = of_type(await drain(staff), "message")
+    assert sorted((m["conversation"], m["message"]["client_id"]) for m in messages) == sorted(
+        (chats[i].pk, f"m-{i}") for i in range(5)
+    )
+    assert await count_messages() == 5
 
 
 # --- Catch-up -----------------------------------------------------------------------

@@ -138,6 +138,95 @@ def test_a_send_costs_five_queries(business, owner, customer, django_assert_num_
         say(owner, conversation, "counted")
 
 
+def _text(actor, conversation, body, client_id=None) -> services.Send:
+    return services.text_message(
+        actor=actor, conversation=conversation, body=body, client_id=client_id
+    )
+
+
+def _count_send_many(sends) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        results = services.send_many(sends)
+    assert all(isinstance(r, tuple) and r[1] for r in results), results
+    return len(queries)
+
+
+def test_sends_written_together_cost_the_same_statements_however_many(business, owner, agent):
+    """What the chat socket hands the service under load: customers and staff, with
+    client ids, in many conversations, in one transaction of a constant number of
+    statements."""
+    chats = [start_chat(business, UserFactory()) for _ in range(8)]
+    for conversation in chats:
+        say(conversation.contact.user, conversation, "warm up")
+
+    def sends(conversations, tag):
+        return [
+            _text(actor, conversation, f"{tag} {i}", client_id=f"{tag}-{i}-{actor.pk}")
+            for i, conversation in enumerate(conversations)
+            for actor in (conversation.contact.user, owner if i % 2 else agent)
+        ]
+
+    two = _count_send_many(sends(chats[:1], "a"))
+    many = _count_send_many(sends(chats, "b"))
+    assert two == many
+    assert Message.objects.count() == 8 + 2 + 16
+    for conversation in chats[1:]:
+        conversation.refresh_from_db()
+        assert conversation.last_seq == 3
+        assert list(conversation.messages.values_list("seq", "body")) == [
+            (1, "warm up"),
+            (2, f"b {chats.index(conversation)}"),
+            (3, f"b {chats.index(conversation)}"),
+        ]
+
+
+def test_each_send_of_a_batch_is_refused_or_sent_on_its_own(business, owner, customer, other):
+    # given a customer who already sent "x-1", a blocked customer, and another
+    # business's conversation
+    mine = start_chat(business, customer)
+    say(customer, mine, "first", client_id="x-1")
+    blocked = start_chat(business)
+    services.block_contact(actor=owner, conversation=blocked, blocked=True)
+    theirs = start_chat(other.business)
+
+    # when they all arrive together
+    results = services.send_many(
+        [
+            _text(customer, mine, "sent", client_id="x-2"),
+            _text(customer, theirs, "not mine"),
+            _text(blocked.contact.user, blocked, "let me talk"),
+            _text(customer, mine, "sent twice", client_id="x-2"),
+            _text(customer, mine, "resent", client_id="x-1"),
+            _text(owner, mine, "reply", client_id="x-2"),
+            _text(owner, theirs, "not ours"),
+        ]
+    )
+
+    # then each is answered on its own
+    sent, not_mine, refused, twice, resent, reply, not_ours = results
+    assert (sent[0].seq, sent[0].body, sent[1]) == (2, "sent", True)
+    assert (not_mine.code, refused.code, not_ours.code) == ("not_found", "blocked", "not_found")
+    assert (twice[0].pk, twice[1]) == (sent[0].pk, False)
+    assert (resent[0].seq, resent[0].body, resent[1]) == (1, "first", False)
+    assert (reply[0].seq, reply[0].author_id, reply[1]) == (3, owner.pk, True)  # its own id
+    assert list(mine.messages.values_list("body", flat=True)) == ["first", "sent", "reply"]
+    assert not theirs.messages.exists() and not blocked.messages.exists()
+
+
+def test_a_batch_over_the_rate_limit_refuses_only_the_sends_past_it(business, customer, settings):
+    settings.CHAT_MESSAGES_PER_MINUTE = 3
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "one")
+    results = services.send_many([_text(customer, conversation, f"m{i}") for i in range(4)])
+    assert [r[0].seq if isinstance(r, tuple) else r.code for r in results] == [
+        2, 3, "rate_limited", "rate_limited",
+    ]  # fmt: skip
+    assert conversation.messages.count() == 3
+
+
 def _hours_closed_now(owner, business):
     """Opening hours that exclude the current moment (one hour, twelve hours from now)."""
     import datetime
