@@ -48,16 +48,14 @@ _send_threads: ThreadPoolExecutor | None = None
 
 
 def _send_to_database(fn):
-    """Sends from many sockets run in parallel threads on PostgreSQL (each takes a
-    pooled connection; the conversation's row lock orders them), instead of one
-    thread per process, where every socket's send would wait for the others'
-    round trips to the database. SQLite allows one writer at a time, so there they
-    stay on the one thread. A socket's own frames are handled one at a time either
-    way.
+    """The send queue's writers (``SendQueue``) run in threads of their own on
+    PostgreSQL (each takes a pooled connection; the conversations' row locks order
+    them), not in the one thread every other database call of the process waits
+    for. SQLite allows one writer at a time, so there they stay on that thread.
 
-    The threads are the process's own, as many as the pool has connections (more
-    would only wait for one), and live as long as the process: a thread that ends
-    while holding a pooled connection would take it out of the pool for good."""
+    The threads are the process's own, at most as many as the pool has connections,
+    and live as long as the process: a thread that ends while holding a pooled
+    connection would take it out of the pool for good."""
     global _send_threads
     if connection.vendor != "postgresql":
         return database_sync_to_async(fn)
