@@ -225,6 +225,9 @@ class Draft:
     image: Any = None
     image_thumb: Any = None
     client_id: str | None = None
+    # Rows the message's kind would otherwise read to render it, set on the message
+    # (e.g. ``{"payment": payment}`` for a receipt: its prefetch keeps a given row).
+    attached: dict[str, Any] | None = None
 
 
 def _append(locked: Conversation, participants: list[Participant], sender, **fields) -> Message:
@@ -262,6 +265,8 @@ def append_messages(drafts: Sequence[Draft]) -> list[Message]:
                 client_id=draft.client_id or None,
             )
         )
+        for name, row in (draft.attached or {}).items():
+            setattr(messages[-1], name, row)
         for participant in draft.participants:
             if participant.pk == sender_pk:
                 participant.last_read_seq = participant.last_delivered_seq = seq
@@ -329,6 +334,7 @@ def post_message(
     image=None,
     image_thumb=None,
     client_id: str | None = None,
+    attached: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Append a message to ``conversation``; the one place a message is created.
 
@@ -337,7 +343,8 @@ def post_message(
     that message and ``created=False`` (a resend never makes a second message).
     Pushes the message to the conversation's sockets after the commit. Callers
     check permissions; this checks nothing but numbering and idempotency. For other
-    apps' kinds (payment requests, shipping notices…).
+    apps' kinds (payment requests, shipping notices…). ``attached``: rows the kind
+    renders, which the caller has just read (see :class:`Draft`).
     """
     with transaction.atomic():
         locked, participants = _lock(conversation)
@@ -357,6 +364,7 @@ def post_message(
             image=image,
             image_thumb=image_thumb,
             client_id=client_id,
+            attached=attached,
         )
     conversation.last_seq, conversation.last_message_at = locked.last_seq, locked.last_message_at
     return message, True
