@@ -9,20 +9,20 @@ a correction is a new posting. PostgreSQL checks the same rules again
 UPDATE and DELETE, and a deferred trigger refuses at commit a transaction whose
 entries do not sum to zero.
 
-Locking (docs/payments.md, "Ledger"): :func:`post` locks the *non-system* accounts
-it touches (merchant payable, user wallets) with ``SELECT … FOR UPDATE`` in id
-order, checks that none goes below zero, and only then writes. System accounts
-(gateway clearing, fee revenue) are not locked up front; their cached balance is
-moved with an ``F()`` expression, after the non-system ones and in id order, so
-every posting takes its row locks in the same global order and two postings cannot
-deadlock each other.
+Locking (docs/payments.md, "Ledger"): :func:`post` locks every account it touches
+with one ``SELECT … FOR UPDATE`` in id order — so every posting takes its row locks
+in the same global order and two postings cannot deadlock each other — checks that
+no non-system account (merchant payable, user wallet) goes below zero, and only
+then writes; the cached balances move in one ``UPDATE`` with ``F()`` expressions.
+System accounts (gateway clearing, fee revenue) may go below zero, and every
+payment moves them: call :func:`post` last in a transaction.
 """
 
 import re
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
@@ -219,19 +219,14 @@ def post(
     database.
     """
     deltas = _validate(kind, currency, entries)
-    accounts = {account.pk: account for account, _amount in entries}
-    system = sorted(pk for pk in deltas if accounts[pk].is_system)
-    held = sorted(pk for pk in deltas if not accounts[pk].is_system)
-
-    if held:
-        locked = LedgerAccount.objects.select_for_update().filter(pk__in=held).order_by("pk")
-        for account in locked.only("pk", "balance", "currency", "is_system"):
-            if account.currency != currency or account.is_system:
-                raise ValueError(f"ledger account {account.pk} changed under us")
-            if account.balance + deltas[account.pk] < 0:
-                raise AppError(
-                    _("The balance is not enough for this."), code="insufficient_balance"
-                )
+    ids = sorted(deltas)
+    # Every account of the posting locked in id order: one global lock order.
+    locked = LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    for account in locked.only("pk", "balance", "currency", "is_system"):
+        if account.currency != currency:
+            raise ValueError(f"ledger account {account.pk} changed under us")
+        if not account.is_system and account.balance + deltas[account.pk] < 0:
+            raise AppError(_("The balance is not enough for this."), code="insufficient_balance")
 
     try:
         # No savepoint of its own: the error is raised straight on, and this
@@ -257,9 +252,14 @@ def post(
         )
         for account, amount in entries
     )
-    # Non-system first, then system, each in id order: one global lock order.
-    for pk in held + system:
-        LedgerAccount.objects.filter(pk=pk).update(balance=F("balance") + deltas[pk])
+    # One statement for all the balances (their rows are locked above).
+    LedgerAccount.objects.filter(pk__in=ids).update(
+        balance=Case(
+            *[When(pk=pk, then=F("balance") + Value(delta)) for pk, delta in deltas.items()],
+            default=F("balance"),
+            output_field=LedgerAccount._meta.get_field("balance"),
+        )
+    )
     return posting
 
 
