@@ -184,26 +184,29 @@ def start_direct_conversation(*, user: User, peer: User) -> tuple[Conversation, 
 # --- Posting messages ----------------------------------------------------------------
 
 
-def _lock(conversation: Conversation) -> tuple[Conversation, list[Participant]]:
+def _lock(
+    conversation: Conversation, *, related: bool = True
+) -> tuple[Conversation, list[Participant]]:
     """The conversation row, locked until commit, with its contact, business and
-    inbox settings, and its participants: what posting a message reads, in 2 queries."""
-    locked = lock_conversations([conversation.pk]).get(conversation.pk)
+    inbox settings (not with ``related=False``), and its participants: what posting a
+    message reads, in 2 queries."""
+    locked = lock_conversations([conversation.pk], related=related).get(conversation.pk)
     if locked is None:
         raise Conversation.DoesNotExist("Conversation matching query does not exist.")
     return locked
 
 
-def lock_conversations(ids: Sequence[int]) -> dict[int, tuple[Conversation, list[Participant]]]:
+def lock_conversations(
+    ids: Sequence[int], *, related: bool = True
+) -> dict[int, tuple[Conversation, list[Participant]]]:
     """Lock the conversations ``ids`` (in id order, so two callers never deadlock) until
     commit, with what posting reads: ``{id: (conversation, participants)}``, in 2
-    queries however many. A missing id is missing from the result."""
-    locked = {
-        c.pk: (c, [])
-        for c in Conversation.objects.select_for_update(of=("self",))
-        .select_related("contact", "business__inbox_settings")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    queries however many. A missing id is missing from the result. ``related=False``:
+    without the contact, business and inbox settings (appending reads none of them)."""
+    rows = Conversation.objects.select_for_update(of=("self",))
+    if related:
+        rows = rows.select_related("contact", "business__inbox_settings")
+    locked = {c.pk: (c, []) for c in rows.filter(pk__in=ids).order_by("pk")}
     for participant in Participant.objects.filter(conversation_id__in=list(locked)).order_by("pk"):
         locked[participant.conversation_id][1].append(participant)
     return locked
@@ -282,9 +285,16 @@ def append_messages(drafts: Sequence[Draft]) -> list[Message]:
     for message in messages:
         locked = message.conversation
         locked.last_message, locked.last_message_at = message, message.created_at
-    Conversation.objects.bulk_update(
-        [d.locked for d in touched.values()], ["last_seq", "last_message", "last_message_at"]
-    )
+    conversations = [d.locked for d in touched.values()]
+    if len(conversations) == 1:  # the usual case: a plain UPDATE costs less to build
+        [c] = conversations
+        Conversation.objects.filter(pk=c.pk).update(
+            last_seq=c.last_seq, last_message=c.last_message, last_message_at=c.last_message_at
+        )
+    else:
+        Conversation.objects.bulk_update(
+            conversations, ["last_seq", "last_message", "last_message_at"]
+        )
     by_count: dict[int, list[int]] = {}
     for conversation_pk, count in added.items():
         by_count.setdefault(count, []).append(conversation_pk)
@@ -347,7 +357,7 @@ def post_message(
     renders, which the caller has just read (see :class:`Draft`).
     """
     with transaction.atomic():
-        locked, participants = _lock(conversation)
+        locked, participants = _lock(conversation, related=False)
         existing = _existing(locked, author, client_id)
         if existing is not None:
             return existing, False

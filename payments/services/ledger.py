@@ -13,7 +13,7 @@ Locking (docs/payments.md, "Ledger"): :func:`post` locks every account it touche
 with one ``SELECT … FOR UPDATE`` in id order — so every posting takes its row locks
 in the same global order and two postings cannot deadlock each other — checks that
 no non-system account (merchant payable, user wallet) goes below zero, and only
-then writes; the cached balances move in one ``UPDATE`` with ``F()`` expressions.
+then writes; the cached balances move in one relative ``UPDATE`` (balance + x).
 System accounts (gateway clearing, fee revenue) may go below zero, and every
 payment moves them: call :func:`post` last in a transaction.
 """
@@ -21,8 +21,7 @@ payment moves them: call :func:`post` last in a transaction.
 import re
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
@@ -252,15 +251,24 @@ def post(
         )
         for account, amount in entries
     )
-    # One statement for all the balances (their rows are locked above).
-    LedgerAccount.objects.filter(pk__in=ids).update(
-        balance=Case(
-            *[When(pk=pk, then=F("balance") + Value(delta)) for pk, delta in deltas.items()],
-            default=F("balance"),
-            output_field=LedgerAccount._meta.get_field("balance"),
-        )
-    )
+    _move_balances(deltas)
     return posting
+
+
+def _move_balances(deltas: dict[int, int]) -> None:
+    """Add ``deltas`` (``{account id: amount}``, integers checked by :func:`_validate`)
+    to the cached balances, in one statement; the rows are locked by the caller.
+    Plain SQL: the ORM's ``Case``/``When`` update costs several times more to build
+    than the statement costs to run."""
+    table = connection.ops.quote_name(LedgerAccount._meta.db_table)
+    ids = sorted(deltas)
+    whens = " ".join("WHEN %s THEN %s" for _pk in ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET balance = balance + (CASE id {whens} END) "  # noqa: S608
+            f"WHERE id IN ({', '.join('%s' for _pk in ids)})",
+            [value for pk in ids for value in (pk, deltas[pk])] + ids,
+        )
 
 
 def post_card_payment(*, payment: Payment) -> LedgerTransaction:
