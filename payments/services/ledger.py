@@ -10,12 +10,14 @@ UPDATE and DELETE, and a deferred trigger refuses at commit a transaction whose
 entries do not sum to zero.
 
 Locking (docs/payments.md, "Ledger"): :func:`post` locks every account it touches
-with one ``SELECT … FOR UPDATE`` in id order — so every posting takes its row locks
-in the same global order and two postings cannot deadlock each other — checks that
-no non-system account (merchant payable, user wallet) goes below zero, and only
-then writes; the cached balances move in one relative ``UPDATE`` (balance + x).
-System accounts (gateway clearing, fee revenue) may go below zero, and every
-payment moves them: call :func:`post` last in a transaction.
+with one ``SELECT … FOR UPDATE``, the non-system ones (merchant payable, user
+wallets) first, then the system ones (gateway clearing, fee revenue), each in id
+order — so every posting takes its row locks in the same global order and two
+postings cannot deadlock each other, and a posting waiting for a merchant's payable
+holds no system row meanwhile. It checks that no non-system account goes below
+zero, and only then writes; the cached balances move in one relative ``UPDATE``
+(balance + x). Every payment locks the system rows: call :func:`post` last in a
+transaction, so they stay locked only from there to the commit.
 """
 
 import re
@@ -219,8 +221,12 @@ def post(
     """
     deltas = _validate(kind, currency, entries)
     ids = sorted(deltas)
-    # Every account of the posting locked in id order: one global lock order.
-    locked = LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    # Every account of the posting locked in one global order: the non-system ones,
+    # then the system ones, each in id order (a posting waiting for a merchant's
+    # payable does not hold the clearing row every payment needs).
+    locked = (
+        LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("is_system", "pk")
+    )
     for account in locked.only("pk", "balance", "currency", "is_system"):
         if account.currency != currency:
             raise ValueError(f"ledger account {account.pk} changed under us")

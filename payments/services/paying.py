@@ -188,15 +188,18 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             order = _lock_order_to_settle(payment.order_id)
             payment.order = order
             take_stock(business_id=payment.business_id, quantities=_quantities(order))
+            # The payment's audit row goes in with the order's (one INSERT).
             orders.transition_order(
                 order=order, to=Order.Status.PROCESSING, actor=payment.payer,
                 data={"payment": payment.pk}, order_locked=True,
+                audit=[_payment_event(payment, result, before)],
             )  # fmt: skip
             _post_receipt(payment, order)
             # Last: the clearing and revenue rows every payment updates then stay
             # locked only from here to the commit.
             ledger.post_card_payment(payment=payment)
-        elif result.status == "requires_action":
+            return payment
+        if result.status == "requires_action":
             # Still pending; the audit event keeps where the challenge is.
             payment.save(update_fields=fields)
         else:
@@ -205,16 +208,21 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             payment.failure_message = result.failure_message[:255]
             payment.completed_at = timezone.now()
             payment.save(update_fields=[*fields, "failure_code", "failure_message", "completed_at"])
-        AuditEvent.objects.create(
-            order_id=payment.order_id,
-            payment=payment,
-            actor=payment.payer,
-            action="payment_" + result.status,
-            from_status=before,
-            to_status=payment.status,
-            data={"code": result.failure_code, "action_url": result.action_url},
-        )
+        _payment_event(payment, result, before).save()
     return payment
+
+
+def _payment_event(payment: Payment, result: ChargeResult, before: str) -> AuditEvent:
+    """The audit row of the gateway's answer (unsaved), once ``payment.status`` is set."""
+    return AuditEvent(
+        order_id=payment.order_id,
+        payment=payment,
+        actor=payment.payer,
+        action="payment_" + result.status,
+        from_status=before,
+        to_status=payment.status,
+        data={"code": result.failure_code, "action_url": result.action_url},
+    )
 
 
 def _lock_order_to_settle(order_id: int) -> Order:
