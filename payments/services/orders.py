@@ -325,11 +325,11 @@ def _refresh_card(order: Order) -> None:
         events.push_message_update(message.conversation, message)
     # The reminder card, if one was sent, shows the order's status too. Most orders
     # are paid before it is due: ask whether there is one first (a plain query).
-    reminder_id = (
-        ScheduledMessage.objects.filter(dedupe_key=reminder_key(order), message__isnull=False)
-        .values_list("message_id", flat=True)
-        .first()
-    )
+    # (The dedupe key is unique: no ordering to build.)
+    reminder_ids = ScheduledMessage.objects.filter(
+        dedupe_key=reminder_key(order), message__isnull=False
+    ).values_list("message_id", flat=True)[:1]
+    reminder_id = next(iter(reminder_ids), None)
     if reminder_id is not None:
         reminder = Message.objects.select_related("sender", "conversation").get(pk=reminder_id)
         reminder.order = order
