@@ -181,5 +181,5 @@ def check_stock(*, business_id: int, quantities: dict[int, int]) -> None:
     payment checks before charging; ``services.take_stock`` checks again under locks)."""
     products = Product.objects.filter(
         business_id=business_id, pk__in=quantities, stock__isnull=False
-    )
+    ).only("pk", "name", "stock")  # what refuse_short_stock reads
     refuse_short_stock(products, quantities)

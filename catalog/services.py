@@ -181,6 +181,7 @@ def take_stock(*, business_id: int, quantities: dict[int, int]) -> None:
         Product.objects.select_for_update()
         .filter(business_id=business_id, pk__in=quantities, stock__isnull=False)
         .order_by("pk")
+        .only("pk", "name", "stock")  # what refuse_short_stock reads
     )
     selectors.refuse_short_stock(products, quantities)
     for product in products:

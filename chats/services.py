@@ -191,26 +191,29 @@ def start_direct_conversation(*, user: User, peer: User) -> tuple[Conversation, 
 # --- Posting messages ----------------------------------------------------------------
 
 
-def _lock(conversation: Conversation) -> tuple[Conversation, list[Participant]]:
+def _lock(
+    conversation: Conversation, *, related: bool = True
+) -> tuple[Conversation, list[Participant]]:
     """The conversation row, locked until commit, with its contact, business and
-    inbox settings, and its participants: what posting a message reads, in 2 queries."""
-    locked = lock_conversations([conversation.pk]).get(conversation.pk)
+    inbox settings (not with ``related=False``), and its participants: what posting a
+    message reads, in 2 queries."""
+    locked = lock_conversations([conversation.pk], related=related).get(conversation.pk)
     if locked is None:
         raise Conversation.DoesNotExist("Conversation matching query does not exist.")
     return locked
 
 
-def lock_conversations(ids: Sequence[int]) -> dict[int, tuple[Conversation, list[Participant]]]:
+def lock_conversations(
+    ids: Sequence[int], *, related: bool = True
+) -> dict[int, tuple[Conversation, list[Participant]]]:
     """Lock the conversations ``ids`` (in id order, so two callers never deadlock) until
     commit, with what posting reads: ``{id: (conversation, participants)}``, in 2
-    queries however many. A missing id is missing from the result."""
-    locked = {
-        c.pk: (c, [])
-        for c in Conversation.objects.select_for_update(of=("self",))
-        .select_related("contact", "business__inbox_settings")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    queries however many. A missing id is missing from the result. ``related=False``:
+    without the contact, business and inbox settings (appending reads none of them)."""
+    rows = Conversation.objects.select_for_update(of=("self",))
+    if related:
+        rows = rows.select_related("contact", "business__inbox_settings")
+    locked = {c.pk: (c, []) for c in rows.filter(pk__in=ids).order_by("pk")}
     for participant in Participant.objects.filter(conversation_id__in=list(locked)).order_by("pk"):
         locked[participant.conversation_id][1].append(participant)
     return locked
@@ -232,6 +235,9 @@ class Draft:
     image: Any = None
     image_thumb: Any = None
     client_id: str | None = None
+    # Rows the message's kind would otherwise read to render it, set on the message
+    # (e.g. ``{"payment": payment}`` for a receipt: its prefetch keeps a given row).
+    attached: dict[str, Any] | None = None
 
 
 def _append(locked: Conversation, participants: list[Participant], sender, **fields) -> Message:
@@ -269,6 +275,8 @@ def append_messages(drafts: Sequence[Draft]) -> list[Message]:
                 client_id=draft.client_id or None,
             )
         )
+        for name, row in (draft.attached or {}).items():
+            setattr(messages[-1], name, row)
         for participant in draft.participants:
             if participant.pk == sender_pk:
                 participant.last_read_seq = participant.last_delivered_seq = seq
@@ -329,6 +337,7 @@ def post_message(
     image=None,
     image_thumb=None,
     client_id: str | None = None,
+    attached: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Append a message to ``conversation``; the one place a message is created.
 
@@ -337,10 +346,11 @@ def post_message(
     that message and ``created=False`` (a resend never makes a second message).
     Pushes the message to the conversation's sockets after the commit. Callers
     check permissions; this checks nothing but numbering and idempotency. For other
-    apps' kinds (payment requests, shipping notices…).
+    apps' kinds (payment requests, shipping notices…). ``attached``: rows the kind
+    renders, which the caller has just read (see :class:`Draft`).
     """
     with transaction.atomic():
-        locked, participants = _lock(conversation)
+        locked, participants = _lock(conversation, related=False)
         existing = _sent_before([(locked.pk, author, client_id)])
         if existing:
             return next(iter(existing.values())), False
@@ -357,6 +367,7 @@ def post_message(
             image=image,
             image_thumb=image_thumb,
             client_id=client_id,
+            attached=attached,
         )
     conversation.last_seq, conversation.last_message_at = locked.last_seq, locked.last_message_at
     return message, True

@@ -141,7 +141,8 @@ REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="conversa")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one client per process (core/cache.py says why).
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_KEY_PREFIX,
         }

@@ -59,28 +59,43 @@ async def group_send_all(layer, events: list[tuple[str, dict[str, Any]]]) -> Non
         await layer.group_send(group, event)
 
 
+class _EventBatch:
+    """The socket events queued by one transaction (at one savepoint depth): one
+    on-commit hook that sends them in one batch (:func:`send_events`)."""
+
+    __slots__ = ("events",)
+
+    def __init__(self, events: list[tuple[str, dict[str, Any]]]):
+        self.events = events
+
+    def __call__(self) -> None:
+        collected = getattr(_collecting, "events", None)
+        if collected is not None:
+            collected.extend(self.events)
+            return
+        send_events(self.events)
+
+
 def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
     """Send ``event`` to a Channels group after the current transaction commits.
+
+    The events a transaction queues one after the other, in the same savepoint, join
+    one on-commit hook and go out together after the commit (one trip to the event
+    loop, two Redis round trips for all of them); a savepoint rolled back drops its
+    hook, and so its events, as it drops any other on-commit hook.
 
     In a process with a relay writer the event is written to the database instead,
     inside the current transaction, so it is relayed if and only if that commits."""
     if _relay_writer is not None:
         _relay_writer(group, event)
         return
-
-    def _send() -> None:
-        from channels.layers import get_channel_layer
-
-        collected = getattr(_collecting, "events", None)
-        if collected is not None:
-            collected.append((group, event))
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and connection.run_on_commit:
+        sids, last, _robust = connection.run_on_commit[-1]
+        if isinstance(last, _EventBatch) and sids == set(connection.savepoint_ids):
+            last.events.append((group, event))
             return
-
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, event)
-
-    transaction.on_commit(_send, robust=True)
+    transaction.on_commit(_EventBatch([(group, event)]), robust=True)
 
 
 def send_events(collected: list[tuple[str, dict[str, Any]]]) -> None:

@@ -230,9 +230,16 @@ def schedule_followups(order: Order, trigger: str) -> list[ScheduledMessage]:
     """Schedule ``order``'s follow-ups of ``trigger`` through the outbox (dedupe
     ``order:<id>:followup:<rule id>``), each due ``delay_days`` × ``FOLLOWUP_DAY_SECONDS``
     from now, its text rendered now. Call it in the order's transaction."""
-    ensure_default_rule(order.business)
-    rules = list(FollowUpRule.objects.filter(business_id=order.business_id, trigger=trigger,
-                                             is_active=True))  # fmt: skip
+    # One read for both: the business's default rule (made the first time) and the
+    # active rules of this trigger.
+    wanted = FollowUpRule.objects.filter(
+        Q(is_default=True) | Q(trigger=trigger, is_active=True), business_id=order.business_id
+    )
+    found = list(wanted)
+    if not any(rule.is_default for rule in found):
+        ensure_default_rule(order.business)
+        found = list(wanted.all())
+    rules = [rule for rule in found if rule.trigger == trigger and rule.is_active]
     if not rules:
         return []
     items = list(order.items.order_by("position").values_list("name", flat=True))

@@ -201,7 +201,7 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     assert got["channel_hosts"] == [
         {"address": "redis://cache.example:6379/2", "max_connections": 1000, "socket_timeout": 15}
     ]
-    assert got["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert got["cache"] == "core.cache.RedisCache"
     assert got["cache_location"] == "redis://cache.example:6379/2"
     assert got["broker_url"] == "redis://cache.example:6379/2"
     assert got["broker_options"] == {"global_keyprefix": "conversa:"}

@@ -9,20 +9,21 @@ a correction is a new posting. PostgreSQL checks the same rules again
 UPDATE and DELETE, and a deferred trigger refuses at commit a transaction whose
 entries do not sum to zero.
 
-Locking (docs/payments.md, "Ledger"): :func:`post` locks the *non-system* accounts
-it touches (merchant payable, user wallets) with ``SELECT … FOR UPDATE`` in id
-order, checks that none goes below zero, and only then writes. System accounts
-(gateway clearing, fee revenue) are not locked up front; their cached balance is
-moved with an ``F()`` expression, after the non-system ones and in id order, so
-every posting takes its row locks in the same global order and two postings cannot
-deadlock each other.
+Locking (docs/payments.md, "Ledger"): :func:`post` locks every account it touches
+with one ``SELECT … FOR UPDATE``, the non-system ones (merchant payable, user
+wallets) first, then the system ones (gateway clearing, fee revenue), each in id
+order — so every posting takes its row locks in the same global order and two
+postings cannot deadlock each other, and a posting waiting for a merchant's payable
+holds no system row meanwhile. It checks that no non-system account goes below
+zero, and only then writes; the cached balances move in one relative ``UPDATE``
+(balance + x). Every payment locks the system rows: call :func:`post` last in a
+transaction, so they stay locked only from there to the commit.
 """
 
 import re
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
@@ -219,19 +220,18 @@ def post(
     database.
     """
     deltas = _validate(kind, currency, entries)
-    accounts = {account.pk: account for account, _amount in entries}
-    system = sorted(pk for pk in deltas if accounts[pk].is_system)
-    held = sorted(pk for pk in deltas if not accounts[pk].is_system)
-
-    if held:
-        locked = LedgerAccount.objects.select_for_update().filter(pk__in=held).order_by("pk")
-        for account in locked.only("pk", "balance", "currency", "is_system"):
-            if account.currency != currency or account.is_system:
-                raise ValueError(f"ledger account {account.pk} changed under us")
-            if account.balance + deltas[account.pk] < 0:
-                raise AppError(
-                    _("The balance is not enough for this."), code="insufficient_balance"
-                )
+    ids = sorted(deltas)
+    # Every account of the posting locked in one global order: the non-system ones,
+    # then the system ones, each in id order (a posting waiting for a merchant's
+    # payable does not hold the clearing row every payment needs).
+    locked = (
+        LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("is_system", "pk")
+    )
+    for account in locked.only("pk", "balance", "currency", "is_system"):
+        if account.currency != currency:
+            raise ValueError(f"ledger account {account.pk} changed under us")
+        if not account.is_system and account.balance + deltas[account.pk] < 0:
+            raise AppError(_("The balance is not enough for this."), code="insufficient_balance")
 
     try:
         # No savepoint of its own: the error is raised straight on, and this
@@ -257,10 +257,24 @@ def post(
         )
         for account, amount in entries
     )
-    # Non-system first, then system, each in id order: one global lock order.
-    for pk in held + system:
-        LedgerAccount.objects.filter(pk=pk).update(balance=F("balance") + deltas[pk])
+    _move_balances(deltas)
     return posting
+
+
+def _move_balances(deltas: dict[int, int]) -> None:
+    """Add ``deltas`` (``{account id: amount}``, integers checked by :func:`_validate`)
+    to the cached balances, in one statement; the rows are locked by the caller.
+    Plain SQL: the ORM's ``Case``/``When`` update costs several times more to build
+    than the statement costs to run."""
+    table = connection.ops.quote_name(LedgerAccount._meta.db_table)
+    ids = sorted(deltas)
+    whens = " ".join("WHEN %s THEN %s" for _pk in ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET balance = balance + (CASE id {whens} END) "  # noqa: S608
+            f"WHERE id IN ({', '.join('%s' for _pk in ids)})",
+            [value for pk in ids for value in (pk, deltas[pk])] + ids,
+        )
 
 
 def post_card_payment(*, payment: Payment) -> LedgerTransaction:

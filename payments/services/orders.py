@@ -252,6 +252,7 @@ def transition_order(
     actor: User | None = None,
     data: dict | None = None,
     order_locked: bool = False,
+    audit: Sequence[AuditEvent] = (),
 ) -> Order:
     """Move ``order`` to status ``to``: the one place an order's status changes.
 
@@ -266,6 +267,9 @@ def transition_order(
     also loads the card's message with it); it is used as is, not read again, and
     the transition joins that transaction without a savepoint: if it fails, the
     caller's transaction fails with it.
+
+    ``audit``: the caller's own audit rows of the same change (unsaved), inserted
+    after the transition's in the same statement.
     """
     if order_locked and not transaction.get_connection().in_atomic_block:
         raise ValueError("order_locked=True needs the caller's transaction and its lock")
@@ -285,10 +289,11 @@ def transition_order(
             locked.paid_at = timezone.now()
             fields.append("paid_at")
         locked.save(update_fields=fields)
-        AuditEvent.objects.create(
-            order=locked, actor=actor, action="status", from_status=from_status, to_status=to,
-            data=data or {},
-        )  # fmt: skip
+        AuditEvent.objects.bulk_create([
+            AuditEvent(order=locked, actor=actor, action="status", from_status=from_status,
+                       to_status=to, data=data or {}),
+            *audit,
+        ])  # fmt: skip
         if from_status == STATUS.PENDING:
             # Paid, canceled or expired: the reminder is moot (same transaction).
             cancel_scheduled(prefix=reminder_key(locked))
@@ -320,11 +325,11 @@ def _refresh_card(order: Order) -> None:
         events.push_message_update(message.conversation, message)
     # The reminder card, if one was sent, shows the order's status too. Most orders
     # are paid before it is due: ask whether there is one first (a plain query).
-    reminder_id = (
-        ScheduledMessage.objects.filter(dedupe_key=reminder_key(order), message__isnull=False)
-        .values_list("message_id", flat=True)
-        .first()
-    )
+    # (The dedupe key is unique: no ordering to build.)
+    reminder_ids = ScheduledMessage.objects.filter(
+        dedupe_key=reminder_key(order), message__isnull=False
+    ).values_list("message_id", flat=True)[:1]
+    reminder_id = next(iter(reminder_ids), None)
     if reminder_id is not None:
         reminder = Message.objects.select_related("sender", "conversation").get(pk=reminder_id)
         reminder.order = order

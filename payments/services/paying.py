@@ -26,7 +26,7 @@ The sequence (docs/payments.md, "Paying"):
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -170,14 +170,13 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
     order, read once with what the order's card and the receipt need; then stock
     takes the business and product rows, the receipt the conversation, and the
     ledger its accounts, last (docs/payments.md, "Paying")."""
+    given = payment
     with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("payer")
-            .get(pk=payment.pk)
-        )
+        payment = Payment.objects.select_for_update().get(pk=given.pk)
         if payment.status != Payment.Status.PENDING:
             return payment  # settled by a concurrent retry of the same attempt
+        # The payer and card the claim was made with (read only if not at hand).
+        payment.payer, payment.card = given.payer, given.card
         before = payment.status
         payment.gateway_reference = result.reference or payment.gateway_reference
         payment.funding = result.funding or payment.funding
@@ -189,15 +188,18 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             order = _lock_order_to_settle(payment.order_id)
             payment.order = order
             take_stock(business_id=payment.business_id, quantities=_quantities(order))
+            # The payment's audit row goes in with the order's (one INSERT).
             orders.transition_order(
                 order=order, to=Order.Status.PROCESSING, actor=payment.payer,
                 data={"payment": payment.pk}, order_locked=True,
+                audit=[_payment_event(payment, result, before)],
             )  # fmt: skip
             _post_receipt(payment, order)
             # Last: the clearing and revenue rows every payment updates then stay
             # locked only from here to the commit.
             ledger.post_card_payment(payment=payment)
-        elif result.status == "requires_action":
+            return payment
+        if result.status == "requires_action":
             # Still pending; the audit event keeps where the challenge is.
             payment.save(update_fields=fields)
         else:
@@ -206,29 +208,30 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             payment.failure_message = result.failure_message[:255]
             payment.completed_at = timezone.now()
             payment.save(update_fields=[*fields, "failure_code", "failure_message", "completed_at"])
-        AuditEvent.objects.create(
-            order_id=payment.order_id,
-            payment=payment,
-            actor=payment.payer,
-            action="payment_" + result.status,
-            from_status=before,
-            to_status=payment.status,
-            data={"code": result.failure_code, "action_url": result.action_url},
-        )
+        _payment_event(payment, result, before).save()
     return payment
 
 
+def _payment_event(payment: Payment, result: ChargeResult, before: str) -> AuditEvent:
+    """The audit row of the gateway's answer (unsaved), once ``payment.status`` is set."""
+    return AuditEvent(
+        order_id=payment.order_id,
+        payment=payment,
+        actor=payment.payer,
+        action="payment_" + result.status,
+        from_status=before,
+        to_status=payment.status,
+        data={"code": result.failure_code, "action_url": result.action_url},
+    )
+
+
 def _lock_order_to_settle(order_id: int) -> Order:
-    """The order under its row lock, with its business, conversation, the message of
-    its card (and that message's sender), its items, and the id of the business's
-    participant in the conversation (the receipt's sender): two queries."""
-    business_side = Participant.objects.filter(
-        conversation_id=OuterRef("conversation_id"), business_id=OuterRef("business_id")
-    ).values("pk")[:1]
+    """The order under its row lock, with its conversation, the message of its card
+    (and that message's sender, the business's side of the chat: the receipt's
+    sender too) and its items: two queries."""
     order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("business", "conversation", "message__sender")
-        .annotate(business_participant_id=Subquery(business_side))
+        .select_related("conversation", "message__sender")
         .get(pk=order_id)
     )
     prefetch_related_objects([order], "items")
@@ -237,21 +240,26 @@ def _lock_order_to_settle(order_id: int) -> Order:
     return order
 
 
+def _business_side(order: Order) -> Participant:
+    """The business's participant in the order's chat: the sender of the order's card
+    (read only for an order without one)."""
+    sender = order.message.sender if order.message is not None else None
+    if sender is not None and sender.business_id == order.business_id:
+        return sender
+    return Participant.objects.get(
+        conversation_id=order.conversation_id, business_id=order.business_id
+    )
+
+
 def _post_receipt(payment: Payment, order: Order) -> None:
     """The receipt card, in both sides' chat, live (kind ``payment_receipt``).
-    ``order`` is read by :func:`_lock_order_to_settle`."""
+    ``order`` is read by :func:`_lock_order_to_settle`; the card renders ``payment``
+    as it is (its order and card at hand), without reading it back."""
     from chats.services import post_message
 
-    if order.business_participant_id is None:
-        raise Participant.DoesNotExist("the business has no participant in this chat")
     post_message(
         conversation=order.conversation,
-        # post_message uses the sender's id and reads the participants itself.
-        sender=Participant(
-            pk=order.business_participant_id,
-            conversation_id=order.conversation_id,
-            business_id=order.business_id,
-        ),
+        sender=_business_side(order),
         kind="payment_receipt",
         payload={
             "payment_id": payment.pk,
@@ -260,6 +268,7 @@ def _post_receipt(payment: Payment, order: Order) -> None:
             "amount": payment.amount,
             "currency": payment.currency,
         },
+        attached={"payment": payment},
     )
 
 

@@ -261,8 +261,8 @@ def test_twenty_orders_with_ten_concurrent_payers_each(owner, business, customer
 # the test's transaction (savepoints instead of BEGIN/COMMIT). bench/payments.py
 # measures the same path under load; raise these only for a guarantee that needs a
 # query.
-SERVICE_QUERIES = 46
-FORM_QUERIES = 50
+SERVICE_QUERIES = 41
+FORM_QUERIES = 45
 
 
 def _second_order(owner, shop):
