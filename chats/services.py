@@ -21,7 +21,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Business, Membership, OpeningHours, User
 from accounts.services import require_role, validation_to_app_error
@@ -58,7 +58,7 @@ FIRST_TOUCH_FIELDS = (
 
 
 def _not_found() -> AppError:
-    return AppError(_lazy("Conversation not found."), code="not_found", status_code=404)
+    return AppError(gettext_lazy("Conversation not found."), code="not_found", status_code=404)
 
 
 # --- Access -----------------------------------------------------------------------
@@ -392,7 +392,7 @@ def _over_rate(actors: Sequence[User]) -> list[bool]:
 
 def _rate_limited() -> AppError:
     return AppError(
-        _lazy("You are sending messages too fast. Wait a minute and try again."),
+        gettext_lazy("You are sending messages too fast. Wait a minute and try again."),
         code="rate_limited",
         status_code=429,
     )
@@ -450,11 +450,15 @@ def _sent_before(keys) -> dict[tuple[int, int | None, str], Message]:
 def _check_not_blocked(side: Participant, locked: Conversation, participants) -> None:
     if side.user_id is not None and locked.contact is not None and locked.contact.is_blocked:
         raise AppError(
-            _lazy("This business is not accepting your messages."), code="blocked", status_code=403
+            gettext_lazy("This business is not accepting your messages."),
+            code="blocked",
+            status_code=403,
         )
     if locked.is_direct and any(p.pk != side.pk and p.blocked_at for p in participants):
         raise AppError(
-            _lazy("This person is not accepting your messages."), code="blocked", status_code=403
+            gettext_lazy("This person is not accepting your messages."),
+            code="blocked",
+            status_code=403,
         )
 
 
