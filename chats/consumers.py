@@ -19,6 +19,7 @@ import logging
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 CATCH_UP_LIMIT = 200
 SEND_BATCH = 50  # sends written in one transaction at most
+MAX_MOMENT_MS = 253_402_300_799_999  # the last millisecond of the year 9999
 TYPING_INTERVAL = 1.0  # seconds: at most one typing event per socket and conversation
 
 
@@ -244,6 +246,20 @@ def _seq(value, *, default: int | None = None) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
         return value
     raise AppError(_("Invalid message number."), code="invalid", field="seq")
+
+
+def _since(content: dict) -> datetime | None:
+    """The moment a list page was read (``since``, milliseconds since the epoch, as the
+    page carries it), or None when the frame has none; an ``invalid`` error if it is
+    not such a number."""
+    value = content.get("since")
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_MOMENT_MS:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    raise AppError(
+        _("Invalid frame: %(field)s must be a moment.") % {"field": "since"}, code="invalid"
+    )
 
 
 def _text(content: dict, key: str) -> str:
@@ -454,13 +470,27 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             side = f"b{business.pk}"
             if await database_sync_to_async(events.presence_join)(side):
                 await self._presence(events.business_presence_group(business.pk), side, True)
-        await self.send_json({"type": "subscribed_inbox", "business": business.pk})
+        stale = await self._list_stale(content, business)
+        await self.send_json({"type": "subscribed_inbox", "business": business.pk, "stale": stale})
 
     async def on_subscribe_list(self, content):
         """The page shows the user's chat list, whose rows move with every message of
         theirs: only such pages get ``user`` frames."""
         await self._join(events.chat_list_group(self.user.pk))
-        await self.send_json({"type": "subscribed_list"})
+        stale = await self._list_stale(content, None)
+        await self.send_json({"type": "subscribed_list", "stale": stale})
+
+    async def _list_stale(self, content, business) -> bool:
+        """Whether the list the page shows (read at the frame's ``since``) may miss
+        what moved before this socket joined its group: the page then reads it again.
+        Asked after joining, so nothing falls between the two."""
+        since = _since(content)
+        if since is None:
+            return False
+        membership = business.membership if business is not None else None
+        return await database_sync_to_async(selectors.lists_changed_since)(
+            since=since, user=self.user, business=business, membership=membership
+        )
 
     async def on_send(self, content):
         conversation_id = content.get("conversation")

@@ -6,6 +6,8 @@ the user may not see (another customer's, another business's, or, for an agent,
 a colleague's assignment).
 """
 
+from datetime import datetime, timedelta
+
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -184,6 +186,28 @@ def list_my_conversations(*, user: User, limit: int = PAGE) -> list[Participant]
     for side in sides:
         side.other = side.conversation.others[0] if side.conversation.others else None
     return sides
+
+
+# A list page is read, then its socket subscribes: a message committed in between
+# sends its list update to no one. The page carries the moment it was read (``since``)
+# and the subscription asks whether anything moved from then on — less this margin,
+# for a transaction that stamped its message before the page was read and committed
+# after. A false "yes" costs the page one refresh.
+LIST_GAP_MARGIN = timedelta(seconds=10)
+
+
+def lists_changed_since(
+    *, since: datetime, user: User, business: Business | None = None, membership=None
+) -> bool:
+    """Whether the user's chat list (or, with ``business`` and the user's
+    ``membership``, the business's inbox as they see it) may have changed at or after
+    ``since``: a conversation that began or had a message from then on."""
+    after = since - LIST_GAP_MARGIN
+    if business is None:
+        qs = Conversation.objects.filter(participants__user=user)
+    else:
+        qs = inbox_queryset(business=business, user=user, membership=membership)
+    return qs.filter(Q(last_message_at__gte=after) | Q(created_at__gte=after)).exists()
 
 
 def count_unread_for(*, user: User) -> int:

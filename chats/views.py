@@ -6,6 +6,7 @@ service and renders. Everything works with plain form posts; the socket
 (static/js/chat.js) and its polling fallback only make it live.
 """
 
+import time
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
@@ -102,16 +103,23 @@ def click_to_chat(request, slug: str):
     return redirect(f"{url}?{urlencode(forward)}" if forward else url)
 
 
+def _list_moment() -> int:
+    """When a list page is read (milliseconds since the epoch), taken before its query:
+    its socket's subscription asks what moved from then on
+    (``selectors.lists_changed_since``)."""
+    return int(time.time() * 1000)
+
+
+def _my_chats(request, form, *, status: int = 200):
+    since = _list_moment()
+    sides = selectors.list_my_conversations(user=request.user)
+    context = {"sides": sides, "direct_form": form, "since": since}
+    return render(request, "chats/my_chats.html", context, status=status)
+
+
 @login_required
 def my_chats(request):
-    return render(
-        request,
-        "chats/my_chats.html",
-        {
-            "sides": selectors.list_my_conversations(user=request.user),
-            "direct_form": DirectChatForm(),
-        },
-    )
+    return _my_chats(request, DirectChatForm())
 
 
 @login_required
@@ -132,8 +140,7 @@ def direct_start(request):
             form.add_error("who", str(exc.message))
         else:
             return redirect("chat_thread", conversation_id=conversation.pk)
-    sides = selectors.list_my_conversations(user=request.user)
-    return render(request, "chats/my_chats.html", {"sides": sides, "direct_form": form}, status=400)
+    return _my_chats(request, form, status=400)
 
 
 @login_required
@@ -321,6 +328,7 @@ def inbox(request, slug: str, conversation_id: int | None = None):
     form = InboxFilterForm(request.GET or None, business=business)
     filters = form.cleaned_data if form.is_valid() else {}
     before = _moment(request.GET.get("before"))
+    since = _list_moment()
     rows = selectors.list_inbox(
         business=business,
         user=request.user,
@@ -332,7 +340,7 @@ def inbox(request, slug: str, conversation_id: int | None = None):
         before=before,
         before_id=request.GET.get("before_id") if before else None,
     )
-    context = {"rows": rows, "filter_form": form, "query": request.GET.urlencode()}
+    context = {"rows": rows, "filter_form": form, "query": request.GET.urlencode(), "since": since}
     if len(rows) == selectors.PAGE:
         older = request.GET.copy()
         older["before"] = rows[-1].last_message_at.isoformat()

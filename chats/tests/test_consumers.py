@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
@@ -25,7 +26,7 @@ from django.test import Client
 from accounts import services as account_services
 from accounts.tests.factories import UserFactory
 from chats import events, services
-from chats.models import Message
+from chats.models import Conversation, Message
 from chats.tests.factories import say, start_chat
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -501,6 +502,53 @@ async def test_subscribe_with_a_bad_after_is_refused(open_socket, conversation, 
     assert [m["message"]["seq"] for m in of_type(await drain(socket), "message")] == [1]
 
 
+async def test_a_list_page_read_before_a_message_is_told_to_read_again(
+    open_socket, business, conversation, customer, owner, agent, admin
+):
+    """A list is read, then its socket subscribes: a message committed in between
+    updated no one, so the subscription says the page is stale (and the page reads
+    its list again); a list read after everything it shows is not."""
+
+    def list_frame(slug=None, since=None):
+        frame = (
+            {"type": "subscribe_inbox", "business": slug} if slug else {"type": "subscribe_list"}
+        )
+        return frame | ({"since": since} if since is not None else {})
+
+    async def stale(user, slug=None, since=None) -> bool:
+        socket = await open_socket(user)
+        await socket.send_json_to(list_frame(slug, since))
+        frame = await recv(socket, "subscribed_inbox" if slug else "subscribed_list")
+        return frame["stale"]
+
+    # given a conversation whose last message is an hour old, assigned to an admin
+    await run(say, customer, conversation, "hello")
+    await run(services.assign, actor=owner, conversation=conversation, assignee_id=admin.pk)
+    hour_ago = time.time() - 3600
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(
+        last_message_at=datetime.fromtimestamp(hour_ago, tz=UTC),
+        created_at=datetime.fromtimestamp(hour_ago - 60, tz=UTC),
+    )
+    # pages read now have missed nothing
+    now = int(time.time() * 1000)
+    assert await stale(customer, since=now) is False
+    assert await stale(owner, business.slug, since=now) is False
+    # and a page that does not say when it was read is never told to re-read
+    assert await stale(customer) is False
+
+    # when the customer writes, the pages read a moment before it are stale
+    before = int(time.time() * 1000)
+    await run(say, customer, conversation, "still there?")
+    assert await stale(customer, since=before) is True
+    assert await stale(owner, business.slug, since=before) is True
+    assert await stale(admin, business.slug, since=before) is True
+    # but not an agent's inbox, which does not show a colleague's conversation,
+    # nor another customer's chat list
+    assert await stale(agent, business.slug, since=before) is False
+    assert await stale(await run(UserFactory), since=before) is False
+    assert await count_messages(conversation) == 2
+
+
 # --- Typing, receipts, presence -----------------------------------------------------
 
 
@@ -653,6 +701,12 @@ async def test_bad_frames_get_an_error_and_change_nothing(open_socket, conversat
         ('{"type": ["send"]}', "invalid"),
         ('{"type": {"a": 1}}', "invalid"),
         ('{"type": "subscribe_inbox", "business": ["x"]}', "invalid"),
+        ('{"type": "subscribe_list", "since": "yesterday"}', "invalid"),
+        ('{"type": "subscribe_list", "since": -1}', "invalid"),
+        ('{"type": "subscribe_list", "since": 1.5}', "invalid"),
+        ('{"type": "subscribe_list", "since": true}', "invalid"),
+        ('{"type": "subscribe_list", "since": 1e400}', "invalid"),
+        ('{"type": "subscribe_list", "since": 99999999999999999999}', "invalid"),
         (json.dumps({"type": "delivered", "conversation": conversation.pk}), "invalid"),
         ('{"type": "send", "body": "' + "x" * (70 * 1024) + '"}', "too_large"),
     ]

@@ -302,7 +302,7 @@
       listStale = true;
       return;
     }
-    if (ids.length <= ROWS_ONE_BY_ONE) {
+    if (ids && ids.length <= ROWS_ONE_BY_ONE) {
       ids.forEach(refreshInboxRow);
       return;
     }
@@ -322,7 +322,10 @@
       if (!response.ok) return;
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
       const fresh = doc.getElementById("inbox-rows");
-      if (fresh) rows.innerHTML = fresh.innerHTML;
+      if (fresh) {
+        rows.innerHTML = fresh.innerHTML;
+        rows.dataset.since = fresh.dataset.since;
+      }
     } catch {
       // offline for a moment: the next update or the reconnect's resync repaints it
     }
@@ -333,7 +336,17 @@
     if (!response.ok) return;
     const doc = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = doc.getElementById("chat-list");
-    if (fresh && chatList) chatList.innerHTML = fresh.innerHTML;
+    if (fresh && chatList) {
+      chatList.innerHTML = fresh.innerHTML;
+      chatList.dataset.since = fresh.dataset.since;
+    }
+  }
+
+  // When the list on the page was read (ms since the epoch), as the server wrote it.
+  function listSince(id) {
+    const element = document.getElementById(id);
+    const since = element ? Number(element.dataset.since) : NaN;
+    return Number.isInteger(since) && since > 0 ? since : undefined;
   }
 
   // --- The socket ----------------------------------------------------------------------
@@ -355,8 +368,11 @@
       retry = 0;
       stopPolling();
       if (thread) send({ type: "subscribe", conversation: conversationId, after: lastSeq });
-      if (inboxSlug) send({ type: "subscribe_inbox", business: inboxSlug });
-      if (chatList) send({ type: "subscribe_list" });
+      // Lists say when they were read: what moved before the subscription is re-read.
+      if (inboxSlug) {
+        send({ type: "subscribe_inbox", business: inboxSlug, since: listSince("inbox-rows") });
+      }
+      if (chatList) send({ type: "subscribe_list", since: listSince("chat-list") });
       clearInterval(heartbeat);
       heartbeat = setInterval(() => send({ type: "ping" }), HEARTBEAT_MS);
     });
@@ -393,7 +409,11 @@
         }
         break;
       case "subscribed_inbox":
+        if (frame.stale) refreshInbox(null);
         inbox.dataset.live = "on";
+        break;
+      case "subscribed_list":
+        if (frame.stale && chatList) refreshChatList();
         break;
       case "message":
         onMessage(frame);
