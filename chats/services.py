@@ -19,6 +19,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -210,7 +212,11 @@ def lock_conversations(
     commit, with what posting reads: ``{id: (conversation, participants)}``, in 2
     queries however many. A missing id is missing from the result. ``related=False``:
     without the contact, business and inbox settings (appending reads none of them)."""
-    rows = Conversation.objects.select_for_update(of=("self",))
+    # FOR NO KEY UPDATE: excludes other writers of these rows as FOR UPDATE does, but
+    # not the key-share locks that foreign-key checks take at commit (a transaction
+    # that inserted or twice updated a row pointing here would otherwise wait for us
+    # at its COMMIT while holding rows we are about to update: a deadlock).
+    rows = Conversation.objects.select_for_update(of=("self",), no_key=True)
     if related:
         rows = rows.select_related("contact", "business__inbox_settings")
     locked = {c.pk: (c, []) for c in rows.filter(pk__in=ids).order_by("pk")}
@@ -772,14 +778,24 @@ def _advance(side: Participant, conversation: Conversation, seq, *, read: bool) 
             seq = last if seq is None else max(0, min(int(seq), last))
         except (TypeError, ValueError):
             raise AppError(_("Invalid message number."), code="invalid", field="seq") from None
-        changed = 0
+        # One UPDATE: a row updated twice in a transaction has its foreign keys checked
+        # again at commit (a lock on the conversation), which a single update skips.
+        number = PositiveIntegerField()
+
+        def at_least_seq(field: str) -> Greatest:
+            return Greatest(field, Value(seq), output_field=number)
+
+        moved = Q(last_delivered_seq__lt=seq)
+        fields = {"last_delivered_seq": at_least_seq("last_delivered_seq")}
         if read:
-            changed = Participant.objects.filter(pk=side.pk, last_read_seq__lt=seq).update(
-                last_read_seq=seq, unread=_unread_after(conversation, side, seq)
+            moved |= Q(last_read_seq__lt=seq)
+            fields["last_read_seq"] = at_least_seq("last_read_seq")
+            fields["unread"] = Case(
+                When(last_read_seq__lt=seq, then=Value(_unread_after(conversation, side, seq))),
+                default=F("unread"),
+                output_field=number,
             )
-        changed += Participant.objects.filter(pk=side.pk, last_delivered_seq__lt=seq).update(
-            last_delivered_seq=seq
-        )
+        changed = Participant.objects.filter(moved, pk=side.pk).update(**fields)
         side.refresh_from_db()
         if changed:
             events.push_receipt(conversation, side)
@@ -838,7 +854,6 @@ def send_unread_email(*, participant_id: int) -> bool:
         )
         if side is None or side.user is None:
             return False
-        Participant.objects.filter(pk=side.pk).update(email_scheduled=False)
         since = max(side.last_read_seq, side.emailed_seq)
         unread = list(
             Message.objects.filter(conversation_id=side.conversation_id, seq__gt=since)
@@ -847,9 +862,13 @@ def send_unread_email(*, participant_id: int) -> bool:
             .order_by("seq")
         )
         prefs = ChatPreferences.objects.filter(user=side.user).first()
+        # One UPDATE either way (see _advance).
         if not unread or (prefs and not prefs.email_unread) or events.is_online(side.user_id):
+            Participant.objects.filter(pk=side.pk).update(email_scheduled=False)
             return False
-        Participant.objects.filter(pk=side.pk).update(emailed_seq=unread[-1].seq)
+        Participant.objects.filter(pk=side.pk).update(
+            email_scheduled=False, emailed_seq=unread[-1].seq
+        )
         business = side.conversation.business
         with translation.override(side.user.language or settings.LANGUAGE_CODE):
             context = {
