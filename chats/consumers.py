@@ -239,11 +239,17 @@ MAX_FRAME = 64 * 1024
 AGENT = Membership.Role.AGENT
 
 
+def _whole(value, low: int, high: int) -> bool:
+    """Whether a frame's field is a whole number from ``low`` to ``high`` (JSON's true
+    and false are not numbers here)."""
+    return type(value) is int and low <= value <= high
+
+
 def _seq(value, *, default: int | None = None) -> int:
     """A message number from a frame (a non-negative integer), or an ``invalid`` error."""
     if value is None and default is not None:
         return default
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
+    if _whole(value, 0, MAX_ID):
         return value
     raise AppError(_("Invalid message number."), code="invalid", field="seq")
 
@@ -255,7 +261,7 @@ def _since(content: dict) -> datetime | None:
     value = content.get("since")
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_MOMENT_MS:
+    if _whole(value, 1, MAX_MOMENT_MS):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     raise AppError(
         _("Invalid frame: %(field)s must be a moment.") % {"field": "since"}, code="invalid"
@@ -494,7 +500,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_send(self, content):
         conversation_id = content.get("conversation")
-        if type(conversation_id) is not int or not 0 < conversation_id <= MAX_ID:
+        if not _whole(conversation_id, 1, MAX_ID):
             raise AppError(_("Conversation not found."), code="not_found")
         send = services.text_message(
             actor=self.user,

@@ -314,33 +314,27 @@
     } while (listStale);
   }
 
-  async function refreshInboxList() {
-    const rows = document.getElementById("inbox-rows");
-    if (!rows) return;
+  // A list read again from the server: the same element of a fresh copy of this page,
+  // with the moment it was read (the next subscription's `since`).
+  async function repaintList(id) {
+    const current = document.getElementById(id);
+    if (!current) return;
     try {
       const response = await fetch(window.location.href, { credentials: "same-origin" });
       if (!response.ok) return;
       const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-      const fresh = doc.getElementById("inbox-rows");
+      const fresh = doc.getElementById(id);
       if (fresh) {
-        rows.innerHTML = fresh.innerHTML;
-        rows.dataset.since = fresh.dataset.since;
+        current.innerHTML = fresh.innerHTML;
+        current.dataset.since = fresh.dataset.since;
       }
     } catch {
       // offline for a moment: the next update or the reconnect's resync repaints it
     }
   }
 
-  async function refreshChatList() {
-    const response = await fetch(window.location.href, { credentials: "same-origin" });
-    if (!response.ok) return;
-    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-    const fresh = doc.getElementById("chat-list");
-    if (fresh && chatList) {
-      chatList.innerHTML = fresh.innerHTML;
-      chatList.dataset.since = fresh.dataset.since;
-    }
-  }
+  const refreshInboxList = () => repaintList("inbox-rows");
+  const refreshChatList = () => repaintList("chat-list");
 
   // When the list on the page was read (ms since the epoch), as the server wrote it.
   function listSince(id) {
