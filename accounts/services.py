@@ -132,7 +132,7 @@ def update_business_profile(*, actor: User, business: Business, **changes: Any) 
     unknown = set(changes) - set(PROFILE_FIELDS) - {"slug"}
     if unknown:
         raise TypeError(f"unknown profile fields: {sorted(unknown)}")
-    business = Business.objects.select_for_update().get(pk=business.pk)
+    business = Business.objects.select_for_update(no_key=True).get(pk=business.pk)
     for field, value in changes.items():
         setattr(business, field, value)
     _save_business(business)
@@ -146,7 +146,7 @@ def set_business_logo(*, actor: User, business: Business, upload) -> Business:
     logo = image.encode(max_side=LOGO_SIZE)
     thumb = image.encode(square=LOGO_THUMB_SIZE)
     with transaction.atomic():
-        locked = Business.objects.select_for_update().get(pk=business.pk)
+        locked = Business.objects.select_for_update(no_key=True).get(pk=business.pk)
         old = [f.name for f in (locked.logo, locked.logo_thumb) if f]
         locked.logo.save(logo.name, logo, save=False)
         locked.logo_thumb.save(thumb.name, thumb, save=False)
@@ -160,7 +160,7 @@ def set_business_logo(*, actor: User, business: Business, upload) -> Business:
 def remove_business_logo(*, actor: User, business: Business) -> Business:
     require_role(actor, business, Membership.Role.ADMIN)
     with transaction.atomic():
-        locked = Business.objects.select_for_update().get(pk=business.pk)
+        locked = Business.objects.select_for_update(no_key=True).get(pk=business.pk)
         old = [f.name for f in (locked.logo, locked.logo_thumb) if f]
         locked.logo = locked.logo_thumb = ""
         locked.save(update_fields=["logo", "logo_thumb", "updated_at"])
@@ -242,7 +242,7 @@ def invite_member(
 @transaction.atomic
 def revoke_invitation(*, actor: User, invitation: Invitation) -> Invitation:
     require_role(actor, invitation.business, Membership.Role.OWNER)
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     if invitation.state != "pending":
         raise AppError(_("This invitation is no longer pending."), code="invitation_not_pending")
     invitation.revoked_at = timezone.now()
@@ -255,7 +255,9 @@ def accept_invitation(*, user: User, key: str) -> Membership:
     """Join the invitation's business. Single use, under a row lock; the signed-in
     user's e-mail must be the invited one."""
     try:
-        invitation = Invitation.objects.select_for_update().get(key_hash=hash_secret(key))
+        invitation = Invitation.objects.select_for_update(no_key=True).get(
+            key_hash=hash_secret(key)
+        )
     except Invitation.DoesNotExist:
         raise AppError(_("This invitation link is not valid."), code="invitation_invalid") from None
     state = invitation.state
@@ -292,7 +294,9 @@ def _lock_team_as_owner(actor: User, business: Business) -> dict[int, Membership
     act on authority one of them has just lost."""
     locked = {
         m.pk: m
-        for m in Membership.objects.select_for_update().filter(business=business).order_by("pk")
+        for m in Membership.objects.select_for_update(no_key=True)
+        .filter(business=business)
+        .order_by("pk")
     }
     if not any(m.user_id == actor.pk and m.role == Membership.Role.OWNER for m in locked.values()):
         raise AppError(

@@ -155,7 +155,7 @@ def update_product(
     unknown = set(changes) - PRODUCT_FIELDS
     if unknown:
         raise TypeError(f"unknown product fields: {sorted(unknown)}")
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
     for name, value in changes.items():
         setattr(product, name, value)
     _save_product(product)
@@ -178,7 +178,7 @@ def take_stock(*, business_id: int, quantities: dict[int, int]) -> None:
         return
     bump_catalog_version(business_id)
     products = list(
-        Product.objects.select_for_update()
+        Product.objects.select_for_update(no_key=True)
         .filter(business_id=business_id, pk__in=quantities, stock__isnull=False)
         .order_by("pk")
         .only("pk", "name", "stock")  # what refuse_short_stock reads
@@ -250,7 +250,7 @@ def add_product_photos(
     photos = []
     with transaction.atomic():
         bump_catalog_version(product.business_id)
-        locked = Product.objects.select_for_update().get(pk=product.pk)
+        locked = Product.objects.select_for_update(no_key=True).get(pk=product.pk)
         if locked.photos.count() + len(cleaned) > MAX_PHOTOS_PER_PRODUCT:
             raise too_many
         last = locked.photos.aggregate(m=Max("position"))["m"] or 0
@@ -292,7 +292,7 @@ def delete_photo(*, actor: User, photo: ProductPhoto) -> None:
 
 
 def _reorder(queryset, ordered_ids: Sequence[int], what: str) -> None:
-    rows = {row.pk: row for row in queryset.select_for_update()}
+    rows = {row.pk: row for row in queryset.select_for_update(no_key=True)}
     try:
         ids = [int(i) for i in ordered_ids]
     except (TypeError, ValueError):
@@ -320,7 +320,7 @@ def move_photo(*, actor: User, photo: ProductPhoto, offset: int) -> None:
     require_role(actor, photo.product.business, ADMIN)
     bump_catalog_version(photo.product.business_id)
     ids = list(
-        photo.product.photos.select_for_update()
+        photo.product.photos.select_for_update(no_key=True)
         .order_by("position", "id")
         .values_list("pk", flat=True)
     )
@@ -453,9 +453,9 @@ def import_feed(*, actor: User, business: Business, rows: Sequence[FeedRow]) -> 
     visibility and collections are never changed by an import."""
     require_role(actor, business, ADMIN)
     with transaction.atomic():
-        Business.objects.select_for_update().get(pk=business.pk)
+        Business.objects.select_for_update(no_key=True).get(pk=business.pk)
         bump_catalog_version(business.pk)
-        existing = {p.retailer_id: p for p in business.products.select_for_update()}
+        existing = {p.retailer_id: p for p in business.products.select_for_update(no_key=True)}
         new = sum(1 for row in rows if row.retailer_id not in existing)
         if len(existing) + new > MAX_PRODUCTS_PER_BUSINESS:
             raise AppError(
@@ -594,7 +594,7 @@ def run_product_import(*, import_id: int) -> ProductImport | None:
     the page can show it); then saves every product in one transaction."""
     with transaction.atomic():
         job = (
-            ProductImport.objects.select_for_update(of=("self",))
+            ProductImport.objects.select_for_update(no_key=True, of=("self",))
             .select_related("business", "created_by")
             .filter(pk=import_id)
             .first()
@@ -614,7 +614,7 @@ def run_product_import(*, import_id: int) -> ProductImport | None:
         parsed = parse_feed(bytes(job.content), currency=business.currency, on_progress=progress)
         progress(len(parsed.rows))
         with transaction.atomic():
-            job = ProductImport.objects.select_for_update().get(pk=import_id)
+            job = ProductImport.objects.select_for_update(no_key=True).get(pk=import_id)
             if job.is_finished:
                 return job
             if parsed.errors:
@@ -637,7 +637,7 @@ def fail_product_import(*, import_id: int) -> None:
     merchant's page must not wait forever."""
     with transaction.atomic():
         job = (
-            ProductImport.objects.select_for_update(of=("self",))
+            ProductImport.objects.select_for_update(no_key=True, of=("self",))
             .select_related("created_by")
             .filter(pk=import_id)
             .first()

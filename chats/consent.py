@@ -29,7 +29,7 @@ def grant_offers_consent(*, customer, contact: Contact, source: str) -> bool:
     if not customer.is_authenticated or contact.user_id != customer.pk:
         raise _not_found()
     with transaction.atomic():
-        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        locked = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
         if locked.offers_consent_at is not None:
             return False
         locked.offers_consent_at = timezone.now()
@@ -49,7 +49,7 @@ def withdraw_offers_consent(*, contact: Contact, source: str) -> bool:
     if source not in WITHDRAW_SOURCES:
         raise ValueError(source)
     with transaction.atomic():
-        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        locked = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
         if locked.offers_consent_at is None:
             return False
         locked.offers_consent_at = None

@@ -7,7 +7,7 @@ is nothing to send, and once it commits nothing can lose the row (not a killed
 worker, not a broker restart). Celery only delivers it (docs/outbox.md):
 
 - the beat job ``chats.tasks.dispatch_scheduled_messages`` (every few seconds) sends
-  the due rows, each claimed with ``select_for_update(skip_locked=True)`` so that
+  the due rows, each claimed with ``select_for_update(no_key=True, skip_locked=True)`` so that
   several workers share the work without waiting on each other;
 - a row due now is also enqueued after the commit (``send_scheduled_message``), so
   it arrives within a second or two instead of at the next beat.
@@ -194,7 +194,7 @@ def retry_messages(*, actor: User, ids: Iterable[int]) -> int:
     wanted = [pk for pk in ids if type(pk) is int]
     with transaction.atomic():
         rows = list(
-            ScheduledMessage.objects.select_for_update()
+            ScheduledMessage.objects.select_for_update(no_key=True)
             .filter(pk__in=wanted, status=STATUS.FAILED)
             .values_list("pk", flat=True)
         )
@@ -283,7 +283,7 @@ def send_batch(queryset, *, limit: int) -> list[ScheduledMessage]:
     moment = timezone.now()
     with collect_events() as collected, transaction.atomic():
         rows = list(
-            queryset.select_for_update(skip_locked=True, of=("self",))
+            queryset.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(status=STATUS.SCHEDULED, due_at__lte=moment)
             .order_by("due_at", "id")[:limit]
         )

@@ -847,7 +847,7 @@ def send_unread_email(*, participant_id: int) -> bool:
 
     with transaction.atomic():
         side = (
-            Participant.objects.select_for_update(of=("self",))
+            Participant.objects.select_for_update(no_key=True, of=("self",))
             .select_related("user", "conversation__business")
             .filter(pk=participant_id)
             .first()
@@ -998,7 +998,7 @@ def block_peer(*, actor: User, conversation: Conversation, blocked: bool) -> Par
     if not conversation.is_direct:
         raise _not_found()
     with transaction.atomic():
-        side = Participant.objects.select_for_update().get(pk=side.pk)
+        side = Participant.objects.select_for_update(no_key=True).get(pk=side.pk)
         if blocked and side.blocked_at is None:
             side.blocked_at = timezone.now()
         elif not blocked:

@@ -200,7 +200,7 @@ def save_rule(
     trigger, delay_days = _clean_rule(trigger, delay_days)
     text = clean_template(text)
     with transaction.atomic():
-        Business.objects.select_for_update().get(pk=business.pk)
+        Business.objects.select_for_update(no_key=True).get(pk=business.pk)
         if rule is None:
             if FollowUpRule.objects.filter(business=business).count() >= MAX_RULES:
                 raise AppError(
@@ -436,7 +436,7 @@ def create_broadcast(
             audience_contacts(
                 business=business, audience=audience, label=label, product=product, before=before
             )
-            .select_for_update(of=("self",))
+            .select_for_update(no_key=True, of=("self",))
             .values_list("pk", "conversation__id", "user__display_name", "user__email")
         )
         rows = []

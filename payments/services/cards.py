@@ -21,7 +21,9 @@ def add_card(*, user, details: CardDetails, make_default: bool = False) -> Card:
     tokenized = gateway.tokenize(details)
     with transaction.atomic():
         # Lock the user's live cards: two concurrent first cards must not both default.
-        live = list(_live_cards(user).select_for_update().values_list("pk", "is_default"))
+        live = list(
+            _live_cards(user).select_for_update(no_key=True).values_list("pk", "is_default")
+        )
         is_default = make_default or not any(default for _pk, default in live)
         if is_default:
             _live_cards(user).filter(is_default=True).update(is_default=False)
@@ -44,7 +46,7 @@ def set_default_card(*, user, card: Card) -> Card:
     default is unset first, in the same transaction, under locks on the user's cards
     (the ``card_one_default`` partial unique constraint allows one)."""
     with transaction.atomic():
-        cards = {c.pk: c for c in _live_cards(user).select_for_update().order_by("pk")}
+        cards = {c.pk: c for c in _live_cards(user).select_for_update(no_key=True).order_by("pk")}
         card = cards.get(card.pk) or _not_found()
         if not card.is_default:
             _live_cards(user).filter(is_default=True).update(is_default=False)
@@ -58,7 +60,7 @@ def remove_card(*, user, card: Card) -> None:
     default, the newest other live card becomes the default. 404 for another user's
     card or a removed one."""
     with transaction.atomic():
-        cards = {c.pk: c for c in _live_cards(user).select_for_update().order_by("pk")}
+        cards = {c.pk: c for c in _live_cards(user).select_for_update(no_key=True).order_by("pk")}
         card = cards.get(card.pk) or _not_found()
         was_default = card.is_default
         card.removed_at = timezone.now()

@@ -241,7 +241,9 @@ def add_destination(
     _authorize(actor, business)
     fields = clean_destination(kind, data)
     with transaction.atomic():
-        live = list(_live(business, actor).select_for_update().values_list("pk", "is_default"))
+        live = list(
+            _live(business, actor).select_for_update(no_key=True).values_list("pk", "is_default")
+        )
         if len(live) >= MAX_LIVE:
             raise AppError(
                 _("You can keep at most %(count)d payout destinations: remove one first.")
@@ -270,7 +272,9 @@ def change_destination(
     _authorize(actor, business, destination)
     fields = clean_destination(destination.kind, data)
     with transaction.atomic():
-        destination = PayoutDestination.objects.select_for_update().get(pk=destination.pk)
+        destination = PayoutDestination.objects.select_for_update(no_key=True).get(
+            pk=destination.pk
+        )
         for name, value in fields.items():
             setattr(destination, name, value)
         destination.updated_at = timezone.now()
@@ -285,7 +289,7 @@ def set_default_destination(
     """Make ``destination`` the one payouts go to. Atomic; owners e-mailed."""
     _authorize(actor, business, destination)
     with transaction.atomic():
-        list(_live(business, actor).select_for_update().values_list("pk"))
+        list(_live(business, actor).select_for_update(no_key=True).values_list("pk"))
         _live(business, actor).filter(is_default=True).update(is_default=False)
         PayoutDestination.objects.filter(pk=destination.pk).update(
             is_default=True, updated_at=timezone.now()
@@ -302,7 +306,9 @@ def remove_destination(
     default passes to the newest other one. Atomic; owners e-mailed."""
     _authorize(actor, business, destination)
     with transaction.atomic():
-        live = list(_live(business, actor).select_for_update().order_by("-created_at", "-pk"))
+        live = list(
+            _live(business, actor).select_for_update(no_key=True).order_by("-created_at", "-pk")
+        )
         now = timezone.now()
         PayoutDestination.objects.filter(pk=destination.pk).update(
             removed_at=now, is_default=False, updated_at=now

@@ -225,7 +225,9 @@ def post(
     # then the system ones, each in id order (a posting waiting for a merchant's
     # payable does not hold the clearing row every payment needs).
     locked = (
-        LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("is_system", "pk")
+        LedgerAccount.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("is_system", "pk")
     )
     for account in locked.only("pk", "balance", "currency", "is_system"):
         if account.currency != currency:

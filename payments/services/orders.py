@@ -180,7 +180,7 @@ def create_payment_request(
             field="expires_in",
         )
     with transaction.atomic():
-        business = Business.objects.select_for_update().get(pk=conversation.business_id)
+        business = Business.objects.select_for_update(no_key=True).get(pk=conversation.business_id)
         items = _clean_lines(business, lines)
         subtotal = sum(item.line_total for item in items)
         if subtotal > MAX_MINOR:
@@ -274,7 +274,9 @@ def transition_order(
     if order_locked and not transaction.get_connection().in_atomic_block:
         raise ValueError("order_locked=True needs the caller's transaction and its lock")
     with transaction.atomic(savepoint=not order_locked):
-        locked = order if order_locked else Order.objects.select_for_update().get(pk=order.pk)
+        locked = (
+            order if order_locked else Order.objects.select_for_update(no_key=True).get(pk=order.pk)
+        )
         if not locked.can_become(to):
             raise AppError(
                 _("This order cannot change from “%(from)s” to “%(to)s”.")
@@ -345,7 +347,7 @@ def cancel_order(*, actor: User, order: Order) -> Order:
     if staff_membership(actor, order.conversation) is None:
         raise _not_found()
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         if locked.status != STATUS.PENDING:
             raise AppError(
                 _("Only an order awaiting payment can be canceled."),
@@ -379,7 +381,7 @@ def expire_orders(*, now: datetime.datetime | None = None) -> int:
     for pk in due:
         with transaction.atomic():
             order = (
-                Order.objects.select_for_update()
+                Order.objects.select_for_update(no_key=True)
                 .filter(pk=pk, status=STATUS.PENDING, expires_at__lte=now)
                 .first()
             )

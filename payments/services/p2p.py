@@ -270,7 +270,9 @@ def _claim(
         with transaction.atomic():
             _lock_wallets(wallets)
             if money_request is not None:
-                locked = MoneyRequest.objects.select_for_update().get(pk=money_request.pk)
+                locked = MoneyRequest.objects.select_for_update(no_key=True).get(
+                    pk=money_request.pk
+                )
                 if locked.status != MoneyRequest.Status.PENDING:
                     raise AppError(
                         _("This request is no longer open."), code="request_closed", status_code=409
@@ -314,13 +316,17 @@ def _lock_wallets(wallet_ids: list[int]) -> None:
     these locks before any other row it changes or references (a new payment's
     foreign keys take share locks on the conversation and the request), so claims and
     settlements of sends between the same people queue here instead of deadlocking."""
-    list(LedgerAccount.objects.select_for_update().filter(pk__in=wallet_ids).order_by("pk"))
+    list(
+        LedgerAccount.objects.select_for_update(no_key=True)
+        .filter(pk__in=wallet_ids)
+        .order_by("pk")
+    )
 
 
 def _settle(payment: Payment, result: ChargeResult) -> Payment:
     with transaction.atomic():
         payment = (
-            Payment.objects.select_for_update(of=("self",))
+            Payment.objects.select_for_update(no_key=True, of=("self",))
             .select_related("payee", "payer", "conversation")
             .get(pk=payment.pk)
         )
@@ -342,7 +348,9 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             payment.completed_at = timezone.now()
             payment.save()
             if payment.money_request_id is not None:
-                request = MoneyRequest.objects.select_for_update().get(pk=payment.money_request_id)
+                request = MoneyRequest.objects.select_for_update(no_key=True).get(
+                    pk=payment.money_request_id
+                )
                 request.status = MoneyRequest.Status.PAID
                 request.closed_at = payment.completed_at
                 request.save(update_fields=["status", "closed_at"])
@@ -489,7 +497,7 @@ def close_money_request(*, actor: User, money_request: MoneyRequest) -> MoneyReq
     if actor.pk not in (money_request.requester_id, money_request.payer_id):
         raise AppError(_("Request not found."), code="not_found", status_code=404)
     with transaction.atomic():
-        locked = MoneyRequest.objects.select_for_update().get(pk=money_request.pk)
+        locked = MoneyRequest.objects.select_for_update(no_key=True).get(pk=money_request.pk)
         if (
             locked.status != MoneyRequest.Status.PENDING
             or locked.payments.filter(status__in=Payment.LIVE).exists()

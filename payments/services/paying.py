@@ -127,7 +127,7 @@ def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str
     try:
         with transaction.atomic():
             locked = (
-                Order.objects.select_for_update(of=("self",))
+                Order.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("business")
                 .get(pk=order.pk)
             )
@@ -172,7 +172,7 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
     ledger its accounts, last (docs/payments.md, "Paying")."""
     given = payment
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=given.pk)
+        payment = Payment.objects.select_for_update(no_key=True).get(pk=given.pk)
         if payment.status != Payment.Status.PENDING:
             return payment  # settled by a concurrent retry of the same attempt
         # The payer and card the claim was made with (read only if not at hand).
@@ -230,7 +230,7 @@ def _lock_order_to_settle(order_id: int) -> Order:
     (and that message's sender, the business's side of the chat: the receipt's
     sender too) and its items: two queries."""
     order = (
-        Order.objects.select_for_update(of=("self",))
+        Order.objects.select_for_update(no_key=True, of=("self",))
         .select_related("conversation", "message__sender")
         .get(pk=order_id)
     )

@@ -55,7 +55,7 @@ class PayoutRun:
 
 
 def _lock(account: LedgerAccount) -> LedgerAccount:
-    return LedgerAccount.objects.select_for_update().get(pk=account.pk)
+    return LedgerAccount.objects.select_for_update(no_key=True).get(pk=account.pk)
 
 
 def _enqueue_processing(payout: Payout) -> None:
@@ -264,7 +264,7 @@ def settle_payout(*, payout_id: int, result: TransferResult) -> Payout:
         else:
             account = ledger.wallet_account(head.user, head.currency)
         _lock(account)
-        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        payout = Payout.objects.select_for_update(no_key=True).get(pk=payout_id)
         if payout.status != Payout.Status.IN_TRANSIT:
             return payout
         to = Payout.Status.PAID if result.status == "paid" else Payout.Status.FAILED
@@ -322,7 +322,9 @@ def set_payouts_paused(*, business: Business, paused: bool, reason: str = "") ->
     reason = " ".join((reason or "").split())[:255]
     if paused and not reason:
         reason = _("Paused by the platform.")
-    control, _created = PayoutControl.objects.select_for_update().get_or_create(business=business)
+    control, _created = PayoutControl.objects.select_for_update(no_key=True).get_or_create(
+        business=business
+    )
     control.paused = paused
     control.reason = reason if paused else ""
     control.updated_at = timezone.now()

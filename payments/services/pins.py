@@ -183,7 +183,7 @@ def check_pin(*, user, pin: str) -> PinCheck:
         connection.close()  # back to the pool while we hash
     matches = _pin_matches(pin, state.pin_hash)
     with transaction.atomic():
-        row = PaymentPin.objects.select_for_update().filter(user=user).first()
+        row = PaymentPin.objects.select_for_update(no_key=True).filter(user=user).first()
         if row is None:
             return PinCheck(ok=False, error=_missing())
         now = timezone.now()
@@ -265,7 +265,7 @@ def change_pin(*, user, old_pin: str, pin: str, pin_again: str) -> PaymentPin:
             _("The new PIN must differ from the current one."), code="pin_same", field="pin"
         )
     with transaction.atomic():
-        row = PaymentPin.objects.select_for_update().get(user=user)
+        row = PaymentPin.objects.select_for_update(no_key=True).get(user=user)
         row.pin_hash = hash_pin(pin.strip())
         row.failed_attempts, row.locked_until, row.needs_reset = 0, None, False
         row.updated_at = timezone.now()
@@ -296,7 +296,7 @@ def reset_pin(*, user, password: str, pin: str, pin_again: str) -> PaymentPin:
         raise AppError(_("Wrong password."), code="password_wrong", field="password")
     cache.delete(key)
     with transaction.atomic():
-        row, _created = PaymentPin.objects.select_for_update().update_or_create(
+        row, _created = PaymentPin.objects.select_for_update(no_key=True).update_or_create(
             user=user,
             defaults={
                 "pin_hash": hash_pin(pin.strip()),

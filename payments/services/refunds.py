@@ -143,7 +143,7 @@ def _claim(*, actor: User, order: Order, amount: int, reason: str, key: str) -> 
     try:
         with transaction.atomic():
             payment = (
-                Payment.objects.select_for_update(of=("self",))
+                Payment.objects.select_for_update(no_key=True, of=("self",))
                 .select_related("business")
                 .filter(order=order, status__in=Payment.SETTLED)
                 .first()
@@ -234,8 +234,10 @@ def _send(refund: Refund) -> Refund:
 
 def _settle(refund: Refund, *, reference: str, error: AppError | None) -> Refund:
     with transaction.atomic():
-        payment = Payment.objects.select_for_update(of=("self",)).get(pk=refund.payment_id)
-        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        payment = Payment.objects.select_for_update(no_key=True, of=("self",)).get(
+            pk=refund.payment_id
+        )
+        refund = Refund.objects.select_for_update(no_key=True).get(pk=refund.pk)
         if refund.status != Refund.Status.PENDING:
             return refund  # settled by a concurrent retry
         refund.completed_at = timezone.now()

@@ -156,7 +156,7 @@ def mark_shipped(
         )
     tracking_url = _clean_url(tracking_url)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         check_shippable(locked)
         remaining = remaining_quantities(locked)
         wanted = _quantities(locked, items, remaining)
@@ -214,7 +214,7 @@ def mark_delivered(*, actor: User, order: Order) -> Order:
     if staff_membership(actor, order.conversation) is None:
         raise _not_found()
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         if locked.status != STATUS.SHIPPED:
             if locked.status == STATUS.COMPLETED:
                 message, code = _("This order was already delivered."), "already_delivered"

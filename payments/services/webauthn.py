@@ -155,7 +155,7 @@ def register_credential(*, user, response: dict, name: str) -> WebAuthnCredentia
     credential = None
     with transaction.atomic():
         challenge = (
-            Challenge.objects.select_for_update()
+            Challenge.objects.select_for_update(no_key=True)
             .filter(user=user, purpose=Challenge.Purpose.REGISTER, used_at__isnull=True)
             .order_by("-created_at", "-id")
             .first()
@@ -286,7 +286,7 @@ def verify_payment(*, user, order, amount: int, currency: str, payee: str, respo
     with transaction.atomic():
         now = timezone.now()
         challenge = (
-            Challenge.objects.select_for_update()
+            Challenge.objects.select_for_update(no_key=True)
             .filter(
                 user=user,
                 purpose=Challenge.Purpose.PAY,
@@ -332,7 +332,7 @@ def _verify_assertion(
             return _invalid(_("The payment changed after it was confirmed. Please confirm again."))
         data = _as_dict(response)
         credential = (
-            WebAuthnCredential.objects.select_for_update()
+            WebAuthnCredential.objects.select_for_update(no_key=True)
             .filter(user=user, credential_id=_raw_id(data))
             .first()
         )
