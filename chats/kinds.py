@@ -25,6 +25,10 @@ class MessageKind:
     prefetch: Callable[[Sequence["Message"]], None] | None = None  # noqa: F821
     # Kinds a participant may send from the composer/API (the rest come from services).
     user_sendable: bool = False
+    # Automated kinds: whether a scheduled message of this kind is still wanted in this
+    # (locked) conversation; checked by the outbox just before sending, under the lock
+    # (e.g. an offer after its customer opted out is canceled, not sent).
+    still_wanted: Callable[["Conversation"], bool] | None = None  # noqa: F821
     extra: dict = field(default_factory=dict)
 
 

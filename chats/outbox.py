@@ -226,9 +226,14 @@ def _deliver(rows: list[ScheduledMessage], moment: datetime.datetime) -> None:
         if not kinds.is_registered(row.kind):
             raise PermanentFailure(f"unknown message kind {row.kind!r}")
     locked = lock_conversations(sorted({row.conversation_id for row in rows}))
-    drafts = []
+    drafts, sending, unwanted = [], [], []
     for row in rows:
         conversation, participants = locked[row.conversation_id]
+        still_wanted = kinds.get(row.kind).still_wanted
+        if still_wanted is not None and not still_wanted(conversation):
+            unwanted.append(row)
+            continue
+        sending.append(row)
         sender = None
         if row.sender == SENDER.BUSINESS:
             sender = next(
@@ -243,18 +248,25 @@ def _deliver(rows: list[ScheduledMessage], moment: datetime.datetime) -> None:
                 raise PermanentFailure("the conversation has no business side")
         fields = {"kind": row.kind, "body": row.body, "payload": row.payload}
         drafts.append(Draft(conversation, participants, sender, **fields))
-    messages = append_messages(drafts)
+    messages = append_messages(drafts) if drafts else []
     # Copies, so that the rows stay as they were if this fails (then retried one by one).
     sent = [
         ScheduledMessage(
             pk=row.pk, status=STATUS.SENT, message=m, sent_at=moment, attempts=row.attempts + 1
         )
-        for row, m in zip(rows, messages, strict=True)
+        for row, m in zip(sending, messages, strict=True)
     ]
-    ScheduledMessage.objects.bulk_update(sent, ["status", "message", "sent_at", "attempts"])
-    for row, done in zip(rows, sent, strict=True):
+    if sent:
+        ScheduledMessage.objects.bulk_update(sent, ["status", "message", "sent_at", "attempts"])
+    if unwanted:
+        ScheduledMessage.objects.filter(pk__in=[row.pk for row in unwanted]).update(
+            status=STATUS.CANCELED
+        )
+    for row, done in zip(sending, sent, strict=True):
         row.status, row.message, row.sent_at = STATUS.SENT, done.message, moment
         row.attempts = done.attempts
+    for row in unwanted:
+        row.status = STATUS.CANCELED
 
 
 def _record_failure(row: ScheduledMessage, exc: BaseException, moment: datetime.datetime) -> None:

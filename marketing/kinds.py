@@ -58,6 +58,13 @@ def _preview_offer(message) -> str:
     return _("🏷 Offer: %(text)s") % {"text": message.body}
 
 
+def _accepts_offers(conversation) -> bool:
+    """An offer goes out only while its customer accepts offers (read under the
+    conversation's lock, with its contact: a STOP or an opt-out that came first wins,
+    even over an offer that failed once and is sent again)."""
+    return conversation.contact is not None and conversation.contact.accepts_offers
+
+
 def register() -> None:
     kinds.register(
         kinds.MessageKind(
@@ -66,6 +73,10 @@ def register() -> None:
     )
     kinds.register(
         kinds.MessageKind(
-            "offer", "marketing/messages/offer.html", _preview_offer, _prefetch_offers
+            "offer",
+            "marketing/messages/offer.html",
+            _preview_offer,
+            _prefetch_offers,
+            still_wanted=_accepts_offers,
         )
     )

@@ -561,6 +561,16 @@ def handle_consent_withdrawn(*, contact: Contact) -> None:
     status = ScheduledMessage.Status
     # Failed ones too: an operator's retry must not send an offer after an opt-out.
     pending = ScheduledMessage.objects.filter(
-        conversation__contact=contact, kind="offer", status__in=[status.SCHEDULED, status.FAILED]
+        Q(dedupe_key__endswith=f":contact:{contact.pk}"),
+        conversation__contact=contact,
+        kind="offer",
+        status__in=[status.SCHEDULED, status.FAILED],
     )
-    pending.filter(Q(dedupe_key__endswith=f":contact:{contact.pk}")).update(status=status.CANCELED)
+    # Not the rows an outbox worker holds: they are being sent right now, and the
+    # worker may be waiting for the conversation that a STOP holds here (waiting for
+    # each other: a deadlock). Sent, they went out before the opt-out; not sent, the
+    # outbox cancels them when it tries again (the offer kind's ``still_wanted``).
+    free = pending.select_for_update(no_key=True, skip_locked=True, of=("self",))
+    ScheduledMessage.objects.filter(pk__in=list(free.values_list("pk", flat=True))).update(
+        status=status.CANCELED
+    )

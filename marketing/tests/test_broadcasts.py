@@ -310,3 +310,17 @@ def test_opting_out_also_cancels_a_failed_offer(owner, business):
     offers_to(contact).update(status=SM.FAILED)
     say(contact.user, contact.conversation, "PARAR")
     assert list(offers_to(contact).values_list("status", flat=True)) == [SM.CANCELED]
+
+
+def test_an_offer_the_opt_out_missed_is_canceled_when_sent_again(owner, business):
+    """An opt-out leaves alone the offers an outbox worker holds at that moment
+    (marketing/tests/test_locking.py); one of them that then failed is canceled, not
+    sent, when the outbox tries again."""
+    contact, other = opted_in(business), opted_in(business)
+    b = broadcast(owner, business)
+    Contact.objects.filter(pk=contact.pk).update(offers_consent_at=None)  # as if missed
+    assert outbox.send_due() == 2
+    assert list(offers_to(contact).values_list("status", flat=True)) == [SM.CANCELED]
+    assert list(offers_to(other).values_list("status", flat=True)) == [SM.SENT]
+    assert not Message.objects.filter(kind="offer", conversation__contact=contact).exists()
+    assert selectors.broadcast_progress(b)["skipped"] == 1

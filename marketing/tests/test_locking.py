@@ -1,0 +1,87 @@
+"""PostgreSQL, real threads and connections: a customer's STOP and the offer being
+sent to them at that moment.
+
+The outbox claims its rows, then locks their conversations; a customer's message
+locks its conversation, and its STOP hook cancels the contact's offers not sent yet.
+Each must not wait for what the other holds (a deadlock: PostgreSQL aborts one, and
+the customer's send fails)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from chats import outbox
+from chats.models import Message, ScheduledMessage
+from chats.tests.factories import say
+from marketing.tests.test_broadcasts import broadcast, opted_in
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
+WAIT = 5  # seconds
+
+
+def _in_thread(fn, outcome: dict, name: str) -> threading.Thread:
+    def run():
+        try:
+            fn()
+            outcome[name] = "ok"
+        except Exception as exc:  # reported by the assertions
+            outcome[name] = repr(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _someone_waits_for_a_lock() -> bool:
+    deadline = time.monotonic() + WAIT
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def test_a_stop_while_its_offer_is_being_sent(owner, business, monkeypatch):
+    contact = opted_in(business)
+    broadcast(owner, business)
+    [offer] = ScheduledMessage.objects.filter(conversation__contact=contact, kind="offer")
+    claimed, outcome = threading.Event(), {}
+    lock_conversations = outbox.lock_conversations
+
+    def slow_lock(ids, **kwargs):  # the outbox has its rows and now wants the chat
+        claimed.set()
+        time.sleep(0.5)  # the customer's STOP takes the conversation meanwhile
+        return lock_conversations(ids, **kwargs)
+
+    monkeypatch.setattr(outbox, "lock_conversations", slow_lock)
+
+    def send_offers():
+        outbox.send_due(limit=10)
+
+    def stop():
+        assert claimed.wait(WAIT)
+        say(contact.user, contact.conversation, "STOP")
+
+    threads = [_in_thread(send_offers, outcome, "outbox"), _in_thread(stop, outcome, "stop")]
+    for thread in threads:
+        thread.join(3 * WAIT)
+
+    assert outcome == {"outbox": "ok", "stop": "ok"}
+    contact.refresh_from_db()
+    assert not contact.accepts_offers
+    chat = Message.objects.filter(conversation=contact.conversation)
+    assert chat.filter(body="STOP").count() == 1
+    # The STOP had the conversation first: the outbox, which held the offer, found the
+    # customer opted out when it got the conversation, and canceled it.
+    offer.refresh_from_db()
+    assert offer.status == ScheduledMessage.Status.CANCELED
+    assert not chat.filter(kind="offer").exists()
