@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -35,6 +35,7 @@ from catalog.forms import (
 )
 from core import pagecache
 from core.errors import AppError, add_form_error
+from core.http import next_url
 from core.money import from_minor
 
 # --- Public -----------------------------------------------------------------------
@@ -189,17 +190,6 @@ ROLE = Membership.Role
 PRODUCTS_PER_PAGE = 25
 
 
-def _back(request, default: str) -> str:
-    """Where a no-JS form goes after its POST: the page it came from (``next``, same
-    site only) or ``default``."""
-    url = request.POST.get("next", "")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return default
-
-
 @login_required
 def catalog_products(request, slug: str):
     business = get_business_for(user=request.user, slug=slug)
@@ -249,7 +239,7 @@ def catalog_product_toggle(request, slug: str, product_id: int, switch: str):
         text, level = str(exc.message), messages.ERROR
     else:
         text, level = text % {"name": name}, messages.SUCCESS
-    back = _back(request, reverse("catalog_products", args=[business.slug]))
+    back = next_url(request, reverse("catalog_products", args=[business.slug]))
     if not request.htmx:
         messages.add_message(request, level, text)
         return redirect(back)

@@ -8,12 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, add_form_error
+from core.http import next_url
 from payments import selectors
 from payments.forms import CardForm
 from payments.gateway import get_gateway
@@ -90,15 +90,7 @@ def sandbox_3ds(request, reference: str):
     if settings.PAYMENT_GATEWAY != "sandbox":
         raise Http404
     gateway = get_gateway()
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not (
-        next_url.startswith("/")
-        and not next_url.startswith("//")
-        and url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        next_url = reverse("wallet")
+    after = next_url(request, reverse("wallet"))
     if request.method == "POST":
         approve = request.POST.get("decision") == "complete"
         try:
@@ -111,7 +103,7 @@ def sandbox_3ds(request, reference: str):
             messages.success(request, _("Payment authenticated."))
         else:
             messages.error(request, result.failure_message or _("Authentication failed."))
-        return redirect(next_url)
+        return redirect(after)
     try:
         gateway.retrieve(reference)
     except AppError:
@@ -119,7 +111,7 @@ def sandbox_3ds(request, reference: str):
     return render(
         request,
         "payments/wallet/sandbox_3ds.html",
-        {"reference": reference, "next_url": next_url},
+        {"reference": reference, "next_url": after},
     )
 
 

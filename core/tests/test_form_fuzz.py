@@ -1,0 +1,135 @@
+"""Every page of the site (but Django admin, allauth's and the API's), opened and sent
+hostile forms by a merchant, by a customer and by a stranger: never a server error.
+
+The URLs come from the URL patterns, their ids from a world with a shop, a product, a
+chat, a payment request, a card and a PIN (another business's where the name says
+nothing more); each page is fetched, and each ``method="post"`` form on it is sent back
+to its action with every field filled with one hostile value after another (empty,
+oversized, out of range, markup, a NUL, a card number, another business's id)."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import URLResolver, get_resolver
+
+from accounts.services import create_business
+from accounts.tests.factories import UserFactory
+from catalog.tests.factories import make_product
+from chats.tests.factories import say, start_chat
+from payments.services import orders, pins
+from payments.tests.factories import PIN, card_for
+
+pytestmark = pytest.mark.needs_postgres  # once per CI run is enough (it takes a minute)
+
+SKIP = re.compile(r"^(admin/|api/|accounts/|i18n/|media/|static/)|logout|bare$")
+HOSTILE = [
+    "",
+    "x" * 20_000,
+    "-1",
+    "99999999999999999999999",
+    "1e309",
+    "NaN",
+    "<script>alert(1)</script>",
+    "a\x00b",
+    "4242 4242 4242 4242",
+    "../../etc/passwd",
+    "😀" * 300,
+]
+
+
+def _routes():
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern)
+
+    routes = walk(get_resolver().url_patterns)
+    return sorted({r for r in routes if not r.startswith("^") and not SKIP.search(r)})
+
+
+class _Forms(HTMLParser):
+    """The POST forms of a page: ``[(action, {field: value})]``."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms, self.current = [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self.current = (attrs.get("action") or "", {})
+            self.forms.append(self.current)
+        elif (
+            tag in ("input", "select", "textarea", "button") and self.current and attrs.get("name")
+        ):
+            self.current[1][attrs["name"]] = attrs.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+
+
+@pytest.fixture
+def world(owner, business):
+    customer = UserFactory(email="carla@example.com", display_name="Carla")
+    pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
+    card = card_for(customer)
+    product = make_product(owner, business, name="Bolo", price=4500, stock=3)
+    conversation = start_chat(business, customer)
+    message = say(customer, conversation, "Oi! Tem bolo?")
+    order = orders.create_payment_request(
+        actor=owner, conversation=conversation, lines=[{"product_id": product.pk}]
+    )
+    ids = {
+        "slug": business.slug,
+        "product_id": product.pk,
+        "conversation_id": conversation.pk,
+        "message_id": message.pk,
+        "order_id": order.pk,
+        "card_id": card.pk,
+        "pk": 1,
+    }
+    rival = UserFactory()
+    rivals = create_business(user=rival, name="Rival", slug="rival")
+    hostile = [*HOSTILE, str(make_product(rival, rivals, name="Theirs").pk)]
+    return {"owner": owner, "customer": customer, "stranger": UserFactory()}, ids, hostile
+
+
+def _url(route: str, ids: dict) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), 1)), route)
+
+
+@pytest.mark.parametrize("who", ["owner", "customer", "stranger"])
+def test_no_page_or_form_answers_with_a_server_error(client, world, who):
+    users, ids, hostile = world
+    client.raise_request_exception = False  # a 500 is collected, not raised
+    client.force_login(users[who])
+    failures, posted = [], 0
+    for route in _routes():
+        url = _url(route, ids)
+        page = client.get(url)
+        if page.status_code >= 500:
+            failures.append(f"GET {url}: {page.status_code}")
+            continue
+        forms = []
+        if page.status_code == 200 and "html" in page.get("Content-Type", ""):
+            parser = _Forms()
+            parser.feed(page.content.decode())
+            forms = parser.forms
+        for action, fields in forms or [("", {"x": ""})]:
+            target = action or url
+            if SKIP.search(target.lstrip("/")):
+                continue
+            for value in hostile:
+                data = {name: value for name in fields if name != "csrfmiddlewaretoken"}
+                response = client.post(target, data)
+                posted += 1
+                if response.status_code >= 500:
+                    failures.append(f"POST {target} ({value[:20]!r}): {response.status_code}")
+            client.force_login(users[who])  # a form may have signed the user out
+    print(f"{who}: {len(_routes())} routes, {posted} hostile posts")
+    assert posted > 300
+    assert failures == []
