@@ -10,6 +10,7 @@ transaction.
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -723,6 +724,42 @@ async def test_bad_frames_get_an_error_and_change_nothing(open_socket, conversat
     # a long message that arrives fully escaped still fits in a frame
     await send(socket, conversation, "\U0001f35e" * 4096, client_id="bread-1")
     assert (await recv(socket, "ack"))["created"] is True
+
+
+async def test_random_hostile_frames_never_break_the_socket_or_reach_another_chat(
+    open_socket, conversation, customer, business
+):
+    """300 frames of every type with every field set to a random hostile value (seeded:
+    the same frames each run): each gets its answer — an error with a code and a
+    message, or what that frame asks for — the socket stays open, and nothing of a
+    conversation not the customer's is ever sent or written."""
+    other = await run(start_chat, business)
+    socket = await open_socket(customer)
+    await subscribe(socket, conversation)
+    await drain(socket)
+    rng = random.Random(20261206)
+    types = [
+        "subscribe", "unsubscribe", "sync", "subscribe_inbox", "subscribe_list", "send",
+        "typing", "read", "delivered", "ping", "explode", "", None, 7, ["send"],
+    ]  # fmt: skip
+    fields = ["conversation", "after", "seq", "since", "business", "body", "client_id"]
+    values = [
+        None, True, False, 0, -1, 1, 2**63, -(2**63), 1.5, 1e308, float("inf"), "", "x" * 5000,
+        "drop table", "<script>", "\x00", [], {}, [1], {"a": 1}, conversation.pk, other.pk,
+        str(other.pk), business.pk, business.slug, "other-shop", "\ud83d",
+    ]  # fmt: skip
+    before = await count_messages(other)
+    for _ in range(300):
+        frame = {"type": rng.choice(types)}
+        for name in rng.sample(fields, rng.randint(0, len(fields))):
+            frame[name] = rng.choice(values)
+        await socket.send_to(text_data=json.dumps(frame))  # inf goes as Infinity
+        await socket.send_json_to({"type": "ping"})
+        while (answer := await recv(socket))["type"] != "pong":
+            if answer["type"] == "error":
+                assert answer["code"] and answer["message"], (frame, answer)
+            assert answer.get("conversation") not in (other.pk, str(other.pk)), (frame, answer)
+    assert await count_messages(other) == before
 
 
 async def test_a_blocked_customer_gets_an_error_and_nothing_is_sent(
