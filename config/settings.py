@@ -69,11 +69,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "core.middleware.HtmxRedirectMiddleware",
-    # Last: it needs only the user, and nothing above reads the language before the
+    # At the bottom: it needs only the user, and nothing above reads the language before the
     # view. Being sync-only, at the bottom it makes the whole stack run in one thread
     # under ASGI; in the middle it left the ones below it async, where Django's own
     # middleware calls each of its hooks through a thread hop (about 0.5 ms a request).
     "accounts.middleware.UserLanguageMiddleware",
+    # Below the language: its 400 page speaks the user's.
+    "core.middleware.AdminNulCharacterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

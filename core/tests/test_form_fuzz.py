@@ -10,6 +10,7 @@ business's id)."""
 
 import re
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 import pytest
 from django.urls import URLResolver, get_resolver
@@ -138,4 +139,36 @@ def test_no_page_or_form_answers_with_a_server_error(client, world, who):
             client.force_login(users[who])  # a form may have signed the user out
     print(f"{who}: {len(_routes())} routes, {posted} hostile requests")
     assert posted > 1000
+    assert failures == []
+
+
+def test_no_admin_page_answers_with_a_server_error(client, world, admin_user):
+    """Django admin, as a platform operator: every model's list with hostile search,
+    ordering, page and filter parameters, its add page, and the change, history and
+    delete pages of its first row."""
+    from django.contrib import admin as django_admin
+    from django.urls import reverse
+
+    _users, _ids, hostile = world
+    client.raise_request_exception = False
+    client.force_login(admin_user)
+    failures, requests = [], 0
+    for model, model_admin in django_admin.site._registry.items():
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        changelist = reverse(f"{name}_changelist")
+        filters = [f if isinstance(f, str) else f[0] for f in model_admin.list_filter]
+        names = ["q", "o", "p", *(f if isinstance(f, str) else "x" for f in filters)]
+        urls = [changelist, *(f"{changelist}?{name}=" for name in names)]  # + a value
+        first = model._default_manager.order_by("pk").first()
+        if first is not None:
+            for page in ("change", "history", "delete"):
+                urls.append(reverse(f"{name}_{page}", args=[first.pk]))
+        urls.append(reverse(f"{name}_add"))
+        for url in urls:
+            for value in hostile if url.endswith("=") else [""]:
+                response = client.get(url + quote(value) if value else url)
+                requests += 1
+                if response.status_code >= 500:
+                    failures.append(f"GET {url}{value[:20]!r}: {response.status_code}")
+    assert requests > 500
     assert failures == []

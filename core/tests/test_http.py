@@ -20,3 +20,18 @@ from core.http import next_url
 def test_next_is_a_path_on_this_site_or_the_default(given, expected):
     request = RequestFactory().post("/", {"next": given})
     assert next_url(request, "/home/") == expected
+
+
+def test_a_nul_in_an_admin_query_string_is_a_clear_400(client, admin_user):
+    client.force_login(admin_user)
+    page = client.get("/admin/payments/order/?status=%00")
+    assert page.status_code == 400
+    assert "(NUL)" in page.content.decode()  # in the operator's language
+    assert client.get("/admin/payments/order/?status=paid").status_code == 200
+
+
+def test_a_missing_page_is_the_sites_own_404(client):
+    page = client.get("/no/such/page/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 404
+    body = page.content.decode()
+    assert "Page not found" in body and 'href="/"' in body
