@@ -9,30 +9,15 @@ do): it would then hold the participant the send is about to update — a deadlo
 import threading
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 
 from accounts.tests.factories import UserFactory
 from chats import services
 from chats.models import Participant
 from chats.tests.factories import say, start_chat
+from core.tests.threads import WAIT, in_thread
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
-WAIT = 5  # seconds
-
-
-def _in_thread(fn, outcome: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            fn()
-            outcome[name] = "ok"
-        except Exception as exc:  # reported by the assertions
-            outcome[name] = repr(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_a_read_receipt_commits_while_a_send_holds_the_conversation(business, owner):
@@ -59,7 +44,7 @@ def test_a_read_receipt_commits_while_a_send_holds_the_conversation(business, ow
         services.mark_read(actor=customer, conversation=conversation)
         receipt_done.set()
 
-    threads = [_in_thread(send, outcome, "send"), _in_thread(read, outcome, "read")]
+    threads = [in_thread(send, outcome, "send"), in_thread(read, outcome, "read")]
     for thread in threads:
         thread.join(3 * WAIT)
 

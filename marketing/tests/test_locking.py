@@ -10,44 +10,14 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
 
 from chats import outbox
 from chats.models import Message, ScheduledMessage
 from chats.tests.factories import say
+from core.tests.threads import WAIT, in_thread
 from marketing.tests.test_broadcasts import broadcast, opted_in
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
-WAIT = 5  # seconds
-
-
-def _in_thread(fn, outcome: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            fn()
-            outcome[name] = "ok"
-        except Exception as exc:  # reported by the assertions
-            outcome[name] = repr(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-def _someone_waits_for_a_lock() -> bool:
-    deadline = time.monotonic() + WAIT
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
 
 
 def test_a_stop_while_its_offer_is_being_sent(owner, business, monkeypatch):
@@ -71,7 +41,7 @@ def test_a_stop_while_its_offer_is_being_sent(owner, business, monkeypatch):
         assert claimed.wait(WAIT)
         say(contact.user, contact.conversation, "STOP")
 
-    threads = [_in_thread(send_offers, outcome, "outbox"), _in_thread(stop, outcome, "stop")]
+    threads = [in_thread(send_offers, outcome, "outbox"), in_thread(stop, outcome, "stop")]
     for thread in threads:
         thread.join(3 * WAIT)
 

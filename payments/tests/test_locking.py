@@ -12,49 +12,19 @@ the business — a settlement's payment, a new label. Under ``FOR UPDATE`` each 
 for the other: PostgreSQL aborts one of them as a deadlock."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from catalog.tests.factories import make_product
 from chats import services as chat_services
 from chats.models import Label
 from chats.tests.factories import start_chat
+from core.tests.threads import WAIT, in_thread, someone_waits_for_a_lock
 from payments.models import Order
 from payments.services import orders
 
 pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
-WAIT = 5  # seconds
-
-
-def _in_thread(fn, outcome: dict, name: str) -> threading.Thread:
-    def run():
-        try:
-            fn()
-            outcome[name] = "ok"
-        except Exception as exc:  # reported by the assertions
-            outcome[name] = repr(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-def _someone_waits_for_a_lock() -> bool:
-    deadline = time.monotonic() + WAIT
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
 
 
 def test_a_payment_request_and_a_commit_referring_to_the_business_do_not_deadlock(
@@ -69,7 +39,7 @@ def test_a_payment_request_and_a_commit_referring_to_the_business_do_not_deadloc
             chat_services.lock_conversations([conversation.pk])
             held.set()
             # the payment request has the business and now waits for this conversation
-            assert _someone_waits_for_a_lock(), "the payment request never waited"
+            assert someone_waits_for_a_lock(), "the payment request never waited"
             Label.objects.create(business=business, name="VIP")  # checked at commit
 
     def request():
@@ -78,7 +48,7 @@ def test_a_payment_request_and_a_commit_referring_to_the_business_do_not_deadloc
             actor=owner, conversation=conversation, lines=[{"product_id": product.pk}]
         )
 
-    threads = [_in_thread(other, outcome, "other"), _in_thread(request, outcome, "request")]
+    threads = [in_thread(other, outcome, "other"), in_thread(request, outcome, "request")]
     for thread in threads:
         thread.join(3 * WAIT)
 
