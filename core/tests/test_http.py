@@ -35,3 +35,13 @@ def test_a_missing_page_is_the_sites_own_404(client):
     assert page.status_code == 404
     body = page.content.decode()
     assert "Page not found" in body and 'href="/"' in body
+
+
+def test_an_expired_form_says_so(owner):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(owner)
+    page = client.post("/i18n/setlang/", {"language": "en"})
+    assert page.status_code == 403
+    assert "This form has expired" in page.content.decode()
