@@ -1,5 +1,6 @@
 """Every page of the site (but Django admin, allauth's and the API's), opened and sent
-hostile forms by a merchant, by a customer and by a stranger: never a server error.
+hostile forms by the shop's owner, one of its agents, a customer and a stranger: never
+a server error.
 
 The URLs come from the URL patterns, their ids from a world with a shop, a product, a
 chat, a payment request, a card and a PIN (1 where the name says nothing more); each
@@ -76,7 +77,7 @@ class _Forms(HTMLParser):
 
 
 @pytest.fixture
-def world(owner, business):
+def world(owner, business, agent):
     customer = UserFactory(email="carla@example.com", display_name="Carla")
     pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
     card = card_for(customer)
@@ -98,14 +99,15 @@ def world(owner, business):
     rival = UserFactory()
     rivals = create_business(user=rival, name="Rival", slug="rival")
     hostile = [*HOSTILE, str(make_product(rival, rivals, name="Theirs").pk)]
-    return {"owner": owner, "customer": customer, "stranger": UserFactory()}, ids, hostile
+    users = {"owner": owner, "agent": agent, "customer": customer, "stranger": UserFactory()}
+    return users, ids, hostile
 
 
 def _url(route: str, ids: dict) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), 1)), route)
 
 
-@pytest.mark.parametrize("who", ["owner", "customer", "stranger"])
+@pytest.mark.parametrize("who", ["owner", "agent", "customer", "stranger"])
 def test_no_page_or_form_answers_with_a_server_error(client, world, who):
     users, ids, hostile = world
     client.raise_request_exception = False  # a 500 is collected, not raised
