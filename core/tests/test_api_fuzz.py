@@ -1,6 +1,7 @@
 """Every operation of the OpenAPI schema, fed what Schemathesis generates from it — valid
-and invalid bodies, query strings, path ids and headers — by a signed-in merchant and a
-signed-in customer: never a server error.
+and invalid bodies, query strings, path ids and headers — by a signed-in merchant, a
+signed-in customer and a signed-in stranger: never a server error, and nothing of the
+chat or its people for the stranger.
 
 The requests run in-process (WSGI), in the test's transaction, on a world with a shop,
 a product, a chat, a payment request and a saved card, so that the ids Schemathesis
@@ -67,6 +68,23 @@ def customer_headers(customer):
 
 
 @pytest.fixture
+def stranger_headers(customer):
+    return _bearer(UserFactory(email="stranger@example.com"))
+
+
+# What only the shop's team and its customer may read: the chat's text, the
+# customer's and the owner's e-mail addresses.
+PRIVATE = ("Oi! Tem bolo?", "carla@example.com", "owner@example.com")
+
+
+def nothing_private(ctx, response, case) -> None:
+    """A Schemathesis check: the response holds none of ``PRIVATE``."""
+    text = response.content.decode("utf-8", errors="replace")
+    leaked = [marker for marker in PRIVATE if marker in text]
+    assert not leaked, f"{case.method} {case.formatted_path} showed {leaked}"
+
+
+@pytest.fixture
 def customer(owner, business):
     """A customer with a chat with the shop, a payment request there, a card and a PIN."""
     customer = UserFactory(email="carla@example.com", display_name="Carla")
@@ -99,3 +117,9 @@ def test_the_merchant_never_gets_a_server_error(case, merchant_headers, customer
 @FUZZ
 def test_the_customer_never_gets_a_server_error(case, customer_headers):
     case.call_and_validate(headers=customer_headers, checks=[not_a_server_error])
+
+
+@schema.parametrize()
+@FUZZ
+def test_a_stranger_never_gets_a_server_error_or_another_users_data(case, stranger_headers):
+    case.call_and_validate(headers=stranger_headers, checks=[not_a_server_error, nothing_private])
