@@ -41,6 +41,10 @@ HOSTILE = [
 ]
 
 
+# What a stranger must never see: the chat's text, the customer's e-mail address.
+PRIVATE = ("Oi! Tem bolo?", "carla@example.com")
+
+
 def _routes():
     def walk(patterns, prefix=""):
         for pattern in patterns:
@@ -119,6 +123,10 @@ def test_no_page_or_form_answers_with_a_server_error(client, world, who):
         if page.status_code >= 500:
             failures.append(f"GET {url}: {page.status_code}")
             continue
+        if who == "stranger":
+            leaked = [m for m in PRIVATE if m.encode() in page.content]
+            if leaked:
+                failures.append(f"GET {url} showed {leaked} to a stranger")
         forms = []
         if page.status_code == 200 and "html" in page.get("Content-Type", ""):
             parser = _Forms()
