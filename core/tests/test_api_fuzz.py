@@ -23,10 +23,7 @@ from schemathesis.checks import not_a_server_error
 
 from accounts.services import create_api_token
 from accounts.tests.factories import UserFactory
-from catalog.tests.factories import make_product
-from chats.tests.factories import say, start_chat
-from payments.services import orders, pins
-from payments.tests.factories import PIN, card_for
+from payments.tests.factories import SALE_EMAIL, SALE_TEXT, sale_in_chat
 
 pytestmark = pytest.mark.needs_postgres  # once per CI run is enough (it takes minutes)
 EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "15"))
@@ -74,7 +71,7 @@ def stranger_headers(customer):
 
 # What only the shop's team and its customer may read: the chat's text, the
 # customer's and the owner's e-mail addresses.
-PRIVATE = ("Oi! Tem bolo?", "carla@example.com", "owner@example.com")
+PRIVATE = (SALE_TEXT, SALE_EMAIL, "owner@example.com")
 
 
 def nothing_private(ctx, response, case) -> None:
@@ -87,16 +84,7 @@ def nothing_private(ctx, response, case) -> None:
 @pytest.fixture
 def customer(owner, business):
     """A customer with a chat with the shop, a payment request there, a card and a PIN."""
-    customer = UserFactory(email="carla@example.com", display_name="Carla")
-    pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
-    card_for(customer)
-    product = make_product(owner, business, name="Bolo", price=4500, stock=3)
-    conversation = start_chat(business, customer)
-    say(customer, conversation, "Oi! Tem bolo?")
-    orders.create_payment_request(
-        actor=owner, conversation=conversation, lines=[{"product_id": product.pk}]
-    )
-    return customer
+    return sale_in_chat(owner, business).customer
 
 
 FUZZ = settings(

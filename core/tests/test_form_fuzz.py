@@ -14,14 +14,13 @@ from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
-from django.urls import URLResolver, get_resolver
+from django.contrib import admin as django_admin
+from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.services import create_business
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import make_product
-from chats.tests.factories import say, start_chat
-from payments.services import orders, pins
-from payments.tests.factories import PIN, card_for
+from payments.tests.factories import SALE_EMAIL, SALE_TEXT, sale_in_chat
 
 pytestmark = pytest.mark.needs_postgres  # once per CI run is enough (it takes a minute)
 
@@ -42,7 +41,7 @@ HOSTILE = [
 
 
 # What a stranger must never see: the chat's text, the customer's e-mail address.
-PRIVATE = ("Oi! Tem bolo?", "carla@example.com")
+PRIVATE = (SALE_TEXT, SALE_EMAIL)
 
 
 def _routes():
@@ -82,28 +81,20 @@ class _Forms(HTMLParser):
 
 @pytest.fixture
 def world(owner, business, agent):
-    customer = UserFactory(email="carla@example.com", display_name="Carla")
-    pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
-    card = card_for(customer)
-    product = make_product(owner, business, name="Bolo", price=4500, stock=3)
-    conversation = start_chat(business, customer)
-    message = say(customer, conversation, "Oi! Tem bolo?")
-    order = orders.create_payment_request(
-        actor=owner, conversation=conversation, lines=[{"product_id": product.pk}]
-    )
+    sale = sale_in_chat(owner, business)
     ids = {
         "slug": business.slug,
-        "product_id": product.pk,
-        "conversation_id": conversation.pk,
-        "message_id": message.pk,
-        "order_id": order.pk,
-        "card_id": card.pk,
+        "product_id": sale.product.pk,
+        "conversation_id": sale.conversation.pk,
+        "message_id": sale.message.pk,
+        "order_id": sale.order.pk,
+        "card_id": sale.card.pk,
         "pk": 1,
     }
     rival = UserFactory()
     rivals = create_business(user=rival, name="Rival", slug="rival")
     hostile = [*HOSTILE, str(make_product(rival, rivals, name="Theirs").pk)]
-    users = {"owner": owner, "agent": agent, "customer": customer, "stranger": UserFactory()}
+    users = {"owner": owner, "agent": agent, "customer": sale.customer, "stranger": UserFactory()}
     return users, ids, hostile
 
 
@@ -165,9 +156,6 @@ def test_no_admin_page_answers_with_a_server_error(client, world, admin_user):
     """Django admin, as a platform operator: every model's list with hostile search,
     ordering, page and filter parameters, its add page, and the change, history and
     delete pages of its first row."""
-    from django.contrib import admin as django_admin
-    from django.urls import reverse
-
     _users, _ids, hostile = world
     client.raise_request_exception = False
     client.force_login(admin_user)

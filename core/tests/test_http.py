@@ -1,5 +1,5 @@
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
 from core.http import next_url
 
@@ -38,8 +38,6 @@ def test_a_missing_page_is_the_sites_own_404(client):
 
 
 def test_an_expired_form_says_so(owner):
-    from django.test import Client
-
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(owner)
     page = client.post("/i18n/setlang/", {"language": "en"})

@@ -3,11 +3,15 @@ cards and payments made through the services. Fixtures ``customer`` and ``shop``
 in ``payments/tests/conftest.py``."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
+from catalog.tests.factories import make_product
+from chats.tests.factories import say, start_chat
 from payments.gateway.base import CardDetails
-from payments.services import cards, paying
+from payments.services import cards, orders, paying, pins
 
 PIN = "730519"
 
@@ -31,3 +35,32 @@ def pay(customer, order, card, key=None, **kwargs):
     kwargs.setdefault("confirmation", "pin")
     kwargs.setdefault("pin", PIN)
     return paying.pay_order(payer=customer, order=order, card=card, idempotency_key=key, **kwargs)
+
+
+@dataclass
+class Sale:
+    customer: object
+    card: object
+    product: object
+    conversation: object
+    message: object
+    order: object
+
+
+# What a sale in the chat says, for tests that check it is shown to no one else.
+SALE_TEXT, SALE_EMAIL = "Oi! Tem bolo?", "carla@example.com"
+
+
+def sale_in_chat(owner, business) -> Sale:
+    """Carla (a PIN, a card) asks ``business`` about a cake in its chat and gets a
+    payment request for it from ``owner``."""
+    customer = UserFactory(email=SALE_EMAIL, display_name="Carla")
+    pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
+    card = card_for(customer)
+    product = make_product(owner, business, name="Bolo", price=4500, stock=3)
+    conversation = start_chat(business, customer)
+    message = say(customer, conversation, SALE_TEXT)
+    order = orders.create_payment_request(
+        actor=owner, conversation=conversation, lines=[{"product_id": product.pk}]
+    )
+    return Sale(customer, card, product, conversation, message, order)
