@@ -7,6 +7,14 @@ from payments.tests.conftest import customer, shop  # noqa: F401  (shared fixtur
 from payments.tests.factories import card_for, pay
 
 
+@pytest.fixture(autouse=True)
+def no_broadcast_throttle(settings):
+    """Every offer of a broadcast is due at once, so a test that sends right after
+    creating one sends them all however fast it runs (the default 200/s spaces them
+    5 ms apart). The throttle's own tests set their rate after this."""
+    settings.BROADCAST_MESSAGES_PER_SECOND = float("inf")
+
+
 @pytest.fixture
 def paid_order(shop, customer):  # noqa: F811
     order, _product = shop
