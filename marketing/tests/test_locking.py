@@ -7,7 +7,6 @@ Each must not wait for what the other holds (a deadlock: PostgreSQL aborts one, 
 the customer's send fails)."""
 
 import threading
-import time
 
 import pytest
 
@@ -24,12 +23,15 @@ def test_a_stop_while_its_offer_is_being_sent(owner, business, monkeypatch):
     contact = opted_in(business)
     broadcast(owner, business)
     [offer] = ScheduledMessage.objects.filter(conversation__contact=contact, kind="offer")
-    claimed, outcome = threading.Event(), {}
+    claimed, stopped, outcome = threading.Event(), threading.Event(), {}
     lock_conversations = outbox.lock_conversations
 
     def slow_lock(ids, **kwargs):  # the outbox has its rows and now wants the chat
         claimed.set()
-        time.sleep(0.5)  # the customer's STOP takes the conversation meanwhile
+        # The customer's STOP takes the conversation meanwhile, and must not wait for
+        # the offer held here (it would hold the conversation this then takes: a
+        # deadlock).
+        outcome["stop ended first"] = stopped.wait(WAIT)
         return lock_conversations(ids, **kwargs)
 
     monkeypatch.setattr(outbox, "lock_conversations", slow_lock)
@@ -40,12 +42,13 @@ def test_a_stop_while_its_offer_is_being_sent(owner, business, monkeypatch):
     def stop():
         assert claimed.wait(WAIT)
         say(contact.user, contact.conversation, "STOP")
+        stopped.set()
 
     threads = [in_thread(send_offers, outcome, "outbox"), in_thread(stop, outcome, "stop")]
     for thread in threads:
         thread.join(3 * WAIT)
 
-    assert outcome == {"outbox": "ok", "stop": "ok"}
+    assert outcome == {"stop ended first": True, "outbox": "ok", "stop": "ok"}
     contact.refresh_from_db()
     assert not contact.accepts_offers
     chat = Message.objects.filter(conversation=contact.conversation)
