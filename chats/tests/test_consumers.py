@@ -26,7 +26,7 @@ from django.test import Client
 
 from accounts import services as account_services
 from accounts.tests.factories import UserFactory
-from chats import events, services
+from chats import consumers, events, services
 from chats.models import Conversation, Message
 from chats.tests.factories import say, start_chat
 
@@ -381,11 +381,13 @@ async def test_sends_from_many_sockets_are_written_together_and_each_acked(
     # someone else's)
     settings.CHAT_SEND_WRITERS = 1
     batches, real = [], services.send_many
+    queue = consumers.send_queue()  # this event loop's: the sockets' too
 
     def send_many(sends):
         batches.append(len(sends))
-        if len(batches) == 1:
-            time.sleep(0.5)  # the others queue up meanwhile
+        deadline = time.monotonic() + WAIT
+        while len(batches) == 1 and len(queue.waiting) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first batch waits until the others are queued
         return real(sends)
 
     monkeypatch.setattr(services, "send_many", send_many)
@@ -401,7 +403,10 @@ async def test_sends_from_many_sockets_are_written_together_and_each_acked(
 
     # when all send at once (the last one to the first customer's conversation)
     await send(sockets[0], chats[0], "first", client_id="m-0")
-    await asyncio.sleep(0.1)
+    for _tick in range(WAIT * 100):  # until its batch is being written
+        if batches:
+            break
+        await asyncio.sleep(0.01)
     for i, socket in enumerate(sockets[1:], start=1):
         await send(socket, chats[0] if i == 5 else chats[i], f"hello {i}", client_id=f"m-{i}")
 
