@@ -30,8 +30,13 @@ def _customer_order(request, order_id: int) -> Order:
 def pay_context(request, order: Order, form: PayForm | None = None) -> dict:
     """What the review page's pay section needs (for the customer of a pending order)."""
     cards = list(selectors.list_cards(user=request.user))
+    if form is None:
+        form = PayForm(cards=cards, attempt=paying.new_attempt_key())
+        chosen = request.GET.get("card", "")  # a card just added from this page
+        if any(str(card.pk) == chosen for card in cards):
+            form.fields["card"].initial = int(chosen)
     return {
-        "pay_form": form or PayForm(cards=cards, attempt=paying.new_attempt_key()),
+        "pay_form": form,
         "cards": cards,
         "has_pin": pins.has_pin(request.user),
         "has_fingerprint": webauthn_service.has_credentials(request.user),

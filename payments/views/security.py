@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, add_form_error
+from core.http import next_url
 from payments.forms import FingerprintNameForm, PinChangeForm, PinResetForm, PinSetForm
 from payments.models import WebAuthnCredential
 from payments.services import pins, webauthn
@@ -54,7 +55,8 @@ def wallet_pin(request):
                 add_form_error(form, exc)
             else:
                 messages.success(request, str(_PIN_DONE[action]))
-                return redirect("wallet_pin")
+                # Set from a payment (``?next=``): back to it.
+                return redirect(next_url(request, reverse("wallet_pin")))
     now = timezone.now()
     return render(
         request,

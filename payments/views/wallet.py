@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -32,8 +33,10 @@ def _url_or_path(name: str, fallback: str) -> str:
 @sensitive_post_parameters("number", "cvc")
 @login_required
 def wallet(request):
-    """The cards, and the add-card form (POST here adds one)."""
+    """The cards, and the add-card form (POST here adds one). Reached from a payment
+    (``next``: the pay page), a new card takes the customer back there, selected."""
     form = CardForm(request.POST or None)
+    after = next_url(request, "")
     if request.method == "POST" and form.is_valid():
         try:
             card = card_services.add_card(
@@ -48,12 +51,16 @@ def wallet(request):
                 request,
                 _("%(card)s was added to your wallet.") % {"card": card},
             )
+            if after:
+                return redirect(f"{after}?{urlencode({'card': card.pk})}#pay")
             return redirect("wallet")
     return render(
         request,
         "payments/wallet/wallet.html",
         {
             "form": form,
+            "next": after,
+            "sandbox": get_gateway().name == "sandbox",
             "cards": selectors.list_cards(user=request.user),
             "wallet_balance": p2p.wallet_balance(user=request.user),
             "pin_url": _url_or_path("wallet_pin", "/wallet/pin/"),
