@@ -409,6 +409,8 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", _("Portuguese (Brazil)")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One time format per language, everywhere (config/formats/en: "11:39 PM", pt-br: "23:39").
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365  # a visitor's choice outlives the browser session
 TIME_ZONE = "America/Sao_Paulo"
 USE_I18N = True

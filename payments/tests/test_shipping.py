@@ -358,3 +358,14 @@ def test_at_expiry_the_request_card_shows_expired_in_the_open_chat(
     (update,) = [e for _g, e in sent if e["type"] == "chat.message_updated"]
     assert update["message"]["seq"] == order.message.seq
     assert "Expired" in update["html"]["en"] and "Review and pay" not in update["html"]["en"]
+
+
+def test_the_reminder_text_has_one_clock_and_no_double_period(owner, shop):
+    order, _product = shop
+    expiry = timezone.make_aware(datetime.datetime(2026, 12, 7, 1, 31))
+    Order.objects.filter(pk=order.pk).update(expires_at=expiry)
+    ScheduledMessage.objects.filter(pk=_reminder(order).pk).update(due_at=timezone.now())
+    outbox.send_due()
+    reminder = Message.objects.get(conversation=order.conversation, kind="payment_reminder")
+    html = render(reminder)
+    assert "1:31 AM." in html and ".." not in html
