@@ -391,7 +391,8 @@ def create_broadcast(
     from ``send_at`` one after another at ``BROADCAST_MESSAGES_PER_SECOND`` (the
     throttle). Only contacts who accept offers are chosen, at this moment; their rows
     are locked while choosing, so a consent withdrawn meanwhile is seen before or
-    after (then canceling the row), never missed. Admins and owners. Atomic."""
+    after (then canceling the row), never missed. An audience of nobody is refused
+    (``no_recipients``). Admins and owners. Atomic."""
     require_role(actor, business, ROLE.ADMIN)
     moment = timezone.now()
     text = clean_template(text, allowed=BROADCAST_PLACEHOLDERS)
@@ -459,6 +460,15 @@ def create_broadcast(
                         "sections": [{"title": "", "product_ids": wanted}] if wanted else [],
                     },
                 )
+            )
+        if not rows:  # rolls the broadcast back: nothing is created
+            raise AppError(
+                _(
+                    "Nobody would receive this offer: no contact in this audience has "
+                    "agreed to receive offers."
+                ),
+                code="no_recipients",
+                field="audience",
             )
         schedule_many(kind="offer", rows=rows, dispatch=False)
         broadcast.recipients = len(rows)

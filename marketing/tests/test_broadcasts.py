@@ -241,6 +241,18 @@ def test_bad_broadcasts_are_refused_and_change_nothing(owner, business, other, a
     assert not Broadcast.objects.exists() and not ScheduledMessage.objects.exists()
 
 
+def test_a_broadcast_nobody_would_receive_is_refused(owner, business, client):
+    label = chat_services.create_label(actor=owner, business=business, name="VIP", color="gray")
+    opted_in(business)  # accepts offers, but has no "VIP" label
+
+    with pytest.raises(AppError) as exc:
+        broadcast(owner, business, audience="label", label_id=label.pk)
+
+    assert exc.value.code == "no_recipients" and exc.value.field == "audience"
+    assert "Nobody would receive" in str(exc.value.message)
+    assert not Broadcast.objects.exists() and not ScheduledMessage.objects.exists()
+
+
 # --- Throttle and progress -------------------------------------------------------------------
 
 
