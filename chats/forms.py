@@ -182,6 +182,11 @@ class NoteForm(forms.Form):
         help_text=_("Only your team sees notes."),
     )
 
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the message box beside it is ``id_body``.
+        kwargs.setdefault("auto_id", "note_%s")
+        super().__init__(*args, **kwargs)
+
 
 class ReportForm(forms.Form):
     reason = forms.CharField(
