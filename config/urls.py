@@ -30,6 +30,5 @@ if settings.SERVE_MEDIA:
         re_path(
             rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$",
             core_views.media,
-            {"document_root": settings.MEDIA_ROOT},
         )
     ]

@@ -44,9 +44,24 @@ def bare(request):
     return HttpResponse(b"ok", content_type="text/plain")
 
 
-def media(request, path, document_root):
-    """Uploaded files. Names are random and never rewritten, so they cache forever."""
-    response = serve(request, path, document_root=document_root)
+def media(request, path):
+    """Uploaded files. Names are random and never rewritten, so they cache forever.
+
+    Sent whole, not streamed: ``serve`` answers with a ``FileResponse``, whose file
+    iterator is synchronous, so under ASGI Django warned "StreamingHttpResponse must
+    consume synchronous iterators" on every photo and ran the read in a thread per chunk.
+    Uploads are re-encoded images of bounded size (core.images), so a read is cheap."""
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    if response.streaming:
+        try:
+            body = b"".join(response.streaming_content)
+        finally:
+            response.close()
+        whole = HttpResponse(body, status=response.status_code)
+        for header, value in response.items():
+            whole[header] = value
+        whole["Content-Length"] = str(len(body))
+        response = whole
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"
     return response

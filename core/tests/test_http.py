@@ -43,3 +43,21 @@ def test_an_expired_form_says_so(owner):
     page = client.post("/i18n/setlang/", {"language": "en"})
     assert page.status_code == 403
     assert "This form has expired" in page.content.decode()
+
+
+@pytest.mark.asyncio
+async def test_an_upload_is_served_whole_under_asgi_without_a_streaming_warning(settings, recwarn):
+    settings.MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+    (settings.MEDIA_ROOT / "logo.webp").write_bytes(b"RIFF0000WEBP" + b"x" * 5000)
+    from django.test import AsyncClient
+
+    response = await AsyncClient().get("/media/logo.webp")
+
+    assert response.status_code == 200 and not response.streaming
+    assert response.content.startswith(b"RIFF") and response["Content-Length"] == "5012"
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert not [w for w in recwarn if "synchronous iterators" in str(w.message)]
+    again = await AsyncClient().get(
+        "/media/logo.webp", headers={"If-Modified-Since": response["Last-Modified"]}
+    )
+    assert again.status_code == 304
