@@ -102,7 +102,9 @@ def print_logins(out) -> None:
     out.write(
         f"\nPayments: Diego and Elisa have a sandbox test card and the payment PIN {DEMO_PIN}."
         "\n  Test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 9995 is declined"
-        " (insufficient funds), 4000 0027 6000 3184 asks for 3-D Secure."
+        " (insufficient funds), 4000 0027 6000 3184 asks for 3-D Secure;"
+        "\n  4000 0566 5566 5556 is a debit card (sending money to a friend needs one)."
+        "\n  The demo users speak Portuguese: choose English at the foot of a page to switch."
         "\n  Padaria Aurora's order #2 is paid: mark it shipped (Dashboard › Orders) and"
         " Diego's open chat shows the shipping card within seconds."
         "\n  Elisa sent Diego R$25.00 in their direct chat (Send money / Request money there);"
