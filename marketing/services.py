@@ -147,19 +147,30 @@ def default_rule_text() -> str:
     )
 
 
+def rule_text(rule: FollowUpRule, language: str | None = None) -> str:
+    """The rule's message template. The built-in check-in keeps no text of its own until
+    the merchant edits it (``text`` empty): then it is :func:`default_rule_text` in
+    ``language`` (the customer's, when scheduling; the active one when omitted), so it
+    speaks each customer's language."""
+    if rule.text:
+        return rule.text
+    with translation.override(language or translation.get_language()):
+        return default_rule_text()
+
+
 def ensure_default_rule(business: Business) -> None:
-    """The business's built-in check-in (3 days after delivery, with a rating), created
-    the first time it is needed. Idempotent (one default per business, a constraint)."""
+    """The business's built-in check-in (3 days after delivery, with a rating, its text
+    in each customer's language: :func:`rule_text`), created the first time it is
+    needed. Idempotent (one default per business, a constraint)."""
     if FollowUpRule.objects.filter(business=business, is_default=True).exists():
         return
-    text = default_rule_text()  # in the language active now (the merchant's request)
     try:
         with transaction.atomic():
             FollowUpRule.objects.create(
                 business=business,
                 trigger=TRIGGER.DELIVERED,
                 delay_days=3,
-                text=text,
+                text="",
                 ask_rating=True,
                 is_default=True,
             )
@@ -199,6 +210,8 @@ def save_rule(
         raise AppError(_("Rule not found."), code="not_found", status_code=404)
     trigger, delay_days = _clean_rule(trigger, delay_days)
     text = clean_template(text)
+    if rule is not None and rule.is_default and text == default_rule_text():
+        text = ""  # the built-in text, unchanged: it stays in each customer's language
     with transaction.atomic():
         Business.objects.select_for_update(no_key=True).get(pk=business.pk)
         if rule is None:
@@ -230,16 +243,26 @@ def schedule_followups(order: Order, trigger: str) -> list[ScheduledMessage]:
     """Schedule ``order``'s follow-ups of ``trigger`` through the outbox (dedupe
     ``order:<id>:followup:<rule id>``), each due ``delay_days`` × ``FOLLOWUP_DAY_SECONDS``
     from now, its text rendered now. Call it in the order's transaction."""
-    # One read for both: the business's default rule (made the first time) and the
-    # active rules of this trigger.
+    # One read for all: the business's default rule (made the first time), the active
+    # rules of this trigger, and any active rule that asks for a rating.
     wanted = FollowUpRule.objects.filter(
-        Q(is_default=True) | Q(trigger=trigger, is_active=True), business_id=order.business_id
+        Q(is_default=True)
+        | Q(is_active=True, trigger=trigger)
+        | Q(is_active=True, ask_rating=True),
+        business_id=order.business_id,
     )
     found = list(wanted)
     if not any(rule.is_default for rule in found):
         ensure_default_rule(order.business)
         found = list(wanted.all())
-    rules = [rule for rule in found if rule.trigger == trigger and rule.is_active]
+    # One check-in per order: the built-in one stands aside while the merchant has a
+    # rating rule of their own.
+    own_rating = any(r.ask_rating and r.is_active and not r.is_default for r in found)
+    rules = [
+        rule
+        for rule in found
+        if rule.trigger == trigger and rule.is_active and not (rule.is_default and own_rating)
+    ]
     if not rules:
         return []
     items = list(order.items.order_by("position").values_list("name", flat=True))
@@ -259,7 +282,9 @@ def schedule_followups(order: Order, trigger: str) -> list[ScheduledMessage]:
             kind="followup",
             dedupe_key=f"{followup_prefix(order.pk)}{rule.pk}",
             due_at=due,
-            body=render_template(rule.text, values),
+            body=render_template(
+                rule_text(rule, order.customer.language or settings.LANGUAGE_CODE), values
+            ),
             payload={
                 "order_id": order.pk,
                 "business_id": order.business_id,

@@ -39,6 +39,7 @@ def _rules_page(request, business, form, rule=None, preview="", status=200):
             "rule": rule,
             "preview": preview,
             "ratings": selectors.rating_summary(business=business),
+            "default_text": services.default_rule_text(),
         },
     )  # fmt: skip
     response.status_code = status
@@ -87,7 +88,8 @@ def followup_edit(request, slug: str, rule_id: int):
         return _save_rule(request, business, rule)
     form = RuleForm(
         initial={
-            "trigger": rule.trigger, "delay_days": rule.delay_days, "text": rule.text,
+            "trigger": rule.trigger, "delay_days": rule.delay_days,
+            "text": services.rule_text(rule),
             "ask_rating": rule.ask_rating, "is_active": rule.is_active,
         }
     )  # fmt: skip

@@ -71,11 +71,64 @@ def test_inactive_rules_schedule_nothing(owner, business, paid_order):
     default = FollowUpRule.objects.get(business=business, is_default=True)
     services.save_rule(
         actor=owner, business=business, rule=default, trigger="delivered", delay_days=3,
-        text=default.text, ask_rating=True, is_active=False,
+        text=services.rule_text(default), ask_rating=True, is_active=False,
     )  # fmt: skip
     shipping.mark_shipped(actor=owner, order=paid_order, carrier="Correios", tracking_code="AA1BR")
     shipping.mark_delivered(actor=owner, order=paid_order)
     assert followups(paid_order) == []
+
+
+def _deliver(owner, order):
+    shipping.mark_shipped(actor=owner, order=order, carrier="Correios", tracking_code="AA1BR")
+    shipping.mark_delivered(actor=owner, order=order)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("pt-br", "Toque em uma nota"), ("en", "Tap a rating"), ("", "Toque em uma nota")],
+)
+def test_the_built_in_check_in_speaks_the_customers_language(
+    owner, business, paid_order, customer, language, words
+):
+    # given a business whose built-in check-in was made in English (a command, an API call)
+    from django.utils import translation
+
+    with translation.override("en"):
+        services.ensure_default_rule(business)
+    type(customer).objects.filter(pk=customer.pk).update(language=language)
+    paid_order.customer.language = language
+    # when the order is delivered
+    _deliver(owner, paid_order)
+    # then the check-in is in the customer's language ("" → the site's, Portuguese)
+    (row,) = followups(paid_order)
+    assert words in row.body
+
+
+def test_one_check_in_per_order_when_the_merchant_has_a_rating_rule(owner, business, paid_order):
+    services.ensure_default_rule(business)
+    own = services.save_rule(
+        actor=owner, business=business, trigger="delivered", delay_days=5,
+        text="Gostou, {first_name}?", ask_rating=True,
+    )  # fmt: skip
+    _deliver(owner, paid_order)
+    (row,) = followups(paid_order)
+    assert row.dedupe_key.endswith(f":{own.pk}") and row.payload["rating"] is True
+
+
+def test_the_built_in_text_stays_translated_until_edited(owner, business):
+    services.ensure_default_rule(business)
+    default = FollowUpRule.objects.get(business=business, is_default=True)
+    assert default.text == ""
+    kept = services.save_rule(
+        actor=owner, business=business, rule=default, trigger="delivered", delay_days=4,
+        text=services.default_rule_text(), ask_rating=True,
+    )  # fmt: skip
+    assert kept.text == "" and kept.delay_days == 4
+    edited = services.save_rule(
+        actor=owner, business=business, rule=default, trigger="delivered", delay_days=4,
+        text="Nota, {first_name}?", ask_rating=True,
+    )  # fmt: skip
+    assert edited.text == "Nota, {first_name}?"
 
 
 def test_canceling_cancels_pending_followups(owner, business, shop):
