@@ -9,8 +9,10 @@ import datetime
 
 from core.money import from_minor
 
+# ``gross`` and ``fee``: what the customer paid and the processing fee, on a card
+# payment's line (its ``amount`` is the net); last, so earlier columns keep their places.
 COLUMNS = ["date", "posting", "kind", "description", "order", "payout", "amount", "balance",
-           "currency"]  # fmt: skip
+           "currency", "gross", "fee"]  # fmt: skip
 # Cells a spreadsheet would run as a formula (CSV injection): prefixed with a quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -27,12 +29,14 @@ def write_statement(out, *, opening: int, entries, currency: str, tz) -> int:
     writer.writerow(COLUMNS)
     balance = opening
     writer.writerow(["", "", "opening_balance", "", "", "", "", from_minor(balance, currency),
-                     currency])  # fmt: skip
+                     currency, "", ""])  # fmt: skip
     count = 0
     for entry in entries:
         balance += entry.amount
         posting = entry.transaction
-        order = posting.payment.order if posting.payment_id and posting.payment.order_id else None
+        payment = posting.payment if posting.payment_id else None
+        order = payment.order if payment is not None and payment.order_id else None
+        card = posting.kind == "card_payment" and payment is not None
         writer.writerow(
             [
                 entry.created_at.astimezone(tz).isoformat(timespec="seconds"),
@@ -44,6 +48,8 @@ def write_statement(out, *, opening: int, entries, currency: str, tz) -> int:
                 from_minor(entry.amount, currency),
                 from_minor(balance, currency),
                 currency,
+                from_minor(payment.amount, currency) if card else "",
+                from_minor(payment.fee, currency) if card else "",
             ]
         )
         count += 1

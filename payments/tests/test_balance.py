@@ -50,3 +50,21 @@ def test_the_balance_page_for_admins_only(client, shop, customer, owner, agent, 
         client.force_login(someone)
         assert client.get(url).status_code == 404
     assert Payment.objects.count() == 1
+
+
+def test_merchants_see_gross_fee_and_net_on_the_balance_and_the_order(
+    client, shop, customer, owner
+):
+    order, _product = shop
+    payment = _pay(customer, order, _card(customer))  # 98.00 − 3.91 (3.99 %) = 94.09
+    assert (payment.amount, payment.fee) == (9800, 391)
+    client.force_login(owner)
+
+    balance = client.get(reverse("balance", args=["padaria-central"])).content.decode()
+    assert "R$98.00 paid, less a processing fee of R$3.91" in balance
+
+    page = client.get(reverse("order_detail", args=["padaria-central", order.pk]))
+    html = page.content.decode()
+    assert 'id="payment-gross">R$98.00<' in html
+    assert 'id="payment-fee">− R$3.91<' in html
+    assert 'id="payment-net"><strong>R$94.09<' in html

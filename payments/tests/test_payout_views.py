@@ -122,6 +122,11 @@ def test_the_statement_csv(client, shop, customer, owner, admin, business, agent
     assert rows[2][2] == "card_payment" and rows[2][4] == f"#{order.number}"
     net = payment.amount - payment.fee
     assert rows[2][6] == f"{net // 100}.{net % 100:02d}"
+    assert rows[0][9:] == ["gross", "fee"]
+    assert rows[2][9:] == [
+        f"{payment.amount // 100}.{payment.amount % 100:02d}",
+        f"{payment.fee // 100}.{payment.fee % 100:02d}",
+    ]
     # A period before the payment: only the opening line.
     earlier = today - datetime.timedelta(days=10)
     response = client.get(url, {"start": earlier.isoformat(), "end": earlier.isoformat()})
