@@ -187,6 +187,7 @@
       const product = composer.querySelector("input[name=product]");
       if ((file && file.files.length) || product) return; // photos and product cards: a normal post
       event.preventDefault();
+      expandBareShortcuts();
       const body = textarea.value.trim();
       if (!body) {
         showError(composer.dataset.empty || "");
@@ -222,6 +223,7 @@
     });
 
     textarea.addEventListener("keydown", (event) => {
+      if (quickMenuKey(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         composer.requestSubmit();
@@ -229,7 +231,7 @@
     });
 
     textarea.addEventListener("input", () => {
-      expandQuickReply();
+      updateQuickMenu();
       const now = Date.now();
       if (socketOpen && now - lastTypingSent > TYPING_SEND_MS) {
         lastTypingSent = now;
@@ -238,17 +240,114 @@
     });
   }
 
-  // "/shortcut " typed at the start of a word becomes the saved answer.
-  function expandQuickReply() {
-    const replies = document.getElementById("quick-replies");
-    if (!replies || !textarea) return;
+  // --- Quick replies ---------------------------------------------------------------------
+  // Typing "/" at the start of a word opens the list of the business's quick replies
+  // (a listbox the textarea controls), filtered as the shortcut is typed. Arrow keys
+  // move, Enter or Tab (or a tap) puts the saved text in place of "/shortcut", Escape
+  // closes. A known "/shortcut" left in the message is expanded before sending, so the
+  // customer never receives the bare shortcut.
+  const quickMenu = document.getElementById("quick-replies");
+  const quickItems = quickMenu ? Array.from(quickMenu.querySelectorAll("[data-shortcut]")) : [];
+  let quickActive = -1;
+
+  function quickToken() {
+    // The "/word" that ends at the caret, if any: {start, query}.
+    if (!textarea) return null;
+    const caret = textarea.selectionStart === textarea.selectionEnd ? textarea.selectionEnd : -1;
+    if (caret < 0) return null;
+    const match = textarea.value.slice(0, caret).match(/(^|\s)\/([a-z0-9_-]*)$/i);
+    if (!match) return null;
+    return { start: caret - match[2].length - 1, end: caret, query: match[2].toLowerCase() };
+  }
+
+  function visibleQuickItems() {
+    return quickItems.filter((item) => !item.hidden);
+  }
+
+  function setQuickActive(index) {
+    const shown = visibleQuickItems();
+    quickActive = shown.length ? (index + shown.length) % shown.length : -1;
+    quickItems.forEach((item) => item.setAttribute("aria-selected", "false"));
+    const active = shown[quickActive];
+    if (active) {
+      active.setAttribute("aria-selected", "true");
+      textarea.setAttribute("aria-activedescendant", active.id);
+      active.scrollIntoView({ block: "nearest" });
+    } else {
+      textarea.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function closeQuickMenu() {
+    if (!quickMenu) return;
+    quickMenu.hidden = true;
+    textarea.setAttribute("aria-expanded", "false");
+    textarea.removeAttribute("aria-activedescendant");
+    quickActive = -1;
+  }
+
+  function updateQuickMenu() {
+    if (!quickMenu || !quickItems.length) return;
+    const token = quickToken();
+    if (!token) return closeQuickMenu();
+    let shown = 0;
+    for (const item of quickItems) {
+      item.hidden = !item.dataset.shortcut.startsWith(token.query);
+      if (!item.hidden) shown += 1;
+    }
+    if (!shown) return closeQuickMenu();
+    quickMenu.hidden = false;
+    textarea.setAttribute("aria-expanded", "true");
+    setQuickActive(0);
+  }
+
+  function insertQuickReply(item) {
+    const token = quickToken();
+    if (!item || !token) return closeQuickMenu();
+    const text = item.dataset.text;
     const value = textarea.value;
-    const match = value.match(/(^|\s)\/([a-z0-9_-]+)\s$/i);
-    if (!match) return;
-    const item = replies.querySelector('[data-shortcut="' + match[2].toLowerCase() + '"]');
-    if (!item) return;
-    const start = value.length - match[2].length - 2;
-    textarea.value = value.slice(0, start) + item.textContent;
+    textarea.value = value.slice(0, token.start) + text + value.slice(token.end);
+    const caret = token.start + text.length;
+    textarea.setSelectionRange(caret, caret);
+    closeQuickMenu();
+    textarea.focus();
+  }
+
+  function quickMenuKey(event) {
+    // Handles the key when the menu is open; true when it did.
+    if (!quickMenu || quickMenu.hidden || event.isComposing) return false;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      setQuickActive(quickActive + (event.key === "ArrowDown" ? 1 : -1));
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      insertQuickReply(visibleQuickItems()[quickActive]);
+    } else if (event.key === "Escape") {
+      closeQuickMenu();
+    } else {
+      return false;
+    }
+    event.preventDefault();
+    return true;
+  }
+
+  function expandBareShortcuts() {
+    if (!quickItems.length) return;
+    const texts = new Map(quickItems.map((item) => [item.dataset.shortcut, item.dataset.text]));
+    textarea.value = textarea.value.replace(/(^|\s)\/([a-z0-9_-]+)(?=\s|$)/gi, (whole, space, name) =>
+      texts.has(name.toLowerCase()) ? space + texts.get(name.toLowerCase()) : whole,
+    );
+    closeQuickMenu();
+  }
+
+  if (quickMenu && textarea) {
+    quickItems.forEach((item) => {
+      // mousedown, not click: the textarea keeps its focus and caret.
+      item.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        insertQuickReply(item);
+      });
+    });
+    textarea.addEventListener("click", updateQuickMenu);
+    textarea.addEventListener("blur", () => setTimeout(closeQuickMenu, 150));
   }
 
   // --- Typing and presence -------------------------------------------------------------

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from catalog import services as catalog_services
+from chats import services as chat_services
 from core.tests.uploads import png_upload
 from tests.browser.pages import (
     assert_no_sideways_scroll,
@@ -17,6 +18,8 @@ from tests.browser.pages import (
 )
 
 pytestmark = pytest.mark.browser
+HOURS = "We open 7 am to 7 pm, Monday to Saturday."
+PIX = "Our Pix key is the shop's e-mail."
 
 
 def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
@@ -31,6 +34,10 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
     catalog_services.add_product_photos(
         actor=merchant, product=product, uploads=[png_upload((200, 200), "loaf.png")]
     )
+    for shortcut, text in (("horario", HOURS), ("pix", PIX)):
+        chat_services.save_quick_reply(
+            actor=merchant, business=business, shortcut=shortcut, text=text
+        )
 
     # The merchant has the inbox open.
     shop = open_live()
@@ -82,6 +89,27 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
     # The customer's page is open, so the merchant's reply shows as read.
     mine = shop.locator("#messages .msg.mine").last
     expect(mine.locator(".msg-status")).to_have_text("Read")
+
+    # Quick replies: "/" opens the list, typing filters it, Enter puts the text in.
+    reply_box.press_sequentially("/ho")
+    menu = shop.get_by_role("listbox", name="Quick replies")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("option")).to_have_count(1)
+    expect(menu.get_by_role("option", selected=True)).to_contain_text("/horario")
+    reply_box.press("Enter")
+    expect(menu).to_be_hidden()
+    expect(reply_box).to_have_value(HOURS)
+    reply_box.press("Enter")
+    expect(buyer.locator("#messages .msg").last).to_contain_text(HOURS)
+    # A bare shortcut is never sent as it is: a tap on the list, or sending it typed out.
+    reply_box.press_sequentially("/")
+    menu.get_by_role("option").filter(has_text="/pix").click()
+    expect(reply_box).to_have_value(PIX)
+    reply_box.fill("/horario")
+    shop.get_by_role("button", name="Send").click()
+    expect(buyer.locator("#messages .msg").last).to_contain_text(HOURS)
+    assert "/horario" not in buyer.locator("#messages").inner_text()
+    reply_box.fill("")
     screenshot(shop, "chat-inbox.png")
     screenshot(buyer, "chat-customer.png")
 
