@@ -26,7 +26,7 @@ document.addEventListener("click", async (event) => {
   }
 });
 
-// Forms with data-csrf that lack a CSRF token get the page's (the body's hx-headers):
+// Forms with data-csrf that lack a CSRF token get the page's (the body's data-hx-headers):
 // forms inside chat messages, which are rendered once for every reader and pushed
 // live, cannot carry a per-user token of their own.
 document.addEventListener("submit", (event) => {
@@ -34,7 +34,7 @@ document.addEventListener("submit", (event) => {
   if (!form || form.querySelector("input[name=csrfmiddlewaretoken]")) return;
   let token = "";
   try {
-    token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    token = JSON.parse(document.body.getAttribute("data-hx-headers") || "{}")["X-CSRFToken"] || "";
   } catch {
     /* no token: the server answers 403 */
   }
