@@ -153,7 +153,7 @@ def test_a_write_shows_after_its_commit_even_when_a_reader_raced_it(
                 business=business,
                 hours=[(day, datetime.time(6), datetime.time(23, 30)) for day in range(7)],
             ),
-            lambda text: "06:00–23:30" in text,
+            lambda text: "6:00 AM–11:30 PM" in text,
         ),
         (
             lambda owner, business: account_services.set_business_logo(

@@ -94,8 +94,8 @@ def test_a_merchant_opens_a_shop_and_sees_its_public_page(page, tmp_path, screen
     assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the logo did not load"
     hours = page.get_by_role("table")
     expect(hours).to_be_visible()
-    expect(hours.get_by_role("row", name=re.compile("Monday"))).to_contain_text("07:00–19:30")
-    expect(hours.get_by_role("row", name=re.compile("Saturday"))).to_contain_text("08:00–13:00")
+    expect(hours.get_by_role("row", name=re.compile("Monday"))).to_contain_text("7:00 AM–7:30 PM")
+    expect(hours.get_by_role("row", name=re.compile("Saturday"))).to_contain_text("8:00 AM–1:00 PM")
     expect(hours.get_by_role("row", name=re.compile("Sunday"))).to_contain_text("Closed")
     expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
 
