@@ -104,3 +104,9 @@ class OutageLog:
 
 
 outage_log = OutageLog()
+
+
+def database_answered(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: a connection was made (or taken from the
+    pool), so an outage this process logged is over."""
+    outage_log.answered()

@@ -25,6 +25,7 @@ def healthz(request):
     try:
         _check_database()
         checks["database"] = "ok"
+        outage_log.answered()
     except Exception as exc:  # any failure means unhealthy, whatever its type
         checks["database"] = f"error: {exc.__class__.__name__}"
         healthy = False

@@ -22,8 +22,11 @@ from email.message import Message
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.test import Client
 
+from accounts.tests.factories import UserFactory
 from tests.asgi_server import _free_port
 from tests.celery_fixtures import _test_database_url, wait_for
 
@@ -147,9 +150,15 @@ def _get(url: str, **headers: str) -> tuple[int, Message, str, float]:
 def test_a_database_outage_fails_fast_and_service_returns_with_the_database(
     postgres_proxy, asgi_server, failure
 ):
-    # given a server that answers pages through the proxy
+    # given a server that answers pages through the proxy, to visitors and to a
+    # signed-in user (whose session and user the middleware reads before the view)
+    browser = Client()
+    browser.force_login(UserFactory())
+    signed_in = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={browser.session.session_key}"}
     assert _get(asgi_server + "/s/")[0] == 200
-    assert _get(asgi_server + "/")[0] == 200
+    status, _, body, _ = _get(asgi_server + "/", **signed_in)
+    assert status == 200
+    assert "Sign out" in body
 
     # when the database goes away
     postgres_proxy.cut(failure)
@@ -168,6 +177,14 @@ def test_a_database_outage_fails_fast_and_service_returns_with_the_database(
     assert head["Retry-After"].isdigit()
     assert seconds < 2.5
 
+    # and so does a page for the signed-in user, though the session cannot be read
+    status, head, body, seconds = _get(asgi_server + "/", **signed_in, **{"Accept-Language": "en"})
+    assert status == 503
+    assert 'class="site-header"' in body
+    assert "Temporarily unavailable" in body
+    assert head["Retry-After"].isdigit()
+    assert seconds < 2.5
+
     # and the API answers with its own error format
     status, head, body, seconds = _get(asgi_server + "/api/v1/businesses/")
     assert status == 503
@@ -178,7 +195,11 @@ def test_a_database_outage_fails_fast_and_service_returns_with_the_database(
     # and ten requests at once are all answered, none queued behind another
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=10) as pool:
-        answers = list(pool.map(lambda _: _get(asgi_server + "/")[0], range(10)))
+        answers = list(
+            pool.map(
+                lambda i: _get(asgi_server + "/", **(signed_in if i % 2 else {}))[0], range(10)
+            )
+        )
     assert answers == [503] * 10
     assert time.monotonic() - started < 3.5
 
@@ -190,3 +211,6 @@ def test_a_database_outage_fails_fast_and_service_returns_with_the_database(
     assert wait_for(lambda: _get(asgi_server + "/s/")[0] == 200, timeout=10, interval=0.1)
     assert time.monotonic() - restored < 2.5
     assert _get(asgi_server + "/healthz")[0] == 200
+    status, _, body, _ = _get(asgi_server + "/", **signed_in)
+    assert status == 200
+    assert "Sign out" in body
