@@ -148,10 +148,10 @@ else:
             # at once (psycopg_pool's TooManyRequests, a 503) instead of queueing.
             "max_waiting": env.int("DATABASE_POOL_MAX_WAITING", default=5 * _pool_max_size),
             # The pool retries a lost connection with a doubling delay (1, 2, 4 ... s)
-            # for reconnect_timeout seconds (default 300), so after a long outage it
-            # could wait half a minute more before trying again. Giving up after 2 s
-            # frees the slot; the next request starts a fresh attempt at once, so
-            # service returns within a second or two of the database.
+            # for reconnect_timeout seconds (default 300), so after a long outage its
+            # next attempt could be minutes away. Giving up after 2 s frees the slot;
+            # the next request starts a fresh attempt at once, so service returns
+            # within a second or two of the database.
             "reconnect_timeout": 2,
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
