@@ -9,10 +9,12 @@ cut, is tests/test_database_outage.py.
 import json
 import logging
 
+import pytest
 from django.db import OperationalError
 from django.test import RequestFactory
+from psycopg_pool import PoolTimeout
 
-from core.outage import RETRY_AFTER, OutageLog, database_unavailable
+from core.outage import RETRY_AFTER, OutageLog, database_unavailable, is_database_unavailable
 
 
 def test_a_page_gets_a_503_in_the_sites_layout_with_no_database():
@@ -77,3 +79,18 @@ def test_a_long_outage_is_logged_again_each_minute(caplog, monkeypatch):
 
     assert len(caplog.records) == 3  # at 0, 60 and 120 s
     assert "for 120 s, 121 request(s)" in caplog.records[-1].getMessage()
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db
+def test_only_an_unreachable_database_is_an_outage():
+    from django.db import connection
+
+    connection.ensure_connection()
+    pool_timeout = OperationalError("couldn't get a connection after 1.50 sec")
+    pool_timeout.__cause__ = PoolTimeout("couldn't get a connection after 1.50 sec")
+    deadlock = OperationalError("deadlock detected")  # the connection is fine
+
+    assert is_database_unavailable(pool_timeout)
+    assert not is_database_unavailable(deadlock)  # a bug or contention: stays a 500
+    assert not is_database_unavailable(ValueError("no"))
