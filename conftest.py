@@ -30,6 +30,16 @@ from core.pagecache import PUBLIC_STATES
 pytest_plugins = ["tests.celery_fixtures", "tests.asgi_server"]
 
 IN_CI = bool(os.environ.get("CI"))
+
+# The lock and concurrency tests run a dozen to fifty threads against this one
+# process's connection pool (10 connections), on machines shared with other jobs: a
+# thread may wait for a connection while others hold theirs waiting on a row lock.
+# They wait as long as they did before (10 s). A web process answers 503 after
+# DATABASE_POOL_TIMEOUT (1.5 s) instead, there many requests are spread over many
+# processes; tests/test_database_outage.py measures that on a real server.
+_pool_options = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+if isinstance(_pool_options, dict):
+    _pool_options["timeout"] = 10
 ROLE = Membership.Role
 
 

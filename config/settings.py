@@ -63,6 +63,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Reads the session's user first, to answer a quick 503 while the database is
+    # unreachable (docs/architecture.md, "Outages").
+    "core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -120,12 +123,36 @@ else:
     # pool keeps the connections for the process instead (Django requires
     # CONN_MAX_AGE = 0 with it). DATABASE_POOL_MAX_SIZE=0 turns the pool off, e.g.
     # behind PgBouncer, and CONN_MAX_AGE applies again.
+    #
+    # Failing fast when PostgreSQL is down (docs/architecture.md, "Outages"): libpq
+    # gives up connecting after connect_timeout seconds (2 is its minimum), and a
+    # connection whose sent data goes unacknowledged for tcp_user_timeout ms (the
+    # server's host or the network gone) is dropped instead of hanging for the
+    # kernel's ~15 minutes of retransmissions. Either can be set in DATABASE_URL's
+    # query string (?connect_timeout=5), which wins.
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": 2,
+        "tcp_user_timeout": 2000,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
     _pool_max_size = env.int("DATABASE_POOL_MAX_SIZE", default=10)
     if _pool_max_size > 0:
-        DATABASES["default"]["OPTIONS"] = {
-            **DATABASES["default"].get("OPTIONS", {}),
-            # A request waits at most 10 s for a connection (psycopg's default is 30).
-            "pool": {"min_size": min(2, _pool_max_size), "max_size": _pool_max_size, "timeout": 10},
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": min(2, _pool_max_size),
+            "max_size": _pool_max_size,
+            # How long a request waits for a connection before it is answered 503:
+            # while the database is down the pool has none to give, and a longer wait
+            # only queues requests behind each other.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=1.5),
+            # Past this many requests waiting for a connection, the next one is refused
+            # at once (psycopg_pool's TooManyRequests, a 503) instead of queueing.
+            "max_waiting": env.int("DATABASE_POOL_MAX_WAITING", default=5 * _pool_max_size),
+            # The pool retries a lost connection with a doubling delay (1, 2, 4 ... s)
+            # for reconnect_timeout seconds (default 300), so after a long outage its
+            # next attempt could be minutes away. Giving up after 2 s frees the slot;
+            # the next request starts a fresh attempt at once, so service returns
+            # within a second or two of the database.
+            "reconnect_timeout": 2,
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
     else:

@@ -1,10 +1,47 @@
 import functools
 from urllib.parse import unquote_plus
 
+from django.db import InterfaceError, OperationalError
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
+
+from core.outage import database_unavailable, is_database_unavailable
+
+
+class DatabaseUnavailableMiddleware:
+    """While PostgreSQL cannot be reached, a request that needs it gets a quick 503
+    ("temporarily unavailable": a page in the site's layout, or
+    ``{"code": "unavailable"}`` under /api/) with ``Retry-After``, instead of a 500
+    after waiting behind the pool (docs/architecture.md, "Outages").
+
+    Two places can meet the outage first. Above the view, only the session's user is
+    read from the database (the language middleware below needs it on every
+    request), and Django turns an exception raised inside a middleware into a 500
+    before any middleware above could answer it: so this one, right below
+    ``AuthenticationMiddleware``, resolves ``request.user`` itself, at no extra cost
+    (it is cached on the request). In the view, ``process_exception`` answers an
+    error that means the database is unreachable. A request that never touches the
+    database (a 404, static files) is served as usual. Sync-only like the rest of the
+    stack (see MIDDLEWARE)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.user.is_authenticated  # noqa: B018 - loads the session's user
+        except (OperationalError, InterfaceError) as exc:
+            if not is_database_unavailable(exc):
+                raise
+            return database_unavailable(request, exc)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_database_unavailable(exception):
+            return database_unavailable(request, exception)
+        return None
 
 
 class HtmxRedirectMiddleware:

@@ -6,6 +6,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
+from core.outage import outage_log
+
+# /healthz answers within a second even when the database or Redis hangs: a load
+# balancer's probe must not wait behind the pool's timeout (docs/architecture.md,
+# "Outages").
+HEALTHZ_DATABASE_TIMEOUT = 0.8
+HEALTHZ_REDIS_TIMEOUT = 0.5
+
 
 @never_cache
 @require_GET
@@ -13,17 +21,21 @@ def healthz(request):
     """200 when the database (and Redis, when configured) answer; 503 otherwise."""
     checks: dict[str, str] = {}
     healthy = True
+    database_error: Exception | None = None
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        _check_database()
         checks["database"] = "ok"
+        outage_log.answered()
     except Exception as exc:  # any failure means unhealthy, whatever its type
         checks["database"] = f"error: {exc.__class__.__name__}"
         healthy = False
+        database_error = exc
     if settings.REDIS_URL:
         try:
             client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+                settings.REDIS_URL,
+                socket_timeout=HEALTHZ_REDIS_TIMEOUT,
+                socket_connect_timeout=HEALTHZ_REDIS_TIMEOUT,
             )
             client.ping()
             client.close()
@@ -33,10 +45,30 @@ def healthz(request):
             healthy = False
     else:
         checks["redis"] = "not configured"
-    return JsonResponse(
+    response = JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
+    if database_error is not None:
+        # A probe every few seconds during an outage: one line a minute, not one each.
+        outage_log.failed(database_error)
+        response._has_been_logged = True
+    return response
+
+
+def _check_database() -> None:
+    """``SELECT 1`` on a connection of this process. With psycopg's pool (PostgreSQL),
+    one taken from the pool with a budget of its own: what the pages would get, said
+    within a second (PoolTimeout while the database is down). Without a pool,
+    connecting is bounded by libpq's connect_timeout."""
+    pool = getattr(connection, "pool", None)
+    if pool is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return
+    pool.open()  # a no-op once open; Django opens it on the first request otherwise
+    with pool.connection(timeout=HEALTHZ_DATABASE_TIMEOUT) as pooled:
+        pooled.execute("SELECT 1")
 
 
 def bare(request):

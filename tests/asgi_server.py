@@ -40,7 +40,14 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture
-def asgi_server(transactional_db, tmp_path, settings, shared_process_env):
+def asgi_server_env() -> dict[str, str]:
+    """Extra environment for the server; a test module overrides this fixture (e.g. a
+    ``DATABASE_URL`` through a proxy it can cut, tests/test_database_outage.py)."""
+    return {}
+
+
+@pytest.fixture
+def asgi_server(transactional_db, tmp_path, settings, shared_process_env, asgi_server_env):
     port = _free_port()
     url = f"http://localhost:{port}"
     env = {
@@ -64,6 +71,7 @@ def asgi_server(transactional_db, tmp_path, settings, shared_process_env):
             REDIS_URL=shared_process_env["REDIS_URL"],
             REDIS_KEY_PREFIX=shared_process_env["REDIS_KEY_PREFIX"],
         )
+    env.update(asgi_server_env)
     settings.SITE_URL = url
     # For tests that send socket events from this process to the server's sockets
     # (its Redis key prefix); restored with the settings after the test.

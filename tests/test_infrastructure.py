@@ -229,10 +229,55 @@ def test_postgresql_connections_come_from_a_pool_unless_it_is_turned_off(tmp_pat
         _clean_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="0")
     )
 
-    assert pooled["db_options"]["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10}
+    assert pooled["db_options"]["pool"] == {
+        "min_size": 2,
+        "max_size": 10,
+        "timeout": 1.5,
+        "max_waiting": 50,
+        "reconnect_timeout": 2,
+    }
     assert pooled["db_conn_max_age"] == 0
     assert "pool" not in unpooled["db_options"]
     assert unpooled["db_conn_max_age"] == 60
+
+
+def test_postgresql_fails_fast_when_the_database_is_unreachable(tmp_path):
+    # A request waits 1.5 s at most for a connection, libpq 2 s for connecting, and a
+    # connection whose data goes unacknowledged for 2 s is dropped (docs/architecture.md,
+    # "Outages"); each can be tuned, the libpq ones in DATABASE_URL's query string.
+    url = "postgres://conversa:s3cret@db.example:5432/conversa"
+    defaults = _settings_in(_clean_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=url))
+    tuned = _settings_in(
+        _clean_env(
+            VAR_DIR=str(tmp_path / "var"),
+            DATABASE_URL=url + "?connect_timeout=5&tcp_user_timeout=10000",
+            DATABASE_POOL_TIMEOUT="3",
+            DATABASE_POOL_MAX_WAITING="7",
+        )
+    )
+    unpooled = _settings_in(
+        _clean_env(VAR_DIR=str(tmp_path / "var"), DATABASE_URL=url, DATABASE_POOL_MAX_SIZE="0")
+    )
+
+    assert defaults["db_options"]["connect_timeout"] == 2
+    assert defaults["db_options"]["tcp_user_timeout"] == 2000
+    assert tuned["db_options"]["connect_timeout"] == 5
+    assert tuned["db_options"]["tcp_user_timeout"] == 10000
+    assert tuned["db_options"]["pool"]["timeout"] == 3.0
+    assert tuned["db_options"]["pool"]["max_waiting"] == 7
+    assert unpooled["db_options"]["connect_timeout"] == 2
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.django_db
+def test_the_postgresql_connection_has_the_outage_timeouts():
+    from django.db import connection
+
+    connection.ensure_connection()
+
+    parameters = connection.connection.info.get_parameters()
+    assert parameters["connect_timeout"] == "2"
+    assert parameters["tcp_user_timeout"] == "2000"
 
 
 @pytest.mark.needs_postgres
