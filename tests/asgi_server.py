@@ -23,6 +23,13 @@ from tests.celery_fixtures import _test_database_url, wait_for
 BASE_DIR = Path(settings.BASE_DIR)
 UVICORN = BASE_DIR / ".venv" / "bin" / "uvicorn"
 READY_TIMEOUT = 60
+# What an unhandled exception leaves in the server's log.
+UNHANDLED = (
+    "Traceback (most recent call last)",
+    "Exception in callback",
+    "exception was never retrieved",
+    "Internal Server Error",
+)
 
 
 def _free_port() -> int:
@@ -47,7 +54,9 @@ def asgi_server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def asgi_server(transactional_db, tmp_path, settings, shared_process_env, asgi_server_env):
+def asgi_server(
+    request, transactional_db, tmp_path, settings, shared_process_env, asgi_server_env
+):
     port = _free_port()
     url = f"http://localhost:{port}"
     env = {
@@ -109,3 +118,17 @@ def asgi_server(transactional_db, tmp_path, settings, shared_process_env, asgi_s
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, 9)
                 server.wait(timeout=10)
+    # A request or a task that died with an unhandled exception (a 500, or a traceback
+    # that never reached anyone, as asgiref's "CurrentThreadExecutor already quit or is
+    # broken" did) fails the test that met it, unless the test is about faults.
+    if not request.node.get_closest_marker("server_errors_expected"):
+        unhandled = [
+            line for line in log_path.read_text(errors="replace").splitlines()
+            if any(sign in line for sign in UNHANDLED)
+        ]  # fmt: skip
+        if unhandled:
+            pytest.fail(
+                "the server logged an unhandled exception:\n"
+                + log_path.read_text(errors="replace")[-6000:],
+                pytrace=False,
+            )
