@@ -421,6 +421,21 @@ else:
         }
     }
 
+# E-mails that must not be lost (security notices: core.mail, docs/outbox.md) are rows
+# sent by a worker; the beat sends the due ones every MAIL_SWEEP_INTERVAL seconds. A
+# sender holds one for MAIL_LEASE seconds (well above an SMTP exchange); a failure is
+# retried after MAIL_RETRY_BASE seconds, doubling, and the row is failed (Django
+# admin) after MAIL_MAX_ATTEMPTS.
+MAIL_SWEEP_INTERVAL = env.float("MAIL_SWEEP_INTERVAL", default=30.0)
+MAIL_LEASE = env.float("MAIL_LEASE", default=5 * 60)
+MAIL_RETRY_BASE = env.int("MAIL_RETRY_BASE", default=60)
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
+CELERY_BEAT_SCHEDULE["send-due-emails"] = {
+    "task": "core.tasks.send_due_emails",
+    "schedule": MAIL_SWEEP_INTERVAL,
+    "options": {"expires": max(30.0, 3 * MAIL_SWEEP_INTERVAL)},
+}
+
 # --- Auth (django-allauth) ------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
