@@ -217,9 +217,13 @@ class Participant(models.Model):
     last_read_seq = models.PositiveIntegerField(default=0)
     last_delivered_seq = models.PositiveIntegerField(default=0)
     unread = models.PositiveIntegerField(default=0)
-    # The last seq an unread-messages e-mail covered, and whether one is scheduled.
+    # The last seq an unread-replies e-mail covered, and when the next one is due
+    # (null: none is). A sender claiming it moves it to the end of its lease, so a
+    # sender killed mid-send leaves it due again; the beat's sweep sends the due ones
+    # (chats.services.send_unread_email, docs/outbox.md). Failed sends so far.
     emailed_seq = models.PositiveIntegerField(default=0)
-    email_scheduled = models.BooleanField(default=False)
+    email_due_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
     # Direct conversations: when this side blocked the other (no messages, no money
     # from them) — a customer blocks a business through its Contact instead.
     blocked_at = models.DateTimeField(null=True, blank=True)
@@ -241,7 +245,15 @@ class Participant(models.Model):
                 name="participant_business_unique",
             ),
         ]
-        indexes = [models.Index(fields=["user", "conversation"])]
+        indexes = [
+            models.Index(fields=["user", "conversation"]),
+            # The sweep's "due e-mails": only the few rows with one due are indexed.
+            models.Index(
+                fields=["email_due_at"],
+                condition=Q(email_due_at__isnull=False),
+                name="participant_email_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.business or self.user} in {self.conversation_id}"

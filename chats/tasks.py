@@ -7,16 +7,25 @@ from celery import shared_task
 from chats import outbox, services
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_unread_email(participant_id: int) -> bool:
-    """One e-mail about the unread replies in a conversation (idempotent)."""
+    """The unread-replies e-mail of one customer, when due (enqueued after the
+    commit with the delay as countdown). Only a shortcut: the row's ``email_due_at``
+    is the truth, and ``send_due_unread_emails`` sends it if this is lost."""
     return services.send_unread_email(participant_id=participant_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_unread_emails(participant_ids: list[int]) -> int:
-    """The unread e-mails of a batch of messages (a broadcast's); how many went out."""
+    """The same for a batch of customers (a broadcast's); how many went out."""
     return sum(services.send_unread_email(participant_id=pk) for pk in participant_ids)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_due_unread_emails() -> int:
+    """Beat (every ``CHAT_UNREAD_EMAIL_SWEEP_INTERVAL`` seconds): send the due
+    unread-replies e-mails whose task was lost, or not sent yet."""
+    return services.send_due_unread_emails()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -204,7 +204,19 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:"}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+        # Redis hands a message its worker has not acknowledged to another worker
+        # after this many seconds. Tasks are acknowledged after they ran (acks_late),
+        # and a task with a countdown is held unacknowledged until it runs, so this
+        # must be longer than the longest run (a large product import, the nightly
+        # reconciliation: minutes) plus the longest countdown (the unread e-mail's
+        # CHAT_UNREAD_EMAIL_DELAY, 10 min; checked below), or a task still running or
+        # waiting is started a second time. The price of a long one is only how late a
+        # killed worker's message comes back, and nothing waits for that: what must
+        # not be lost is a database row that a beat sweep finds (docs/outbox.md).
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60),
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -232,8 +244,16 @@ CACHES["fragments"] = {
     "OPTIONS": {"MAX_ENTRIES": 1000},
 }
 
+# Acknowledged after the task ran, and given back to the broker when its worker dies
+# (SIGKILL, OOM): a task is run at least once, never "taken and lost". Every task is
+# idempotent (row locks, statuses, dedupe keys), so a second run is harmless.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# When the broker connection drops, the running acks_late tasks' messages will be
+# delivered again, so Celery cancels those runs rather than let them race their own
+# redelivery (the default from Celery 6 on; 5.x warns without it).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -271,6 +291,30 @@ CELERY_BEAT_SCHEDULE = {
 # unread customer gets one e-mail about it (replies in between join the same one).
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
+# That e-mail is a row (Participant.email_due_at), not only a Celery message: the beat
+# sends the due ones every CHAT_UNREAD_EMAIL_SWEEP_INTERVAL seconds (up to
+# CHAT_UNREAD_EMAIL_BATCH a run), so a lost task or a killed worker loses nothing. A
+# sender holds one for CHAT_UNREAD_EMAIL_LEASE seconds (longer than an SMTP exchange:
+# the mail server's timeout is 10 s per operation); a failed send is retried after
+# CHAT_UNREAD_EMAIL_RETRY_BASE seconds, doubling, and given up after
+# CHAT_UNREAD_EMAIL_MAX_ATTEMPTS (docs/outbox.md).
+CHAT_UNREAD_EMAIL_SWEEP_INTERVAL = env.float("CHAT_UNREAD_EMAIL_SWEEP_INTERVAL", default=30.0)
+CHAT_UNREAD_EMAIL_BATCH = env.int("CHAT_UNREAD_EMAIL_BATCH", default=200)
+CHAT_UNREAD_EMAIL_LEASE = env.float("CHAT_UNREAD_EMAIL_LEASE", default=5 * 60)
+CHAT_UNREAD_EMAIL_RETRY_BASE = env.int("CHAT_UNREAD_EMAIL_RETRY_BASE", default=60)
+CHAT_UNREAD_EMAIL_MAX_ATTEMPTS = env.int("CHAT_UNREAD_EMAIL_MAX_ATTEMPTS", default=5)
+if REDIS_URL and CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= (
+    CHAT_UNREAD_EMAIL_DELAY + 60
+):
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must exceed CHAT_UNREAD_EMAIL_DELAY by more than a "
+        "minute: a task waiting for its countdown would be delivered twice."
+    )
+CELERY_BEAT_SCHEDULE["send-due-unread-emails"] = {
+    "task": "chats.tasks.send_due_unread_emails",
+    "schedule": CHAT_UNREAD_EMAIL_SWEEP_INTERVAL,
+    "options": {"expires": max(30.0, 3 * CHAT_UNREAD_EMAIL_SWEEP_INTERVAL)},
+}
 # Seconds: the inbox and chat-list updates of messages sent on sockets go out at most
 # once per list per window, merged (chats.consumers.ListEvents); 0 sends each at once.
 CHAT_LIST_EVENT_WINDOW = env.float("CHAT_LIST_EVENT_WINDOW", default=0.25)
@@ -403,6 +447,21 @@ else:
             "OPTIONS": {"file_path": str(VAR_DIR / "mail")},
         }
     }
+
+# E-mails that must not be lost (security notices: core.mail, docs/outbox.md) are rows
+# sent by a worker; the beat sends the due ones every MAIL_SWEEP_INTERVAL seconds. A
+# sender holds one for MAIL_LEASE seconds (well above an SMTP exchange); a failure is
+# retried after MAIL_RETRY_BASE seconds, doubling, and the row is failed (Django
+# admin) after MAIL_MAX_ATTEMPTS.
+MAIL_SWEEP_INTERVAL = env.float("MAIL_SWEEP_INTERVAL", default=30.0)
+MAIL_LEASE = env.float("MAIL_LEASE", default=5 * 60)
+MAIL_RETRY_BASE = env.int("MAIL_RETRY_BASE", default=60)
+MAIL_MAX_ATTEMPTS = env.int("MAIL_MAX_ATTEMPTS", default=8)
+CELERY_BEAT_SCHEDULE["send-due-emails"] = {
+    "task": "core.tasks.send_due_emails",
+    "schedule": MAIL_SWEEP_INTERVAL,
+    "options": {"expires": max(30.0, 3 * MAIL_SWEEP_INTERVAL)},
+}
 
 # --- Auth (django-allauth) ------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -41,7 +41,8 @@ def process_payout(payout_id: int) -> str:
 
 @shared_task(acks_late=True)
 def send_destination_email(destination_id: int, action: str, actor_id: int | None) -> int:
-    """E-mail the owners (or the user) that a payout destination changed."""
+    """Left for messages enqueued before the upgrade: destination e-mails are now
+    queued as rows in the change's transaction (core.mail); this queues them."""
     from payments.services import destinations
 
     return destinations.send_destination_email(

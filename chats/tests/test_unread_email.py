@@ -1,9 +1,14 @@
-"""One e-mail to a customer with unread business replies, after a delay, batched."""
+"""One e-mail to a customer with unread business replies, after a delay, batched;
+backed by the participant's ``email_due_at`` and the beat's sweep, so a lost task, a
+killed sender or a failing mail server loses nothing (docs/outbox.md)."""
 
+import datetime
 import email
+import smtplib
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from chats import events, services
@@ -37,12 +42,18 @@ def test_replies_schedule_one_email_per_batch(
         say(owner, conversation, "Temos pão fresco.")
     side = _customer_side(conversation)
     assert sent == [((side.pk,), 600)]
-    assert side.email_scheduled
+    in_ten_minutes = timezone.now() + datetime.timedelta(minutes=10)
+    assert abs(side.email_due_at - in_ten_minutes) < datetime.timedelta(seconds=30)
+
+
+@pytest.fixture
+def due_at_once(settings):
+    settings.CHAT_UNREAD_EMAIL_DELAY = 0
 
 
 @pytest.mark.django_db
 def test_email_lists_unread_replies_once(
-    business, owner, customer, django_capture_on_commit_callbacks
+    business, owner, customer, django_capture_on_commit_callbacks, due_at_once
 ):
     conversation = start_chat(business, customer)
     say(customer, conversation, "Oi")
@@ -57,18 +68,19 @@ def test_email_lists_unread_replies_once(
     assert "Temos pão <fresco>." in sent_mail.body and "Olá Carla!" in sent_mail.body
     assert f"/chats/{conversation.pk}/" in sent_mail.body
     assert "/chats/settings/" in sent_mail.body
+    assert sent_mail.extra_headers["Message-ID"].startswith(f"<unread.{side.pk}.3@")
     # Redelivered: nothing new since, nothing sent.
     with django_capture_on_commit_callbacks(execute=True):
         assert not services.send_unread_email(participant_id=side.pk)
     assert len(mail.outbox) == 1
     side.refresh_from_db()
-    assert side.emailed_seq == 3 and not side.email_scheduled
+    assert side.emailed_seq == 3 and side.email_due_at is None
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("why", ["read", "turned_off", "online"])
 def test_no_email_when_read_off_or_online(
-    business, owner, customer, why, django_capture_on_commit_callbacks
+    business, owner, customer, why, django_capture_on_commit_callbacks, due_at_once
 ):
     conversation = start_chat(business, customer)
     say(owner, conversation, "Olá!")
@@ -82,6 +94,8 @@ def test_no_email_when_read_off_or_online(
     with django_capture_on_commit_callbacks(execute=True):
         assert not services.send_unread_email(participant_id=side.pk)
     assert mail.outbox == []
+    side.refresh_from_db()
+    assert side.email_due_at is None  # not pending forever
 
 
 def test_a_real_worker_sends_one_email_after_the_delay(
@@ -108,4 +122,126 @@ def test_a_real_worker_sends_one_email_after_the_delay(
     assert "Já separei seu pedido." in body and "Olá Carla!" in body
     assert message["To"] == "carla@example.com"
     assert wait_for(lambda: _customer_side(conversation).emailed_seq == 3, TASK_TIMEOUT), log()
-    assert not _customer_side(conversation).email_scheduled
+    assert _customer_side(conversation).email_due_at is None
+
+
+def _reply(owner, conversation, body):
+    """The business replies; the task it enqueues is lost (as with a Redis restart)."""
+    say(owner, conversation, body)
+
+
+@pytest.mark.django_db
+def test_a_lost_task_is_sent_by_the_sweep_and_a_later_reply_emails_again(
+    business, owner, customer, due_at_once
+):
+    # Given a reply whose accelerating task never runs (on_commit is not executed)
+    conversation = start_chat(business, customer)
+    say(customer, conversation, "Oi")
+    _reply(owner, conversation, "Olá Carla!")
+    # When the beat's sweep runs, twice
+    assert services.send_due_unread_emails() == 1
+    assert services.send_due_unread_emails() == 0
+    # Then one e-mail, and nothing is left due
+    assert len(mail.outbox) == 1
+    side = _customer_side(conversation)
+    assert side.email_due_at is None and side.emailed_seq == 2
+    # And a later reply is e-mailed again, with only what is new
+    _reply(owner, conversation, "Chegou o pão.")
+    assert services.send_due_unread_emails() == 1
+    assert len(mail.outbox) == 2
+    assert "Chegou o pão." in mail.outbox[1].body and "Olá Carla!" not in mail.outbox[1].body
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_what_is_not_due_yet(business, owner, customer, settings):
+    settings.CHAT_UNREAD_EMAIL_DELAY = 600
+    conversation = start_chat(business, customer)
+    _reply(owner, conversation, "Olá!")
+    assert services.send_due_unread_emails() == 0
+    assert not services.send_unread_email(participant_id=_customer_side(conversation).pk)
+    assert mail.outbox == []
+    assert _customer_side(conversation).email_due_at is not None
+
+
+@pytest.mark.django_db
+def test_a_sender_that_dies_after_claiming_leaves_it_to_the_sweep_after_its_lease(
+    business, owner, customer, due_at_once, settings
+):
+    # Given a sender that claimed the e-mail and died before sending it
+    conversation = start_chat(business, customer)
+    _reply(owner, conversation, "Olá!")
+    side = _customer_side(conversation)
+    assert services._claim_unread_email(side.pk) is not None
+    # When the sweep runs within the lease: the e-mail is someone else's
+    assert services.send_due_unread_emails() == 0
+    # Then after the lease it is sent, once
+    Participant.objects.filter(pk=side.pk).update(email_due_at=timezone.now())
+    assert services.send_due_unread_emails() == 1
+    assert services.send_due_unread_emails() == 0
+    assert len(mail.outbox) == 1
+    assert _customer_side(conversation).email_due_at is None
+
+
+@pytest.mark.django_db
+def test_two_senders_claim_it_once(business, owner, customer, due_at_once):
+    conversation = start_chat(business, customer)
+    _reply(owner, conversation, "Olá!")
+    side = _customer_side(conversation)
+    assert services._claim_unread_email(side.pk) is not None
+    assert services._claim_unread_email(side.pk) is None
+
+
+@pytest.mark.django_db
+def test_a_reply_while_the_email_is_being_sent_is_emailed_later(
+    business, owner, customer, due_at_once, settings
+):
+    # Given an e-mail claimed (being sent) when the business replies again
+    conversation = start_chat(business, customer)
+    _reply(owner, conversation, "Olá!")
+    side = _customer_side(conversation)
+    claim = services._claim_unread_email(side.pk)
+    _reply(owner, conversation, "Mais uma coisa.")
+    # When that send finishes
+    claim.message.send()
+    services._finish_unread_email(claim, error=None)
+    # Then the new reply is due in a new e-mail
+    side.refresh_from_db()
+    assert side.emailed_seq == 1 and side.email_due_at is not None
+    assert services.send_due_unread_emails() == 1
+    assert "Mais uma coisa." in mail.outbox[1].body and "Olá!" not in mail.outbox[1].body
+
+
+@pytest.mark.django_db
+def test_a_failing_mail_server_is_retried_with_backoff_then_given_up(
+    business, owner, customer, due_at_once, settings, monkeypatch
+):
+    settings.CHAT_UNREAD_EMAIL_MAX_ATTEMPTS = 2
+    conversation = start_chat(business, customer)
+    _reply(owner, conversation, "Olá!")
+    side = _customer_side(conversation)
+
+    def refuse(*_args, **_kwargs):
+        raise smtplib.SMTPServerDisconnected("gone")
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
+    # First failure: due again after the backoff, not lost, not sent
+    assert not services.send_unread_email(participant_id=side.pk)
+    side.refresh_from_db()
+    assert side.email_attempts == 1 and side.emailed_seq == 0
+    expected = timezone.now() + datetime.timedelta(seconds=settings.CHAT_UNREAD_EMAIL_RETRY_BASE)
+    assert abs(side.email_due_at - expected) < datetime.timedelta(seconds=30)
+    # Second (last allowed) failure: given up, so the next reply schedules afresh
+    Participant.objects.filter(pk=side.pk).update(email_due_at=timezone.now())
+    assert not services.send_unread_email(participant_id=side.pk)
+    side.refresh_from_db()
+    assert side.email_due_at is None and side.email_attempts == 0
+    monkeypatch.undo()
+    _reply(owner, conversation, "Ainda aí?")
+    assert services.send_due_unread_emails() == 1
+    assert "Ainda aí?" in mail.outbox[0].body and "Olá!" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_bad_ids_send_nothing(db):
+    assert not services.send_unread_email(participant_id="1")
+    assert not services.send_unread_email(participant_id=10**9)

@@ -25,7 +25,6 @@ from stdnum.br import cnpj, cpf
 from accounts.models import Business, Membership, User
 from accounts.services import require_role
 from core.errors import AppError
-from core.events import enqueue_on_commit
 from payments.banks import BANKS
 from payments.models import PayoutDestination
 
@@ -222,9 +221,7 @@ def _live(business: Business | None, user: User):
 
 
 def _notify(destination: PayoutDestination, action: str, actor: User) -> None:
-    from payments import tasks
-
-    enqueue_on_commit(tasks.send_destination_email, destination.pk, action, actor.pk)
+    queue_destination_emails(destination=destination, action=action, actor=actor)
 
 
 def add_destination(
@@ -324,34 +321,33 @@ def remove_destination(
 # --- E-mail ----------------------------------------------------------------------------
 
 
-def send_destination_email(*, destination_id: int, action: str, actor_id: int | None) -> int:
-    """E-mail every owner of the destination's business (or the user, for a wallet
-    destination) that it was ``action`` ("added", "changed", "default", "removed"),
-    masked. Returns how many were sent. Runs in a Celery task after the commit."""
+def queue_destination_emails(
+    *, destination: PayoutDestination, action: str, actor: User | None
+) -> int:
+    """Queue (``core.mail``) an e-mail to every owner of the destination's business (or
+    the user, for a wallet destination) that it was ``action`` ("added", "changed",
+    "default", "removed"), masked, each in its recipient's language. Call it in the
+    change's transaction: the change and its e-mails commit together, and a worker or
+    broker lost afterwards loses none (docs/outbox.md). Returns how many."""
     from django.conf import settings
-    from django.core.mail import send_mail
     from django.template.loader import render_to_string
     from django.utils import translation
 
-    destination = (
-        PayoutDestination.objects.select_related("business", "user")
-        .filter(pk=destination_id)
-        .first()
-    )
-    if destination is None:
-        return 0
-    actor = User.objects.filter(pk=actor_id).first()
+    from core.mail import queue_email
+
     if destination.business_id:
         recipients = list(
             User.objects.filter(
                 memberships__business_id=destination.business_id,
                 memberships__role=Membership.Role.OWNER,
                 is_active=True,
-            ).distinct()
+            )
+            .distinct()
+            .order_by("pk")
         )
     else:
         recipients = [destination.user]
-    sent = 0
+    event = uuid.uuid4().hex
     for recipient in recipients:
         with translation.override(recipient.language or settings.LANGUAGE_CODE):
             context = {
@@ -368,5 +364,28 @@ def send_destination_email(*, destination_id: int, action: str, actor_id: int | 
                     "business": destination.business.name
                 }
             body = render_to_string("payments/email/destination_changed.txt", context)
-        sent += send_mail(subject, body, None, [recipient.email])
-    return sent
+        queue_email(
+            to=recipient.email,
+            subject=subject,
+            body=body,
+            dedupe_key=f"payout-destination:{destination.pk}:{action}:{event}:{recipient.pk}",
+        )
+    return len(recipients)
+
+
+def send_destination_email(*, destination_id: int, action: str, actor_id: int | None) -> int:
+    """For the ``send_destination_email`` tasks enqueued before e-mails were queued as
+    rows (still in a broker at the upgrade): queue them now. Returns how many."""
+    destination = (
+        PayoutDestination.objects.select_related("business", "user")
+        .filter(pk=destination_id)
+        .first()
+    )
+    if destination is None:
+        return 0
+    with transaction.atomic():
+        return queue_destination_emails(
+            destination=destination,
+            action=action,
+            actor=User.objects.filter(pk=actor_id).first(),
+        )

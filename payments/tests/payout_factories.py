@@ -52,10 +52,10 @@ def credit_wallet(user, amount, currency="BRL"):
 def run_on_commit_tasks(monkeypatch, capture):
     """Run the block's after-commit callbacks, with the Celery tasks they queue run
     in this process at once (``delay`` and ``apply_async``), as a worker would."""
+    from core import tasks as core_tasks
     from payments import tasks
 
-    for name in ("send_destination_email", "process_payout"):
-        task = getattr(tasks, name)
+    for task in (tasks.send_destination_email, tasks.process_payout, core_tasks.send_email):
         monkeypatch.setattr(task, "delay", lambda *a, _t=task, **k: _t(*a, **k))
         monkeypatch.setattr(
             task,

@@ -186,6 +186,25 @@ def test_every_change_emails_all_owners(
     assert "Removed" in mail.outbox[-1].body
 
 
+def test_a_destination_email_is_not_lost_with_its_task(
+    owner, business, django_capture_on_commit_callbacks
+):
+    """The e-mail is a row written with the change: when the task that would send it
+    is lost (a Redis restart, a killed worker), the beat's sweep sends it, once."""
+    from core.mail import send_due_emails
+
+    # Given a change whose after-commit task never runs
+    with django_capture_on_commit_callbacks(execute=False):
+        add_pix(owner, business, "cpf", CPF)
+    assert mail.outbox == []
+    # When the beat's sweep runs, twice
+    assert send_due_emails() == 1
+    assert send_due_emails() == 0
+    # Then the owner got the notice once
+    (notice,) = mail.outbox
+    assert notice.to == [owner.email] and "•••.982.247-••" in notice.body
+
+
 def test_customers_keep_their_own_destinations(customer, business, owner):
     mine = add_pix(customer, None, "email", "carla@example.com")
     assert mine.user == customer and mine.business is None and mine.is_default

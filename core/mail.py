@@ -1,0 +1,114 @@
+"""E-mails that must not be lost: a row first, then a Celery task (docs/outbox.md).
+
+:func:`queue_email` writes an :class:`~core.models.OutgoingEmail` in the caller's
+transaction (the event and its e-mail commit together or not at all) and enqueues
+``core.tasks.send_email`` after the commit, only a shortcut: the beat's
+``core.tasks.send_due_emails`` sends every due row whose task was lost or whose worker
+died. Sending claims the row for ``MAIL_LEASE`` seconds in a short transaction, sends
+outside any transaction, then records it: a sender killed mid-send leaves the row due
+at the end of its lease. A mail server error is retried with backoff, then the row
+is ``failed`` (listed in Django admin). At least once: a second copy needs a sender
+killed between the server's acceptance and the record, and has the same Message-ID.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.utils import DNS_NAME
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.events import enqueue_on_commit
+from core.models import OutgoingEmail
+
+logger = logging.getLogger(__name__)
+STATUS = OutgoingEmail.Status
+
+
+def queue_email(*, to: str, subject: str, body: str, dedupe_key: str) -> OutgoingEmail:
+    """Queue one e-mail, due now; call it inside the transaction of its cause.
+    Idempotent by ``dedupe_key`` (the row already queued under it is returned)."""
+    row = OutgoingEmail(
+        to=to,
+        subject=subject[:255],
+        body=body,
+        dedupe_key=dedupe_key[:200],
+        due_at=timezone.now(),
+        created_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        return OutgoingEmail.objects.get(dedupe_key=row.dedupe_key)
+    from core import tasks
+
+    enqueue_on_commit(tasks.send_email, row.pk, robust=True)
+    return row
+
+
+def _claim(email_id: int) -> tuple[OutgoingEmail, datetime.datetime] | None:
+    moment = timezone.now()
+    with transaction.atomic():
+        row = (
+            OutgoingEmail.objects.select_for_update(no_key=True, skip_locked=True)
+            .filter(pk=email_id, status=STATUS.PENDING, due_at__lte=moment)
+            .first()
+        )
+        if row is None:
+            return None
+        lease = moment + datetime.timedelta(seconds=settings.MAIL_LEASE)
+        # Conditional too: SQLite has no row locks (its write lock serializes this).
+        if not OutgoingEmail.objects.filter(
+            pk=row.pk, status=STATUS.PENDING, due_at=row.due_at
+        ).update(due_at=lease):
+            return None
+    return row, lease
+
+
+def send_email(*, email_id: int) -> bool:
+    """Send one queued e-mail if it is due; returns whether it went out. Idempotent;
+    any number of callers may race (one claims it)."""
+    if type(email_id) is not int:
+        return False
+    claimed = _claim(email_id)
+    if claimed is None:
+        return False
+    row, lease = claimed
+    message = EmailMessage(
+        row.subject,
+        row.body,
+        None,
+        [row.to],
+        headers={"Message-ID": f"<mail.{row.pk}@{DNS_NAME}>"},
+    )
+    try:
+        message.send()
+    except Exception as exc:  # the mail server: retried, not a task failure
+        attempts = row.attempts + 1
+        failed = attempts >= settings.MAIL_MAX_ATTEMPTS
+        wait = datetime.timedelta(seconds=settings.MAIL_RETRY_BASE * 2 ** (attempts - 1))
+        OutgoingEmail.objects.filter(pk=row.pk, due_at=lease).update(
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            status=STATUS.FAILED if failed else STATUS.PENDING,
+            due_at=timezone.now() + wait,
+        )
+        logger.warning("mail %s failed (attempt %d): %s", row.dedupe_key, attempts, exc)
+        return False
+    OutgoingEmail.objects.filter(pk=row.pk).update(
+        status=STATUS.SENT, sent_at=timezone.now(), attempts=row.attempts + 1
+    )
+    return True
+
+
+def send_due_emails(*, limit: int = 200) -> int:
+    """The beat's sweep: send the due e-mails, earliest first; how many went out."""
+    due = (
+        OutgoingEmail.objects.filter(status=STATUS.PENDING, due_at__lte=timezone.now())
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(send_email(email_id=pk) for pk in list(due))

@@ -1,0 +1,37 @@
+"""Rows of the shared infrastructure."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class OutgoingEmail(models.Model):
+    """One e-mail that must not be lost (a security notice): written in the
+    transaction of the event it is about, sent by a worker, swept by the beat
+    (core.mail, docs/outbox.md). Rendered when queued, in the recipient's language."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    to = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # When it is due; a sender claiming it moves it to the end of its lease.
+    due_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at"], condition=Q(status="pending"), name="outgoing_email_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dedupe_key} → {self.to} ({self.status})"
