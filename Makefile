@@ -34,7 +34,8 @@ run: migrate  ## Demo on the embedded default: web + Celery worker + beat
 	@echo
 	@echo "  Conversa is starting at  http://localhost:$(PORT)/   (Ctrl-C stops everything)"
 	@echo
-	PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@# The printed address is the site's own (fingerprints check it; links in e-mails use it).
+	SITE_URL=$${SITE_URL:-http://localhost:$(PORT)} PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 test: install  ## The whole suite: unit, integration, then browser journeys
 	$(PY) -m pytest -m "not browser" -q
