@@ -155,13 +155,23 @@ def api_tokens(request):
     new_token = None
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_token = services.create_api_token(
-                user=request.user, name=form.cleaned_data["name"]
+            token, new_token = services.create_api_token(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                lifetime_days=form.cleaned_data["lifetime"],
             )
         except AppError as exc:
             add_form_error(form, exc)
         else:
             messages.success(request, _("Token created. Copy it now: it will not be shown again."))
+            if token.expires_at is None:
+                messages.warning(
+                    request,
+                    _(
+                        "This token never expires. Revoke it here as soon as it is no "
+                        "longer needed or may have leaked."
+                    ),
+                )
             form = ApiTokenForm()
     return render(
         request,

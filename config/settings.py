@@ -217,6 +217,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_invitations",
         "schedule": 15 * 60,
     },
+    # Account e-mails (sign-up codes, resets) whose task was lost (accounts.QueuedEmail).
+    "send-queued-emails": {
+        "task": "accounts.tasks.send_queued_emails",
+        "schedule": 60,
+    },
     "expire-orders": {
         "task": "payments.tasks.expire_orders",
         "schedule": 60,
@@ -403,6 +408,14 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Conversa] "
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.SignupForm",
+    "change_password": "accounts.forms.ChangePasswordForm",
+    "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
+}
+# Sign-up, reset and sign-in mails are queued and sent by a worker (accounts.QueuedEmail),
+# so that no request's duration tells whether a mail went out (issue #15 item 7).
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 
 # --- Internationalisation ---------------------------------------------------------
