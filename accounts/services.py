@@ -455,6 +455,15 @@ def authenticate_api_token(*, raw: str) -> ApiToken | None:
     return token
 
 
+def find_user_by_email(*, email: str) -> User | None:
+    """The active user with this (verified or not) address, for the sign-in throttle."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
+    user = address.user if address else User.objects.filter(email__iexact=email).first()
+    return user if user is not None and user.is_active else None
+
+
 # --- Passwords ----------------------------------------------------------------------
 
 

@@ -416,6 +416,16 @@ ACCOUNT_FORMS = {
 # Sign-up, reset and sign-in mails are queued and sent by a worker (accounts.QueuedEmail),
 # so that no request's duration tells whether a mail went out (issue #15 item 7).
 ACCOUNT_PREVENT_ENUMERATION = True
+# Failed sign-ins (accounts.throttle, docs/accounts.md): 5 per 5 minutes for one account
+# from one address ("key" is the account and the address together), and 20 per 5
+# minutes from one address whatever the accounts; an attacker cannot lock an owner out
+# from elsewhere. Counted in the cache (Redis in production).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="20/5m/ip,5/5m/key"),
+}
+# Client addresses: REMOTE_ADDR, or, behind N trusted reverse proxies, the address
+# the outermost one saw (X-Forwarded-For); read by accounts.throttle.client_ip only.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 
 # --- Internationalisation ---------------------------------------------------------
