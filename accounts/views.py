@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
@@ -208,6 +209,28 @@ class LoginView(allauth_views.LoginView):
 
 
 login = LoginView.as_view()
+
+
+class PasswordChangeView(allauth_views.PasswordChangeView):
+    """allauth's password change, saying how many API tokens it revoked."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        revoked = getattr(form, "revoked_tokens", 0)
+        if revoked:
+            messages.info(
+                self.request,
+                ngettext(
+                    "%(count)d API token was revoked.",
+                    "%(count)d API tokens were revoked.",
+                    revoked,
+                )
+                % {"count": revoked},
+            )
+        return response
+
+
+password_change = PasswordChangeView.as_view()
 
 
 def login_unlock(request, token: str):

@@ -14,8 +14,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Django's set_language, plus saving a signed-in user's choice (see the view).
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
-    # allauth's, answering 429 when throttled (accounts.throttle); before its URLs.
+    # allauth's, with Conversa's additions (docs/accounts.md); before its URLs.
     path("accounts/login/", accounts_views.login, name="account_login"),
+    path(
+        "accounts/password/change/",
+        accounts_views.password_change,
+        name="account_change_password",
+    ),
     path(
         "accounts/login/unlock/<str:token>/",
         accounts_views.login_unlock,

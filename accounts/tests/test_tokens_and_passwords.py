@@ -96,6 +96,7 @@ def test_a_password_change_signs_out_other_sessions_and_revokes_tokens_when_tick
 
     # then this browser stays signed in, the other is signed out, the token is refused
     assert response.status_code == 302, response.content[:300]
+    assert "1 API token was revoked." in [str(m) for m in get_messages(response.wsgi_request)]
     assert _is_signed_in(client)
     assert not _is_signed_in(other_browser)
     assert _api_status(raw)[0] == 401
