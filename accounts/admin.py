@@ -2,7 +2,15 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ApiToken, Business, Invitation, Membership, OpeningHours, User
+from accounts.models import (
+    ApiToken,
+    Business,
+    Invitation,
+    Membership,
+    OpeningHours,
+    QueuedEmail,
+    User,
+)
 from core.pagecache import forget_public_pages
 
 
@@ -98,8 +106,20 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at",
+    ]  # fmt: skip
     search_fields = ["name", "user__email", "prefix"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+
+
+@admin.register(QueuedEmail)
+class QueuedEmailAdmin(admin.ModelAdmin):
+    """Account e-mails waiting for a worker; one that stays here failed to send
+    (``attempts``). The body is not shown: it may hold a one-time code."""
+
+    list_display = ["subject", "to", "created_at", "attempts"]
+    fields = ["to", "subject", "created_at", "attempts"]
+    readonly_fields = fields

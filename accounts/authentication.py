@@ -3,6 +3,7 @@ from rest_framework import authentication, exceptions
 
 from accounts import services
 from accounts.middleware import activate_user_language
+from core.errors import AppError
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -17,7 +18,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(_("Malformed Authorization header."))
         raw = header[1].decode(errors="replace")
-        token = services.authenticate_api_token(raw=raw)
+        try:
+            token = services.authenticate_api_token(raw=raw)
+        except AppError as exc:  # expired: say so, with a 401 like any refused token
+            raise exceptions.AuthenticationFailed(exc.message, code=exc.code) from None
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         activate_user_language(request._request, token.user)

@@ -1,9 +1,12 @@
 import datetime
 
+from allauth.account import forms as allauth_forms
 from django import forms
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.models import Business, Membership, OpeningHours, User
 from accounts.validators import normalize_phone
 
@@ -120,11 +123,32 @@ class RoleForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
+    NEVER = "never"
+
     name = forms.CharField(
         label=_("Token name"),
         max_length=60,
         help_text=_('What the token is for, e.g. "stock sync".'),
     )
+    lifetime = forms.ChoiceField(
+        label=_("Expires"),
+        choices=[
+            ("30", _("In 30 days")),
+            ("90", _("In 90 days")),
+            ("365", _("In a year")),
+            (NEVER, _("Never (not recommended)")),
+        ],
+        initial="90",
+        required=False,
+        help_text=_(
+            "A token that never expires works for anyone who finds it until you revoke "
+            "it; choose an expiry unless a program cannot be updated."
+        ),
+    )
+
+    def clean_lifetime(self) -> int | None:
+        value = self.cleaned_data["lifetime"] or str(services.DEFAULT_TOKEN_LIFETIME_DAYS)
+        return None if value == self.NEVER else int(value)
 
 
 class DirectoryFilterForm(forms.Form):
@@ -135,3 +159,47 @@ class DirectoryFilterForm(forms.Form):
         required=False,
         choices=[("", _("All categories")), *Business.Category.choices],
     )
+
+
+class SignupForm(allauth_forms.SignupForm):
+    """allauth's sign-up, timed the same for a taken address as for a new one."""
+
+    def try_save(self, request):
+        if self.account_already_exists:
+            # A new account's password is hashed (the slow part of a sign-up, by
+            # design); hash this one too and throw it away, as Django's ModelBackend
+            # does for an unknown login, so the time taken does not tell that the
+            # address has an account (issue #15 item 7). The mails of both paths are
+            # queued, not sent, in the request (AccountAdapter.send_mail).
+            make_password(self.cleaned_data.get("password1"))
+        return super().try_save(request)
+
+
+class ChangePasswordForm(allauth_forms.ChangePasswordForm):
+    """allauth's password change, which also offers to revoke the API tokens (ticked by
+    default: whoever knew the old password may have made one). The other sessions end
+    with any password change (``services.set_password``)."""
+
+    revoke_tokens = forms.BooleanField(
+        label=_("Also revoke my API tokens"),
+        required=False,
+        initial=True,
+        help_text=_("Programs using them will stop working until you give them new ones."),
+    )
+
+    def save(self) -> None:
+        self.revoked_tokens = services.set_password(
+            user=self.user,
+            password=self.cleaned_data["password1"],
+            revoke_tokens=self.cleaned_data.get("revoke_tokens", False),
+        )
+
+
+class ResetPasswordKeyForm(allauth_forms.ResetPasswordKeyForm):
+    """allauth's password reset, which also revokes every API token: a reset means the
+    old password may be known to someone else."""
+
+    def save(self) -> None:
+        services.set_password(
+            user=self.user, password=self.cleaned_data["password1"], revoke_tokens=True
+        )

@@ -6,6 +6,7 @@ register side effects (mail, events) to run after commit. Expected failures are
 """
 
 import datetime
+import logging
 import re
 import secrets
 from collections.abc import Iterable
@@ -13,9 +14,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, EmailMultiAlternatives, send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -28,13 +30,16 @@ from accounts.models import (
     Invitation,
     Membership,
     OpeningHours,
+    QueuedEmail,
     User,
     hash_secret,
 )
 from core.errors import AppError
-from core.events import run_on_commit, send_event_on_commit, user_group
+from core.events import enqueue_on_commit, run_on_commit, send_event_on_commit, user_group
 from core.images import clean_image
 from core.pagecache import forget_public_pages
+
+logger = logging.getLogger(__name__)
 
 LOGO_MAX_BYTES = 5 * 1024 * 1024
 LOGO_MAX_SIDE = 4096
@@ -365,17 +370,38 @@ def purge_stale_invitations(*, older_than_days: int = 30) -> int:
 TOKEN_PREFIX = "cv_"  # noqa: S105 - a public prefix, not a secret
 
 
-def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token; the raw value is returned once and never stored."""
+TOKEN_LIFETIMES_DAYS = (30, 90, 365)
+DEFAULT_TOKEN_LIFETIME_DAYS = 90
+
+
+def create_api_token(
+    *, user: User, name: str, lifetime_days: int | None = DEFAULT_TOKEN_LIFETIME_DAYS
+) -> tuple[ApiToken, str]:
+    """A new token that expires after ``lifetime_days`` (one of
+    :data:`TOKEN_LIFETIMES_DAYS`), or never with ``None``; the raw value is returned
+    once and never stored."""
     name = (name or "").strip()
     if not name:
         raise AppError(_("Give the token a name."), code="invalid", field="name")
-    token = ApiToken(user=user, name=name)
+    if lifetime_days is not None and lifetime_days not in TOKEN_LIFETIMES_DAYS:
+        raise AppError(
+            _("Choose when the token expires: in 30, 90 or 365 days, or never."),
+            code="invalid",
+            field="lifetime",
+        )
+    now = timezone.now()
+    token = ApiToken(
+        user=user,
+        name=name,
+        created_at=now,
+        expires_at=now + datetime.timedelta(days=lifetime_days) if lifetime_days else None,
+    )
     try:
         token.full_clean(exclude=["prefix", "key_hash"])
     except ValidationError as exc:
         raise validation_to_app_error(exc) from None
-    if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= 20:
+    active = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    if active.exclude(expires_at__lte=now).count() >= 20:
         raise AppError(_("You have 20 active tokens; revoke one first."), code="too_many_tokens")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token.prefix = raw[:10]
@@ -392,8 +418,21 @@ def revoke_api_token(*, user: User, token: ApiToken) -> ApiToken:
     return token
 
 
+def revoke_api_tokens(*, user: User) -> int:
+    """Revoke every token of ``user`` (a password reset, or a change that asks to);
+    how many were still usable."""
+    now = timezone.now()
+    return (
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+        .exclude(expires_at__lte=now)
+        .update(revoked_at=now)
+    )
+
+
 def authenticate_api_token(*, raw: str) -> ApiToken | None:
-    """The active token for ``raw`` (with its user), touching ``last_used_at``."""
+    """The active token for ``raw`` (with its user), or None for an unknown or revoked
+    one; an expired one raises ``AppError`` (401, ``token_expired``), so the client
+    is told why. ``last_used_at`` is written at most once a minute per token."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     token = (
@@ -403,7 +442,109 @@ def authenticate_api_token(*, raw: str) -> ApiToken | None:
     )
     if token is None:
         return None
+    if token.is_expired:
+        raise AppError(
+            _("This API token expired on %(date)s. Create a new one on your API tokens page.")
+            % {"date": token.expires_at.date().isoformat()},
+            code="token_expired",
+            status_code=401,
+        )
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def find_user_by_email(*, email: str) -> User | None:
+    """The active user with this (verified or not) address, for the sign-in throttle."""
+    from allauth.account.models import EmailAddress
+
+    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
+    user = address.user if address else User.objects.filter(email__iexact=email).first()
+    return user if user is not None and user.is_active else None
+
+
+# --- Passwords ----------------------------------------------------------------------
+
+
+def set_password(*, user: User, password: str, revoke_tokens: bool) -> int:
+    """Give ``user`` a new password (validated by the caller's form) and, with
+    ``revoke_tokens``, revoke their API tokens, in one transaction; how many tokens
+    were revoked. Atomic.
+
+    Every session of the user ends with it: Django compares a session's copy of the
+    password hash on each request. The caller keeps its own session, if it should,
+    with ``update_session_auth_hash`` (allauth's password-change flow does)."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        return revoke_api_tokens(user=user) if revoke_tokens else 0
+
+
+# --- Account e-mail (sent by a worker after the commit) -------------------------------
+
+QUEUED_EMAIL_GRACE = datetime.timedelta(minutes=1)
+
+
+def queue_email(*, message: EmailMessage) -> QueuedEmail:
+    """Store ``message`` and have a worker send it after the commit.
+
+    For the mail of requests whose duration must not depend on it (sign-up, password
+    reset, sign-in). A broker that cannot be reached is logged and ignored: the beat's
+    :func:`send_queued_emails` finds the row."""
+    from accounts import tasks
+
+    html = ""
+    for content, mimetype in getattr(message, "alternatives", []):
+        if mimetype == "text/html":
+            html = content
+    body = message.body
+    if message.content_subtype == "html":
+        html, body = body, ""
+    queued = QueuedEmail.objects.create(
+        to=list(message.to),
+        from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
+        subject=message.subject,
+        body=body,
+        html_body=html,
+    )
+    enqueue_on_commit(tasks.send_queued_email, queued.pk, robust=True)
+    return queued
+
+
+def send_queued_email(*, email_id: int) -> bool:
+    """Send one queued e-mail and delete its row; False when it is gone (sent already)
+    or another worker holds it. Idempotent up to a crash between the mail server's
+    acceptance and the commit, which sends it once more (never loses it)."""
+    with transaction.atomic():
+        queued = QueuedEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
+        if queued is None:
+            return False
+        message = EmailMultiAlternatives(queued.subject, queued.body, queued.from_email, queued.to)
+        if queued.html_body:
+            if queued.body:
+                message.attach_alternative(queued.html_body, "text/html")
+            else:
+                message.body = queued.html_body
+                message.content_subtype = "html"
+        message.send()
+        queued.delete()
+    return True
+
+
+def send_queued_emails(*, limit: int = 200) -> int:
+    """Beat job: send the queued e-mails whose task should have run by now (lost with a
+    broker restart or a killed worker); how many went out. A failing one is counted
+    and retried on the next run."""
+    cutoff = timezone.now() - QUEUED_EMAIL_GRACE
+    ids = list(
+        QueuedEmail.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:limit]
+    )
+    sent = 0
+    for email_id in ids:
+        try:
+            sent += send_queued_email(email_id=email_id)
+        except Exception:
+            logger.exception("queued e-mail %s not sent", email_id)
+            QueuedEmail.objects.filter(pk=email_id).update(attempts=F("attempts") + 1)
+    return sent

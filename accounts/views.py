@@ -4,17 +4,20 @@ service, render. Permission checks go through ``selectors.get_business_for``."""
 import datetime
 from copy import copy
 
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import i18n as i18n_views
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import selectors, services, throttle
 from accounts.forms import (
     ApiTokenForm,
     BusinessCreateForm,
@@ -155,13 +158,23 @@ def api_tokens(request):
     new_token = None
     if request.method == "POST" and form.is_valid():
         try:
-            _token, new_token = services.create_api_token(
-                user=request.user, name=form.cleaned_data["name"]
+            token, new_token = services.create_api_token(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                lifetime_days=form.cleaned_data["lifetime"],
             )
         except AppError as exc:
             add_form_error(form, exc)
         else:
             messages.success(request, _("Token created. Copy it now: it will not be shown again."))
+            if token.expires_at is None:
+                messages.warning(
+                    request,
+                    _(
+                        "This token never expires. Revoke it here as soon as it is no "
+                        "longer needed or may have leaked."
+                    ),
+                )
             form = ApiTokenForm()
     return render(
         request,
@@ -177,6 +190,74 @@ def api_token_revoke(request, token_id: int):
     services.revoke_api_token(user=request.user, token=token)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("api_tokens")
+
+
+# --- Sign-in throttle (accounts.throttle) ---------------------------------------------
+
+
+class LoginView(allauth_views.LoginView):
+    """allauth's sign-in page, answering 429 with ``Retry-After`` (and the page with
+    the reason) when this address has used up its attempts for the account."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        wait = getattr(self.request, "login_retry_after", None)
+        if wait:
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+        return response
+
+
+login = LoginView.as_view()
+
+
+class PasswordChangeView(allauth_views.PasswordChangeView):
+    """allauth's password change, saying how many API tokens it revoked."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        revoked = getattr(form, "revoked_tokens", 0)
+        if revoked:
+            messages.info(
+                self.request,
+                ngettext(
+                    "%(count)d API token was revoked.",
+                    "%(count)d API tokens were revoked.",
+                    revoked,
+                )
+                % {"count": revoked},
+            )
+        return response
+
+
+password_change = PasswordChangeView.as_view()
+
+
+def login_unlock(request, token: str):
+    """The link in the "someone is trying to sign in" e-mail: clears the failed
+    sign-ins to that account counted against the address that opens it."""
+    user = throttle.user_from_unlock_token(token)
+    if user is None:
+        messages.error(
+            request,
+            _(
+                "This unlock link is invalid or has expired. You can still reset your "
+                "password to sign in."
+            ),
+        )
+        return redirect("account_reset_password")
+    for address in user.emailaddress_set.all():
+        throttle.clear(request, address.email)
+    throttle.clear(request, user.email)
+    messages.success(request, _("Sign-in unlocked for this network. You can sign in now."))
+    return redirect("account_login")
+
+
+def too_many_requests(request, exception=None) -> HttpResponse:
+    """429 in the site's layout (allauth's rate limits answer with it)."""
+    response = render(request, "429.html", status=429)
+    response["Retry-After"] = "60"
+    return response
 
 
 # --- Dashboard --------------------------------------------------------------------

@@ -264,6 +264,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_invitations",
         "schedule": 15 * 60,
     },
+    # Account e-mails (sign-up codes, resets) whose task was lost (accounts.QueuedEmail).
+    "send-queued-emails": {
+        "task": "accounts.tasks.send_queued_emails",
+        "schedule": 60,
+    },
     "expire-orders": {
         "task": "payments.tasks.expire_orders",
         "schedule": 60,
@@ -489,6 +494,24 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Conversa] "
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.SignupForm",
+    "change_password": "accounts.forms.ChangePasswordForm",
+    "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
+}
+# Sign-up, reset and sign-in mails are queued and sent by a worker (accounts.QueuedEmail),
+# so that no request's duration tells whether a mail went out (issue #15 item 7).
+ACCOUNT_PREVENT_ENUMERATION = True
+# Failed sign-ins (accounts.throttle, docs/accounts.md): 5 per 5 minutes for one account
+# from one address ("key" is the account and the address together), and 20 per 5
+# minutes from one address whatever the accounts; an attacker cannot lock an owner out
+# from elsewhere. Counted in the cache (Redis in production).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="20/5m/ip,5/5m/key"),
+}
+# Client addresses: REMOTE_ADDR, or, behind N trusted reverse proxies, the address
+# the outermost one saw (X-Forwarded-For); read by accounts.throttle.client_ip only.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 
 # --- Internationalisation ---------------------------------------------------------

@@ -14,6 +14,18 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Django's set_language, plus saving a signed-in user's choice (see the view).
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
+    # allauth's, with Conversa's additions (docs/accounts.md); before its URLs.
+    path("accounts/login/", accounts_views.login, name="account_login"),
+    path(
+        "accounts/password/change/",
+        accounts_views.password_change,
+        name="account_change_password",
+    ),
+    path(
+        "accounts/login/unlock/<str:token>/",
+        accounts_views.login_unlock,
+        name="account_login_unlock",
+    ),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -24,6 +36,9 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("marketing.urls")),
 ]
+
+# allauth's rate limits render this (allauth.core.internal.ratelimit.respond_429).
+handler429 = "accounts.views.too_many_requests"
 
 if settings.SERVE_MEDIA:
     urlpatterns += [

@@ -12,8 +12,20 @@ from playwright.sync_api import expect
 
 from accounts import services
 from accounts.models import User
+from config.celery import app as celery_app
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _account_mail_sent_in_process():
+    """Account mails are sent by a worker after the commit (accounts.QueuedEmail); here
+    the task runs in the live server's thread, so the codes land in ``mail.outbox``."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
 
 PASSWORD = "a-long-Passphrase-42"
 
