@@ -8,7 +8,6 @@ from accounts.models import (
     Invitation,
     Membership,
     OpeningHours,
-    QueuedEmail,
     User,
 )
 from core.pagecache import forget_public_pages
@@ -113,13 +112,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
-
-
-@admin.register(QueuedEmail)
-class QueuedEmailAdmin(admin.ModelAdmin):
-    """Account e-mails waiting for a worker; one that stays here failed to send
-    (``attempts``). The body is not shown: it may hold a one-time code."""
-
-    list_display = ["subject", "to", "created_at", "attempts"]
-    fields = ["to", "subject", "created_at", "attempts"]
-    readonly_fields = fields

@@ -349,26 +349,3 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None and not self.is_expired
-
-
-class QueuedEmail(models.Model):
-    """An account e-mail (sign-up code, password reset, unlock link) rendered in the
-    request and sent by a worker after the commit, so that a request never waits on
-    the mail server and its duration does not depend on whether a mail was sent
-    (issue #15 item 7). The row is the truth, not the Celery message: a task lost
-    with the broker is sent by the beat's sweep (``accounts.tasks``). A row is
-    deleted once sent, since it may hold a one-time code."""
-
-    to = models.JSONField()
-    from_email = models.CharField(max_length=254)
-    subject = models.CharField(max_length=998)
-    body = models.TextField()
-    html_body = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=now, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.subject} → {', '.join(self.to)}"

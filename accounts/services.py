@@ -14,10 +14,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, EmailMultiAlternatives, send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -30,13 +29,14 @@ from accounts.models import (
     Invitation,
     Membership,
     OpeningHours,
-    QueuedEmail,
     User,
     hash_secret,
 )
+from core import mail
 from core.errors import AppError
-from core.events import enqueue_on_commit, run_on_commit, send_event_on_commit, user_group
+from core.events import run_on_commit, send_event_on_commit, user_group
 from core.images import clean_image
+from core.models import OutgoingEmail
 from core.pagecache import forget_public_pages
 
 logger = logging.getLogger(__name__)
@@ -483,17 +483,13 @@ def set_password(*, user: User, password: str, revoke_tokens: bool) -> int:
 
 # --- Account e-mail (sent by a worker after the commit) -------------------------------
 
-QUEUED_EMAIL_GRACE = datetime.timedelta(minutes=1)
 
-
-def queue_email(*, message: EmailMessage) -> QueuedEmail:
-    """Store ``message`` and have a worker send it after the commit.
+def queue_email(*, message: EmailMessage) -> OutgoingEmail:
+    """Have a worker send ``message`` (rendered by allauth) after the commit, through
+    ``core.mail`` (a row first, the task a shortcut, the beat's sweep for a lost one).
 
     For the mail of requests whose duration must not depend on it (sign-up, password
-    reset, sign-in). A broker that cannot be reached is logged and ignored: the beat's
-    :func:`send_queued_emails` finds the row."""
-    from accounts import tasks
-
+    reset, sign-in). Its body is cleared once sent: it may hold a one-time code."""
     html = ""
     for content, mimetype in getattr(message, "alternatives", []):
         if mimetype == "text/html":
@@ -501,50 +497,7 @@ def queue_email(*, message: EmailMessage) -> QueuedEmail:
     body = message.body
     if message.content_subtype == "html":
         html, body = body, ""
-    queued = QueuedEmail.objects.create(
-        to=list(message.to),
-        from_email=message.from_email or settings.DEFAULT_FROM_EMAIL,
-        subject=message.subject,
-        body=body,
-        html_body=html,
+    (to,) = message.to
+    return mail.queue_email(
+        to=to, subject=message.subject, body=body, html_body=html, sensitive=True
     )
-    enqueue_on_commit(tasks.send_queued_email, queued.pk, robust=True)
-    return queued
-
-
-def send_queued_email(*, email_id: int) -> bool:
-    """Send one queued e-mail and delete its row; False when it is gone (sent already)
-    or another worker holds it. Idempotent up to a crash between the mail server's
-    acceptance and the commit, which sends it once more (never loses it)."""
-    with transaction.atomic():
-        queued = QueuedEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
-        if queued is None:
-            return False
-        message = EmailMultiAlternatives(queued.subject, queued.body, queued.from_email, queued.to)
-        if queued.html_body:
-            if queued.body:
-                message.attach_alternative(queued.html_body, "text/html")
-            else:
-                message.body = queued.html_body
-                message.content_subtype = "html"
-        message.send()
-        queued.delete()
-    return True
-
-
-def send_queued_emails(*, limit: int = 200) -> int:
-    """Beat job: send the queued e-mails whose task should have run by now (lost with a
-    broker restart or a killed worker); how many went out. A failing one is counted
-    and retried on the next run."""
-    cutoff = timezone.now() - QUEUED_EMAIL_GRACE
-    ids = list(
-        QueuedEmail.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:limit]
-    )
-    sent = 0
-    for email_id in ids:
-        try:
-            sent += send_queued_email(email_id=email_id)
-        except Exception:
-            logger.exception("queued e-mail %s not sent", email_id)
-            QueuedEmail.objects.filter(pk=email_id).update(attempts=F("attempts") + 1)
-    return sent

@@ -264,11 +264,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.expire_invitations",
         "schedule": 15 * 60,
     },
-    # Account e-mails (sign-up codes, resets) whose task was lost (accounts.QueuedEmail).
-    "send-queued-emails": {
-        "task": "accounts.tasks.send_queued_emails",
-        "schedule": 60,
-    },
     "expire-orders": {
         "task": "payments.tasks.expire_orders",
         "schedule": 60,
@@ -499,7 +494,7 @@ ACCOUNT_FORMS = {
     "change_password": "accounts.forms.ChangePasswordForm",
     "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
 }
-# Sign-up, reset and sign-in mails are queued and sent by a worker (accounts.QueuedEmail),
+# Sign-up, reset and sign-in mails are queued and sent by a worker (core.mail),
 # so that no request's duration tells whether a mail went out (issue #15 item 7).
 ACCOUNT_PREVENT_ENUMERATION = True
 # Failed sign-ins (accounts.throttle, docs/accounts.md): 5 per 5 minutes for one account

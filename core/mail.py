@@ -13,9 +13,10 @@ killed between the server's acceptance and the record, and has the same Message-
 
 import datetime
 import logging
+import uuid
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.utils import DNS_NAME
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -27,14 +28,25 @@ logger = logging.getLogger(__name__)
 STATUS = OutgoingEmail.Status
 
 
-def queue_email(*, to: str, subject: str, body: str, dedupe_key: str) -> OutgoingEmail:
+def queue_email(
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    dedupe_key: str | None = None,
+    html_body: str = "",
+    sensitive: bool = False,
+) -> OutgoingEmail:
     """Queue one e-mail, due now; call it inside the transaction of its cause.
-    Idempotent by ``dedupe_key`` (the row already queued under it is returned)."""
+    Idempotent by ``dedupe_key`` (the row already queued under it is returned; none
+    given: a new one). ``sensitive``: the body is cleared once sent (a one-time code)."""
     row = OutgoingEmail(
         to=to,
         subject=subject[:255],
         body=body,
-        dedupe_key=dedupe_key[:200],
+        html_body=html_body,
+        sensitive=sensitive,
+        dedupe_key=(dedupe_key or f"mail:{uuid.uuid4().hex}")[:200],
         due_at=timezone.now(),
         created_at=timezone.now(),
     )
@@ -77,13 +89,7 @@ def send_email(*, email_id: int) -> bool:
     if claimed is None:
         return False
     row, lease = claimed
-    message = EmailMessage(
-        row.subject,
-        row.body,
-        None,
-        [row.to],
-        headers={"Message-ID": f"<mail.{row.pk}@{DNS_NAME}>"},
-    )
+    message = _message(row)
     try:
         message.send()
     except Exception as exc:  # the mail server: retried, not a task failure
@@ -98,10 +104,23 @@ def send_email(*, email_id: int) -> bool:
         )
         logger.warning("mail %s failed (attempt %d): %s", row.dedupe_key, attempts, exc)
         return False
-    OutgoingEmail.objects.filter(pk=row.pk).update(
-        status=STATUS.SENT, sent_at=timezone.now(), attempts=row.attempts + 1
-    )
+    sent = {"status": STATUS.SENT, "sent_at": timezone.now(), "attempts": row.attempts + 1}
+    if row.sensitive:
+        sent |= {"body": "", "html_body": ""}
+    OutgoingEmail.objects.filter(pk=row.pk).update(**sent)
     return True
+
+
+def _message(row: OutgoingEmail) -> EmailMessage:
+    """The row as a message: plain text, with an HTML alternative if it has one (an
+    HTML-only row is sent as HTML)."""
+    headers = {"Message-ID": f"<mail.{row.pk}@{DNS_NAME}>"}
+    message = EmailMultiAlternatives(row.subject, row.body, None, [row.to], headers=headers)
+    if row.html_body and row.body:
+        message.attach_alternative(row.html_body, "text/html")
+    elif row.html_body:
+        message.body, message.content_subtype = row.html_body, "html"
+    return message
 
 
 def send_due_emails(*, limit: int = 200) -> int:

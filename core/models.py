@@ -5,9 +5,10 @@ from django.db.models import Q
 
 
 class OutgoingEmail(models.Model):
-    """One e-mail that must not be lost (a security notice): written in the
-    transaction of the event it is about, sent by a worker, swept by the beat
-    (core.mail, docs/outbox.md). Rendered when queued, in the recipient's language."""
+    """One e-mail that must not be lost (a security notice, a sign-up code): written in
+    the transaction of the event it is about, sent by a worker, swept by the beat
+    (core.mail, docs/outbox.md). Rendered when queued, in the recipient's language.
+    A ``sensitive`` one (a one-time code, a reset link) has its body cleared once sent."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "pending"
@@ -18,6 +19,8 @@ class OutgoingEmail(models.Model):
     to = models.EmailField(max_length=254)
     subject = models.CharField(max_length=255)
     body = models.TextField()
+    html_body = models.TextField(blank=True)
+    sensitive = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # When it is due; a sender claiming it moves it to the end of its lease.
     due_at = models.DateTimeField()

@@ -54,9 +54,7 @@ def asgi_server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def asgi_server(
-    request, transactional_db, tmp_path, settings, shared_process_env, asgi_server_env
-):
+def asgi_server(request, transactional_db, tmp_path, settings, shared_process_env, asgi_server_env):
     port = _free_port()
     url = f"http://localhost:{port}"
     env = {

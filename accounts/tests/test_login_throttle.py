@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import throttle
-from accounts.models import QueuedEmail
 from accounts.tests.factories import UserFactory
+from core.models import OutgoingEmail
 
 PASSWORD = "a-long-Passphrase-42"
 ATTACKER, OWNER = "203.0.113.7", "198.51.100.20"
@@ -83,8 +83,8 @@ def test_one_address_is_limited_across_accounts_more_loosely(db):
     assert int(answers[20]["Retry-After"]) > 0
 
 
-def _unlock_mails(owner) -> list[QueuedEmail]:
-    return [m for m in QueuedEmail.objects.all() if m.to == [owner.email]]
+def _unlock_mails(owner) -> list[OutgoingEmail]:
+    return list(OutgoingEmail.objects.filter(to=owner.email))
 
 
 def test_an_account_under_attack_from_many_addresses_mails_its_owner_an_unlock_link_once(

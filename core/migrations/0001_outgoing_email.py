@@ -19,6 +19,8 @@ class Migration(migrations.Migration):
                 ('to', models.EmailField(max_length=254)),
                 ('subject', models.CharField(max_length=255)),
                 ('body', models.TextField()),
+                ('html_body', models.TextField(blank=True)),
+                ('sensitive', models.BooleanField(default=False)),
                 ('status', models.CharField(choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed')], default='pending', max_length=10)),
                 ('due_at', models.DateTimeField()),
                 ('attempts', models.PositiveSmallIntegerField(default=0)),

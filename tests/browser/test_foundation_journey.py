@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(autouse=True)
 def _account_mail_sent_in_process():
-    """Account mails are sent by a worker after the commit (accounts.QueuedEmail); here
+    """Account mails are sent by a worker after the commit (core.mail); here
     the task runs in the live server's thread, so the codes land in ``mail.outbox``."""
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_queued_email'),
+        ('accounts', '0003_business_catalog_version'),
     ]
 
     operations = [
