@@ -100,16 +100,22 @@ def _read_touch(value: str) -> dict[str, str]:
     return {k: str(touch[k]) for k in services.FIRST_TOUCH_FIELDS if k in touch}
 
 
-def _asked_product(business, product_id):
+def _asked_product(business_id: int, product_id):
+    """The active product ``product_id`` of the business, if there is one (the
+    product a link or a thread asks about)."""
     from catalog.models import Product
 
     if not str(product_id or "").isdigit():
         return None
     return (
-        Product.objects.filter(pk=product_id, business_id=business.pk, is_active=True)
+        Product.objects.filter(pk=product_id, business_id=business_id, is_active=True)
         .prefetch_related("photos")
         .first()
     )
+
+
+def _ask_about(product) -> str:
+    return _("Hi! I'd like to know more about %(product)s.") % {"product": product.name}
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -143,10 +149,10 @@ def click_to_chat(request, slug: str):
     if existing is not None:
         url = reverse("chat_thread", args=[existing.pk])
         return redirect(f"{url}?{urlencode(forward)}" if forward else url)
-    product = _asked_product(business, params.get("product"))
+    product = _asked_product(business.pk, params.get("product"))
     text = forward.get("text", "")
     if product is not None and not text:
-        text = _("Hi! I'd like to know more about %(product)s.") % {"product": product.name}
+        text = _ask_about(product)
     touch = {key: params.get(key, "") for key in services.FIRST_TOUCH_FIELDS}
     form = StartChatForm(initial={"body": text, "touch": _sign_touch(touch)})
     return _chat_page(request, business, form, product)
@@ -166,7 +172,7 @@ def _start_chat(request, business):
     product = None
     if form.is_valid():
         data = form.cleaned_data
-        product = _asked_product(business, data["product"])
+        product = _asked_product(business.pk, data["product"])
         try:
             conversation, message = services.start_conversation_with_message(
                 customer=request.user,
@@ -239,24 +245,9 @@ def thread(request, conversation_id: int):
     context = _thread_context(request, conversation)
     product_id = request.GET.get("product")
     if product_id and conversation.business_id:
-        from catalog.models import Product
-
-        context["ask_product"] = (
-            Product.objects.filter(
-                pk=product_id if str(product_id).isdigit() else 0,
-                business_id=conversation.business_id,
-                is_active=True,
-            )
-            .prefetch_related("photos")
-            .first()
-        )
+        context["ask_product"] = _asked_product(conversation.business_id, product_id)
         if context["ask_product"] and not request.GET.get("text"):
-            context["send_form"] = SendForm(
-                initial={
-                    "body": _("Hi! I'd like to know more about %(product)s.")
-                    % {"product": context["ask_product"].name}
-                }
-            )
+            context["send_form"] = SendForm(initial={"body": _ask_about(context["ask_product"])})
     services.mark_read(actor=request.user, conversation=conversation)
     context["report_form"] = ReportForm()
     return render(request, "chats/thread.html", context)
