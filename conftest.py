@@ -53,6 +53,29 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+ALLOW_TRUNCATE = "SET LOCAL conversa.allow_truncate = 'on'"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_through_the_truncate_guards():
+    """Django's flush (run between ``transactional_db`` tests) empties PostgreSQL with
+    one TRUNCATE, which the append-only tables refuse (payments migration 0006) unless
+    ``conversa.allow_truncate`` is on in the transaction: the flush's statements run
+    in one transaction (``execute_sql_flush``), so a ``SET LOCAL`` first opens the
+    guards for that flush only."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    sql_flush = DatabaseOperations.sql_flush
+
+    def with_guards_open(self, *args, **kwargs):
+        statements = sql_flush(self, *args, **kwargs)
+        return [ALLOW_TRUNCATE, *statements] if statements else statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", with_guards_open)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _service_markers(request):
     if request.node.get_closest_marker("needs_postgres") and connection.vendor != "postgresql":

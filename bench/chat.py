@@ -625,6 +625,8 @@ def print_row(row: dict, header: bool) -> None:
 @contextlib.contextmanager
 def server_process(env: dict[str, str], var_dir: Path, workers: int, app: str):
     port = free_port()
+    # The sockets' Origin must be the site's own, port included (core.origins).
+    env = {**env, "SITE_URL": f"http://127.0.0.1:{port}"}
     log = open(var_dir / "server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [

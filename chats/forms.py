@@ -141,6 +141,24 @@ class SendForm(forms.Form):
         self.fields["image"].widget.attrs["accept"] = "image/jpeg,image/png,image/webp"
 
 
+class StartChatForm(forms.Form):
+    """Click-to-chat's first message: the text (prefilled from the link), the product
+    asked about, and the click's touch (``ref``, ``utm_*``, referrer) carried from
+    the link to the Send, signed (``chats.views``)."""
+
+    body = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    client_id = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+    product = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    touch = forms.CharField(required=False, widget=forms.HiddenInput, max_length=8000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A fresh id in every rendered form: a double submit sends one message.
+        self.fields["client_id"].initial = uuid.uuid4().hex
+
+
 class DirectChatForm(forms.Form):
     who = forms.CharField(
         label=_("Friend's e-mail or phone"),

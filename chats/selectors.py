@@ -57,6 +57,15 @@ def get_conversation_for(*, user: User, conversation_id) -> Conversation:
     return conversation
 
 
+def find_customer_conversation(*, customer: User, business: Business) -> Conversation | None:
+    """``customer``'s own conversation with ``business``, if they have one."""
+    if not customer.is_authenticated:
+        return None
+    return Conversation.objects.filter(
+        kind=Conversation.Kind.BUSINESS, business=business, contact__user=customer
+    ).first()
+
+
 def get_other_side(conversation: Conversation) -> Participant:
     return (
         Participant.objects.select_related("user", "business")

@@ -123,6 +123,18 @@ def _clean_touch(first_touch: dict[str, Any] | None) -> dict[str, str]:
     return touch
 
 
+def check_can_start_conversation(*, customer: User, business: Business) -> None:
+    """An ``AppError`` if ``customer`` may not chat with ``business`` as a customer (it
+    is inactive, or they are on its team). Reads only."""
+    if not business.is_active:
+        raise AppError(_("This business is not available."), code="not_found", status_code=404)
+    if Membership.objects.filter(user=customer, business=business).exists():
+        raise AppError(
+            _("You are on this business's team: answer its customers from the inbox."),
+            code="own_business",
+        )
+
+
 @transaction.atomic
 def start_conversation(
     *, customer: User, business: Business, first_touch: dict[str, Any] | None = None
@@ -133,13 +145,7 @@ def start_conversation(
     resumes it (and reopens it if it was resolved). The first touch (ref, UTM
     fields, referrer) is kept from the first contact only. Idempotent.
     """
-    if not business.is_active:
-        raise AppError(_("This business is not available."), code="not_found", status_code=404)
-    if Membership.objects.filter(user=customer, business=business).exists():
-        raise AppError(
-            _("You are on this business's team: answer its customers from the inbox."),
-            code="own_business",
-        )
+    check_can_start_conversation(customer=customer, business=business)
     contact, _created = Contact.objects.get_or_create(business=business, user=customer)
     try:
         conversation = contact.conversation
@@ -163,6 +169,39 @@ def start_conversation(
         ]
     )
     return conversation, True
+
+
+@transaction.atomic
+def start_conversation_with_message(
+    *,
+    customer: User,
+    business: Business,
+    body: str,
+    first_touch: dict[str, Any] | None = None,
+    product_id: int | None = None,
+    client_id: str | None = None,
+) -> tuple[Conversation, Message]:
+    """The customer's first message to ``business`` (click-to-chat's Send): the
+    conversation is started with ``first_touch`` (kept only if it is new, as in
+    :func:`start_conversation`) and the text, or the product card with it, is sent.
+    Atomic: a message refused (empty, too long, a product not the shop's) leaves no
+    conversation behind. Idempotent per ``client_id``."""
+    conversation, _created = start_conversation(
+        customer=customer, business=business, first_touch=first_touch
+    )
+    if product_id:
+        message, _sent = share_product(
+            actor=customer,
+            conversation=conversation,
+            product_id=product_id,
+            body=body,
+            client_id=client_id,
+        )
+    else:
+        message, _sent = send_text(
+            actor=customer, conversation=conversation, body=body, client_id=client_id
+        )
+    return conversation, message
 
 
 @transaction.atomic

@@ -12,11 +12,12 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership
 from accounts.selectors import get_business_for, get_public_business
@@ -29,6 +30,7 @@ from chats.forms import (
     NoteForm,
     ReportForm,
     SendForm,
+    StartChatForm,
 )
 from chats.models import ChatPreferences, ContactNote, Conversation
 from core.errors import AppError
@@ -78,10 +80,57 @@ def _thread_context(request, conversation: Conversation) -> dict:
 # --- Customers ----------------------------------------------------------------------
 
 
+TOUCH_SALT = "chats.click_to_chat.touch"
+TOUCH_MAX_AGE = 7 * 24 * 3600  # a page left open for a week still attributes its click
+
+
+def _sign_touch(touch: dict[str, str]) -> str:
+    return signing.dumps({k: v for k, v in touch.items() if v}, salt=TOUCH_SALT, compress=True)
+
+
+def _read_touch(value: str) -> dict[str, str]:
+    """The touch signed by the GET; nothing if it is missing, altered or too old (a
+    forged touch would skew attribution, never anything else)."""
+    try:
+        touch = signing.loads(value or "", salt=TOUCH_SALT, max_age=TOUCH_MAX_AGE)
+    except signing.BadSignature:
+        return {}
+    if not isinstance(touch, dict):
+        return {}
+    return {k: str(touch[k]) for k in services.FIRST_TOUCH_FIELDS if k in touch}
+
+
+def _asked_product(business_id: int, product_id):
+    """The active product ``product_id`` of the business, if there is one (the
+    product a link or a thread asks about)."""
+    from catalog.models import Product
+
+    if not str(product_id or "").isdigit():
+        return None
+    return (
+        Product.objects.filter(pk=product_id, business_id=business_id, is_active=True)
+        .prefetch_related("photos")
+        .first()
+    )
+
+
+def _ask_about(product) -> str:
+    return _("Hi! I'd like to know more about %(product)s.") % {"product": product.name}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def click_to_chat(request, slug: str):
-    """``/c/<slug>?text=…&ref=…&utm_*=…``: open (or start) the chat with the business,
-    text prefilled. The first touch is stored when the conversation is created."""
+    """``/c/<slug>?text=…&product=…&ref=…&utm_*=…``: the chat with the business.
+
+    GET creates nothing (a link on another site must not drop a signed-in visitor
+    into a merchant's inbox): a visitor who already has the conversation is taken to
+    it, text prefilled; anyone else sees the shop's chat page with the text in the
+    message box. The conversation starts with the first message, on POST (CSRF),
+    which also records the click's touch (ref, UTM fields, referrer), carried from
+    the GET in a signed field. Anonymous visitors sign in first and come back."""
     business = get_public_business(slug=slug)
+    if request.method == "POST":
+        return _start_chat(request, business)
     params = request.GET.copy()
     if "referrer" not in params:
         referrer = request.headers.get("Referer", "")
@@ -90,17 +139,58 @@ def click_to_chat(request, slug: str):
             params["referrer"] = referrer[:500]
     if not request.user.is_authenticated:
         return redirect_to_login(f"{request.path}?{params.urlencode()}")
-    touch = {key: params.get(key, "") for key in services.FIRST_TOUCH_FIELDS}
     try:
-        conversation, _created = services.start_conversation(
-            customer=request.user, business=business, first_touch=touch
-        )
+        services.check_can_start_conversation(customer=request.user, business=business)
     except AppError as exc:
         messages.info(request, str(exc.message))
         return redirect("inbox", slug=business.slug)
     forward = {k: params[k][:PREFILL_MAX] for k in ("text", "product") if params.get(k)}
-    url = reverse("chat_thread", args=[conversation.pk])
-    return redirect(f"{url}?{urlencode(forward)}" if forward else url)
+    existing = selectors.find_customer_conversation(customer=request.user, business=business)
+    if existing is not None:
+        url = reverse("chat_thread", args=[existing.pk])
+        return redirect(f"{url}?{urlencode(forward)}" if forward else url)
+    product = _asked_product(business.pk, params.get("product"))
+    text = forward.get("text", "")
+    if product is not None and not text:
+        text = _ask_about(product)
+    touch = {key: params.get(key, "") for key in services.FIRST_TOUCH_FIELDS}
+    form = StartChatForm(initial={"body": text, "touch": _sign_touch(touch)})
+    return _chat_page(request, business, form, product)
+
+
+def _chat_page(request, business, form, product, *, status: int = 200):
+    inbox = selectors.get_inbox_settings(business=business)
+    greeting = inbox.greeting_text if inbox.greeting_enabled else ""
+    context = {"business": business, "form": form, "product": product, "greeting": greeting}
+    return render(request, "chats/click_to_chat.html", context, status=status)
+
+
+def _start_chat(request, business):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.path)
+    form = StartChatForm(request.POST)
+    product = None
+    if form.is_valid():
+        data = form.cleaned_data
+        product = _asked_product(business.pk, data["product"])
+        try:
+            conversation, message = services.start_conversation_with_message(
+                customer=request.user,
+                business=business,
+                body=data["body"],
+                first_touch=_read_touch(data["touch"]),
+                product_id=data["product"],
+                client_id=data["client_id"],
+            )
+        except AppError as exc:
+            if exc.code == "own_business":
+                messages.info(request, str(exc.message))
+                return redirect("inbox", slug=business.slug)
+            form.add_error("body", str(exc.message))
+        else:
+            url = reverse("chat_thread", args=[conversation.pk])
+            return redirect(f"{url}#msg-{message.seq}")
+    return _chat_page(request, business, form, product, status=400)
 
 
 def _list_moment() -> int:
@@ -155,24 +245,9 @@ def thread(request, conversation_id: int):
     context = _thread_context(request, conversation)
     product_id = request.GET.get("product")
     if product_id and conversation.business_id:
-        from catalog.models import Product
-
-        context["ask_product"] = (
-            Product.objects.filter(
-                pk=product_id if str(product_id).isdigit() else 0,
-                business_id=conversation.business_id,
-                is_active=True,
-            )
-            .prefetch_related("photos")
-            .first()
-        )
+        context["ask_product"] = _asked_product(conversation.business_id, product_id)
         if context["ask_product"] and not request.GET.get("text"):
-            context["send_form"] = SendForm(
-                initial={
-                    "body": _("Hi! I'd like to know more about %(product)s.")
-                    % {"product": context["ask_product"].name}
-                }
-            )
+            context["send_form"] = SendForm(initial={"body": _ask_about(context["ask_product"])})
     services.mark_read(actor=request.user, conversation=conversation)
     context["report_form"] = ReportForm()
     return render(request, "chats/thread.html", context)

@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP goes to Django, websockets to the Channels router.
 
 Websocket routes are collected from each app's ``routing.websocket_urlpatterns``
-(the chats app adds its own). Origins are checked against ALLOWED_HOSTS.
+(the chats app adds its own). A socket's Origin must be one of the site's own, scheme,
+host and port (core.origins).
 """
 
 import os
@@ -21,10 +22,10 @@ _held_sqlite_connection = hold_wal_open(settings.DATABASES["default"])
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chats.relay import relaying  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from core.origins import SiteOriginValidator  # noqa: E402
 
 # relaying: on the embedded default, also push the socket events that Celery
 # workers wrote to the database (chats.relay); nothing with Redis.
@@ -32,9 +33,7 @@ application = relaying(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-            ),
+            "websocket": SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         }
     )
 )

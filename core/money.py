@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from core.errors import AppError
 
-_NUMBER = re.compile(r"-?\s*\d[\d .,]*")
+# ASCII digits only (re.ASCII): Python's \d and Decimal() also take Arabic-Indic
+# "١٢٣", full-width "１２３" and other Unicode digits, which no one types on purpose.
+_NUMBER = re.compile(r"-?\s*[0-9][0-9 .,]*", re.ASCII)
 MAX_MINOR = 10**12  # ten billion reais: anything above is a typo, not a price
 
 

@@ -345,38 +345,122 @@ def test_debug_off_without_secret_key_fails_clearly(tmp_path):
 # --- ASGI ---------------------------------------------------------------------------
 
 
-@pytest.mark.asyncio
-@pytest.mark.parametrize(
-    "headers",
-    [
-        [(b"origin", b"https://evil.example")],
-        [(b"origin", b"http://localhost.evil.example")],
-        [],  # no Origin at all
-    ],
-    ids=["foreign-origin", "look-alike-origin", "no-origin"],
-)
-async def test_websocket_from_a_foreign_origin_is_rejected(headers):
+SITE = "http://localhost:8000"
+
+
+async def _reaches_the_router(headers, path="/ws/no-such-socket/") -> bool:
+    """Whether a websocket handshake with ``headers`` gets past the origin check: the
+    URL router (which knows no such path) raises; the check closes it unaccepted."""
     from config.asgi import application
 
-    communicator = WebsocketCommunicator(application, "/ws/chats/1/", headers=headers)
-    connected, _subprotocol = await communicator.connect(timeout=5)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    try:
+        connected, _subprotocol = await communicator.connect(timeout=5)
+    except ValueError as exc:
+        assert "No route found" in str(exc)
+        return True
     assert connected is False
     await communicator.disconnect()
+    return False
 
 
 @pytest.mark.asyncio
-async def test_websocket_from_an_allowed_origin_gets_past_the_origin_check():
-    """The same socket from the site's own origin reaches the URL router (which knows
-    no such path): the rejection above is the origin check's doing."""
-    from config.asgi import application
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"https://evil.example",
+        b"http://localhost.evil.example",
+        b"http://evil.example:8000",
+        b"http://localhost:8001",  # the site's host on another port
+        b"http://localhost",  # ... on the scheme's default port
+        b"https://localhost:8000",  # ... on another scheme
+        b"ws://localhost:8000",
+        b"null",
+        b"",
+        b"http://user@localhost:8000",
+        b"http://localhost:99999",
+        None,  # no Origin at all
+    ],
+    ids=[
+        "foreign",
+        "look-alike",
+        "foreign-same-port",
+        "wrong-port",
+        "default-port",
+        "wrong-scheme",
+        "ws-scheme",
+        "null",
+        "empty",
+        "userinfo",
+        "bad-port",
+        "missing",
+    ],
+)
+async def test_a_websocket_from_another_origin_is_refused(settings, origin):
+    # given the site at http://localhost:8000 (in production: DEBUG off)
+    settings.SITE_URL, settings.CSRF_TRUSTED_ORIGINS, settings.DEBUG = SITE, [], False
+    headers = [(b"host", b"localhost:8000")]
+    if origin is not None:
+        headers.append((b"origin", origin))
 
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/no-such-socket/",
-        headers=[(b"origin", b"http://localhost:8000"), (b"host", b"localhost:8000")],
-    )
-    with pytest.raises(ValueError, match="No route found"):
-        await communicator.connect(timeout=5)
+    # when a page from another origin (scheme, host or port) opens a socket
+    # then the origin check refuses it
+    assert await _reaches_the_router(headers) is False
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("origin", [b"http://localhost:8000", b"HTTP://LocalHost:8000"])
+async def test_a_websocket_from_the_sites_origin_gets_past_the_check(settings, origin):
+    settings.SITE_URL, settings.CSRF_TRUSTED_ORIGINS, settings.DEBUG = SITE, [], False
+
+    headers = [(b"origin", origin), (b"host", b"localhost:8000")]
+
+    assert await _reaches_the_router(headers) is True
+
+
+@pytest.mark.asyncio
+async def test_csrf_trusted_origins_may_open_sockets_too(settings):
+    # given a site served at its own name and trusted under another (a wildcard too)
+    settings.SITE_URL, settings.DEBUG = "https://shop.example", False
+    settings.CSRF_TRUSTED_ORIGINS = ["https://www.shop.example", "https://*.loja.example"]
+
+    def opened_from(origin: bytes):
+        return _reaches_the_router([(b"origin", origin), (b"host", b"shop.example")])
+
+    # then those origins pass, on their scheme and (default) port only
+    for origin in (
+        b"https://shop.example",
+        b"https://shop.example:443",
+        b"https://www.shop.example",
+    ):
+        assert await opened_from(origin) is True
+    assert await opened_from(b"https://a.loja.example") is True
+    for origin in (
+        b"http://shop.example",
+        b"https://shop.example:8443",
+        b"http://www.shop.example",
+        b"https://loja.example.evil",
+        b"https://evilloja.example",
+    ):
+        assert await opened_from(origin) is False
+
+
+@pytest.mark.asyncio
+async def test_in_debug_the_origin_the_dev_server_is_served_at_passes(settings):
+    # given `make run` on another port than SITE_URL's (DEBUG on)
+    settings.SITE_URL, settings.CSRF_TRUSTED_ORIGINS, settings.DEBUG = SITE, [], True
+
+    def opened(origin: bytes, host: bytes):
+        return _reaches_the_router([(b"origin", origin), (b"host", host)])
+
+    # then a page of that server may open its socket
+    assert await opened(b"http://127.0.0.1:8001", b"127.0.0.1:8001") is True
+    assert await opened(b"http://localhost:8001", b"localhost:8001") is True
+    # but not a page from another port, scheme or host, nor for a host not allowed
+    assert await opened(b"http://127.0.0.1:9999", b"127.0.0.1:8001") is False
+    assert await opened(b"https://127.0.0.1:8001", b"127.0.0.1:8001") is False
+    assert await opened(b"http://evil.example:8001", b"127.0.0.1:8001") is False
+    assert await opened(b"http://evil.example", b"evil.example") is False
 
 
 # --- API docs under the strict CSP --------------------------------------------------

@@ -257,6 +257,29 @@ def test_prices_are_typed_the_way_the_merchant_writes_numbers(client, shop, lang
     assert (product.price, product.currency) == (minor, "BRL")
 
 
+@pytest.mark.parametrize("typed", ["١٢٣", "１２３", "¹²³"], ids=["arabic", "fullwidth", "super"])
+@pytest.mark.parametrize("field", ["price", "compare_at_price"])
+def test_a_price_in_other_digits_than_ascii_is_a_field_error(client, shop, field, typed):
+    # given an admin creating a product and editing another
+    client.force_login(shop.admin)
+    before = Product.objects.get(pk=shop.product.pk).compare_at_price, shop.product.price
+
+    # when the price is typed with Arabic-Indic, full-width or superscript digits
+    created = client.post(_url("catalog_product_create", shop), _product_data(**{field: typed}))
+    edited = client.post(
+        _url("catalog_product_edit", shop, product_id=shop.product.pk),
+        _product_data(retailer_id="PQ-1", **{field: typed}),
+    )
+
+    # then each form shows the field's error and nothing is created or changed
+    for response in (created, edited):
+        assert response.status_code in (200, 400)  # the form again, not a redirect
+        assert "Enter the amount as a number" in response.content.decode()
+    assert not Product.objects.filter(retailer_id="BROA-1").exists()
+    product = Product.objects.get(pk=shop.product.pk)
+    assert (product.compare_at_price, product.price) == before
+
+
 def test_the_browser_language_counts_when_the_user_has_none(client, shop):
     shop.admin.language = ""
     shop.admin.save(update_fields=["language"])

@@ -362,6 +362,18 @@ def test_bad_prices_are_reported_with_line_and_column(price, words):
     assert words in result.errors[0].message
 
 
+@pytest.mark.parametrize("price", ["١٢٣ BRL", "１２３ BRL", "¹²³ BRL", "12.٥٠ BRL"])
+def test_a_price_in_other_digits_than_ascii_is_an_error(price):
+    # given a feed whose price is written with Arabic-Indic, full-width or superscript
+    # digits (Decimal() would read the first two as 123)
+    # when it is parsed
+    result = parse(feed_file("OK,Fine,1 BRL", f"A,Bread,{price}"))
+
+    # then the line is refused with the usual message and no row is kept
+    assert errors_of(result) == [(3, "price")]
+    assert "e.g. 19.90 BRL" in result.errors[0].message
+
+
 def test_prices_in_the_shops_own_currency():
     result = parse(feed_file("A,Bread,19.9 usd"), currency="USD")
 

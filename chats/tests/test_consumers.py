@@ -32,7 +32,9 @@ from chats.tests.factories import say, start_chat
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
-ORIGIN = b"http://localhost"
+# The site's own origin (scheme, host and port: core.origins), and the host it serves.
+ORIGIN = django_settings.SITE_URL.encode()
+HOST = ORIGIN.split(b"://", 1)[1]
 QUIET = 0.3  # seconds of silence that mean "nothing more is coming"
 WAIT = 5  # seconds to wait for a frame that must come
 
@@ -80,7 +82,7 @@ async def open_socket(channel_layer):
     opened: list[WebsocketCommunicator] = []
 
     async def open_(user=None, *, origin: bytes = ORIGIN, expect_connected: bool = True):
-        headers = [(b"origin", origin), (b"host", b"localhost")]
+        headers = [(b"origin", origin), (b"host", HOST)]
         if user is not None:
             headers.append((b"cookie", await database_sync_to_async(_session_cookie)(user)))
         socket = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
@@ -176,6 +178,12 @@ async def test_anonymous_socket_is_closed(open_socket):
 async def test_socket_from_a_foreign_origin_is_refused(open_socket, customer):
     await open_socket(customer, origin=b"https://evil.example", expect_connected=False)
     await open_socket(customer, origin=b"http://localhost.evil.example", expect_connected=False)
+    # The site's host on another port or scheme is another origin (another server,
+    # or the same page without TLS): refused too.
+    scheme, _sep, netloc = django_settings.SITE_URL.partition("://")
+    host = netloc.rsplit(":", 1)[0]
+    for other in (f"{scheme}://{host}:1", f"{'http' if scheme == 'https' else 'https'}://{netloc}"):
+        await open_socket(customer, origin=other.encode(), expect_connected=False)
 
 
 # --- Permissions --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
@@ -27,26 +28,141 @@ def test_click_to_chat_sends_anonymous_visitors_to_sign_in_keeping_the_link(clie
     assert "ref%3Dflyer" in response["Location"] and "referrer%3D" in response["Location"]
 
 
-def test_click_to_chat_starts_the_conversation_with_first_touch(client, business, customer):
+def _hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, name
+    return match.group(1)
+
+
+CLICK = "/c/padaria-central?text=Quero+p%C3%A3o&ref=flyer&utm_source=instagram&utm_campaign=natal"
+
+
+def test_click_to_chat_shows_the_chat_page_and_creates_nothing(client, business, owner, customer):
+    # given a shop with a greeting, and a signed-in visitor who never wrote to it
+    services.update_inbox_settings(
+        actor=owner,
+        business=business,
+        greeting_enabled=True,
+        greeting_text="Olá! Bem-vinda à Padaria.",
+    )
     client.force_login(customer)
-    url = "/c/padaria-central?text=Quero+p%C3%A3o&ref=flyer&utm_source=instagram&utm_campaign=natal"
-    response = client.get(url, HTTP_REFERER="https://instagram.example/post")
+
+    # when a link on another site brings them to the click-to-chat URL
+    response = client.get(CLICK, HTTP_REFERER="https://instagram.example/post")
+
+    # then they see the shop's chat page, the link's text in the message box
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Padaria Central" in html and "Olá! Bem-vinda à Padaria." in html
+    assert re.search(r'<textarea name="body"[^>]*>Quero pão</textarea>', html)
+    assert 'name="csrfmiddlewaretoken"' in html
+    # and nothing was created: no contact, no conversation, no message
+    assert (Contact.objects.count(), Conversation.objects.count(), Message.objects.count()) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_sending_from_the_chat_page_starts_the_conversation_with_the_touch(
+    client, business, customer
+):
+    # given the chat page opened from a campaign link on another site
+    client.force_login(customer)
+    page = client.get(CLICK, HTTP_REFERER="https://instagram.example/post").content.decode()
+
+    # when the visitor sends the (edited) first message
+    response = client.post(
+        "/c/padaria-central",
+        {
+            "body": "Quero pão de queijo",
+            "client_id": _hidden(page, "client_id"),
+            "touch": _hidden(page, "touch"),
+        },
+        HTTP_REFERER="http://testserver/c/padaria-central",
+    )
+
+    # then the conversation exists with that first message and the click's touch
     conversation = Conversation.objects.get(contact__user=customer)
     assert response.status_code == 302
-    assert response["Location"].startswith(f"/chats/{conversation.pk}/")
-    assert (conversation.ref, conversation.utm_source, conversation.utm_campaign) == (
-        "flyer",
-        "instagram",
-        "natal",
-    )
+    assert response["Location"] == f"/chats/{conversation.pk}/#msg-1"
+    assert [m.body for m in conversation.messages.all()] == ["Quero pão de queijo"]
+    touch = (conversation.ref, conversation.utm_source, conversation.utm_campaign)
+    assert touch == ("flyer", "instagram", "natal")
     assert conversation.referrer == "https://instagram.example/post"
-    page = client.get(response["Location"])
-    assert "Quero pão" in page.content.decode()
+    # and sending the same form again (a double click) sends nothing more
+    client.post(
+        "/c/padaria-central",
+        {"body": "Quero pão de queijo", "client_id": _hidden(page, "client_id")},
+    )
+    assert Message.objects.count() == 1
+
+
+def test_the_first_message_needs_the_csrf_token(business, customer):
+    # given a signed-in visitor and a page on another site that posts to the link
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer)
+
+    # when it posts without the page's token
+    response = client.post("/c/padaria-central", {"body": "Hi"})
+
+    # then it is refused and nothing is created
+    assert response.status_code == 403
+    assert Conversation.objects.count() == 0 and Message.objects.count() == 0
+
+
+@pytest.mark.parametrize("touch", ["", "forged", '{"ref": "x"}'])
+def test_a_missing_or_forged_touch_is_ignored(client, business, customer, touch):
+    client.force_login(customer)
+
+    response = client.post("/c/padaria-central", {"body": "Oi", "touch": touch})
+
+    conversation = Conversation.objects.get(contact__user=customer)
+    assert response.status_code == 302
+    assert (conversation.ref, conversation.referrer) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("body", "error"), [("", "Write a message"), ("x" * 5000, "at most")], ids=["empty", "long"]
+)
+def test_a_refused_first_message_leaves_nothing(client, business, customer, body, error):
+    client.force_login(customer)
+
+    response = client.post("/c/padaria-central", {"body": body})
+
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert Contact.objects.count() == 0 and Conversation.objects.count() == 0
+
+
+def test_a_visitor_with_a_conversation_is_taken_to_it(client, business, customer):
+    conversation = start_chat(business, customer)
+    client.force_login(customer)
+
+    response = client.get("/c/padaria-central?text=Oi+de+novo&ref=again")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/chats/{conversation.pk}/?text=Oi+de+novo"
+    conversation.refresh_from_db()
+    assert conversation.ref == "" and Message.objects.count() == 0
+
+
+def test_the_shops_own_team_is_sent_to_the_inbox(client, business, owner):
+    client.force_login(owner)
+
+    for response in (
+        client.get("/c/padaria-central"),
+        client.post("/c/padaria-central", {"body": "x"}),
+    ):
+        assert response.status_code == 302
+        assert response["Location"] == reverse("inbox", args=["padaria-central"])
+    assert Conversation.objects.count() == 0
 
 
 def test_click_to_chat_for_unknown_business_is_404(client, customer):
     client.force_login(customer)
     assert client.get("/c/nope").status_code == 404
+    assert client.post("/c/nope", {"body": "Hi"}).status_code == 404
 
 
 def test_ask_about_product_prefills_text_and_posts_a_product_card(
@@ -54,17 +170,28 @@ def test_ask_about_product_prefills_text_and_posts_a_product_card(
 ):
     product = make_product(owner, business, name="Sourdough")
     client.force_login(customer)
-    response = client.get(f"/c/padaria-central?product={product.pk}", follow=True)
+    response = client.get(f"/c/padaria-central?product={product.pk}")
     html = response.content.decode()
     assert "Sourdough" in html and "know more about Sourdough" in html
-    conversation = Conversation.objects.get(contact__user=customer)
+    assert Conversation.objects.count() == 0
     response = client.post(
-        reverse("chat_send", args=[conversation.pk]),
-        {"body": "Is it fresh?", "product": product.pk, "client_id": "c1"},
+        "/c/padaria-central",
+        {"body": "Is it fresh?", "product": _hidden(html, "product"), "client_id": "c1"},
     )
     assert response.status_code == 302
     message = Message.objects.get()
     assert message.kind == "product" and message.payload["product_id"] == product.pk
+    assert message.conversation.contact.user == customer
+
+
+def test_asking_about_another_shops_product_creates_nothing(client, business, customer, other):
+    theirs = make_product(other.owner, other.business, name="Theirs")
+    client.force_login(customer)
+
+    response = client.post("/c/padaria-central", {"body": "Hi", "product": theirs.pk})
+
+    assert response.status_code == 400
+    assert Conversation.objects.count() == 0 and Message.objects.count() == 0
 
 
 def test_thread_shows_messages_escaped_and_marks_read(client, business, owner, customer):

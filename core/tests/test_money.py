@@ -188,3 +188,21 @@ def test_parse_money_returns_an_int_or_refuses(text, language):
     # then a result is a whole, in-range number of centavos, never a float
     assert type(minor) is int
     assert 0 <= minor <= MAX_MINOR
+
+
+# Digits people do not type on a Brazilian or English keyboard: Python's ``\d`` and
+# ``Decimal()`` take the first two as 123, so a form would have charged R$ 123,00.
+NON_ASCII_DIGITS = ["١٢٣", "۱۲۳", "１２３", "¹²³", "12٫50", "1２3", "١٢٣,٤٥"]
+
+
+@pytest.mark.parametrize("text", NON_ASCII_DIGITS)
+@pytest.mark.parametrize("language", ["pt-br", "en"])
+def test_only_ascii_digits_are_an_amount(text, language):
+    # given an amount written with Arabic-Indic, Persian, full-width or superscript digits
+    # when it is parsed
+    with pytest.raises(AppError) as exc:
+        parse_money(text, "BRL", language=language)
+
+    # then it is refused with the usual clear message
+    assert exc.value.code == "money_invalid"
+    assert "Enter the amount as a number" in str(exc.value.message)

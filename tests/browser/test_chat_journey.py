@@ -168,10 +168,11 @@ def test_without_websockets_the_chat_still_works(open_live):
     buyer.route_web_socket("**/ws/chat/", lambda ws: ws.close())
     sign_in(buyer, customer.email)
     buyer.goto("/c/padaria-rosa?text=Oi%2C+tudo+bem%3F&ref=flyer")
+    # The link's page starts nothing until she sends its (prefilled) first message.
     expect(buyer.get_by_label("Message", exact=True)).to_have_value("Oi, tudo bem?")
-    expect(buyer.locator("#live-note")).to_contain_text("checking for new messages")
     buyer.get_by_role("button", name="Send").click()
     expect(buyer.locator("#messages")).to_contain_text("Oi, tudo bem?")
+    expect(buyer.locator("#live-note")).to_contain_text("checking for new messages")
 
     shop = open_live()
     sign_in(shop, business_owner.email)
