@@ -204,7 +204,7 @@ def test_settings_switch_to_the_servers_when_urls_are_set(tmp_path):
     assert got["cache"] == "core.cache.RedisCache"
     assert got["cache_location"] == "redis://cache.example:6379/2"
     assert got["broker_url"] == "redis://cache.example:6379/2"
-    assert got["broker_options"] == {"global_keyprefix": "conversa:"}
+    assert got["broker_options"] == {"global_keyprefix": "conversa:", "visibility_timeout": 3600}
     assert got["cache_prefix"] == got["channel_prefix"] == "conversa"
     # rendered catalog parts stay in each process (see catalog.views._cached_fragment)
     assert got["fragments_cache"] == "django.core.cache.backends.locmem.LocMemCache"
@@ -301,7 +301,7 @@ def test_redis_key_prefix_keeps_deployments_sharing_a_redis_apart(tmp_path):
         )
     )
     assert got["cache_prefix"] == got["channel_prefix"] == "staging"
-    assert got["broker_options"] == {"global_keyprefix": "staging:"}
+    assert got["broker_options"] == {"global_keyprefix": "staging:", "visibility_timeout": 3600}
 
 
 @pytest.mark.parametrize(
