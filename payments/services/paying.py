@@ -38,7 +38,7 @@ from core.errors import AppError
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
 from payments.models import AuditEvent, Card, Order, Payment
-from payments.services import ledger, orders, pins, webauthn
+from payments.services import ledger, orders, pins, recovery, webauthn
 
 LIVE = Payment.LIVE
 
@@ -82,13 +82,17 @@ def pay_order(
     ``action_url`` for 3-D Secure). Raises :class:`AppError` for a refused
     confirmation, an order that cannot be paid, or a decline (after recording it).
 
-    Idempotent per ``idempotency_key``: a repeat returns the first attempt's payment.
+    Idempotent per ``idempotency_key``: a repeat returns the first attempt's payment;
+    if that attempt is still pending with no answer from the gateway (its request died
+    after the claim), the repeat recovers it first (``recovery.resume_attempt``: found
+    by the key at the gateway and settled, or AppError ``payment_in_progress``).
     """
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.payer_id != payer.pk or existing.order_id != order.pk:
             raise AppError(_("This payment form was already used."), code="key_reused")
-        return charge_outcome(existing)
+        # A first request that died before its settlement: ask the gateway now.
+        return charge_outcome(recovery.resume_attempt(existing))
     if order.customer_id != payer.pk:
         raise AppError(_("Order not found."), code="not_found", status_code=404)
     if card.user_id != payer.pk or card.removed_at is not None:
