@@ -294,6 +294,9 @@ def resume_payment(*, payer: User, payment: Payment) -> Payment:
         raise AppError(_("Payment not found."), code="not_found", status_code=404)
     if payment.status != Payment.Status.PENDING:
         return charge_outcome(payment)
+    if not payment.gateway_reference:
+        # The request that charged died before recording the charge: find it by key.
+        return charge_outcome(recovery.resume_attempt(payment))
     result = get_gateway(payment.gateway).retrieve(payment.gateway_reference)
     if result.status == "requires_action":
         return payment

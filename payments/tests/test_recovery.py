@@ -99,6 +99,19 @@ def test_the_customer_s_retry_with_the_same_key_recovers_the_first_attempt(
     assert Payment.objects.filter(order=order).count() == 1
 
 
+def test_resuming_an_attempt_whose_process_died_finds_its_charge(monkeypatch, shop, customer):
+    # given: the first request charged and died before recording anything
+    order, _product = shop
+    payment = _stranded_order_payment(monkeypatch, customer, order, card_for(customer))
+
+    # when: the customer comes back to the payment's return page
+    resumed = paying.resume_payment(payer=customer, payment=payment)
+
+    # then: settled from the charge found by key (not "charge_unknown")
+    assert resumed.status == Payment.Status.SUCCEEDED and resumed.gateway_reference
+    assert LedgerTransaction.objects.filter(payment=payment).count() == 1
+
+
 def test_an_attempt_never_charged_is_failed_after_the_abandon_delay_and_frees_the_order(
     monkeypatch, settings, shop, customer
 ):
