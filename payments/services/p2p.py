@@ -259,7 +259,9 @@ def send_money(
         idempotency_key=payment.idempotency_key,
         description=f"Conversa: to {payee.get_short_name()}"[:200],
     )
-    return charge_outcome(_settle(payment, result))
+    payment = _settle(payment, result)
+    recovery.refund_late_charge(payment=payment, result=result)
+    return charge_outcome(payment)
 
 
 def _claim(

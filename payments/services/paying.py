@@ -123,7 +123,9 @@ def pay_order(
         idempotency_key=payment.idempotency_key,
         description=f"{payment.business.name} #{order.number}",
     )
-    return charge_outcome(_settle(payment, result))
+    payment = _settle(payment, result)
+    recovery.refund_late_charge(payment=payment, result=result)
+    return charge_outcome(payment)
 
 
 def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str) -> Payment:

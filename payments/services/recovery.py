@@ -114,6 +114,28 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
     return paying._settle(payment, result)
 
 
+def refund_late_charge(*, payment: Payment, result: ChargeResult) -> None:
+    """The request that made ``payment`` got the gateway's ``result`` only after
+    recovery had failed the attempt as never charged (a gateway call slower than
+    ``PAYMENT_RECOVERY_ABANDON_AFTER``): give that charge back at once, keyed, so the
+    customer is never charged for an attempt we failed. Call it outside any
+    transaction, after settling; it does nothing in every other case."""
+    if not (
+        payment.status == Payment.Status.FAILED
+        and payment.failure_code == NOT_CHARGED
+        and result.status == ChargeResult.SUCCEEDED
+        and result.reference
+    ):
+        return
+    log.error("payment %s: charge %s arrived after the attempt was failed; refunding it",
+              payment.pk, result.reference)  # fmt: skip
+    get_gateway(payment.gateway).refund(
+        reference=result.reference,
+        amount=payment.amount,
+        idempotency_key=f"late:{payment.idempotency_key}",
+    )
+
+
 def resume_attempt(payment: Payment) -> Payment:
     """A repeat of the pay request that made ``payment`` (the same idempotency key):
     a pending payment with no gateway answer is recovered now instead of being

@@ -146,6 +146,38 @@ def test_an_attempt_never_charged_is_failed_after_the_abandon_delay_and_frees_th
     assert get_gateway("sandbox").find_charge(idempotency_key=key) is None
 
 
+def test_a_charge_arriving_after_its_attempt_was_abandoned_is_refunded(
+    monkeypatch, settings, shop, customer
+):
+    # given: a gateway so slow that recovery gives the attempt up before it answers
+    from django.core.cache import cache
+
+    from payments.gateway.sandbox import SandboxGateway, _key
+
+    order, _product = shop
+    card = card_for(customer)
+    real_charge = SandboxGateway.charge
+
+    def slow_charge(self, **kwargs):
+        recovery.recover_payments(now=_after(settings.PAYMENT_RECOVERY_ABANDON_AFTER + 1))
+        return real_charge(self, **kwargs)
+
+    monkeypatch.setattr(SandboxGateway, "charge", slow_charge)
+    key = uuid.uuid4().hex
+
+    # when: the charge succeeds after all
+    with pytest.raises(AppError) as failed:
+        pay(customer, order, card, key=key)
+
+    # then: the attempt stays failed, nothing is posted, and the charge is given back
+    assert failed.value.code == recovery.NOT_CHARGED
+    payment = Payment.objects.get(idempotency_key=key)
+    charge = get_gateway("sandbox").find_charge(idempotency_key=key)
+    assert charge.status == "succeeded"
+    assert cache.get(_key("refunded", charge.reference)) == payment.amount
+    assert not LedgerTransaction.objects.filter(payment=payment).exists()
+
+
 def test_a_3ds_challenge_is_recorded_then_given_up_after_its_timeout(
     monkeypatch, settings, shop, customer
 ):
