@@ -112,11 +112,15 @@ def _lease_end(now: datetime.datetime) -> datetime.datetime:
     return now + datetime.timedelta(seconds=settings.IDEMPOTENCY_LEASE)
 
 
-def claim(*, user, key: str, endpoint: str, digest: str) -> IdempotencyRecord | Response:
+def claim(
+    *, user, key: str, endpoint: str, digest: str, takeover: bool = True
+) -> IdempotencyRecord | Response:
     """Claim ``key`` for this request (the new record, or an abandoned one taken over
     after its lease) or answer for an earlier one (the stored response, or AppError
-    409/422). The INSERT or UPDATE runs in its own transaction, so other requests see
-    the claim at once; call it outside any ``transaction.atomic()`` block."""
+    409/422). ``takeover=False`` never takes a record over (409 until purged): for
+    an operation with no key of its own, which a rerun could do twice. The INSERT or
+    UPDATE runs in its own transaction, so other requests see the claim at once; call
+    it outside any ``transaction.atomic()`` block."""
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -136,7 +140,7 @@ def claim(*, user, key: str, endpoint: str, digest: str) -> IdempotencyRecord | 
             code="idempotency_key_reused",
             status_code=422,
         )
-    if first is not None and first.status_code is None:
+    if takeover and first is not None and first.status_code is None:
         lease = datetime.timedelta(seconds=settings.IDEMPOTENCY_LEASE)
         expired = Q(locked_until__lte=now) | Q(
             locked_until__isnull=True, created_at__lte=now - lease
@@ -177,12 +181,20 @@ def _held(record: IdempotencyRecord):
     )
 
 
-def idempotent(handler):
+def idempotent(handler=None, *, takeover: bool = True):
     """Decorate an ``APIView`` handler (``post``) to require and honour an
     ``Idempotency-Key`` header. The handler's expected errors (AppError, 404,
     validation) become responses here, through the view's exception handler, so
     that they are stored and replayed too. The handler receives the key as
-    ``request.idempotency_key``."""
+    ``request.idempotency_key``.
+
+    ``@idempotent`` lets a retry take over a key whose request died (after the
+    lease): only for handlers whose service finds its first attempt by a key derived
+    from the header (pay, send, refund, withdraw). ``@idempotent(takeover=False)``
+    for the others (creating an order or a money request), which a rerun would do
+    twice."""
+    if handler is None:
+        return functools.partial(idempotent, takeover=takeover)
 
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
@@ -192,6 +204,7 @@ def idempotent(handler):
             key=key,
             endpoint=f"{request.method} {request.path}",
             digest=request_hash(request),
+            takeover=takeover,
         )
         if isinstance(outcome, Response):
             return outcome

@@ -530,6 +530,24 @@ def test_only_one_retry_takes_an_expired_key_over(order, customer, card):
     assert IdempotencyRecord.objects.filter(pk=first.pk).exists()
 
 
+def test_an_order_create_whose_request_died_is_not_rerun_after_the_lease(owner, business, chat):
+    # given: an order create claimed its key long ago and never answered (it may have
+    # created the order: creating one has no key of its own to find it again)
+    url = create_url(business, chat)
+    body = {"lines": [FREE_LINE]}
+    IdempotencyRecord.objects.create(
+        user=owner, key="made", endpoint=f"POST {url}",
+        request_hash=hash_request("POST", url, body),
+        locked_until=timezone.now() - datetime.timedelta(minutes=5),
+    )  # fmt: skip
+
+    response = post(api(owner), url, body, key="made")
+
+    # then: still in progress, not created a second time
+    assert response.status_code == 409
+    assert not Order.objects.exists()
+
+
 def test_keys_are_per_user(order, customer, card, outsider):
     # the same key from another user is another operation (here: refused as not found)
     IdempotencyRecord.objects.create(
