@@ -156,8 +156,8 @@ def resume_attempt(payment: Payment) -> Payment:
 def recover_payments(*, now: datetime.datetime | None = None) -> int:
     """The beat job's payments part: claim up to :data:`BATCH` payments pending for
     longer than ``PAYMENT_RECOVERY_GRACE`` (skipping rows a settlement holds locked
-    and the ones another recovery holds), then recover each. Returns how many left
-    pending. Safe on two workers at once."""
+    and the ones another recovery holds), then recover each. Returns how many it
+    settled (succeeded or failed). Safe on two workers at once."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(seconds=settings.PAYMENT_RECOVERY_GRACE)
     with transaction.atomic():
