@@ -284,6 +284,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.retry_pending_refunds",
         "schedule": 60,
     },
+    # Payments and payouts whose process died between the gateway or bank call and
+    # its settlement (docs/payments.md, "Recovery").
+    "recover-stranded-money": {
+        "task": "payments.tasks.recover_stranded_money",
+        "schedule": 60,
+        "options": {"expires": 120},
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------
@@ -371,6 +378,16 @@ WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Conversa")
 PAYOUT_BANK = env.str("PAYOUT_BANK", default="sandbox")
 PAYOUT_MINIMUM = env.int("PAYOUT_MINIMUM", default=1000)
 PAYOUT_CONFIRM_DELAY = env.int("PAYOUT_CONFIRM_DELAY", default=5)
+# Recovery (docs/payments.md, "Recovery"), in seconds: a payment still pending this
+# long after its claim is looked up at the gateway by its idempotency key and settled;
+# one the gateway has no charge for is failed (its order freed) only this long after
+# its claim, longer than any gateway call can take; a 3-D Secure challenge the
+# customer has not answered is given up this long after the claim.
+PAYMENT_RECOVERY_GRACE = env.int("PAYMENT_RECOVERY_GRACE", default=60)
+PAYMENT_RECOVERY_ABANDON_AFTER = env.int("PAYMENT_RECOVERY_ABANDON_AFTER", default=10 * 60)
+PAYMENT_ACTION_TIMEOUT = env.int("PAYMENT_ACTION_TIMEOUT", default=30 * 60)
+# Seconds an API request holds its Idempotency-Key before a retry may take it over.
+IDEMPOTENCY_LEASE = env.int("IDEMPOTENCY_LEASE", default=30)
 # Reconciliation asks the card gateway about the succeeded payments of the last N
 # days (the sandbox keeps its charges for 7).
 RECONCILE_GATEWAY_DAYS = env.int("RECONCILE_GATEWAY_DAYS", default=3)

@@ -257,7 +257,7 @@ class OrderCreateView(APIView):
         request=OrderInputSerializer,
         responses={201: OrderSerializer, **IDEMPOTENCY_ERRORS},
     )
-    @idempotent
+    @idempotent(takeover=False)  # no key of its own: a rerun would create twice
     def post(self, request, slug, conversation_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
         conversation = get_conversation_for(user=request.user, conversation_id=conversation_id)
@@ -937,7 +937,7 @@ class MoneyRequestCreateView(APIView):
         request=MoneyInputSerializer,
         responses={201: MoneyRequestSerializer, **IDEMPOTENCY_ERRORS},
     )
-    @idempotent
+    @idempotent(takeover=False)  # no key of its own: a rerun would create twice
     def post(self, request, conversation_id):
         conversation = _direct_conversation(request, conversation_id)
         data = input_data(request, MoneyInputSerializer)

@@ -8,8 +8,17 @@ body). Then:
 - a repeat with the same hash gets the stored status code and body back
   (header ``Idempotent-Replayed: true``) and the operation does not run again;
 - the same key with another request → 422 ``idempotency_key_reused``;
-- a repeat while the first is still running (a record without a response) → 409
+- a repeat while the first is still running (a record without a response whose
+  lease, ``IDEMPOTENCY_LEASE`` seconds, has not run out) → 409
   ``idempotency_in_progress``;
+- a repeat after the lease of a record without a response (its request died: a
+  ``kill -9``, a lost connection to the database) takes the record over — a
+  conditional UPDATE, so one retry wins — and runs the operation again. That is safe
+  because the operation is idempotent on its own: the pay service's key is derived
+  from this header (:func:`payment_key`), so the repeat finds the first attempt and
+  recovers its outcome from the gateway (``payments.services.recovery``) instead of
+  charging again. The lease also guards ``finish``/``release``: a request that lost
+  its record to a retry stores nothing over the retry's;
 - every response below 500 is stored, 4xx errors included (a replayed declined
   payment is the same decline); a 5xx or an unexpected exception releases the key,
   so the client may retry (the pay service's own idempotency key, derived from the
@@ -31,6 +40,7 @@ import re
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.renderers import JSONRenderer
@@ -98,15 +108,28 @@ def _stored(response: Response) -> object:
     return json.loads(JSONRenderer().render(response.data))
 
 
-def claim(*, user, key: str, endpoint: str, digest: str) -> IdempotencyRecord | Response:
-    """Claim ``key`` for this request (the new record) or answer for an earlier one
-    (the stored response, or AppError 409/422). The INSERT runs in its own
-    transaction, so other requests see the claim at once; call it outside any
-    ``transaction.atomic()`` block."""
+def _lease_end(now: datetime.datetime) -> datetime.datetime:
+    return now + datetime.timedelta(seconds=settings.IDEMPOTENCY_LEASE)
+
+
+def claim(
+    *, user, key: str, endpoint: str, digest: str, takeover: bool = True
+) -> IdempotencyRecord | Response:
+    """Claim ``key`` for this request (the new record, or an abandoned one taken over
+    after its lease) or answer for an earlier one (the stored response, or AppError
+    409/422). ``takeover=False`` never takes a record over (409 until purged): for
+    an operation with no key of its own, which a rerun could do twice. The INSERT or
+    UPDATE runs in its own transaction, so other requests see the claim at once; call
+    it outside any ``transaction.atomic()`` block."""
+    now = timezone.now()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(
-                user=user, key=key, endpoint=endpoint[:255], request_hash=digest
+                user=user,
+                key=key,
+                endpoint=endpoint[:255],
+                request_hash=digest,
+                locked_until=_lease_end(now),
             )
     except IntegrityError:
         pass
@@ -117,6 +140,16 @@ def claim(*, user, key: str, endpoint: str, digest: str) -> IdempotencyRecord | 
             code="idempotency_key_reused",
             status_code=422,
         )
+    if takeover and first is not None and first.status_code is None:
+        lease = datetime.timedelta(seconds=settings.IDEMPOTENCY_LEASE)
+        expired = Q(locked_until__lte=now) | Q(
+            locked_until__isnull=True, created_at__lte=now - lease
+        )
+        if IdempotencyRecord.objects.filter(expired, pk=first.pk, status_code__isnull=True).update(
+            locked_until=_lease_end(now)
+        ):
+            first.refresh_from_db()
+            return first  # the first request died: this retry runs it again
     if first is None or first.status_code is None:
         # Still running (or released a moment ago by a failed first request).
         raise AppError(
@@ -134,21 +167,34 @@ def finish(record: IdempotencyRecord, response: Response) -> None:
     if response.status_code >= 500:
         release(record)
         return
-    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).update(
-        status_code=response.status_code, response=_stored(response)
-    )
+    _held(record).update(status_code=response.status_code, response=_stored(response))
 
 
 def release(record: IdempotencyRecord) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+    _held(record).delete()
 
 
-def idempotent(handler):
+def _held(record: IdempotencyRecord):
+    """The record while this request still holds it (not answered, not taken over)."""
+    return IdempotencyRecord.objects.filter(
+        pk=record.pk, status_code__isnull=True, locked_until=record.locked_until
+    )
+
+
+def idempotent(handler=None, *, takeover: bool = True):
     """Decorate an ``APIView`` handler (``post``) to require and honour an
     ``Idempotency-Key`` header. The handler's expected errors (AppError, 404,
     validation) become responses here, through the view's exception handler, so
     that they are stored and replayed too. The handler receives the key as
-    ``request.idempotency_key``."""
+    ``request.idempotency_key``.
+
+    ``@idempotent`` lets a retry take over a key whose request died (after the
+    lease): only for handlers whose service finds its first attempt by a key derived
+    from the header (pay, send, refund, withdraw). ``@idempotent(takeover=False)``
+    for the others (creating an order or a money request), which a rerun would do
+    twice."""
+    if handler is None:
+        return functools.partial(idempotent, takeover=takeover)
 
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
@@ -158,6 +204,7 @@ def idempotent(handler):
             key=key,
             endpoint=f"{request.method} {request.path}",
             digest=request_hash(request),
+            takeover=takeover,
         )
         if isinstance(outcome, Response):
             return outcome

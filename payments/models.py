@@ -294,6 +294,9 @@ class Payment(models.Model):
     failure_message = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=now, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A recovery (payments.services.recovery) is asking the gateway about this pending
+    # payment until then; another one waits (conditional UPDATE: one claim at a time).
+    recovery_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -512,6 +515,9 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=now, editable=False)
+    # While no response is stored: the request running it holds the key until then
+    # (payments.idempotency.LEASE); a retry after it takes the key over.
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

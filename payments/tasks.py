@@ -65,3 +65,16 @@ def retry_pending_refunds() -> int:
     from payments.services import refunds
 
     return refunds.retry_pending_refunds()
+
+
+@shared_task(acks_late=True)
+def recover_stranded_money() -> dict:
+    """Settle what a dead process left half done (beat: every minute): payments pending
+    past ``PAYMENT_RECOVERY_GRACE`` (asked at the gateway by their key) and payouts
+    whose bank confirmation is overdue. docs/payments.md, "Recovery"."""
+    from payments.services import payouts, recovery
+
+    return {
+        "payments_settled": recovery.recover_payments(),
+        "payouts_checked": payouts.process_overdue_payouts(),
+    }

@@ -62,6 +62,8 @@ class ChargeResult:
 
 class Gateway(Protocol):
     name: str
+    # Seconds after a charge is made before ``find_charge`` is sure to see it.
+    search_lag: int
 
     def tokenize(self, card: CardDetails) -> TokenizedCard:
         """Validate and attach the card; AppError (with the ``field`` at fault) when it
@@ -83,6 +85,14 @@ class Gateway(Protocol):
 
     def retrieve(self, reference: str) -> ChargeResult:
         """The charge as it stands now (after a 3-D Secure challenge, say)."""
+        ...
+
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        """The charge made with ``idempotency_key`` as it stands now, or None when the
+        gateway has none: how a payment whose process died between the charge and its
+        settlement learns its outcome without knowing the charge's reference
+        (``payments.services.recovery``). Never creates a charge. AppError
+        ``gateway_unavailable``/``gateway_pending`` when the gateway cannot tell now."""
         ...
 
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> str:

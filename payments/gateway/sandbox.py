@@ -90,6 +90,7 @@ def _parse_token(token: str) -> tuple[str, str, str]:
 
 class SandboxGateway:
     name = "sandbox"
+    search_lag = 0  # find_charge reads the same cache entry charge writes
 
     def tokenize(self, card: CardDetails) -> TokenizedCard:
         brand = check_card(card)
@@ -162,6 +163,14 @@ class SandboxGateway:
                 _("This idempotency key was already used for another charge."),
                 code="idempotency_key_reused",
             )
+        return self.retrieve(first["reference"])
+
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        """The charge ``charge`` recorded under ``idempotency_key`` (the same cache entry
+        that makes it idempotent), or None when no charge was made with it."""
+        first = cache.get(_key("charge-key", idempotency_key)) if idempotency_key else None
+        if first is None:
+            return None
         return self.retrieve(first["reference"])
 
     def complete_action(self, *, reference: str, approve: bool) -> ChargeResult:

@@ -85,8 +85,15 @@ def _unavailable(error: Exception) -> AppError:
     )
 
 
+# The PaymentIntent metadata field that carries the attempt's idempotency key.
+KEY_METADATA = "conversa_idempotency_key"
+
+
 class StripeGateway:
     name = "stripe"
+    # Seconds after a charge before ``find_charge`` may be trusted to have seen it
+    # (Stripe: search data is usually fresh within a minute; more during incidents).
+    search_lag = 5 * 60
 
     def __init__(self, *, api_key: str):
         self.api_key = api_key
@@ -145,6 +152,9 @@ class StripeGateway:
                 payment_method_types=["card"],
                 confirm=True,
                 description=description,
+                # So the intent can be found by our key if we never learn its id
+                # (find_charge): Stripe forgets idempotency keys after 24 hours.
+                metadata={KEY_METADATA: idempotency_key},
                 return_url=settings.SITE_URL.rstrip("/") + reverse("wallet"),
                 expand=["latest_charge"],
             )
@@ -178,6 +188,29 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise _unavailable(exc) from None
         return self._result(intent)
+
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        """The PaymentIntent whose metadata carries ``idempotency_key`` (``charge`` puts
+        it there), found with ``PaymentIntent.search``; None when there is none.
+
+        Search rather than re-sending the create with the same Idempotency-Key: a
+        re-send would *make* the charge when the first request never reached Stripe
+        (and needs the card token and amount), and Stripe forgets keys after 24 h.
+        Stripe's search index lags writes (usually under a minute): a None is
+        trusted only for payments older than :attr:`search_lag` (recovery waits)."""
+        query = "metadata['{}']:'{}'".format(
+            KEY_METADATA, idempotency_key.replace("\\", "\\\\").replace("'", "\\'")
+        )
+        try:
+            found = stripe.PaymentIntent.search(
+                api_key=self.api_key, query=query, limit=1, expand=["data.latest_charge"]
+            )
+        except stripe.StripeError as exc:
+            raise _unavailable(exc) from None
+        intents = found.to_dict().get("data") or []
+        if not intents:
+            return None
+        return self._result(stripe.PaymentIntent.construct_from(intents[0], self.api_key))
 
     def retrieve(self, reference: str) -> ChargeResult:
         try:

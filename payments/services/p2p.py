@@ -37,7 +37,7 @@ from core.money import MAX_MINOR, format_money
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
 from payments.models import AuditEvent, Card, LedgerAccount, MoneyRequest, P2PLimits, Payment
-from payments.services import ledger, pins, webauthn
+from payments.services import ledger, pins, recovery, webauthn
 from payments.services.paying import charge_outcome
 
 MAX_NOTE = Payment._meta.get_field("note").max_length
@@ -230,12 +230,14 @@ def send_money(
     """Send ``amount`` to the other person of the direct ``conversation`` from the
     payer's debit ``card``; returns the succeeded payment. Raises AppError for bad
     input, a credit card, a limit reached, a refused confirmation or a decline
-    (recorded). Idempotent per ``idempotency_key``."""
+    (recorded). Idempotent per ``idempotency_key`` (a repeat of an attempt left
+    pending with no gateway answer recovers it: ``recovery.resume_attempt``)."""
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.payer_id != payer.pk or existing.conversation_id != conversation.pk:
             raise AppError(_("This payment form was already used."), code="key_reused")
-        return charge_outcome(existing)
+        # A first request that died before its settlement: ask the gateway now.
+        return charge_outcome(recovery.resume_attempt(existing))
     payee = peer_in(user=payer, conversation=conversation)
     amount, currency, note = _clean(amount, currency, note)
     _check_card(payer, card)
@@ -257,7 +259,9 @@ def send_money(
         idempotency_key=payment.idempotency_key,
         description=f"Conversa: to {payee.get_short_name()}"[:200],
     )
-    return charge_outcome(_settle(payment, result))
+    payment = _settle(payment, result)
+    recovery.refund_late_charge(payment=payment, result=result)
+    return charge_outcome(payment)
 
 
 def _claim(

@@ -38,7 +38,7 @@ from core.errors import AppError
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
 from payments.models import AuditEvent, Card, Order, Payment
-from payments.services import ledger, orders, pins, webauthn
+from payments.services import ledger, orders, pins, recovery, webauthn
 
 LIVE = Payment.LIVE
 
@@ -82,13 +82,17 @@ def pay_order(
     ``action_url`` for 3-D Secure). Raises :class:`AppError` for a refused
     confirmation, an order that cannot be paid, or a decline (after recording it).
 
-    Idempotent per ``idempotency_key``: a repeat returns the first attempt's payment.
+    Idempotent per ``idempotency_key``: a repeat returns the first attempt's payment;
+    if that attempt is still pending with no answer from the gateway (its request died
+    after the claim), the repeat recovers it first (``recovery.resume_attempt``: found
+    by the key at the gateway and settled, or AppError ``payment_in_progress``).
     """
     existing = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.payer_id != payer.pk or existing.order_id != order.pk:
             raise AppError(_("This payment form was already used."), code="key_reused")
-        return charge_outcome(existing)
+        # A first request that died before its settlement: ask the gateway now.
+        return charge_outcome(recovery.resume_attempt(existing))
     if order.customer_id != payer.pk:
         raise AppError(_("Order not found."), code="not_found", status_code=404)
     if card.user_id != payer.pk or card.removed_at is not None:
@@ -119,7 +123,9 @@ def pay_order(
         idempotency_key=payment.idempotency_key,
         description=f"{payment.business.name} #{order.number}",
     )
-    return charge_outcome(_settle(payment, result))
+    payment = _settle(payment, result)
+    recovery.refund_late_charge(payment=payment, result=result)
+    return charge_outcome(payment)
 
 
 def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str) -> Payment:
@@ -290,6 +296,9 @@ def resume_payment(*, payer: User, payment: Payment) -> Payment:
         raise AppError(_("Payment not found."), code="not_found", status_code=404)
     if payment.status != Payment.Status.PENDING:
         return charge_outcome(payment)
+    if not payment.gateway_reference:
+        # The request that charged died before recording the charge: find it by key.
+        return charge_outcome(recovery.resume_attempt(payment))
     result = get_gateway(payment.gateway).retrieve(payment.gateway_reference)
     if result.status == "requires_action":
         return payment

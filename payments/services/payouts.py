@@ -21,6 +21,7 @@ replayed request; the ledger refuses a payable balance below zero.
 
 import datetime
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -36,6 +37,8 @@ from payments import selectors
 from payments.models import LedgerAccount, Payout, PayoutControl, PayoutDestination
 from payments.payout_bank import TransferResult, get_payout_bank
 from payments.services import ledger, pins
+
+log = logging.getLogger(__name__)
 
 PAYOUT = "payout"
 PAYOUT_PAID = "payout_paid"
@@ -299,7 +302,11 @@ def settle_payout(*, payout_id: int, result: TransferResult) -> Payout:
 
 def process_overdue_payouts(*, now: datetime.datetime | None = None) -> int:
     """Re-drive in-transit payouts whose confirmation task should have run already (a
-    lost task, a worker restart). Returns how many were looked at."""
+    lost task, a worker killed between the bank's transfer and the update that keeps
+    its reference: the transfer is asked for again with the same key, which returns
+    the same transfer). The recovery beat job runs it every minute, the payout run
+    too. A payout the bank cannot answer for is logged and left for the next run.
+    Returns how many were looked at."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(seconds=settings.PAYOUT_CONFIRM_DELAY * 2 + 60)
     overdue = list(
@@ -308,7 +315,12 @@ def process_overdue_payouts(*, now: datetime.datetime | None = None) -> int:
         .values_list("pk", flat=True)[:500]
     )
     for payout_id in overdue:
-        process_payout(payout_id=payout_id)
+        try:
+            process_payout(payout_id=payout_id)
+        except Exception:
+            # One payout the bank cannot answer for (down, or a bug) must not keep
+            # the others in transit: it is asked again on the next run.
+            log.exception("payout %s: the bank could not be asked", payout_id)
     return len(overdue)
 
 

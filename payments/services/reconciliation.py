@@ -32,6 +32,7 @@ from payments.models import (
 )
 from payments.services.ledger import CARD_PAYMENT, P2P_PAYMENT, REFUND, REFUND_REVERSAL
 from payments.services.payouts import PAYOUT, PAYOUT_PAID, PAYOUT_REVERSAL
+from payments.services.refunds import RETRY_AFTER as REFUND_RETRY_AFTER
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,31 @@ def check_payouts(*, now: datetime.datetime) -> Iterable[Finding]:
             )
 
 
+def check_pending_payments(*, now: datetime.datetime) -> Iterable[Finding]:
+    """No payment stays pending longer than ``PAYMENT_RECOVERY_GRACE`` without an
+    answer from the gateway (the recovery job settles those within a minute or two),
+    and no 3-D Secure challenge outlives ``PAYMENT_ACTION_TIMEOUT``; no refund stays
+    pending past its retries (``refunds.RETRY_AFTER``, a few minutes)."""
+    name = "pending_payments"
+    grace = datetime.timedelta(seconds=settings.PAYMENT_RECOVERY_GRACE)
+    action = datetime.timedelta(seconds=settings.PAYMENT_ACTION_TIMEOUT)
+    stale = Payment.objects.filter(status=Payment.Status.PENDING).filter(
+        Q(gateway_reference="", created_at__lt=now - grace) | Q(created_at__lt=now - action - grace)
+    )
+    for pk, created_at, reference in stale.order_by("pk").values_list(
+        "pk", "created_at", "gateway_reference"
+    ):
+        age = int((now - created_at).total_seconds())
+        what = f"charge {reference}" if reference else "no gateway answer recorded"
+        yield Finding(name, f"payment {pk}", f"pending for {age} s ({what})")
+    refunds = Refund.objects.filter(
+        status=Refund.Status.PENDING, created_at__lt=now - 5 * REFUND_RETRY_AFTER
+    )
+    for pk, created_at in refunds.order_by("pk").values_list("pk", "created_at"):
+        age = int((now - created_at).total_seconds())
+        yield Finding(name, f"refund {pk}", f"pending for {age} s")
+
+
 # The checks, in the order they run. Add a function here to add a check.
 CHECKS: list[Callable[..., Iterable[Finding]]] = [
     check_transactions_balance,
@@ -256,6 +282,7 @@ CHECKS: list[Callable[..., Iterable[Finding]]] = [
     check_card_payments,
     check_refunds,
     check_payouts,
+    check_pending_payments,
 ]
 
 

@@ -4,6 +4,7 @@ pay, strict integer money and no card numbers in free text."""
 
 import datetime
 import json
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -14,6 +15,7 @@ from catalog.tests.factories import make_product
 from chats import services as chat_services
 from chats.tests.factories import start_chat
 from core.cards import contains_card_number
+from core.errors import AppError
 from core.money import MAX_MINOR
 from payments.gateway import get_gateway
 from payments.gateway.base import CardDetails
@@ -440,6 +442,110 @@ def test_a_key_still_running_is_409(order, customer, card):
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_in_progress"
     assert not Payment.objects.exists()
+
+
+def _died_after_charging(customer, order, card, key, *, claimed_ago):
+    """What a pay request with ``key`` leaves when its process dies after the gateway
+    charged and before anything was settled or answered: its Idempotency-Key record
+    claimed ``claimed_ago`` seconds ago without a response, the attempt pending, the
+    sandbox's charge made with the attempt's key."""
+    from payments.idempotency import claim, payment_key
+    from payments.services import paying
+
+    url = order_url(order, "pay/")
+    record = claim(
+        user=customer, key=key, endpoint=f"POST {url}",
+        digest=hash_request("POST", url, pay_body(card)),
+    )  # fmt: skip
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        locked_until=timezone.now() + datetime.timedelta(seconds=30 - claimed_ago)
+    )
+    attempt = payment_key(user=customer, key=key)
+    payment = paying._claim(payer=customer, order=order, card=card, confirmation="pin", key=attempt)
+    get_gateway("sandbox").charge(
+        token=card.token, amount=payment.amount, currency=payment.currency,
+        idempotency_key=attempt, description="",
+    )  # fmt: skip
+    return payment
+
+
+def test_a_retry_after_the_lease_of_a_request_that_died_gets_the_real_outcome(
+    order, customer, card, settings
+):
+    # given: a pay request claimed its key, charged the card and died, 31 s ago
+    settings.IDEMPOTENCY_LEASE = 30
+    key = uuid.uuid4().hex
+    payment = _died_after_charging(customer, order, card, key, claimed_ago=31)
+
+    # when: the client retries with the same key and body
+    response = post(api(customer), order_url(order, "pay/"), pay_body(card), key=key)
+
+    # then: the first charge is settled and answered; nothing is charged twice
+    assert response.status_code == 201, response.json()
+    assert response.json()["id"] == payment.pk and response.json()["status"] == "succeeded"
+    assert Payment.objects.filter(order=order).count() == 1
+    assert LedgerTransaction.objects.filter(payment=payment).count() == 1
+    # ... and that answer is the one stored for the key from now on
+    replay = post(api(customer), order_url(order, "pay/"), pay_body(card), key=key)
+    assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+
+
+def test_a_retry_within_the_lease_is_still_409(order, customer, card, settings):
+    # given: the same, claimed 5 s ago (the first request may still be running)
+    settings.IDEMPOTENCY_LEASE = 30
+    key = uuid.uuid4().hex
+    payment = _died_after_charging(customer, order, card, key, claimed_ago=5)
+
+    response = post(api(customer), order_url(order, "pay/"), pay_body(card), key=key)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_in_progress"
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+
+
+def test_only_one_retry_takes_an_expired_key_over(order, customer, card):
+    # given: a record whose request died long ago
+    from payments.idempotency import claim
+
+    url = order_url(order, "pay/")
+    digest = hash_request("POST", url, pay_body(card))
+    first = claim(user=customer, key="dead", endpoint=f"POST {url}", digest=digest)
+    IdempotencyRecord.objects.filter(pk=first.pk).update(
+        locked_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    # when: two retries arrive one after the other
+    taken = claim(user=customer, key="dead", endpoint=f"POST {url}", digest=digest)
+    with pytest.raises(AppError) as second:
+        claim(user=customer, key="dead", endpoint=f"POST {url}", digest=digest)
+
+    # then: the first takes the key over; the second is told it is in progress; the
+    # dead request can no longer store or release anything over the retry's claim
+    assert taken.pk == first.pk and taken.locked_until > timezone.now()
+    assert second.value.code == "idempotency_in_progress"
+    from payments.idempotency import release
+
+    release(first)
+    assert IdempotencyRecord.objects.filter(pk=first.pk).exists()
+
+
+def test_an_order_create_whose_request_died_is_not_rerun_after_the_lease(owner, business, chat):
+    # given: an order create claimed its key long ago and never answered (it may have
+    # created the order: creating one has no key of its own to find it again)
+    url = create_url(business, chat)
+    body = {"lines": [FREE_LINE]}
+    IdempotencyRecord.objects.create(
+        user=owner, key="made", endpoint=f"POST {url}",
+        request_hash=hash_request("POST", url, body),
+        locked_until=timezone.now() - datetime.timedelta(minutes=5),
+    )  # fmt: skip
+
+    response = post(api(owner), url, body, key="made")
+
+    # then: still in progress, not created a second time
+    assert response.status_code == 409
+    assert not Order.objects.exists()
 
 
 def test_keys_are_per_user(order, customer, card, outsider):

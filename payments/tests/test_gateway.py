@@ -201,6 +201,20 @@ def test_sandbox_refuses_a_key_reused_with_other_params(sandbox, changes):
     assert err.value.code == "idempotency_key_reused"
 
 
+def test_sandbox_finds_a_charge_by_its_idempotency_key(sandbox):
+    # given: a charge whose reference the caller never learned
+    token = sandbox.tokenize(card("4242424242424242")).token
+    key = uuid.uuid4().hex
+    made = sandbox.charge(
+        token=token, amount=500, currency="BRL", idempotency_key=key, description=""
+    )
+
+    # then: it is found by the key as it stands; an unused key finds nothing
+    assert sandbox.find_charge(idempotency_key=key) == made
+    assert sandbox.find_charge(idempotency_key=uuid.uuid4().hex) is None
+    assert sandbox.find_charge(idempotency_key="") is None
+
+
 def test_sandbox_declined_charge_is_idempotent_too(sandbox):
     token = sandbox.tokenize(card("4000000000009995")).token
     k = key()
@@ -280,8 +294,15 @@ class FakeStripeHTTP(stripe.HTTPClient):
     def request(self, method, url, headers, post_data=None, *, _usage=None):
         path = url.split("api.stripe.com", 1)[-1].split("?", 1)[0]
         body = post_data.decode() if isinstance(post_data, bytes) else (post_data or "")
+        query = parse_qs(url.split("?", 1)[1]) if "?" in url else {}
         self.requests.append(
-            {"method": method, "path": path, "headers": dict(headers or {}), "data": parse_qs(body)}
+            {
+                "method": method,
+                "path": path,
+                "headers": dict(headers or {}),
+                "data": parse_qs(body),
+                "query": query,
+            }
         )
         answer = self.routes[(method.upper(), path)]
         status, payload = answer.pop(0) if isinstance(answer, list) else answer
@@ -402,6 +423,32 @@ def test_stripe_charge_sends_the_idempotency_key(fake_stripe):
     assert data["payment_method"] == ["pm_123"]
     assert data["confirm"] == ["true"]
     assert data["return_url"] == ["https://shop.example/wallet/"]
+    # The key is also in the intent's metadata, so that find_charge can search for it.
+    assert data["metadata[conversa_idempotency_key]"] == ["pay-42-1"]
+
+
+def test_stripe_find_charge_searches_the_intent_by_our_key(fake_stripe):
+    # given: Stripe has the intent made with the key (and our search escapes quotes)
+    found = {"object": "search_result", "data": [_pi("succeeded")], "has_more": False}
+    http = fake_stripe({("GET", "/v1/payment_intents/search"): (200, found)})
+
+    result = StripeGateway(api_key="sk_test_x").find_charge(idempotency_key="api:7:it's")
+
+    assert (result.status, result.reference, result.funding) == ("succeeded", "pi_123", "debit")
+    [req] = http.requests
+    assert req["query"]["query"] == ["metadata['conversa_idempotency_key']:'api:7:it\\'s'"]
+
+
+def test_stripe_find_charge_none_and_unavailable(fake_stripe):
+    empty = {"object": "search_result", "data": [], "has_more": False}
+    down = (401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}})
+    fake_stripe({("GET", "/v1/payment_intents/search"): [(200, empty), down]})
+    gateway = StripeGateway(api_key="sk_test_x")
+
+    assert gateway.find_charge(idempotency_key="k") is None
+    with pytest.raises(AppError) as unavailable:
+        gateway.find_charge(idempotency_key="k")
+    assert unavailable.value.code == "gateway_unavailable"
 
 
 @pytest.mark.parametrize(
