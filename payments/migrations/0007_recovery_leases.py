@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0005_shipping'),
+        ('payments', '0006_truncate_guards'),
     ]
 
     operations = [
