@@ -1,12 +1,12 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
-from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import ngettext
 
 from accounts import services, throttle
+from core.mail import this_site
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -19,13 +19,17 @@ class AccountAdapter(DefaultAccountAdapter):
             user.language = language
         return super().save_user(request, user, form, commit=commit)
 
+    def format_email_subject(self, subject) -> str:
+        """ "[Conversa] …": the site's name (SITE_NAME), never the request's host."""
+        return f"[{this_site().name}] {subject}"
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """allauth's mails are rendered here (in the request's language) and sent by a
         worker after the commit (``services.queue_email``): a sign-up for a new address
         and one for a taken address then cost the same, and a slow mail server slows
         no page (issue #15 item 7)."""
         request = allauth_context.request
-        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx = {"request": request, "email": email, "current_site": this_site()}
         ctx.update(context)
         services.queue_email(message=self.render_mail(template_prefix, email, ctx))
 

@@ -14,6 +14,8 @@ killed between the server's acceptance and the record, and has the same Message-
 import datetime
 import logging
 import uuid
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -26,6 +28,13 @@ from core.models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
 STATUS = OutgoingEmail.Status
+
+
+def this_site() -> SimpleNamespace:
+    """What e-mails call the site and link to: ``SITE_NAME`` and ``SITE_URL``'s host,
+    never the host and port a request happened to come in at ("Hello from
+    127.0.0.1:8101!"). Shaped like ``django.contrib.sites``' Site for allauth's mails."""
+    return SimpleNamespace(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
 
 
 def queue_email(
