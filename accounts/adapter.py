@@ -2,6 +2,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.translation import ngettext
 
@@ -18,6 +19,13 @@ class AccountAdapter(DefaultAccountAdapter):
         if language in dict(settings.LANGUAGES):
             user.language = language
         return super().save_user(request, user, form, commit=commit)
+
+    def get_login_redirect_url(self, request) -> str:
+        """After signing in or up: a merchant's team member to their businesses, anyone
+        else to their own home (their chats, shops to discover); ``next`` wins."""
+        if request.user.is_authenticated and request.user.memberships.exists():
+            return resolve_url("dashboard_home")
+        return resolve_url("home")
 
     def format_email_subject(self, subject) -> str:
         """ "[Conversa] …": the site's name (SITE_NAME), never the request's host."""

@@ -29,6 +29,7 @@ from accounts.forms import (
     RoleForm,
     UserProfileForm,
 )
+from accounts.home import panels_for
 from accounts.models import Business, Membership, OpeningHours
 from core.errors import AppError, add_form_error
 
@@ -39,8 +40,15 @@ ROLE = Membership.Role
 
 
 def home(request):
-    """The landing page, with a few shops from the directory."""
-    return render(request, "core/home.html", {"featured": selectors.list_public_businesses()[:6]})
+    """The landing page, with a few shops from the directory; signed in, the user's
+    own home first (their chats: the panels other apps register, ``accounts.home``)."""
+    context = {"featured": selectors.list_public_businesses()[:6]}
+    if request.user.is_authenticated:
+        context |= {
+            "panels": panels_for(request),
+            "is_member": request.user.memberships.exists(),
+        }
+    return render(request, "core/home.html", context)
 
 
 def business_directory(request):

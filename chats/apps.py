@@ -5,4 +5,8 @@ class ChatsConfig(AppConfig):
     name = "chats"
 
     def ready(self) -> None:
+        from accounts.home import register_panel
         from chats import kinds  # noqa: F401  (registers the built-in message kinds)
+        from chats.home import recent_chats
+
+        register_panel(recent_chats)

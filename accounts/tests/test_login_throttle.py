@@ -54,7 +54,7 @@ def test_an_attacker_at_one_address_cannot_lock_the_owner_out_at_another(owner):
     # when the owner signs in from their own address, then they get in
     response = _sign_in(OWNER, owner.email, PASSWORD)
     assert response.status_code == 302
-    assert response.url == reverse("dashboard_home")
+    assert response.url == reverse("home")  # signed in (no business: their own home)
 
 
 def test_the_throttled_address_gets_a_429_with_retry_after_on_the_sign_in_page(owner):
