@@ -82,6 +82,10 @@ MIDDLEWARE = [
     # Below the language: its 400 page speaks the user's.
     "core.middleware.AdminNulCharacterMiddleware",
 ]
+if DEBUG:
+    # The development server opened at 127.0.0.1 sends the browser to SITE_URL's
+    # "localhost": fingerprints (WebAuthn) work only on a domain, never on an IP address.
+    MIDDLEWARE.insert(1, "core.middleware.LoopbackToSiteMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

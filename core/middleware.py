@@ -1,7 +1,10 @@
 import functools
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.http import HttpResponseRedirect
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -42,6 +45,29 @@ class DatabaseUnavailableMiddleware:
         if is_database_unavailable(exception):
             return database_unavailable(request, exception)
         return None
+
+
+class LoopbackToSiteMiddleware:
+    """Development only (``DEBUG``): a page asked for at a loopback address
+    (127.0.0.1, [::1]) while ``SITE_URL`` names a host is redirected there, keeping
+    the path. ``make run`` prints http://localhost:PORT/; a browser opened at
+    127.0.0.1 instead could never confirm a payment with a fingerprint, since WebAuthn
+    needs a domain, and the site's origin would not match. GET and HEAD only."""
+
+    LOOPBACK = {"127.0.0.1", "[::1]", "::1"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        site = urlsplit(settings.SITE_URL)
+        self.site_origin = f"{site.scheme}://{site.netloc}"
+        self.active = (site.hostname or "") not in self.LOOPBACK | {""}
+
+    def __call__(self, request):
+        if self.active and request.method in ("GET", "HEAD"):
+            host, _port = split_domain_port(request.get_host())
+            if host in self.LOOPBACK:
+                return HttpResponseRedirect(self.site_origin + request.get_full_path())
+        return self.get_response(request)
 
 
 class HtmxRedirectMiddleware:

@@ -61,3 +61,17 @@ async def test_an_upload_is_served_whole_under_asgi_without_a_streaming_warning(
         "/media/logo.webp", headers={"If-Modified-Since": response["Last-Modified"]}
     )
     assert again.status_code == 304
+
+
+@pytest.mark.django_db
+def test_the_development_server_sends_a_loopback_address_to_the_sites_host(settings):
+    # make run prints http://localhost:PORT/; someone opens http://127.0.0.1:PORT/ instead
+    settings.SITE_URL = "http://localhost:8101"
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+    for host in ("127.0.0.1:8101", "[::1]:8101"):
+        response = Client().get("/s/?q=p%C3%A3o", HTTP_HOST=host)
+        assert response.status_code == 302
+        assert response["Location"] == "http://localhost:8101/s/?q=p%C3%A3o"
+    assert Client().get("/s/", HTTP_HOST="localhost:8101").status_code == 200
+    # a form posted to the loopback address is not bounced (it would lose its body)
+    assert Client().post("/s/", HTTP_HOST="127.0.0.1:8101").status_code != 302
