@@ -813,6 +813,7 @@ class Payout(models.Model):
     bank = models.CharField(max_length=20)
     bank_reference = models.CharField(max_length=100, blank=True)
     failure_code = models.CharField(max_length=40, blank=True)
+    # As the bank said it, in the language the worker ran in: pages show failure_reason.
     failure_message = models.CharField(max_length=255, blank=True)
     requested_by = models.ForeignKey(
         USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -834,6 +835,13 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.pk} ({self.status})"
+
+    @property
+    def failure_reason(self) -> str:
+        """Why the bank refused it, in the viewer's language (its code translated)."""
+        from payments.payout_bank import failure_message
+
+        return failure_message(self.failure_code, self.failure_message) if self.failure_code else ""
 
 
 # --- Reconciliation -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Protocol
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.errors import AppError
 
@@ -38,13 +39,20 @@ class PayoutBank(Protocol):
     def retrieve(self, reference: str) -> TransferResult: ...
 
 
-def failure_message(code: str) -> str:
-    messages = {
-        "pix_key_not_found": _("The bank found no account with this Pix key."),
-        "account_closed": _("The destination bank account is closed."),
-        "invalid_account": _("The bank did not accept the account details."),
-    }
-    return messages.get(code, _("The bank refused the transfer."))
+FAILURE_MESSAGES = {
+    "pix_key_not_found": gettext_lazy("The bank found no account with this Pix key."),
+    "account_closed": gettext_lazy("The destination bank account is closed."),
+    "invalid_account": gettext_lazy("The bank did not accept the account details."),
+}
+
+
+def failure_message(code: str, stored: str = "") -> str:
+    """The reason for a refused transfer in the active language: ours for a code we
+    know (stored text is in whatever language the worker ran in), else the bank's
+    ``stored`` text, else a generic one."""
+    if code in FAILURE_MESSAGES:
+        return str(FAILURE_MESSAGES[code])
+    return stored or _("The bank refused the transfer.")
 
 
 class SandboxBank:

@@ -101,6 +101,26 @@ def test_the_balance_page_shows_payouts_and_their_failure(client, shop, customer
     assert "f•••@padaria.example" in html and "fail@padaria.example" not in html
 
 
+def test_a_failure_reason_is_shown_in_the_viewers_language(client, shop, customer, owner, business):
+    # given a payout refused by the bank while the worker ran in Portuguese
+    from django.utils import translation
+
+    order, _product = shop
+    _pay(customer, order, _card(customer))
+    add_pix(owner, business, "email", "fail@padaria.example")
+    (run,) = payouts.run_payouts(now=timezone.now() + datetime.timedelta(days=3))
+    with translation.override("pt-br"):
+        payouts.process_payout(payout_id=run.payout.pk)
+    # when the owner reads the balance in English, then the reason is in English
+    client.force_login(owner)
+    english = client.get(reverse("balance", args=[SLUG]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "The bank found no account with this Pix key." in english.content.decode()
+    assert "O banco" not in english.content.decode()
+    type(owner).objects.filter(pk=owner.pk).update(language="pt-br")
+    portuguese = client.get(reverse("balance", args=[SLUG])).content.decode()
+    assert "O banco não encontrou nenhuma conta com esta chave Pix." in portuguese
+
+
 def test_the_balance_page_shows_a_pause(client, owner, business):
     payouts.set_payouts_paused(business=business, paused=True, reason="Documents under review")
     client.force_login(owner)
