@@ -407,7 +407,11 @@ def test_cards_show_out_of_stock_and_sale_prices(client, business, catalog):
     assert "R$33.90" in sold_out
     assert "Out of stock" not in card(page, "Product 02")
     on_sale = card(page, "Product 01")
-    assert re.search(r'<del[^>]*>R\$29\.90</del>\s*<ins class="sale">R\$24\.90</ins>', on_sale)
+    assert re.search(
+        r'Was</span> <del>R\$29\.90</del> <span class="visually-hidden">now</span> '
+        r'<ins class="sale">R\$24\.90</ins>',
+        on_sale,
+    )
     assert "<del" not in card(page, "Product 02")
     assert re.search(r'<img src="/media/products/320/\w+\.webp"', on_sale)
 
