@@ -35,14 +35,14 @@ def _no_throttle_left_from_earlier(settings):
 
 @pytest.fixture
 def owner(db):
-    user = UserFactory(email="owner@example.com")
+    user = UserFactory(email="owner@example.com", language="en")  # its mails in English
     user.set_password(PASSWORD)
     user.save()
     return user
 
 
 def _sign_in(address: str, email: str, password: str, client: Client | None = None):
-    client = client or Client(REMOTE_ADDR=address)
+    client = client or Client(REMOTE_ADDR=address, HTTP_ACCEPT_LANGUAGE="en")
     return client.post(reverse("account_login"), {"login": email, "password": password})
 
 

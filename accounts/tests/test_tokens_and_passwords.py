@@ -34,7 +34,9 @@ def user(db, fast_hasher) -> User:
 
 
 def _api_status(raw: str) -> tuple[int, dict]:
-    response = APIClient().get(reverse("api_me"), HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = APIClient().get(
+        reverse("api_me"), HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_ACCEPT_LANGUAGE="en"
+    )
     return response.status_code, response.json()
 
 
