@@ -75,7 +75,7 @@ def test_an_owner_pays_out_now_and_the_bank_pays_it(
     assert response.status_code == 302 and again.status_code == 302
     payout = Payout.objects.get()
     assert (payout.amount, payout.business, payout.requested_by) == (5000, business, owner)
-    assert payout.idempotency_key == f"now:{business.pk}:attempt-1"
+    assert payout.idempotency_key == f"now:{business.pk}:web:attempt-1"
     assert payout.status == "paid" and payout.bank_reference.startswith("po_sandbox_ok_")
     kinds = set(LedgerTransaction.objects.filter(payout=payout).values_list("kind", flat=True))
     assert kinds == {"payout", "payout_paid"}
@@ -218,3 +218,46 @@ def test_a_pause_keeps_the_schedule_and_the_schedule_keeps_the_pause(owner, busi
     payouts.set_payout_schedule(actor=owner, business=business, schedule="weekly")
     control = PayoutControl.objects.get(business=business)
     assert (control.schedule, control.paused, control.reason) == ("weekly", True, "Review")
+
+
+# --- The API -------------------------------------------------------------------------
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def test_an_owner_pays_out_now_through_the_api(owner, admin, business, ready):
+    url = f"/api/v1/businesses/{SLUG}/payouts/now/"
+    # given an admin: may see the balance, may not pay out
+    refused = _api(admin).post(
+        url, {"password": PASSWORD}, format="json", HTTP_IDEMPOTENCY_KEY="k0"
+    )
+    assert refused.status_code == 403 and Payout.objects.count() == 0
+    client = _api(owner)
+    wrong = client.post(url, {"password": "nope"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert wrong.status_code == 400 and wrong.json()["code"] == "password_wrong"
+    # when the owner asks twice with the same key
+    first = client.post(url, {"password": PASSWORD}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    again = client.post(url, {"password": PASSWORD}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    # then one payout
+    assert first.status_code == 201 and first.json()["amount"] == 5000
+    assert again.json() == first.json()
+    assert Payout.objects.get().idempotency_key == f"now:{business.pk}:api:{owner.pk}:k2"
+    nothing = client.post(url, {"password": PASSWORD}, format="json", HTTP_IDEMPOTENCY_KEY="k3")
+    assert nothing.status_code == 409 and nothing.json()["code"] == "nothing_available"
+
+
+def test_the_schedule_through_the_api(owner, admin, agent, business):
+    url = f"/api/v1/businesses/{SLUG}/payouts/schedule/"
+    assert _api(admin).get(url).json() == {"schedule": "daily"}
+    assert _api(admin).put(url, {"schedule": "off"}, format="json").status_code == 403
+    assert _api(agent).get(url).status_code == 404
+    client = _api(owner)
+    assert client.put(url, {"schedule": "weekly"}, format="json").json() == {"schedule": "weekly"}
+    assert client.put(url, {"schedule": "hourly"}, format="json").status_code == 400
+    assert client.get(url).json() == {"schedule": "weekly"}

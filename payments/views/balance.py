@@ -85,7 +85,7 @@ def balance_pay_out_now(request, slug: str):
                 actor=request.user,
                 business=business,
                 password=form.cleaned_data["password"],
-                attempt=form.cleaned_data["attempt"],
+                attempt=f"web:{form.cleaned_data['attempt']}",
             )
         except AppError as exc:
             add_form_error(form, exc)
