@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from core.errors import AppError
 from payments.models import LedgerTransaction, Payout, PayoutControl
-from payments.services import ledger, payouts
+from payments.services import ledger, payouts, pins
 from payments.tests.payout_factories import add_pix, run_on_commit_tasks
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +20,9 @@ MONDAY_NOON_SP = datetime.datetime(2026, 12, 7, 15, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_password_counter():
-    cache.clear()
+def _fresh_password_counter(owner):
+    # Only this owner's counter: clearing a Redis cache would clear the broker too.
+    cache.delete(pins._password_key(owner))
 
 
 @pytest.fixture
