@@ -57,6 +57,8 @@ from payments.serializers import (
     PaymentPageSerializer,
     PaymentSerializer,
     PayoutFilterSerializer,
+    PayoutNowInputSerializer,
+    PayoutScheduleSerializer,
     PayoutSerializer,
     PinStatusSerializer,
     RefundInputSerializer,
@@ -700,6 +702,59 @@ class BusinessPayoutListView(APIView):
         params = query_data(request, PayoutFilterSerializer)
         found = selectors.list_payouts(business=business, limit=params["limit"])
         return Response(PayoutSerializer(found, many=True).data)
+
+
+class BusinessPayoutNowView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Pay out the business's available balance now (owners)",
+        description="All of what is available now, to the default destination, confirmed "
+        "with the owner's account password. 201 with the payout (in transit; the bank "
+        "confirms shortly). 409 `payouts_paused`, `no_destination`, `nothing_available` "
+        "or `below_minimum`; 400 `password_wrong`; admins 403.",
+        parameters=[IDEMPOTENCY_KEY],
+        request=PayoutNowInputSerializer,
+        responses={201: PayoutSerializer, **IDEMPOTENCY_ERRORS},
+    )
+    @idempotent
+    @sensitive_variables("data")
+    def post(self, request, slug):
+        business = _payout_business(request, slug)
+        data = input_data(request, PayoutNowInputSerializer)
+        payout = payout_services.pay_out_now(
+            actor=request.user,
+            business=business,
+            password=data["password"],
+            attempt=f"api:{request.user.pk}:{request.idempotency_key}",
+        )
+        return Response(PayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+
+
+class BusinessPayoutScheduleView(APIView):
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="When the business is paid out automatically (admin+)",
+        responses=PayoutScheduleSerializer,
+    )
+    def get(self, request, slug):
+        business = _payout_business(request, slug)
+        return Response({"schedule": payout_services.payout_schedule(business)})
+
+    @extend_schema(
+        tags=PAYOUTS,
+        summary="Choose when the business is paid out automatically (owners)",
+        description="`daily` (the default), `weekly` (Mondays in the business's time zone) "
+        "or `off` (only when an owner asks). Admins 403.",
+        request=PayoutScheduleSerializer,
+        responses=PayoutScheduleSerializer,
+    )
+    def put(self, request, slug):
+        business = _payout_business(request, slug)
+        data = input_data(request, PayoutScheduleSerializer)
+        control = payout_services.set_payout_schedule(
+            actor=request.user, business=business, schedule=data["schedule"]
+        )
+        return Response({"schedule": control.schedule})
 
 
 def _statement_response(request, *, business=None):

@@ -366,6 +366,31 @@ class WithdrawForm(AmountForm, forms.Form):
         self.fields["attempt"].initial = attempt
 
 
+class PayoutNowForm(forms.Form):
+    """An owner's "Pay out now", confirmed with the account password. ``attempt`` is
+    the form's one-time token: submitting it twice pays out once."""
+
+    password = forms.CharField(
+        label=_("Your account password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    attempt = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class PayoutScheduleForm(forms.Form):
+    """How often the payout job pays the business out (``PayoutControl.Schedule``)."""
+
+    schedule = forms.ChoiceField(label=_("Automatic payouts"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kwargs):
+        from payments.models import PayoutControl
+
+        super().__init__(*args, **kwargs)
+        self.fields["schedule"].choices = PayoutControl.Schedule.choices
+
+
 class StatementForm(forms.Form):
     """A period for the statement export (``statements.parse_period`` checks it)."""
 

@@ -765,13 +765,22 @@ class PayoutDestination(models.Model):
 
 class PayoutControl(models.Model):
     """A platform operator's hold on a business's payouts (Django admin): while
-    ``paused``, the payout job skips the business and shows ``reason`` to it."""
+    ``paused``, the payout job skips the business and shows ``reason`` to it. Also
+    the owner's choice of automatic payouts (``schedule``); no row means daily."""
+
+    class Schedule(models.TextChoices):
+        DAILY = "daily", _("Every day")
+        WEEKLY = "weekly", _("Every Monday")
+        OFF = "off", _("Off: only when I ask")
 
     business = models.OneToOneField(
         Business, on_delete=models.CASCADE, primary_key=True, related_name="payout_control"
     )
     paused = models.BooleanField(_("payouts paused"), default=False)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    schedule = models.CharField(
+        _("automatic payouts"), max_length=10, choices=Schedule.choices, default=Schedule.DAILY
+    )
     updated_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:

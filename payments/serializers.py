@@ -22,7 +22,7 @@ from chats.serializers import BusinessRefSerializer, UserRefSerializer
 from core.cards import contains_card_number
 from core.ids import MAX_ID
 from core.money import MAX_MINOR
-from payments.models import Card, Order, Payment
+from payments.models import Card, Order, Payment, PayoutControl
 from payments.services import paying
 from payments.services.orders import MAX_LINES, MAX_QUANTITY
 
@@ -393,6 +393,19 @@ class WithdrawalInputSerializer(serializers.Serializer):
     destination_id = StrictIntegerField(min_value=1, max_value=MAX_ID)
     amount = MoneyField(min_value=1)
     pin = serializers.CharField(max_length=6, min_length=6)
+
+
+class PayoutNowInputSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        max_length=128, trim_whitespace=False, help_text=_("The owner's account password.")
+    )
+
+
+class PayoutScheduleSerializer(serializers.Serializer):
+    schedule = serializers.ChoiceField(
+        choices=PayoutControl.Schedule.choices,
+        help_text=_("Automatic payouts: every day, every Monday (business time) or off."),
+    )
 
 
 class StatementQuerySerializer(serializers.Serializer):

@@ -14,8 +14,9 @@ Postings (``payments.services.ledger.post``, one per payout and kind — the uni
 
 Locks, always in this order: the holder's ledger account (``SELECT … FOR UPDATE``),
 then the payout row. Moving money once: the payout's unique ``idempotency_key``
-(``auto:<business>:<currency>:<local day>`` for the job; ``withdraw:<user>:<client
-key>`` for a withdrawal) decides between two workers, a beat firing twice or a
+(``auto:<business>:<currency>:<local day>`` for the job; ``now:<business>:<form
+attempt>`` for an owner's "Pay out now"; ``withdraw:<user>:<client key>`` for a
+withdrawal) decides between two workers, a beat firing twice or a
 replayed request; the ledger refuses a payable balance below zero.
 """
 
@@ -29,7 +30,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Business, User
+from accounts.models import Business, Membership, User
+from accounts.services import require_role
 from core.errors import AppError
 from core.events import enqueue_on_commit
 from core.money import MAX_MINOR, format_money
@@ -54,7 +56,8 @@ class PayoutRun:
 
     business_id: int
     payout: Payout | None
-    skipped: str = ""  # "paused", "no_destination", "below_minimum", "already_paid_out"
+    # "paused", "no_destination", "below_minimum", "already_paid_out", "not_scheduled"
+    skipped: str = ""
 
 
 def _lock(account: LedgerAccount) -> LedgerAccount:
@@ -149,10 +152,29 @@ def create_business_payout(
     return PayoutRun(business.pk, payout)
 
 
+def payout_schedule(business: Business) -> str:
+    """The owner's choice of automatic payouts (``PayoutControl.Schedule``)."""
+    schedule = (
+        PayoutControl.objects.filter(business=business).values_list("schedule", flat=True).first()
+    )
+    return schedule or PayoutControl.Schedule.DAILY
+
+
+def is_scheduled(*, schedule: str, business: Business, now: datetime.datetime) -> bool:
+    """Whether the payout job pays ``business`` out on ``now``'s day: daily every
+    day, weekly on Mondays in the business's time zone, off never."""
+    if schedule == PayoutControl.Schedule.OFF:
+        return False
+    if schedule == PayoutControl.Schedule.WEEKLY:
+        return timezone.localtime(now, business.tz).weekday() == 0
+    return True
+
+
 def run_payouts(*, now: datetime.datetime | None = None) -> list[PayoutRun]:
     """The beat job: first re-drive payouts whose confirmation is overdue, then pay
-    out every business that has a merchant payable balance. Each business in its own
-    transaction; safe to run twice or on two workers at once."""
+    out every business that has a merchant payable balance and whose schedule says
+    today (``is_scheduled``). Each business in its own transaction; safe to run twice
+    or on two workers at once."""
     now = now or timezone.now()
     process_overdue_payouts(now=now)
     business_ids = (
@@ -162,10 +184,99 @@ def run_payouts(*, now: datetime.datetime | None = None) -> list[PayoutRun]:
         .values_list("business_id", flat=True)
         .distinct()
     )
+    business_ids = list(business_ids)
+    schedules = dict(
+        PayoutControl.objects.filter(business_id__in=business_ids).values_list(
+            "business_id", "schedule"
+        )
+    )
     runs = []
-    for business in Business.objects.filter(pk__in=list(business_ids)).order_by("pk"):
+    for business in Business.objects.filter(pk__in=business_ids).order_by("pk"):
+        schedule = schedules.get(business.pk, PayoutControl.Schedule.DAILY)
+        if not is_scheduled(schedule=schedule, business=business, now=now):
+            runs.append(PayoutRun(business.pk, None, "not_scheduled"))
+            continue
         runs.append(create_business_payout(business=business, now=now))
     return runs
+
+
+def pay_out_now_key(*, business: Business, attempt: str) -> str:
+    scoped = f"now:{business.pk}:{attempt}"
+    if len(scoped) <= _KEY_MAX:
+        return scoped
+    return f"now:{business.pk}:h:" + hashlib.sha256(attempt.encode()).hexdigest()
+
+
+def pay_out_now(*, actor: User, business: Business, password: str, attempt: str) -> Payout:
+    """An owner's "Pay out now": ``business``'s whole available balance to its default
+    destination at once, confirmed with ``actor``'s account password. Idempotent per
+    ``attempt`` (the form's one-time token; the same attempt again returns the first
+    payout without asking for the password). AppError: ``forbidden`` (not an owner),
+    ``payouts_paused``, ``no_destination``, the password's errors (checked outside the
+    transaction: its failure count must commit), ``nothing_available``,
+    ``below_minimum``. Locks the merchant account, then inserts and posts the payout
+    through the same ``_create`` as the job; the bank is asked after the commit."""
+    require_role(actor, business, Membership.Role.OWNER)
+    key = pay_out_now_key(business=business, attempt=attempt)
+    existing = Payout.objects.filter(idempotency_key=key, business=business).first()
+    if existing is not None:
+        return existing
+    if (reason := pause_reason(business)) is not None:
+        raise AppError(
+            _("Payouts are paused by the platform: %(reason)s") % {"reason": reason},
+            code="payouts_paused",
+            status_code=409,
+        )
+    destination = default_destination(business=business)
+    if destination is None:
+        raise AppError(
+            _("Add a bank account or Pix key to receive payouts first."),
+            code="no_destination",
+            status_code=409,
+        )
+    pins.verify_account_password(user=actor, password=password)
+    currency = business.currency
+    with transaction.atomic():
+        account = _lock(ledger.account_for_business(business, currency))
+        amount = selectors.balance_summary(business=business, currency=currency)["available"]
+        if amount <= 0:
+            raise AppError(
+                _("Nothing is available to pay out yet."),
+                code="nothing_available",
+                status_code=409,
+            )
+        if amount < settings.PAYOUT_MINIMUM:
+            raise AppError(
+                _("The minimum payout is %(minimum)s; %(amount)s is available.")
+                % {
+                    "minimum": format_money(settings.PAYOUT_MINIMUM, currency),
+                    "amount": format_money(amount, currency),
+                },
+                code="below_minimum",
+                status_code=409,
+            )
+        payout = _create(
+            account=account, destination=destination, amount=amount, key=key, requested_by=actor
+        )
+    if payout is None:  # a concurrent submit of the same form won
+        return Payout.objects.get(idempotency_key=key, business=business)
+    return payout
+
+
+@transaction.atomic
+def set_payout_schedule(*, actor: User, business: Business, schedule: str) -> PayoutControl:
+    """The owner chooses when the job pays out (``PayoutControl.Schedule``). AppError
+    ``forbidden`` (not an owner), ``schedule_invalid``. Keeps an operator's pause."""
+    require_role(actor, business, Membership.Role.OWNER)
+    if schedule not in PayoutControl.Schedule.values:
+        raise AppError(_("Choose how often to pay out."), code="schedule_invalid", field="schedule")
+    control, _created = PayoutControl.objects.select_for_update(no_key=True).get_or_create(
+        business=business
+    )
+    control.schedule = schedule
+    control.updated_at = timezone.now()
+    control.save(update_fields=["schedule", "updated_at"])
+    return control
 
 
 def withdrawal_key(*, user: User, key: str) -> str:

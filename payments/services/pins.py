@@ -277,24 +277,40 @@ def _password_key(user) -> str:
     return f"payments:pin-reset-password-failures:{user.pk}"
 
 
-def reset_pin(*, user, password: str, pin: str, pin_again: str) -> PaymentPin:
-    """Set a new PIN with the account password; clears any lock and the counter.
-
-    Wrong passwords are limited to a few per 15 minutes (AppError ``rate_limited``).
-    """
-    key = _password_key(user)
-    if (cache.get(key) or 0) >= PASSWORD_FAILURES_ALLOWED:
+def _check_password_not_limited(user) -> None:
+    if (cache.get(_password_key(user)) or 0) >= PASSWORD_FAILURES_ALLOWED:
         raise AppError(
             _("Too many wrong passwords. Wait 15 minutes and try again."),
             code="rate_limited",
             status_code=429,
         )
-    validate_new_pin(pin, pin_again)
+
+
+def _check_password(user, password: str) -> None:
+    key = _password_key(user)
     if not password or not user.check_password(password):
         if not cache.add(key, 1, timeout=PASSWORD_FAILURE_WINDOW):
             cache.incr(key)
         raise AppError(_("Wrong password."), code="password_wrong", field="password")
     cache.delete(key)
+
+
+def verify_account_password(*, user, password: str) -> None:
+    """Confirm a sensitive action (a payout on request) with the account password.
+    Wrong passwords share the PIN reset's limit: a few per 15 minutes, whichever
+    action they were typed for (AppError ``rate_limited``, ``password_wrong``)."""
+    _check_password_not_limited(user)
+    _check_password(user, password)
+
+
+def reset_pin(*, user, password: str, pin: str, pin_again: str) -> PaymentPin:
+    """Set a new PIN with the account password; clears any lock and the counter.
+
+    Wrong passwords are limited to a few per 15 minutes (AppError ``rate_limited``).
+    """
+    _check_password_not_limited(user)
+    validate_new_pin(pin, pin_again)
+    _check_password(user, password)
     with transaction.atomic():
         row, _created = PaymentPin.objects.select_for_update(no_key=True).update_or_create(
             user=user,

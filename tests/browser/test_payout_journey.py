@@ -1,6 +1,7 @@
 """Payouts in Chromium: an owner adds a Pix key and sees it masked; the Balance &
 payouts page shows available and pending money and, after the payout job, the
-payout in its history; a customer with money in the wallet withdraws it to a Pix
+payout in its history; the owner pays out now with the password and turns automatic
+payouts off; a customer with money in the wallet withdraws it to a Pix
 key and sees the withdrawal in their history."""
 
 import datetime
@@ -13,10 +14,11 @@ from accounts import services as account_services
 from catalog.tests.factories import make_product
 from chats.tests.factories import start_chat
 from payments.models import Payout
-from payments.services import orders, payouts, pins
+from payments.services import ledger, orders, payouts, pins
 from payments.tests.factories import card_for, pay
 from payments.tests.payout_factories import credit_wallet
 from tests.browser.pages import (
+    PASSWORD,
     assert_no_sideways_scroll,
     screenshot,
     sign_in,
@@ -73,6 +75,34 @@ def test_owner_gets_paid_out_and_a_customer_withdraws(open_context):
     expect(history).to_contain_text("•••.982.247-••")
     assert_no_sideways_scroll(shop)
     screenshot(shop, "payouts-merchant.png")
+
+    # R$25.00 more is available (the card payment's net is still pending today): the
+    # owner pays it out now, confirmed with the password, and turns the job off.
+    ledger.post(
+        kind="test_credit",
+        currency="BRL",
+        entries=[
+            (ledger.clearing_account("sandbox", "BRL"), -(net + 2500)),
+            (ledger.account_for_business(business, "BRL"), net + 2500),
+        ],
+    )
+    shop.reload()
+    expect(shop.locator("#balance-available")).to_contain_text("R$25.00")
+    shop.get_by_label("Your account password").fill("not my password")
+    shop.get_by_role("button", name="Pay out now").click()
+    expect(shop.get_by_text("Wrong password.")).to_be_visible()
+    assert Payout.objects.filter(business=business).count() == 1
+    shop.get_by_label("Your account password").fill(PASSWORD)
+    shop.get_by_role("button", name="Pay out now").click()
+    expect(
+        shop.get_by_text("Payout of R$25.00 to Pix CPF •••.982.247-•• is on its way.")
+    ).to_be_visible()
+    expect(shop.locator("#payout-history")).to_contain_text("In transit")
+    shop.get_by_label("Off: only when I ask").check()
+    shop.get_by_role("button", name="Save").click()
+    expect(shop.get_by_text("Automatic payouts: Off: only when I ask.")).to_be_visible()
+    expect(shop.get_by_label("Off: only when I ask")).to_be_checked()
+    assert_no_sideways_scroll(shop)
 
     # A customer with money from friends withdraws it to a Pix key.
     credit_wallet(customer, 5000)
