@@ -26,10 +26,12 @@ ROLE = Membership.Role
 class MeView(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request):
+        """My profile."""
         return Response(MeSerializer(request.user).data)
 
     @extend_schema(request=MeSerializer, responses=MeSerializer)
     def patch(self, request):
+        """Change my profile (display name, phone, language)."""
         serializer = MeSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = {
@@ -62,11 +64,13 @@ class BusinessDetailView(APIView):
 
     @extend_schema(responses=BusinessDetailSerializer)
     def get(self, request, slug):
+        """A business's public profile."""
         business = selectors.get_public_business(slug=slug)
         return Response(BusinessDetailSerializer(business, context={"request": request}).data)
 
     @extend_schema(request=BusinessUpdateSerializer, responses=BusinessDetailSerializer)
     def patch(self, request, slug):
+        """Change the business's profile (admin+)."""
         business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         serializer = BusinessUpdateSerializer(business, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -84,6 +88,7 @@ class BusinessDetailView(APIView):
 class MemberListView(APIView):
     @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request, slug):
+        """List the business's team (owners)."""
         business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.OWNER)
         return Response(MemberSerializer(selectors.list_members(business=business), many=True).data)
 
@@ -91,6 +96,7 @@ class MemberListView(APIView):
 class MemberDetailView(APIView):
     @extend_schema(request=RoleInputSerializer, responses=MemberSerializer)
     def patch(self, request, slug, membership_id):
+        """Change a team member's role (owners)."""
         business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.OWNER)
         membership = selectors.get_membership_for(business=business, membership_id=membership_id)
         serializer = RoleInputSerializer(data=request.data)
@@ -102,6 +108,7 @@ class MemberDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, slug, membership_id):
+        """Remove a team member (owners)."""
         business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.OWNER)
         membership = selectors.get_membership_for(business=business, membership_id=membership_id)
         services.remove_member(actor=request.user, membership=membership)
@@ -111,12 +118,14 @@ class MemberDetailView(APIView):
 class InvitationListView(APIView):
     @extend_schema(responses=InvitationSerializer(many=True))
     def get(self, request, slug):
+        """List the pending invitations (owners)."""
         business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.OWNER)
         invitations = selectors.list_pending_invitations(business=business)
         return Response(InvitationSerializer(invitations, many=True).data)
 
     @extend_schema(request=InvitationInputSerializer, responses={201: InvitationSerializer})
     def post(self, request, slug):
+        """Invite someone to the team by e-mail (owners)."""
         business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.OWNER)
         serializer = InvitationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
