@@ -12,7 +12,6 @@ from django_htmx.http import HttpResponseClientRedirect
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from core.http import sent_whole
-
 from core.outage import database_unavailable, is_database_unavailable
 
 
