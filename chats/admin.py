@@ -17,18 +17,7 @@ from chats.models import (
     Report,
     ScheduledMessage,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from core.admin import ReadOnlyInline
 
 
 class MessageInline(ReadOnlyInline):
