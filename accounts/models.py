@@ -93,6 +93,12 @@ class User(AbstractUser):
 class Business(models.Model):
     """A merchant's public profile. Field limits follow WhatsApp's business profile."""
 
+    # What its admins edit, on the profile page and through the API (never the fee).
+    PROFILE_FIELDS = (
+        "name", "slug", "about", "description", "category", "address", "city", "country",
+        "email", "phone", "website", "store_url", "timezone", "currency",
+    )  # fmt: skip
+
     class Category(models.TextChoices):
         RETAIL = "retail", _("Retail")
         APPAREL = "apparel", _("Apparel")
