@@ -1,6 +1,10 @@
 """What chats adds to lower apps' pages (``core.slots``, registered in
-``ChatsConfig.ready``): the signed-in home page's recent chats."""
+``ChatsConfig.ready``): the signed-in home page's recent chats and the dashboard's
+inbox entries."""
 
+from django.utils.translation import gettext_lazy as _
+
+from accounts.dashboard import register_nav
 from chats import selectors
 from core import slots
 
@@ -17,3 +21,12 @@ def recent_chats(context) -> dict:
 
 def register() -> None:
     slots.register("home.panels", recent_chats, order=10)
+    register_nav(section="inbox", label=_("Inbox"), icon="inbox", order=20, url_name="inbox")
+    register_nav(
+        section="inbox_settings",
+        label=_("Chat settings"),
+        icon="message-circle",
+        order=110,
+        url_name="inbox_settings",
+        min_role="admin",
+    )
