@@ -1,5 +1,6 @@
 """What chats adds to lower apps' pages (``core.slots``, registered in
-``ChatsConfig.ready``): the signed-in home page's recent chats and the dashboard's
+``ChatsConfig.ready``): the signed-in home page's recent chats, the shop profile's
+"Chat with us", the product page's "Ask about this product", and the dashboard's
 inbox entries."""
 
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +20,18 @@ def recent_chats(context) -> dict:
     }
 
 
+def chat_with_us(context) -> dict:
+    return {"template": "chats/_profile_chat.html"}
+
+
+def ask_about_product(context) -> dict:
+    return {"template": "chats/_product_ask.html"}
+
+
 def register() -> None:
     slots.register("home.panels", recent_chats, order=10)
+    slots.register("profile.actions", chat_with_us, order=10)
+    slots.register("product.actions", ask_about_product, order=10)
     register_nav(section="inbox", label=_("Inbox"), icon="inbox", order=20, url_name="inbox")
     register_nav(
         section="inbox_settings",
