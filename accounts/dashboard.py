@@ -42,5 +42,4 @@ def register_nav(
             "entry": {"section": section, "label": label, "icon": icon, "url": url},
         }
 
-    entry.__qualname__ = f"nav_{section}"
     slots.register(NAV, entry, order=order)
