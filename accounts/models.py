@@ -185,10 +185,10 @@ class Business(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("business_profile", kwargs={"slug": self.slug})
+    # get_absolute_url(): the public profile is the shop page, served by a higher app
+    # (catalog: the profile with its catalog), so the project, which maps URLs to
+    # apps, sets it (settings.ABSOLUTE_URL_OVERRIDES) and accounts names no higher
+    # app's URL (docs/architecture.md, "Layers").
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

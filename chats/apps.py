@@ -5,8 +5,7 @@ class ChatsConfig(AppConfig):
     name = "chats"
 
     def ready(self) -> None:
-        from accounts.home import register_panel
-        from chats import kinds  # noqa: F401  (registers the built-in message kinds)
-        from chats.home import recent_chats
+        # Importing kinds registers the built-in message kinds.
+        from chats import kinds, ui  # noqa: F401
 
-        register_panel(recent_chats)
+        ui.register()
