@@ -13,7 +13,7 @@ from payments import selectors
 from payments.api.common import DELETED, WALLET
 from payments.gateway import CardDetails
 from payments.models import WebAuthnCredential
-from payments.serializers import (
+from payments.serializers.cards import (
     CardInputSerializer,
     CardSerializer,
     FingerprintInputSerializer,

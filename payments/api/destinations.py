@@ -13,10 +13,7 @@ from core.api import input_data
 from core.errors import AppError
 from payments import selectors
 from payments.api.common import DELETED, PAYOUTS, payout_business
-from payments.serializers import (
-    DestinationInputSerializer,
-    DestinationSerializer,
-)
+from payments.serializers.destinations import DestinationInputSerializer, DestinationSerializer
 from payments.services import destinations as destination_services
 
 

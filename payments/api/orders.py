@@ -18,7 +18,7 @@ from core.api import id_page, input_data, query_data
 from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDERS, ROLE
 from payments.idempotency import idempotent
-from payments.serializers import (
+from payments.serializers.orders import (
     OrderFilterSerializer,
     OrderInputSerializer,
     OrderPageSerializer,

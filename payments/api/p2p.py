@@ -17,15 +17,15 @@ from core.errors import AppError
 from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, P2P
 from payments.idempotency import idempotent, payment_key
-from payments.serializers import (
+from payments.serializers.cards import WebAuthnOptionsSerializer
+from payments.serializers.p2p import (
     MoneyInputSerializer,
     MoneyRequestSerializer,
     P2POptionsInputSerializer,
     P2PPaymentSerializer,
-    PayInputSerializer,
     SendMoneyInputSerializer,
-    WebAuthnOptionsSerializer,
 )
+from payments.serializers.paying import PayInputSerializer
 from payments.services import p2p
 
 

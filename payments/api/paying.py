@@ -20,13 +20,13 @@ from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, PAYING, ROLE
 from payments.idempotency import idempotent, payment_key
 from payments.models import Payment
-from payments.serializers import (
+from payments.serializers.cards import WebAuthnOptionsSerializer
+from payments.serializers.paying import (
     BusinessPaymentPageSerializer,
     PayInputSerializer,
     PaymentFilterSerializer,
     PaymentPageSerializer,
     PaymentSerializer,
-    WebAuthnOptionsSerializer,
 )
 from payments.services import paying, webauthn
 

@@ -17,7 +17,7 @@ from core.errors import AppError
 from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, PAYOUTS, payout_business
 from payments.idempotency import idempotent
-from payments.serializers import (
+from payments.serializers.payouts import (
     BalanceSerializer,
     PayoutFilterSerializer,
     PayoutNowInputSerializer,

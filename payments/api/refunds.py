@@ -13,10 +13,7 @@ from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, REFUNDS, ROLE
 from payments.idempotency import idempotent, payment_key
 from payments.models import Refund
-from payments.serializers import (
-    RefundInputSerializer,
-    RefundSerializer,
-)
+from payments.serializers.refunds import RefundInputSerializer, RefundSerializer
 from payments.services import refunds
 
 
