@@ -22,7 +22,8 @@ from accounts.views import render_dashboard
 from chats import selectors as chat_selectors
 from core.errors import AppError, add_form_error
 from payments import selectors
-from payments.forms import PaymentRequestForm, RefundForm
+from payments.forms.orders import PaymentRequestForm
+from payments.forms.refunds import RefundForm
 from payments.models import Order
 from payments.services import orders as services
 from payments.services import refunds

@@ -21,7 +21,8 @@ from accounts.views import render_dashboard
 from core.errors import AppError, add_form_error
 from core.money import format_money
 from payments import selectors
-from payments.forms import BankAccountForm, PixKeyForm, StatementForm, WithdrawForm
+from payments.forms.destinations import BankAccountForm, PixKeyForm
+from payments.forms.payouts import StatementForm, WithdrawForm
 from payments.services import destinations as destination_services
 from payments.services import payouts as payout_services
 from payments.statements import parse_period, write_statement

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, add_form_error
-from payments.forms import ShipForm
+from payments.forms.shipping import ShipForm
 from payments.models import Order
 from payments.services import shipping as services
 from payments.views.orders import _business_order, render_order_detail
