@@ -18,6 +18,7 @@ from payments.models import (
     Payment,
     Refund,
 )
+from payments.services import payouts
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -283,8 +284,6 @@ class PayoutControlAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from payments.services import payouts
-
         saved = payouts.set_payouts_paused(
             business=obj.business, paused=obj.paused, reason=obj.reason
         )
@@ -292,8 +291,6 @@ class PayoutControlAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause payouts of the selected businesses")
     def pause(self, request, queryset):
-        from payments.services import payouts
-
         for control in queryset.select_related("business"):
             payouts.set_payouts_paused(
                 business=control.business, paused=True, reason=control.reason
@@ -302,8 +299,6 @@ class PayoutControlAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume payouts of the selected businesses")
     def resume(self, request, queryset):
-        from payments.services import payouts
-
         for control in queryset.select_related("business"):
             payouts.set_payouts_paused(business=control.business, paused=False)
         messages.success(request, "Payouts resumed.")
