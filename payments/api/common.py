@@ -9,17 +9,13 @@ from accounts.models import Membership
 from accounts.selectors import get_business_for
 
 ROLE = Membership.Role
-
+# The OpenAPI tags, one per area.
 WALLET = ["payments (wallet)"]
-
 ORDERS = ["payments (orders)"]
-
 PAYING = ["payments (paying)"]
-
 REFUNDS = ["payments (refunds)"]
-
 P2P = ["payments (person to person)"]
-
+PAYOUTS = ["payments (payouts)"]
 DELETED = {204: OpenApiResponse(description=gettext_lazy("Deleted."))}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -39,8 +35,7 @@ IDEMPOTENCY_ERRORS = {
     422: OpenApiResponse(description="This key was used for a different request."),
 }
 
-PAYOUTS = ["payments (payouts)"]
-
 
 def payout_business(request, slug):
+    """The business of a payout endpoint: its admins and owners (404 for anyone else)."""
     return get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)

@@ -90,7 +90,6 @@ class _DestinationDefault(_DestinationBase):
 
 
 _BUSINESS_DEST = "Admins and owners read (masked); only owners change (admins: 403)."
-
 _MY_DEST = "The user's own, for withdrawing the wallet."
 
 

@@ -11,22 +11,17 @@ from core.ids import MAX_ID
 from core.money import MAX_MINOR
 
 PAGE = 50
-
 MAX_PAGE = 200
-
 # Strings, not enums: another enum named "status" (conversations have one) would make
 # drf-spectacular warn about the name collision, and the schema check fails on warnings.
 ORDER_STATUS = (
     "pending, processing (paid), partially_shipped, shipped, completed, canceled, expired, "
     "partially_refunded, refunded"
 )
-
 PAYMENT_STATUS = (
     "pending (3-D Secure under way), succeeded, failed, canceled, partially_refunded, refunded"
 )
-
 REFUND_STATUS = "pending (the gateway has not answered yet), succeeded, failed"
-
 MONEY_REQUEST_STATUS = "pending, paid, canceled (by the requester), declined (by the payer)"
 
 
