@@ -19,6 +19,7 @@ from payments.models import (
     Payment,
     Refund,
 )
+from payments.services import payouts
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -268,8 +269,6 @@ class PayoutControlAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from payments.services import payouts
-
         saved = payouts.set_payouts_paused(
             business=obj.business, paused=obj.paused, reason=obj.reason
         )
@@ -277,8 +276,6 @@ class PayoutControlAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause payouts of the selected businesses")
     def pause(self, request, queryset):
-        from payments.services import payouts
-
         for control in queryset.select_related("business"):
             payouts.set_payouts_paused(
                 business=control.business, paused=True, reason=control.reason
@@ -287,8 +284,6 @@ class PayoutControlAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume payouts of the selected businesses")
     def resume(self, request, queryset):
-        from payments.services import payouts
-
         for control in queryset.select_related("business"):
             payouts.set_payouts_paused(business=control.business, paused=False)
         messages.success(request, "Payouts resumed.")

@@ -10,8 +10,11 @@ importing payments (docs/payments.md, "Orders").
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.models import Business
+from catalog.models import Product
 from chats import kinds
 from core.money import format_money
+from payments.models import MoneyRequest, Order, Payment, Refund
 
 
 def _attach(messages, *, key: str, attr: str, queryset, conversation_of) -> None:
@@ -49,8 +52,6 @@ def _with_amount(text: str, amount, currency) -> str:
 def _prefetch_orders(messages) -> None:
     """Attach ``message.order`` (with its items): two queries for any number of
     messages."""
-    from payments.models import Order
-
     _attach(
         messages, key="order_id", attr="order",
         queryset=Order.objects.prefetch_related("items"),
@@ -66,8 +67,6 @@ def _preview_payment_request(message) -> str:
 
 def _prefetch_receipts(messages) -> None:
     """Attach ``message.payment`` (with its order and card): one query."""
-    from payments.models import Payment
-
     _attach(
         messages, key="payment_id", attr="payment",
         queryset=Payment.objects.select_related("order", "card"),
@@ -84,9 +83,6 @@ def _preview_receipt(message) -> str:
 def _prefetch_carts(messages) -> None:
     """Attach ``message.lines`` (live products, quantities, totals) and
     ``message.business_slug``: two queries for any number of carts."""
-    from accounts.models import Business
-    from catalog.models import Product
-
     wanted = {
         item.get("product_id")
         for m in messages
@@ -129,8 +125,6 @@ def _preview_cart(message) -> str:
 
 def _prefetch_refunds(messages) -> None:
     """Attach ``message.refund`` (with its order): one query."""
-    from payments.models import Refund
-
     _attach(
         messages, key="refund_id", attr="refund",
         queryset=Refund.objects.select_related("order"),
@@ -146,8 +140,6 @@ def _preview_refund(message) -> str:
 
 def _prefetch_p2p(messages) -> None:
     """Attach ``message.payment`` (with payer and payee): one query."""
-    from payments.models import Payment
-
     _attach(
         messages, key="payment_id", attr="payment",
         queryset=Payment.objects.filter(payee__isnull=False).select_related("payer", "payee"),
@@ -164,8 +156,6 @@ def _preview_p2p(message) -> str:
 
 def _prefetch_money_requests(messages) -> None:
     """Attach ``message.money_request`` (with requester and payer): one query."""
-    from payments.models import MoneyRequest
-
     _attach(
         messages, key="money_request_id", attr="money_request",
         queryset=MoneyRequest.objects.select_related("requester", "payer"),

@@ -3,13 +3,28 @@ docs/payments.md); the caller has already checked that the acting user may see w
 it asks for, unless a function takes ``user`` and scopes by it itself.
 """
 
-from django.db.models import Q, QuerySet
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import Business, Membership, User
 from chats.services import staff_membership
 from core.ids import parse_int
-from payments.models import Card, LedgerAccount, LedgerEntry, Order, Payment
+from payments.models import (
+    Card,
+    LedgerAccount,
+    LedgerEntry,
+    Order,
+    Payment,
+    Payout,
+    PayoutDestination,
+    Refund,
+)
 
 # --- Ledger ------------------------------------------------------------------------
 
@@ -164,20 +179,9 @@ def balance_summary(*, business: Business, currency: str, now=None) -> dict:
     """The merchant's balance split into what is available now and what is still
     pending, with the day each pending part becomes available (D+1 for debit cards,
     D+2 for credit). The caller checks that the acting user may see it."""
-    import datetime
-
-    from django.utils import timezone
-
-    from payments.models import Payment
-
     now = now or timezone.now()
     total = balance_for_business(business=business, currency=currency)
     horizon = now - datetime.timedelta(days=max(AVAILABLE_AFTER.values()))
-    from django.db.models import F, Q, Sum
-    from django.db.models.functions import Coalesce
-
-    from payments.models import Refund
-
     # A refund is taken from the payable when it is made (its net: amount − our fee
     # share), so a refunded part of a payment is no longer pending either.
     refunded_net = Coalesce(
@@ -220,8 +224,6 @@ def balance_summary(*, business: Business, currency: str, now=None) -> dict:
 def list_destinations(*, business: Business | None = None, user: User | None = None):
     """The live payout destinations of ``business`` or, without one, of ``user``
     (default first). The caller checks that the acting user may see the business's."""
-    from payments.models import PayoutDestination
-
     if business is not None:
         qs = PayoutDestination.objects.filter(business=business)
     elif user is not None:
@@ -246,8 +248,6 @@ def get_destination_for(*, destination_id, business: Business | None = None, use
 
 def list_payouts(*, business: Business | None = None, user: User | None = None, limit: int = 50):
     """The newest payouts of ``business`` or, without one, of ``user``'s wallet."""
-    from payments.models import Payout
-
     if business is not None:
         qs = Payout.objects.filter(business=business)
     elif user is not None:
@@ -281,12 +281,6 @@ def statement_entries(
     """The opening balance and the postings to the payable account (merchant, or the
     user's wallet) from the local day ``start`` to ``end`` inclusive, oldest first:
     ``(opening, entries)``. Days are the business's time zone (the user's: the site's)."""
-    import datetime
-    import zoneinfo
-
-    from django.conf import settings
-    from django.db.models import Sum
-
     if business is not None:
         accounts = LedgerAccount.objects.filter(
             business=business, kind=LedgerAccount.Kind.MERCHANT_PAYABLE, currency=currency

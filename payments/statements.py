@@ -7,6 +7,9 @@ opening balance on the first line."""
 import csv
 import datetime
 
+from django.utils.translation import gettext as _
+
+from core.errors import AppError
 from core.money import from_minor
 
 # ``gross`` and ``fee``: what the customer paid and the processing fee, on a card
@@ -59,10 +62,6 @@ def write_statement(out, *, opening: int, entries, currency: str, tz) -> int:
 def parse_period(start, end, *, today: datetime.date) -> tuple[datetime.date, datetime.date]:
     """Validate a statement period (dates already parsed): start ≤ end, not in the
     future beyond today, within 2000–today. AppError naming the field otherwise."""
-    from django.utils.translation import gettext as _
-
-    from core.errors import AppError
-
     if start is None or end is None:
         raise AppError(_("Enter both dates."), code="period_invalid", field="start")
     if start < datetime.date(2000, 1, 1) or end < datetime.date(2000, 1, 1):

@@ -3,7 +3,15 @@
 from celery import shared_task
 
 from payments.idempotency import purge_idempotency_records
-from payments.services import orders, webauthn
+from payments.services import (
+    destinations,
+    orders,
+    payouts,
+    reconciliation,
+    recovery,
+    refunds,
+    webauthn,
+)
 
 
 @shared_task(acks_late=True)
@@ -26,16 +34,12 @@ def purge_stale_records() -> dict:
 def run_payouts() -> int:
     """Pay out every business's available balance (beat: ``run-payouts``). Returns how
     many payouts were created."""
-    from payments.services import payouts
-
     return sum(1 for run in payouts.run_payouts() if run.payout is not None)
 
 
 @shared_task(acks_late=True)
 def process_payout(payout_id: int) -> str:
     """Ask the bank for the payout's transfer and settle it once decided."""
-    from payments.services import payouts
-
     return payouts.process_payout(payout_id=payout_id)
 
 
@@ -43,8 +47,6 @@ def process_payout(payout_id: int) -> str:
 def send_destination_email(destination_id: int, action: str, actor_id: int | None) -> int:
     """Left for messages enqueued before the upgrade: destination e-mails are now
     queued as rows in the change's transaction (core.mail); this queues them."""
-    from payments.services import destinations
-
     return destinations.send_destination_email(
         destination_id=destination_id, action=action, actor_id=actor_id
     )
@@ -53,8 +55,6 @@ def send_destination_email(destination_id: int, action: str, actor_id: int | Non
 @shared_task(acks_late=True)
 def reconcile() -> int:
     """Run every reconciliation check (beat: nightly). Returns the discrepancy count."""
-    from payments.services import reconciliation
-
     return reconciliation.run_reconciliation().discrepancy_count
 
 
@@ -62,8 +62,6 @@ def reconcile() -> int:
 def retry_pending_refunds() -> int:
     """Ask the gateway again, with the same keys, about refunds it did not answer
     (beat: every minute)."""
-    from payments.services import refunds
-
     return refunds.retry_pending_refunds()
 
 
@@ -72,8 +70,6 @@ def recover_stranded_money() -> dict:
     """Settle what a dead process left half done (beat: every minute): payments pending
     past ``PAYMENT_RECOVERY_GRACE`` (asked at the gateway by their key) and payouts
     whose bank confirmation is overdue. docs/payments.md, "Recovery"."""
-    from payments.services import payouts, recovery
-
     return {
         "payments_settled": recovery.recover_payments(),
         "payouts_checked": payouts.process_overdue_payouts(),

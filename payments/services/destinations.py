@@ -15,16 +15,19 @@ import re
 import uuid
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from stdnum.br import cnpj, cpf
 
 from accounts.models import Business, Membership, User
 from accounts.services import require_role
 from core.errors import AppError
+from core.mail import queue_email
 from payments.banks import BANKS
 from payments.models import PayoutDestination
 
@@ -329,12 +332,6 @@ def queue_destination_emails(
     "default", "removed"), masked, each in its recipient's language. Call it in the
     change's transaction: the change and its e-mails commit together, and a worker or
     broker lost afterwards loses none (docs/outbox.md). Returns how many."""
-    from django.conf import settings
-    from django.template.loader import render_to_string
-    from django.utils import translation
-
-    from core.mail import queue_email
-
     if destination.business_id:
         recipients = list(
             User.objects.filter(

@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
+from catalog.models import Product
 from chats import events
 from chats.models import Conversation, Message, Participant, ScheduledMessage
 from chats.outbox import cancel_scheduled, schedule_message
-from chats.services import post_message, staff_membership
+from chats.services import post_message, staff_membership, start_conversation
 from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID
@@ -65,8 +66,6 @@ def _quantity(value: Any, field: str) -> int:
 
 def _clean_lines(business: Business, lines: Sequence[dict]) -> list[OrderItem]:
     """Validated, unsaved items; product lines snapshot the product's name and price now."""
-    from catalog.models import Product
-
     if not isinstance(lines, list | tuple) or not lines:
         raise AppError(_("Add at least one item."), code="no_items", field="lines")
     if len(lines) > MAX_LINES:
@@ -401,9 +400,6 @@ def send_cart(*, customer: User, business: Business, quantities: dict[int, int])
     """The customer sends their cart into the chat with ``business`` (a ``cart``
     message the merchant turns into a payment request). Only this business's active
     products are kept; returns the message."""
-    from catalog.models import Product
-    from chats.services import start_conversation
-
     products = Product.objects.filter(business=business, is_active=True, pk__in=quantities)
     items = [
         {"product_id": p.pk, "quantity": quantities[p.pk]}

@@ -30,9 +30,11 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from chats import events
 from chats.models import Conversation, Message, Participant
 from chats.services import post_message
 from core.errors import AppError
+from core.ids import parse_int
 from core.money import MAX_MINOR, format_money
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
@@ -398,8 +400,6 @@ def _post_card(payment: Payment) -> None:
 
 
 def _refresh(request: MoneyRequest) -> None:
-    from chats import events
-
     if request.message_id is None:
         return
     message = (
@@ -445,8 +445,6 @@ def request_money(
 
 def get_money_request_for(*, user: User, request_id) -> MoneyRequest:
     """A money request its requester or payer may see; ``not_found`` otherwise."""
-    from core.ids import parse_int
-
     pk = parse_int(request_id)
     request = (
         MoneyRequest.objects.select_related("requester", "payer", "conversation")

@@ -34,6 +34,7 @@ from accounts.models import User
 from catalog.selectors import check_stock
 from catalog.services import take_stock
 from chats.models import Participant
+from chats.services import post_message
 from core.errors import AppError
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
@@ -261,8 +262,6 @@ def _post_receipt(payment: Payment, order: Order) -> None:
     """The receipt card, in both sides' chat, live (kind ``payment_receipt``).
     ``order`` is read by :func:`_lock_order_to_settle`; the card renders ``payment``
     as it is (its order and card at hand), without reading it back."""
-    from chats.services import post_message
-
     post_message(
         conversation=order.conversation,
         sender=_business_side(order),

@@ -65,9 +65,9 @@ def _lock(account: LedgerAccount) -> LedgerAccount:
 
 
 def _enqueue_processing(payout: Payout) -> None:
-    from payments import tasks
-
-    enqueue_on_commit(tasks.process_payout, payout.pk, countdown=settings.PAYOUT_CONFIRM_DELAY)
+    enqueue_on_commit(
+        "payments.tasks.process_payout", payout.pk, countdown=settings.PAYOUT_CONFIRM_DELAY
+    )
 
 
 def _create(

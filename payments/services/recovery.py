@@ -107,6 +107,10 @@ def _recover(payment: Payment, now: datetime.datetime) -> Payment:
 
 
 def _settle(payment: Payment, result: ChargeResult) -> Payment:
+    # Imported here, not at the top: a cycle forces it. ``paying`` and ``p2p`` call
+    # this module (``resume_attempt``: a retried attempt recovers before it answers)
+    # and it settles through theirs; the recursion is the design (one ``_settle`` per
+    # kind of payment, the request's and the recovery's alike).
     from payments.services import p2p, paying
 
     if payment.order_id is None:

@@ -29,6 +29,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
+from chats.models import Participant
+from chats.services import post_message
 from core.errors import AppError
 from core.money import MAX_MINOR, format_money
 from payments.gateway import get_gateway
@@ -284,9 +286,6 @@ def _settle(refund: Refund, *, reference: str, error: AppError | None) -> Refund
 
 def _post_card(refund: Refund, order: Order) -> None:
     """The refund card, live in both sides' chat (kind ``refund``)."""
-    from chats.models import Participant
-    from chats.services import post_message
-
     business_side = Participant.objects.get(
         conversation_id=order.conversation_id, business_id=order.business_id
     )

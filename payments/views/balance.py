@@ -20,7 +20,7 @@ from accounts.views import render_dashboard
 from core.errors import AppError, add_form_error
 from core.money import format_money
 from payments import selectors
-from payments.forms import PayoutNowForm, PayoutScheduleForm, StatementForm
+from payments.forms.payouts import PayoutNowForm, PayoutScheduleForm, StatementForm
 from payments.services import payouts
 
 

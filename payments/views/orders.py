@@ -16,23 +16,25 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
+from catalog.models import Product
 from chats import selectors as chat_selectors
+from chats.models import Message
 from core.errors import AppError, add_form_error
 from payments import selectors
-from payments.forms import PaymentRequestForm, RefundForm
+from payments.forms.orders import PaymentRequestForm
+from payments.forms.refunds import RefundForm
 from payments.models import Order
 from payments.services import orders as services
 from payments.services import refunds
+from payments.views.order_page import business_order, render_order_detail
+from payments.views.paying import pay_context
 
 PAGE = 50
 
 
 def _products(business):
-    from catalog.models import Product
-
     return Product.objects.filter(business=business, is_active=True).order_by("position", "name")[
         :200
     ]
@@ -41,8 +43,6 @@ def _products(business):
 def _from_cart(conversation, message_id) -> dict:
     """The quantities of a cart the customer sent in this conversation, as the form's
     initial values ("one click" from the cart card; the merchant adds shipping)."""
-    from chats.models import Message
-
     if not str(message_id or "").isdigit():
         return {}
     message = Message.objects.filter(
@@ -120,63 +120,17 @@ def orders(request, slug: str):
     )
 
 
-def _business_order(request, slug: str, order_id: int) -> tuple:
-    business = get_business_for(user=request.user, slug=slug)
-    order = selectors.get_order_for(user=request.user, order_id=order_id)
-    if order.membership is None or order.business_id != business.pk:
-        raise Http404
-    return business, order
-
-
-def _refund_context(business, order, form=None) -> dict:
-    payment = refunds.refundable_payment(order)
-    can_refund = (
-        payment is not None
-        and payment.refundable > 0
-        and business.membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN)
-    )
-    return {
-        "payment": payment,
-        "refunds": refunds.list_refunds(order=order),
-        "can_refund": can_refund,
-        "refund_form": form
-        or RefundForm(currency=order.currency, initial={"attempt": refunds.new_refund_key()}),
-    }
-
-
 @login_required
 def order_detail(request, slug: str, order_id: int):
-    business, order = _business_order(request, slug, order_id)
+    business, order = business_order(request, slug, order_id)
     return render_order_detail(request, business, order)
-
-
-def render_order_detail(request, business, order, *, refund_form=None, ship_form=None, status=200):
-    """The order's page; ``refund_form`` / ``ship_form``: a bound form with its errors."""
-    from payments.views.shipping import shipping_context
-
-    response = render_dashboard(
-        request,
-        business,
-        "orders",
-        "payments/orders/detail.html",
-        {
-            "order": order,
-            "items": list(order.items.all()),
-            "events": list(order.events.select_related("actor")),
-            "can_cancel": order.status == Order.Status.PENDING,
-            **shipping_context(order, ship_form),
-        }
-        | _refund_context(business, order, refund_form),
-    )
-    response.status_code = status
-    return response
 
 
 @login_required
 @require_POST
 def order_refund(request, slug: str, order_id: int):
     """Refund part or all of the order (owners and admins; the service checks)."""
-    business, order = _business_order(request, slug, order_id)
+    business, order = business_order(request, slug, order_id)
     form = RefundForm(request.POST, currency=order.currency)
     if form.is_valid() and form.cleaned_data["amount"] is not None:
         data = form.cleaned_data
@@ -206,7 +160,7 @@ def order_refund(request, slug: str, order_id: int):
 @login_required
 @require_POST
 def order_cancel(request, slug: str, order_id: int):
-    _business, order = _business_order(request, slug, order_id)
+    _business, order = business_order(request, slug, order_id)
     try:
         services.cancel_order(actor=request.user, order=order)
     except AppError as exc:
@@ -227,8 +181,6 @@ def order_review(request, order_id: int):
         back = reverse("chat_thread", args=[order.conversation_id])
     context = {"order": order, "items": list(order.items.all()), "back_url": back}
     if order.customer_id == request.user.pk and order.status == Order.Status.PENDING:
-        from payments.views.paying import pay_context
-
         context |= pay_context(request, order)
     return render(request, "payments/orders/review.html", context)
 

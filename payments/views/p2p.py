@@ -17,7 +17,8 @@ from chats import selectors as chat_selectors
 from core.errors import AppError, add_form_error
 from core.money import format_money, parse_money
 from payments import selectors
-from payments.forms import PayForm, RequestMoneyForm, SendMoneyForm
+from payments.forms.p2p import RequestMoneyForm, SendMoneyForm
+from payments.forms.paying import PayForm
 from payments.models import P2PLimits
 from payments.services import p2p, paying, pins
 from payments.services import webauthn as webauthn_service

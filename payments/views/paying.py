@@ -17,7 +17,7 @@ from chats import consent
 from chats.models import ConsentSource, Contact
 from core.errors import AppError, add_form_error
 from payments import selectors
-from payments.forms import PayForm
+from payments.forms.paying import PayForm
 from payments.models import Order, Payment
 from payments.services import paying, pins
 from payments.services import webauthn as webauthn_service

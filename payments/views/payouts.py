@@ -21,10 +21,12 @@ from accounts.views import render_dashboard
 from core.errors import AppError, add_form_error
 from core.money import format_money
 from payments import selectors
-from payments.forms import BankAccountForm, PixKeyForm, StatementForm, WithdrawForm
+from payments.forms.destinations import BankAccountForm, PixKeyForm
+from payments.forms.payouts import StatementForm, WithdrawForm
 from payments.services import destinations as destination_services
 from payments.services import payouts as payout_services
 from payments.statements import parse_period, write_statement
+from payments.views.balance import render_balance
 
 ROLE = Membership.Role
 _FORMS = {"pix": PixKeyForm, "bank_account": BankAccountForm}
@@ -284,8 +286,6 @@ def balance_statement(request, slug):
     response, form = _statement(request, business=business)
     if response is not None:
         return response
-    from payments.views.balance import render_balance
-
     return render_balance(request, business, statement_form=form, status=400)
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core.errors import AppError, add_form_error
 from core.http import next_url
-from payments.forms import FingerprintNameForm, PinChangeForm, PinResetForm, PinSetForm
+from payments.forms.cards import FingerprintNameForm, PinChangeForm, PinResetForm, PinSetForm
 from payments.models import WebAuthnCredential
 from payments.services import pins, webauthn
 

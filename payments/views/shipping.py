@@ -1,7 +1,7 @@
 """Shipping an order from the dashboard: mark (some of) it shipped, then delivered.
 
 The forms sit on the order's page (``order_detail``); errors come back on it with
-what was typed. Authorization as for the other order views (``_business_order``:
+what was typed. Authorization as for the other order views (``business_order``:
 another business's order is "not found").
 """
 
@@ -13,28 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, add_form_error
-from payments.forms import ShipForm
-from payments.models import Order
+from payments.forms.shipping import ShipForm
 from payments.services import shipping as services
-from payments.views.orders import _business_order, render_order_detail
-
-
-def shipping_context(order: Order, form: ShipForm | None = None) -> dict:
-    """What the order page's shipping panel shows: the shipments, and the forms that
-    apply to the order's status."""
-    shipments = list(order.shipments.prefetch_related("items__order_item"))
-    context = {"shipments": shipments, "ship_form": None, "can_deliver": False}
-    if order.status in services.SHIPPABLE:
-        remaining = services.remaining_quantities(order)
-        context["ship_form"] = form or ShipForm(items=order.items.all(), remaining=remaining)
-    context["can_deliver"] = order.status == Order.Status.SHIPPED
-    return context
+from payments.views.order_page import business_order, render_order_detail
 
 
 @login_required
 @require_POST
 def order_ship(request, slug: str, order_id: int):
-    business, order = _business_order(request, slug, order_id)
+    business, order = business_order(request, slug, order_id)
     try:
         # Before the form: on an order that cannot ship, the page shows no form to
         # hold its errors. The service checks again under the order's lock.
@@ -78,7 +65,7 @@ def order_ship(request, slug: str, order_id: int):
 @login_required
 @require_POST
 def order_deliver(request, slug: str, order_id: int):
-    _business, order = _business_order(request, slug, order_id)
+    _business, order = business_order(request, slug, order_id)
     try:
         services.mark_delivered(actor=request.user, order=order)
     except AppError as exc:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from core.errors import AppError, add_form_error
 from core.http import next_url
 from payments import selectors
-from payments.forms import CardForm
+from payments.forms.cards import CardForm
 from payments.gateway import get_gateway
 from payments.services import cards as card_services
 from payments.services import p2p
