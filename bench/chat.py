@@ -161,7 +161,7 @@ def load_chats(clients: int, conversations: int) -> Plan:
 
     from accounts import services as account_services
     from accounts.models import Membership, User
-    from chats import services
+    from chats.services import conversations as chat_conversations
 
     per_conversation = clients // conversations
     customer_tabs = max(1, per_conversation // 3)
@@ -203,7 +203,9 @@ def load_chats(clients: int, conversations: int) -> Plan:
         customer = User.objects.create_user(
             email=f"customer{n}@bench.invalid", display_name=f"Customer {n}"
         )
-        conversation, _created = services.start_conversation(customer=customer, business=business)
+        conversation, _created = chat_conversations.start_conversation(
+            customer=customer, business=business
+        )
         conversation_ids.append(conversation.pk)
         inboxes[conversation.pk] = business.slug
         # The remainder of clients // conversations goes to the first conversations.

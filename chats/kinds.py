@@ -16,6 +16,8 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from catalog.models import Product, ProductPhoto
+
 
 @dataclass(frozen=True)
 class MessageKind:
@@ -74,8 +76,6 @@ def _product_ids(message) -> list[int]:
 
 
 def _prefetch_products(messages) -> None:
-    from catalog.models import Product, ProductPhoto
-
     wanted = {pid for m in messages for pid in _product_ids(m) if isinstance(pid, int)}
     products = {
         p.pk: p

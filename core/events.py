@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -118,21 +119,44 @@ def send_events(collected: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 def enqueue_on_commit(
-    task: Any, *args: Any, countdown: float | None = None, robust: bool = False, **kwargs: Any
+    task: str | Any,
+    *args: Any,
+    countdown: float | None = None,
+    robust: bool = False,
+    **kwargs: Any,
 ) -> None:
     """Enqueue a Celery task after the current transaction commits.
+
+    ``task`` is the task's name (``"chats.tasks.send_unread_email"``): services
+    enqueue their app's tasks by name, so a services module never imports the tasks
+    module that imports it. (A task object is still taken, from the callers not yet
+    moved to names.) An unknown name raises at once, inside the service, not at the
+    commit.
 
     ``countdown`` (seconds) delays its execution, as Celery's ``apply_async`` does.
     ``robust``: a broker that cannot be reached is logged and ignored instead of
     raised, for tasks that are only a shortcut to work a scheduled job does anyway
     (the outbox's immediate sends: the beat's dispatch finds the rows).
     """
+    if isinstance(task, str):
+        task = registered_task(task)
     if countdown is None:
         transaction.on_commit(lambda: task.delay(*args, **kwargs), robust=robust)
     else:
         transaction.on_commit(
             lambda: task.apply_async(args, kwargs, countdown=countdown), robust=robust
         )
+
+
+def registered_task(name: str) -> Any:
+    """The Celery task registered as ``name``. A worker imports every app's tasks
+    module at start; a web process imports them the first time it asks for one here
+    (Celery's autodiscovery, which the worker runs: the same modules, found the same
+    way)."""
+    tasks = current_app.tasks
+    if name not in tasks:
+        current_app.loader.import_default_modules()
+    return tasks[name]
 
 
 def run_on_commit(fn: Callable[[], Any]) -> None:

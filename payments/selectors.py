@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Business, Membership, User
-from chats.services import staff_membership
+from chats.services.access import staff_membership
 from core.ids import parse_int
 from payments.models import Card, LedgerAccount, LedgerEntry, Order, Payment
 

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Business, User
 from chats import events
 from chats.models import Conversation, Message, Participant, ScheduledMessage
-from chats.outbox import cancel_scheduled, schedule_message
-from chats.services import post_message, staff_membership
+from chats.services.access import staff_membership
+from chats.services.messages import post_message
+from chats.services.outbox import cancel_scheduled, schedule_message
 from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID
@@ -402,7 +403,7 @@ def send_cart(*, customer: User, business: Business, quantities: dict[int, int])
     message the merchant turns into a payment request). Only this business's active
     products are kept; returns the message."""
     from catalog.models import Product
-    from chats.services import start_conversation
+    from chats.services.conversations import start_conversation
 
     products = Product.objects.filter(business=business, is_active=True, pk__in=quantities)
     items = [

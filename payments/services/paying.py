@@ -261,7 +261,7 @@ def _post_receipt(payment: Payment, order: Order) -> None:
     """The receipt card, in both sides' chat, live (kind ``payment_receipt``).
     ``order`` is read by :func:`_lock_order_to_settle`; the card renders ``payment``
     as it is (its order and card at hand), without reading it back."""
-    from chats.services import post_message
+    from chats.services.messages import post_message
 
     post_message(
         conversation=order.conversation,

@@ -285,7 +285,7 @@ def _settle(refund: Refund, *, reference: str, error: AppError | None) -> Refund
 def _post_card(refund: Refund, order: Order) -> None:
     """The refund card, live in both sides' chat (kind ``refund``)."""
     from chats.models import Participant
-    from chats.services import post_message
+    from chats.services.messages import post_message
 
     business_side = Participant.objects.get(
         conversation_id=order.conversation_id, business_id=order.business_id

@@ -8,8 +8,9 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from chats import consent, selectors
+from chats import selectors
 from chats.models import ConsentSource, Contact
+from chats.services import consent
 
 
 @login_required

@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from chats import kinds
 from chats.models import MAX_TEXT, Conversation, ScheduledMessage
-from chats.services import Draft, append_messages, lock_conversations
+from chats.services.messages import Draft, append_messages, lock_conversations
 from core.errors import AppError
 from core.events import collect_events, enqueue_on_commit, send_events
 
@@ -166,9 +166,7 @@ def schedule_message(
             raise
         return existing, False
     if due_at <= moment:
-        from chats import tasks
-
-        enqueue_on_commit(tasks.send_scheduled_message, row.pk, robust=True)
+        enqueue_on_commit("chats.tasks.send_scheduled_message", row.pk, robust=True)
     return row, True
 
 
@@ -201,10 +199,8 @@ def retry_messages(*, actor: User, ids: Iterable[int]) -> int:
         ScheduledMessage.objects.filter(pk__in=rows).update(
             status=STATUS.SCHEDULED, due_at=timezone.now(), attempts=0
         )
-        from chats import tasks
-
         for pk in rows:
-            enqueue_on_commit(tasks.send_scheduled_message, pk, robust=True)
+            enqueue_on_commit("chats.tasks.send_scheduled_message", pk, robust=True)
     return len(rows)
 
 
