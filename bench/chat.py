@@ -7,8 +7,8 @@
 One command, nothing to set up: it makes a throw-away SQLite database in a temporary
 directory (or a throw-away PostgreSQL one with ``--postgres``), migrates, and
 builds, through the services, businesses with staff, customers and one conversation
-per customer (``chats.services.start_conversation``), plus a signed-in session per
-user. It then starts the production-like server (uvicorn, DEBUG=0, the Redis channel
+per customer (``chats.services.conversations.start_conversation``), plus a signed-in
+session per user. It then starts the production-like server (uvicorn, DEBUG=0, the Redis channel
 layer and Redis cache at ``--redis`` under a key prefix of its own, the chat rate
 limit raised) and, from this process, opens ``--clients`` sockets on ``/ws/chat/``
 spread over ``--conversations`` conversations: in each, the customer has about a

@@ -451,7 +451,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def inbox_update(self, event):
         """One or more of the business's conversations changed (``changes``: merged
-        by :class:`ListEvents`; a single one from elsewhere)."""
+        by :class:`chats.send_queue.ListEvents`; a single one from elsewhere)."""
         membership = self.inboxes.get(event["business"])
         if membership is None:
             return

@@ -6,7 +6,7 @@ registers it from its ``AppConfig.ready`` with the template that renders it, a
 one-line preview for the inbox list and e-mails, and optionally a ``prefetch``
 that loads in bulk what its messages need (so a page of 500 messages costs a
 fixed number of queries whatever their kinds), then sends messages of that kind
-through :func:`chats.services.post_message`.
+through :func:`chats.services.messages.post_message`.
 """
 
 from collections.abc import Callable, Iterable, Sequence

@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import import_module
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -150,12 +151,11 @@ def enqueue_on_commit(
 
 def registered_task(name: str) -> Any:
     """The Celery task registered as ``name``. A worker imports every app's tasks
-    module at start; a web process imports them the first time it asks for one here
-    (Celery's autodiscovery, which the worker runs: the same modules, found the same
-    way)."""
+    module when it starts; a web process imports one the first time it asks for one
+    of its tasks here (a task's name is its module's path and its function's name)."""
     tasks = current_app.tasks
     if name not in tasks:
-        current_app.loader.import_default_modules()
+        import_module(name.rpartition(".")[0])
     return tasks[name]
 
 

@@ -1,7 +1,7 @@
 """Every write of the marketing app: follow-up rules, check-ins and their ratings,
 broadcasts, opt-outs (docs/marketing.md).
 
-Follow-ups and offers are outbox rows (``chats.outbox``); this module decides what
+Follow-ups and offers are outbox rows (``chats.services.outbox``); this module decides what
 to schedule, when, and what to cancel. The handlers at the bottom are registered in
 ``MarketingConfig.ready`` into the lower apps' hooks (``payments.hooks``,
 ``chats.hooks``) and run inside those apps' transactions.
@@ -514,7 +514,7 @@ def send_broadcast_batch(
     """Send up to ``limit`` (``BROADCAST_BATCH``) of the broadcast's due offers in ONE
     transaction; returns ``(claimed, due time of the next one waiting or None)``.
 
-    The outbox's own batch (``chats.outbox.send_batch``) over the broadcast's rows:
+    The outbox's own batch (``chats.services.outbox.send_batch``) over the broadcast's rows:
     the same claim (``skip_locked``: several workers, and the beat's dispatcher, share
     the rows; a row is sent once), the messages appended together, a failure recorded
     on its row, the socket events sent after the commit in one event loop."""

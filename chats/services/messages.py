@@ -365,7 +365,7 @@ def send_many(sends: Sequence[Send]) -> list[tuple[Message, bool] | AppError]:
     Each result is ``(message, created)`` or the :class:`AppError` that refused that
     send; the others go on. A constant number of statements however many (plus the
     auto replies): the chat socket hands the sends that arrive while the previous
-    ones are written here together (``chats.consumers.SendQueue``)."""
+    ones are written here together (``chats.send_queue.SendQueue``)."""
     results: list = [None] * len(sends)
     admitted: list[tuple[int, Participant]] = []
     again: list[tuple[int, int]] = []  # (i, j): send i repeats send j's client id
@@ -490,7 +490,6 @@ def send_image(
 
 
 def _business_product(conversation: Conversation, product_id) -> "Any":
-
     try:
         pid = int(product_id)
     except (TypeError, ValueError):

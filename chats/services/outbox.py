@@ -13,7 +13,7 @@ worker, not a broker restart). Celery only delivers it (docs/outbox.md):
   it arrives within a second or two instead of at the next beat.
 
 Sending is idempotent: the row is locked, checked to be still ``scheduled``, the
-chat message created through :func:`chats.services.append_messages` and the row
+chat message created through :func:`chats.services.messages.append_messages` and the row
 marked ``sent`` in that one transaction (a batch of rows at once: :func:`send_batch`).
 A redelivered task, a second worker or a worker killed half-way (its transaction
 rolls back) never yields a second message.
@@ -216,7 +216,7 @@ def backoff(attempts: int) -> datetime.timedelta:
 
 def _deliver(rows: list[ScheduledMessage], moment: datetime.datetime) -> None:
     """Create the chat messages of ``rows`` (locked by the caller) and mark them sent,
-    in a constant number of statements (``chats.services.append_messages``); any
+    in a constant number of statements (``chats.services.messages.append_messages``); any
     row that cannot be sent raises, and the caller retries them one by one."""
     for row in rows:
         if not kinds.is_registered(row.kind):

@@ -1,6 +1,6 @@
 """Scheduling many outbox rows at once (a broadcast to thousands of contacts).
 
-The bulk counterpart of :func:`chats.outbox.schedule_message`, with the same checks
+The bulk counterpart of :func:`chats.services.outbox.schedule_message`, with the same checks
 and the same guarantees: rows are written in the caller's transaction, a dedupe key
 already used is left as it is (``ON CONFLICT DO NOTHING``: the unique key, not a
 prior read, is what prevents a second message), and the rows due now are handed to

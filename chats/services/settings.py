@@ -17,7 +17,6 @@ ROLE = Membership.Role
 
 
 def _full_clean(obj) -> None:
-
     try:
         obj.full_clean()
     except ValidationError as exc:

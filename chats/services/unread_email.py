@@ -72,7 +72,6 @@ def _claim_unread_email(participant_id: int) -> _UnreadEmail | None:
     """Claim the participant's due e-mail and render it, in one short transaction;
     ``None`` if it is not due, held by another sender, or moot (read meanwhile,
     online, turned off: then it is no longer due)."""
-
     moment = timezone.now()
     with transaction.atomic():
         side = (

@@ -1,5 +1,5 @@
 """The customer's offers switch in a shop chat: receive this business's offers, or
-stop them (chats.consent; docs/marketing.md)."""
+stop them (chats.services.consent; docs/marketing.md)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

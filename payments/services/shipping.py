@@ -4,7 +4,7 @@ The business marks a paid order shipped (some or all of its items, with a carrie
 a tracking code and optionally an http(s) tracking link), then delivered. Each
 step goes through :func:`payments.services.orders.transition_order` (processing →
 partially_shipped → shipped → completed) and schedules the customer's
-``shipping_update`` card through the outbox (``chats.outbox``) in the same
+``shipping_update`` card through the outbox (``chats.services.outbox``) in the same
 transaction, under a dedupe key (``order:<id>:shipment:<n>``,
 ``order:<id>:delivered``), so the notice is sent exactly once, by a worker, even if
 the broker or the worker goes down in between (docs/outbox.md).
