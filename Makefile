@@ -43,9 +43,10 @@ test: install  ## The whole suite: unit, integration, then browser journeys
 	$(PY) -m pytest -m browser -q -p no:randomly \
 		|| { rc=$$?; [ $$rc -eq 5 ] && ! compgen -G 'tests/browser/test_*.py' >/dev/null || exit $$rc; }
 
-lint: install  ## ruff check + ruff format --check
+lint: install  ## ruff check + ruff format --check + the apps' layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -41,10 +41,7 @@ class BusinessCreateForm(forms.ModelForm):
 class BusinessProfileForm(PhoneFieldMixin, forms.ModelForm):
     class Meta:
         model = Business
-        fields = [
-            "name", "slug", "about", "description", "category", "address", "city", "country",
-            "email", "phone", "website", "store_url", "timezone", "currency",
-        ]  # fmt: skip
+        fields = Business.PROFILE_FIELDS
         widgets = {
             "about": forms.TextInput(attrs={"maxlength": 139}),
             "description": forms.Textarea(attrs={"rows": 4, "maxlength": 512}),

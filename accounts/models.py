@@ -93,6 +93,12 @@ class User(AbstractUser):
 class Business(models.Model):
     """A merchant's public profile. Field limits follow WhatsApp's business profile."""
 
+    # What its admins edit, on the profile page and through the API (never the fee).
+    PROFILE_FIELDS = (
+        "name", "slug", "about", "description", "category", "address", "city", "country",
+        "email", "phone", "website", "store_url", "timezone", "currency",
+    )  # fmt: skip
+
     class Category(models.TextChoices):
         RETAIL = "retail", _("Retail")
         APPAREL = "apparel", _("Apparel")
@@ -179,10 +185,10 @@ class Business(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("business_profile", kwargs={"slug": self.slug})
+    # get_absolute_url(): the public profile is the shop page, served by a higher app
+    # (catalog: the profile with its catalog), so the project, which maps URLs to
+    # apps, sets it (settings.ABSOLUTE_URL_OVERRIDES) and accounts names no higher
+    # app's URL (docs/architecture.md, "Layers").
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

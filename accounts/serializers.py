@@ -45,10 +45,7 @@ class BusinessPublicSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Business
-        fields = [
-            "slug", "name", "about", "description", "category", "address", "city", "country",
-            "email", "phone", "website", "store_url", "timezone", "currency", "logo", "url",
-        ]  # fmt: skip
+        fields = [*Business.PROFILE_FIELDS, "logo", "url"]
 
     def get_url(self, obj) -> str:
         return self.context["request"].build_absolute_uri(obj.get_absolute_url())
@@ -71,10 +68,7 @@ class BusinessUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Business
-        fields = [
-            "name", "slug", "about", "description", "category", "address", "city", "country",
-            "email", "phone", "website", "store_url", "timezone", "currency",
-        ]  # fmt: skip
+        fields = Business.PROFILE_FIELDS
         extra_kwargs = {"slug": {"validators": []}}
 
 

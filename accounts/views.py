@@ -29,7 +29,6 @@ from accounts.forms import (
     RoleForm,
     UserProfileForm,
 )
-from accounts.home import panels_for
 from accounts.models import Business, Membership, OpeningHours
 from core.errors import AppError, add_form_error
 
@@ -41,13 +40,11 @@ ROLE = Membership.Role
 
 def home(request):
     """The landing page, with a few shops from the directory; signed in, the user's
-    own home first (their chats: the panels other apps register, ``accounts.home``)."""
+    own home first (their chats: the panels other apps put in the ``home.panels``
+    slot, ``core.slots``)."""
     context = {"featured": selectors.list_public_businesses()[:6]}
     if request.user.is_authenticated:
-        context |= {
-            "panels": panels_for(request),
-            "is_member": request.user.memberships.exists(),
-        }
+        context["is_member"] = request.user.memberships.exists()
     return render(request, "core/home.html", context)
 
 

@@ -18,19 +18,8 @@ from chats.models import (
     ScheduledMessage,
 )
 from chats.services.outbox import retry_messages
+from core.admin import ReadOnlyInline
 from core.errors import AppError
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class MessageInline(ReadOnlyInline):

@@ -6,9 +6,8 @@ class ChatsConfig(AppConfig):
 
     def ready(self) -> None:
         # Here, not at the top: models and registries load once the app registry is
-        # ready (start-up order, not a cycle).
-        from accounts.home import register_panel
-        from chats import kinds  # noqa: F401  (registers the built-in message kinds)
-        from chats.home import recent_chats
+        # ready (start-up order, not a cycle). Importing kinds registers the built-in
+        # message kinds.
+        from chats import kinds, ui  # noqa: F401
 
-        register_panel(recent_chats)
+        ui.register()

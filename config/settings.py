@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
@@ -59,7 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.StaticFilesMiddleware",  # WhiteNoise
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +89,11 @@ if DEBUG:
     MIDDLEWARE.insert(1, "core.middleware.LoopbackToSiteMiddleware")
 
 ROOT_URLCONF = "config.urls"
+# A business's public profile is the shop page (catalog's view); accounts' model
+# cannot name a higher app's URL, the project can (docs/architecture.md, "Layers").
+ABSOLUTE_URL_OVERRIDES = {
+    "accounts.business": lambda business: reverse("business_profile", args=[business.slug]),
+}
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 

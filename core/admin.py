@@ -3,6 +3,25 @@ from django.contrib import admin
 from core.models import OutgoingEmail
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under their parent in the admin, never added, changed or deleted
+    there (messages, ledger entries, events: the services write them)."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(admin.ModelAdmin):
     """Queued e-mails (core.mail): a ``failed`` one shows its last error."""

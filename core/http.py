@@ -1,5 +1,6 @@
 """Small HTTP helpers shared by the apps' views."""
 
+from django.http import HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -17,3 +18,26 @@ def next_url(request, default: str) -> str:
     ):
         return url
     return default
+
+
+def sent_whole(response):
+    """``response`` with its file read into the body, for the files Conversa serves
+    itself (static files through WhiteNoise, uploads through ``core.views.media``).
+
+    A ``FileResponse`` iterates its file synchronously, so under ASGI Django warned
+    "StreamingHttpResponse must consume synchronous iterators" on each one and read it
+    in a thread per chunk. These files are small (bundled CSS, scripts and icons;
+    uploads re-encoded to a bounded size by core.images): one read is cheaper."""
+    if not response.streaming:
+        return response
+    try:
+        body = b"".join(response.streaming_content)
+    finally:
+        response.close()
+    whole = HttpResponse(body, status=response.status_code)
+    for header, value in response.items():
+        whole[header] = value
+    if "Content-Type" not in response:  # WhiteNoise leaves it out of a 304
+        del whole["Content-Type"]
+    whole["Content-Length"] = str(len(body))
+    return whole

@@ -9,8 +9,19 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
+from whitenoise.middleware import WhiteNoiseMiddleware
 
+from core.http import sent_whole
 from core.outage import database_unavailable, is_database_unavailable
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, with each file sent whole (core.http.sent_whole): its own
+    ``FileResponse`` made Django warn under ASGI on every stylesheet and script."""
+
+    @staticmethod
+    def serve(static_file, request):
+        return sent_whole(WhiteNoiseMiddleware.serve(static_file, request))
 
 
 class DatabaseUnavailableMiddleware:

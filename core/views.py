@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
+from core.http import sent_whole
 from core.outage import outage_log
 
 # /healthz answers within a second even when the database or Redis hangs: a load
@@ -79,21 +80,8 @@ def bare(request):
 def media(request, path):
     """Uploaded files. Names are random and never rewritten, so they cache forever.
 
-    Sent whole, not streamed: ``serve`` answers with a ``FileResponse``, whose file
-    iterator is synchronous, so under ASGI Django warned "StreamingHttpResponse must
-    consume synchronous iterators" on every photo and ran the read in a thread per chunk.
-    Uploads are re-encoded images of bounded size (core.images), so a read is cheap."""
-    response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    if response.streaming:
-        try:
-            body = b"".join(response.streaming_content)
-        finally:
-            response.close()
-        whole = HttpResponse(body, status=response.status_code)
-        for header, value in response.items():
-            whole[header] = value
-        whole["Content-Length"] = str(len(body))
-        response = whole
+    Sent whole, not streamed (core.http.sent_whole)."""
+    response = sent_whole(serve(request, path, document_root=settings.MEDIA_ROOT))
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -5,6 +5,7 @@ the history of what happened, so the admin can look but never add, change or del
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyInline
 from payments.models import (
     AuditEvent,
     Card,
@@ -21,22 +22,6 @@ from payments.models import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
     def has_add_permission(self, request, obj=None):
         return False
 

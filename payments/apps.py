@@ -5,6 +5,7 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self) -> None:
-        from payments import kinds
+        from payments import kinds, ui
 
         kinds.register()
+        ui.register()

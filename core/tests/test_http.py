@@ -75,3 +75,19 @@ def test_the_development_server_sends_a_loopback_address_to_the_sites_host(setti
     assert Client().get("/s/", HTTP_HOST="localhost:8101").status_code == 200
     # a form posted to the loopback address is not bounced (it would lose its body)
     assert Client().post("/s/", HTTP_HOST="127.0.0.1:8101").status_code != 302
+
+
+@pytest.mark.asyncio
+async def test_a_static_file_is_served_whole_under_asgi_without_a_streaming_warning(recwarn):
+    from django.test import AsyncClient
+
+    response = await AsyncClient().get("/static/js/app.js")
+
+    assert response.status_code == 200 and not response.streaming
+    assert response["Content-Length"] == str(len(response.content)) != "0"
+    assert response["Content-Type"].startswith("text/javascript")
+    assert not [w for w in recwarn if "synchronous iterators" in str(w.message)]
+    again = await AsyncClient().get(
+        "/static/js/app.js", headers={"If-None-Match": response["ETag"]}
+    )
+    assert again.status_code == 304 and not again.content
