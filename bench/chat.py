@@ -7,8 +7,8 @@
 One command, nothing to set up: it makes a throw-away SQLite database in a temporary
 directory (or a throw-away PostgreSQL one with ``--postgres``), migrates, and
 builds, through the services, businesses with staff, customers and one conversation
-per customer (``chats.services.start_conversation``), plus a signed-in session per
-user. It then starts the production-like server (uvicorn, DEBUG=0, the Redis channel
+per customer (``chats.services.conversations.start_conversation``), plus a signed-in
+session per user. It then starts the production-like server (uvicorn, DEBUG=0, the Redis channel
 layer and Redis cache at ``--redis`` under a key prefix of its own, the chat rate
 limit raised) and, from this process, opens ``--clients`` sockets on ``/ws/chat/``
 spread over ``--conversations`` conversations: in each, the customer has about a
@@ -161,7 +161,7 @@ def load_chats(clients: int, conversations: int) -> Plan:
 
     from accounts import services as account_services
     from accounts.models import Membership, User
-    from chats import services
+    from chats.services import conversations as chat_conversations
 
     per_conversation = clients // conversations
     customer_tabs = max(1, per_conversation // 3)
@@ -203,7 +203,9 @@ def load_chats(clients: int, conversations: int) -> Plan:
         customer = User.objects.create_user(
             email=f"customer{n}@bench.invalid", display_name=f"Customer {n}"
         )
-        conversation, _created = services.start_conversation(customer=customer, business=business)
+        conversation, _created = chat_conversations.start_conversation(
+            customer=customer, business=business
+        )
         conversation_ids.append(conversation.pk)
         inboxes[conversation.pk] = business.slug
         # The remainder of clients // conversations goes to the first conversations.

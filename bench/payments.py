@@ -147,7 +147,7 @@ def load_payers(args) -> tuple[list[Payer], list[Payer]]:
     from accounts import services as account_services
     from accounts.models import User
     from catalog import services as catalog_services
-    from chats.services import start_conversation
+    from chats.services.conversations import start_conversation
     from payments.gateway import CardDetails
     from payments.services import cards, orders, pins
 

@@ -5,6 +5,8 @@ class CatalogConfig(AppConfig):
     name = "catalog"
 
     def ready(self) -> None:
+        # Here, not at the top: registries load once the app registry is ready
+        # (start-up order, not a cycle).
         from catalog import ui
 
         ui.register()

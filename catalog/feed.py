@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Business
 from accounts.validators import validate_no_markup
 from catalog.models import Product
+from catalog.selectors import PHOTOS
 from core.errors import AppError
 from core.money import MAX_MINOR, from_minor, minor_digits, to_minor
 
@@ -108,8 +109,6 @@ def write_feed(products: Iterable[Product], business: Business) -> str:
 def export_products(business: Business) -> str:
     """Every product of ``business`` (hidden ones too: the file is also the backup
     that re-imports), in shop order, as CSV text. Two queries."""
-    from catalog.selectors import PHOTOS
-
     products = business.products.prefetch_related(PHOTOS).order_by("position", "id")
     return write_feed(products, business)
 

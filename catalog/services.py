@@ -543,9 +543,7 @@ def import_feed_file(
         if total > IMPORT_SYNC_MAX_ROWS:
             job.content = data
             job.save()
-            from catalog.tasks import run_product_import  # tasks import this module
-
-            enqueue_on_commit(run_product_import, job.pk)
+            enqueue_on_commit("catalog.tasks.run_product_import", job.pk)
             return job
         counts = import_feed(actor=actor, business=business, rows=parsed.rows)
         _finish_import(job, counts=counts, started_at=timezone.now())

@@ -17,7 +17,9 @@ from chats.models import (
     Report,
     ScheduledMessage,
 )
+from chats.services.outbox import retry_messages
 from core.admin import ReadOnlyInline
+from core.errors import AppError
 
 
 class MessageInline(ReadOnlyInline):
@@ -119,9 +121,6 @@ class InboxSettingsAdmin(admin.ModelAdmin):
 
 @admin.action(description=_("Retry (send again now)"))
 def retry_scheduled(modeladmin, request, queryset):
-    from chats.outbox import retry_messages
-    from core.errors import AppError
-
     try:
         count = retry_messages(actor=request.user, ids=list(queryset.values_list("pk", flat=True)))
     except AppError as exc:

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Membership
 from accounts.selectors import get_business_for, get_public_business
-from chats import selectors, services
+from chats import selectors
 from chats.serializers import (
     AssignInputSerializer,
     ConversationSerializer,
@@ -43,6 +43,11 @@ from chats.serializers import (
     StartConversationInputSerializer,
     StatusInputSerializer,
 )
+from chats.services import conversations as chat_conversations
+from chats.services import inbox as chat_inbox
+from chats.services import messages as chat_messages
+from chats.services import receipts
+from chats.services import settings as chat_settings
 from core.api import input_data, query_data
 from core.errors import AppError
 
@@ -50,7 +55,7 @@ ROLE = Membership.Role
 CHATS = ["chats"]
 INBOX = ["chats (business inbox)"]
 DELETED = {204: OpenApiResponse(description=gettext_lazy("Deleted."))}
-TOUCH_FIELDS = services.FIRST_TOUCH_FIELDS
+TOUCH_FIELDS = chat_conversations.FIRST_TOUCH_FIELDS
 
 
 def _conversation(request, conversation_id):
@@ -114,7 +119,7 @@ class MyConversationListView(APIView):
         if "business" in data:
             business = get_public_business(slug=data["business"])
             touch = {key: data[key] for key in TOUCH_FIELDS if key in data}
-            conversation, created = services.start_conversation(
+            conversation, created = chat_conversations.start_conversation(
                 customer=request.user, business=business, first_touch=touch
             )
         else:
@@ -125,7 +130,9 @@ class MyConversationListView(APIView):
                     code="not_found",
                     field="peer",
                 )
-            conversation, created = services.start_direct_conversation(user=request.user, peer=peer)
+            conversation, created = chat_conversations.start_direct_conversation(
+                user=request.user, peer=peer
+            )
         return _detail(
             request,
             conversation.pk,
@@ -194,7 +201,7 @@ class ConversationStatusView(APIView):
     def post(self, request, conversation_id):
         conversation = _staff_conversation(request, conversation_id)
         data = input_data(request, StatusInputSerializer)
-        services.set_status(actor=request.user, conversation=conversation, status=data["status"])
+        chat_inbox.set_status(actor=request.user, conversation=conversation, status=data["status"])
         return _detail(request, conversation.pk)
 
 
@@ -212,7 +219,9 @@ class ConversationAssignView(APIView):
     def post(self, request, conversation_id):
         conversation = _staff_conversation(request, conversation_id)
         data = input_data(request, AssignInputSerializer)
-        services.assign(actor=request.user, conversation=conversation, assignee_id=data["assignee"])
+        chat_inbox.assign(
+            actor=request.user, conversation=conversation, assignee_id=data["assignee"]
+        )
         return _detail(request, conversation.pk)
 
 
@@ -226,7 +235,7 @@ class ConversationLabelsView(APIView):
     def post(self, request, conversation_id):
         conversation = _staff_conversation(request, conversation_id)
         data = input_data(request, LabelsInputSerializer)
-        services.set_labels(
+        chat_inbox.set_labels(
             actor=request.user, conversation=conversation, label_ids=data["label_ids"]
         )
         return _detail(request, conversation.pk)
@@ -294,7 +303,7 @@ class MessageListView(APIView):
         )
         data = input_data(request, SendMessageInputSerializer)
         if data["kind"] == "product":
-            message, created = services.share_product(
+            message, created = chat_messages.share_product(
                 actor=request.user,
                 conversation=conversation,
                 product_id=data["product_id"],
@@ -302,7 +311,7 @@ class MessageListView(APIView):
                 client_id=data.get("client_id"),
             )
         else:
-            message, created = services.send_text(
+            message, created = chat_messages.send_text(
                 actor=request.user,
                 conversation=conversation,
                 body=data["body"],
@@ -331,7 +340,7 @@ class MarkReadView(APIView):
             user=request.user, conversation_id=conversation_id
         )
         data = input_data(request, MarkReadInputSerializer)
-        side = services.mark_read(
+        side = receipts.mark_read(
             actor=request.user, conversation=conversation, seq=data.get("seq")
         )
         return Response(ReadStateSerializer(side).data)
@@ -364,7 +373,7 @@ class QuickReplyListView(APIView):
     def post(self, request, slug):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         data = input_data(request, QuickReplyInputSerializer)
-        reply = services.save_quick_reply(actor=request.user, business=business, **data)
+        reply = chat_settings.save_quick_reply(actor=request.user, business=business, **data)
         return Response(QuickReplySerializer(reply).data, status=status.HTTP_201_CREATED)
 
 
@@ -382,7 +391,7 @@ class QuickReplyDetailView(APIView):
         data = {"shortcut": reply.shortcut, "text": reply.text} | input_data(
             request, QuickReplyInputSerializer, partial=True
         )
-        reply = services.save_quick_reply(
+        reply = chat_settings.save_quick_reply(
             actor=request.user, business=business, reply=reply, **data
         )
         return Response(QuickReplySerializer(reply).data)
@@ -391,5 +400,5 @@ class QuickReplyDetailView(APIView):
     def delete(self, request, slug, reply_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
         reply = _quick_reply(business, reply_id)
-        services.delete_quick_reply(actor=request.user, reply=reply)
+        chat_settings.delete_quick_reply(actor=request.user, reply=reply)
         return Response(status=status.HTTP_204_NO_CONTENT)

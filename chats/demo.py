@@ -6,7 +6,8 @@ from django.test import override_settings
 
 from accounts.models import Business, User
 from catalog.models import Product
-from chats import services
+from chats.services import conversations, inbox, messages
+from chats.services import settings as chat_settings
 
 
 def load_demo() -> None:
@@ -17,21 +18,21 @@ def load_demo() -> None:
     aurora = Business.objects.get(slug="padaria-aurora")
     mare = Business.objects.get(slug="mare-moda")
 
-    vip = services.create_label(actor=ana, business=aurora, name="Cliente fiel", color="green")
-    services.create_label(actor=ana, business=aurora, name="Encomenda", color="yellow")
-    services.save_quick_reply(
+    vip = chat_settings.create_label(actor=ana, business=aurora, name="Cliente fiel", color="green")
+    chat_settings.create_label(actor=ana, business=aurora, name="Encomenda", color="yellow")
+    chat_settings.save_quick_reply(
         actor=ana,
         business=aurora,
         shortcut="horario",
         text="Abrimos de terça a domingo, das 7h às 19h (domingo até 13h).",
     )
-    services.save_quick_reply(
+    chat_settings.save_quick_reply(
         actor=ana,
         business=aurora,
         shortcut="entrega",
         text="Entregamos em Pinheiros e Vila Madalena; a taxa é R$ 8,00.",
     )
-    services.update_inbox_settings(
+    chat_settings.update_inbox_settings(
         actor=ana,
         business=aurora,
         greeting_enabled=True,
@@ -41,36 +42,36 @@ def load_demo() -> None:
     # The demo is loaded in one go: lift the per-minute limit while it is.
     with override_settings(CHAT_MESSAGES_PER_MINUTE=10_000):
         cake = Product.objects.get(business=aurora, retailer_id="BOLO-CENOURA")
-        chat, _created = services.start_conversation(
+        chat, _created = conversations.start_conversation(
             customer=diego,
             business=aurora,
             first_touch={"ref": "instagram-bio", "utm_source": "instagram"},
         )
-        services.share_product(
+        messages.share_product(
             actor=diego,
             conversation=chat,
             product_id=cake.pk,
             body="Oi! Tem bolo de cenoura para sábado?",
         )
-        services.send_text(
+        messages.send_text(
             actor=bruno, conversation=chat, body="Oi Diego! Temos sim. Quantas fatias?"
         )
-        services.send_text(actor=diego, conversation=chat, body="Um bolo inteiro, por favor.")
-        services.set_labels(actor=ana, conversation=chat, label_ids=[vip.pk])
-        services.add_note(actor=ana, conversation=chat, body="Prefere retirar na loja.")
+        messages.send_text(actor=diego, conversation=chat, body="Um bolo inteiro, por favor.")
+        inbox.set_labels(actor=ana, conversation=chat, label_ids=[vip.pk])
+        inbox.add_note(actor=ana, conversation=chat, body="Prefere retirar na loja.")
 
-        chat2, _created = services.start_conversation(
+        chat2, _created = conversations.start_conversation(
             customer=elisa, business=mare, first_touch={"ref": "qr-vitrine"}
         )
-        services.send_text(
+        messages.send_text(
             actor=elisa, conversation=chat2, body="O vestido floral tem no tamanho M?"
         )
-        services.send_text(
+        messages.send_text(
             actor=carla, conversation=chat2, body="Tem sim, Elisa! Quer que eu separe?"
         )
 
-        direct, _created = services.start_direct_conversation(user=diego, peer=elisa)
-        services.send_text(
+        direct, _created = conversations.start_direct_conversation(user=diego, peer=elisa)
+        messages.send_text(
             actor=elisa, conversation=direct, body="Diego, o café de sábado tá de pé?"
         )
-        services.send_text(actor=diego, conversation=direct, body="Tá sim! 10h na padaria.")
+        messages.send_text(actor=diego, conversation=direct, body="Tá sim! 10h na padaria.")

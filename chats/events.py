@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from chats import kinds
+from chats.models import Participant
 from core.events import send_event_on_commit
 
 PRESENCE_TTL = 75  # seconds; clients send a heartbeat every 30 s
@@ -180,8 +181,6 @@ def _push_many_lists(items) -> None:
     their conversations once (``changes``, as the consumers' ``ListEvents`` merge
     them, when there are several), so a batch of messages (a broadcast's) costs an
     open inbox one update, not one per conversation."""
-    from chats.models import Participant
-
     inboxes: dict[int, dict[int, int | None]] = {}
     users: dict[int, list[int]] = {}
     for conversation, participants in items:

@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from chats.models import MAX_TEXT, Conversation, InboxSettings, Label, QuickReply
 
-# --- Inbox settings (chats/views_settings.py) -------------------------------------------
+# --- Inbox settings (chats/views/settings.py) -------------------------------------------
 
 
 def _model_label(model, name: str):

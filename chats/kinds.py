@@ -6,7 +6,7 @@ registers it from its ``AppConfig.ready`` with the template that renders it, a
 one-line preview for the inbox list and e-mails, and optionally a ``prefetch``
 that loads in bulk what its messages need (so a page of 500 messages costs a
 fixed number of queries whatever their kinds), then sends messages of that kind
-through :func:`chats.services.post_message`.
+through :func:`chats.services.messages.post_message`.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from catalog.models import Product, ProductPhoto
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,6 @@ def _product_ids(message) -> list[int]:
 
 
 def _prefetch_products(messages) -> None:
-    from catalog.models import Product, ProductPhoto
-
     wanted = {pid for m in messages for pid in _product_ids(m) if isinstance(pid, int)}
     products = {
         p.pk: p

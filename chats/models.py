@@ -50,7 +50,7 @@ class Contact(models.Model):
     )
     created_at = models.DateTimeField(default=now, editable=False)
     # Marketing consent (offers, broadcasts): when and where it was given, and when
-    # and how it was withdrawn; chats.consent changes these (docs/marketing.md).
+    # and how it was withdrawn; chats.services.consent changes these (docs/marketing.md).
     offers_consent_at = models.DateTimeField(null=True, blank=True)
     offers_consent_source = models.CharField(
         max_length=10, choices=ConsentSource.choices, blank=True
@@ -220,7 +220,7 @@ class Participant(models.Model):
     # The last seq an unread-replies e-mail covered, and when the next one is due
     # (null: none is). A sender claiming it moves it to the end of its lease, so a
     # sender killed mid-send leaves it due again; the beat's sweep sends the due ones
-    # (chats.services.send_unread_email, docs/outbox.md). Failed sends so far.
+    # (chats.services.unread_email.send_unread_email, docs/outbox.md). Failed sends so far.
     emailed_seq = models.PositiveIntegerField(default=0)
     email_due_at = models.DateTimeField(null=True, blank=True)
     email_attempts = models.PositiveSmallIntegerField(default=0)
@@ -370,7 +370,7 @@ class Report(models.Model):
 class ScheduledMessage(models.Model):
     """An automated message, written before it is sent (the outbox; docs/outbox.md).
 
-    Written by :func:`chats.outbox.schedule_message` in the same transaction as the
+    Written by :func:`chats.services.outbox.schedule_message` in the same transaction as the
     event that caused it (an order shipped, a payment request created), sent by a
     Celery worker once ``due_at`` has come. Sending creates the chat message and
     marks the row sent in one transaction, so a redelivered task or a second worker

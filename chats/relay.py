@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
+from core import events
+
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.4  # seconds
@@ -42,6 +44,9 @@ def in_memory_layer() -> bool:
 
 
 def _write(group: str, event: dict) -> None:
+    # chats.models in the functions, not above: this module is imported by
+    # config.celery's worker start-up handler and config.asgi, possibly before
+    # Django's app registry is ready (start-up, not a cycle).
     from chats.models import RelayedEvent
 
     RelayedEvent.objects.create(group=group, event=event)
@@ -50,8 +55,6 @@ def _write(group: str, event: dict) -> None:
 def spool_in_this_process() -> None:
     """Called in Celery worker processes: with the in-memory layer, hand this
     process's socket events to the web process (no effect with Redis)."""
-    from core import events
-
     if in_memory_layer() and settings.CHAT_EVENT_RELAY:
         events.set_relay_writer(_write)
 

@@ -22,7 +22,7 @@ from chats.models import (
     Participant,
     QuickReply,
 )
-from chats.services import staff_membership
+from chats.services.access import staff_membership
 from core.ids import parse_int
 
 ROLE = Membership.Role

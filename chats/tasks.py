@@ -4,7 +4,7 @@ the services' row locks make a second run harmless."""
 
 from celery import shared_task
 
-from chats import outbox, services
+from chats.services import outbox, unread_email
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -12,20 +12,20 @@ def send_unread_email(participant_id: int) -> bool:
     """The unread-replies e-mail of one customer, when due (enqueued after the
     commit with the delay as countdown). Only a shortcut: the row's ``email_due_at``
     is the truth, and ``send_due_unread_emails`` sends it if this is lost."""
-    return services.send_unread_email(participant_id=participant_id)
+    return unread_email.send_unread_email(participant_id=participant_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_unread_emails(participant_ids: list[int]) -> int:
     """The same for a batch of customers (a broadcast's); how many went out."""
-    return sum(services.send_unread_email(participant_id=pk) for pk in participant_ids)
+    return sum(unread_email.send_unread_email(participant_id=pk) for pk in participant_ids)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_due_unread_emails() -> int:
     """Beat (every ``CHAT_UNREAD_EMAIL_SWEEP_INTERVAL`` seconds): send the due
     unread-replies e-mails whose task was lost, or not sent yet."""
-    return services.send_due_unread_emails()
+    return unread_email.send_due_unread_emails()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

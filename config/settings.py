@@ -335,10 +335,10 @@ CELERY_BEAT_SCHEDULE["send-due-unread-emails"] = {
     "options": {"expires": max(30.0, 3 * CHAT_UNREAD_EMAIL_SWEEP_INTERVAL)},
 }
 # Seconds: the inbox and chat-list updates of messages sent on sockets go out at most
-# once per list per window, merged (chats.consumers.ListEvents); 0 sends each at once.
+# once per list per window, merged (chats.send_queue.ListEvents); 0 sends each at once.
 CHAT_LIST_EVENT_WINDOW = env.float("CHAT_LIST_EVENT_WINDOW", default=0.25)
 # Transactions writing the messages sent on sockets at once, per server process
-# (chats.consumers.SendQueue): sends that arrive while they are busy are written
+# (chats.send_queue.SendQueue): sends that arrive while they are busy are written
 # together in the next one. One measured best (bench/README.md: less CPU per send and
 # lower latency from 120 sends/s on than 2, the same below).
 CHAT_SEND_WRITERS = env.int("CHAT_SEND_WRITERS", default=1)
@@ -412,7 +412,7 @@ PAYMENT_REMINDER_BEFORE = env.int("PAYMENT_REMINDER_BEFORE", default=3 * 60 * 60
 FOLLOWUP_DAY_SECONDS = env.int("FOLLOWUP_DAY_SECONDS", default=86400)
 BROADCAST_MESSAGES_PER_SECOND = env.float("BROADCAST_MESSAGES_PER_SECOND", default=200.0)
 # How many dispatchers a large bulk scheduling (a broadcast) starts at once, so that
-# a worker's processes share the backlog (chats.outbox_bulk).
+# a worker's processes share the backlog (chats.services.outbox_bulk).
 OUTBOX_BULK_DISPATCHERS = env.int("OUTBOX_BULK_DISPATCHERS", default=2)
 # A broadcast is sent BROADCAST_BATCH offers per transaction (marketing.tasks); the beat
 # looks for broadcasts to start every BROADCAST_BEAT_INTERVAL seconds.

@@ -64,9 +64,7 @@ def queue_email(
             row.save()
     except IntegrityError:
         return OutgoingEmail.objects.get(dedupe_key=row.dedupe_key)
-    from core import tasks
-
-    enqueue_on_commit(tasks.send_email, row.pk, robust=True)
+    enqueue_on_commit("core.tasks.send_email", row.pk, robust=True)
     return row
 
 

@@ -5,6 +5,8 @@ class MarketingConfig(AppConfig):
     name = "marketing"
 
     def ready(self) -> None:
+        # Here, not at the top: models and registries load once the app registry is
+        # ready (start-up order, not a cycle).
         from chats import hooks as chat_hooks
         from marketing import kinds, services, ui
         from payments import hooks as payment_hooks

@@ -3,8 +3,8 @@
 (as if he had ticked the box in the chat)."""
 
 from accounts.models import Business, User
-from chats.consent import grant_offers_consent
 from chats.models import ConsentSource, Contact
+from chats.services.consent import grant_offers_consent
 from marketing import services
 
 

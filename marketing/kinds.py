@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from chats import kinds
+from marketing.models import SatisfactionRating
+from marketing.services import optout_token
 
 SCORES = (1, 2, 3, 4, 5)
 
@@ -14,8 +16,6 @@ SCORES = (1, 2, 3, 4, 5)
 def _prefetch_ratings(messages) -> None:
     """Attach ``message.rating`` (the order's rating, or None): one query. A rating of an
     order from another conversation never shows."""
-    from marketing.models import SatisfactionRating
-
     wanted = {m.payload.get("order_id") for m in messages}
     ratings = {
         r.order_id: r
@@ -38,8 +38,6 @@ def _preview_followup(message) -> str:
 def _prefetch_offers(messages) -> None:
     """The product cards (chats' product-set prefetch: one query for any number of
     offers) and each offer's opt-out link (signed, computed when rendered)."""
-    from marketing.services import optout_token
-
     with_products = [m for m in messages if m.payload.get("sections")]
     if with_products:
         kinds._prefetch_products(with_products)

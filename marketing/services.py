@@ -1,7 +1,7 @@
 """Every write of the marketing app: follow-up rules, check-ins and their ratings,
 broadcasts, opt-outs (docs/marketing.md).
 
-Follow-ups and offers are outbox rows (``chats.outbox``); this module decides what
+Follow-ups and offers are outbox rows (``chats.services.outbox``); this module decides what
 to schedule, when, and what to cancel. The handlers at the bottom are registered in
 ``MarketingConfig.ready`` into the lower apps' hooks (``payments.hooks``,
 ``chats.hooks``) and run inside those apps' transactions.
@@ -27,11 +27,11 @@ from accounts.services import require_role
 from accounts.validators import validate_no_markup
 from catalog.models import Product
 from chats import events
-from chats.consent import withdraw_offers_consent
 from chats.models import ConsentSource, Contact, Conversation, Label, Message, ScheduledMessage
-from chats.outbox import cancel_scheduled, schedule_message
-from chats.outbox_bulk import Row, schedule_many
-from chats.services import post_message
+from chats.services.consent import withdraw_offers_consent
+from chats.services.messages import post_message
+from chats.services.outbox import cancel_scheduled, schedule_message, send_batch
+from chats.services.outbox_bulk import Row, schedule_many
 from core.errors import AppError
 from core.events import enqueue_on_commit
 from core.ids import MAX_ID
@@ -499,11 +499,9 @@ def create_broadcast(
         broadcast.recipients = len(rows)
         broadcast.save(update_fields=["recipients"])
         if send_at - moment <= datetime.timedelta(seconds=60):
-            from marketing import tasks
-
             for _i in range(max(1, settings.OUTBOX_BULK_DISPATCHERS)):
                 enqueue_on_commit(
-                    tasks.send_broadcast,
+                    "marketing.tasks.send_broadcast",
                     broadcast.pk,
                     countdown=max(0.0, (send_at - moment).total_seconds()) or None,
                 )
@@ -516,17 +514,15 @@ def send_broadcast_batch(
     """Send up to ``limit`` (``BROADCAST_BATCH``) of the broadcast's due offers in ONE
     transaction; returns ``(claimed, due time of the next one waiting or None)``.
 
-    The outbox's own batch (``chats.outbox.send_batch``) over the broadcast's rows:
+    The outbox's own batch (``chats.services.outbox.send_batch``) over the broadcast's rows:
     the same claim (``skip_locked``: several workers, and the beat's dispatcher, share
     the rows; a row is sent once), the messages appended together, a failure recorded
     on its row, the socket events sent after the commit in one event loop."""
-    from chats import outbox
-
     prefix = f"broadcast:{broadcast_id}:"
     waiting = ScheduledMessage.objects.filter(
         dedupe_key__startswith=prefix, kind="offer", status=ScheduledMessage.Status.SCHEDULED
     )
-    rows = outbox.send_batch(waiting, limit=limit or settings.BROADCAST_BATCH)
+    rows = send_batch(waiting, limit=limit or settings.BROADCAST_BATCH)
     next_due = waiting.order_by("due_at").values_list("due_at", flat=True).first()
     if next_due is None:
         Broadcast.objects.filter(pk=broadcast_id, finished_at__isnull=True).update(

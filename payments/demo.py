@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from accounts.models import Business, User
 from catalog.models import Product
-from chats import services as chat_services
 from chats.models import Conversation
+from chats.services import conversations
 from payments.gateway.base import CardDetails
 from payments.services import cards, destinations, orders, p2p, paying, pins
 
@@ -84,7 +84,7 @@ def load_demo() -> None:
             number=ELISA_DEBIT, exp_month=12, exp_year=year, cvc="123", holder_name="Elisa"
         ),
     )
-    direct, _created = chat_services.start_direct_conversation(user=elisa, peer=diego)
+    direct, _created = conversations.start_direct_conversation(user=elisa, peer=diego)
     p2p.send_money(
         payer=elisa,
         conversation=direct,

@@ -6,9 +6,9 @@ from django.db.models import Count
 
 from accounts import services as account_services
 from accounts.models import User
-from chats import consent
 from chats import tasks as chat_tasks
 from chats.models import Contact, Message, ScheduledMessage
+from chats.services import consent
 from chats.tests.factories import start_chat
 from marketing import selectors, services
 from tests.celery_fixtures import TASK_TIMEOUT, wait_for

@@ -25,8 +25,8 @@ import redis
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from chats import outbox
 from chats.models import Message, ScheduledMessage
+from chats.services import outbox
 from chats.tests.factories import start_chat
 from config.celery import app as celery_app
 from tests.asgi_server import _free_port

@@ -4,6 +4,8 @@ from django.utils.formats import date_format
 from django.utils.html import urlize
 from django.utils.safestring import SafeString, mark_safe
 
+from chats import kinds
+
 register = template.Library()
 
 
@@ -21,8 +23,6 @@ def message_preview(message) -> str:
     """One line for lists and e-mails, in the kind's own words."""
     if message is None:
         return ""
-    from chats import kinds
-
     return kinds.get(message.kind).preview(message)
 
 

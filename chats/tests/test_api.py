@@ -13,8 +13,10 @@ from accounts import services as account_services
 from accounts.models import Membership
 from accounts.tests.factories import UserFactory, join
 from catalog.tests.factories import make_product
-from chats import services
 from chats.models import Contact, Conversation, Message, Participant, QuickReply
+from chats.services import conversations as chat_conversations
+from chats.services import inbox as chat_inbox
+from chats.services import settings as chat_settings
 from chats.tests.factories import say, start_chat
 
 ROLE = Membership.Role
@@ -92,7 +94,7 @@ def chat(business, customer):
 
 @pytest.fixture
 def label(business, owner):
-    return services.create_label(actor=owner, business=business, name="VIP", color="green")
+    return chat_settings.create_label(actor=owner, business=business, name="VIP", color="green")
 
 
 # --- Starting and listing conversations -----------------------------------------------------
@@ -175,7 +177,7 @@ def test_my_conversations_lists_the_users_own_with_unread_and_last_message(
     # given an answer from the business and a direct chat with a friend
     say(owner, chat, "Yes, fresh today!")
     friend = UserFactory(display_name="Dani")
-    direct, _created = services.start_direct_conversation(user=friend, peer=customer)
+    direct, _created = chat_conversations.start_direct_conversation(user=friend, peer=customer)
     say(friend, direct, "Lunch?")
     # and a conversation of someone else
     new_customer_says(business, "Not yours")
@@ -196,10 +198,10 @@ def test_my_conversations_lists_the_users_own_with_unread_and_last_message(
 
 
 def test_the_team_sees_status_assignee_labels_and_first_touch(business, owner, customer, chat):
-    services.set_labels(
+    chat_inbox.set_labels(
         actor=owner,
         conversation=chat,
-        label_ids=[services.create_label(actor=owner, business=business, name="VIP").pk],
+        label_ids=[chat_settings.create_label(actor=owner, business=business, name="VIP").pk],
     )
 
     body = api(owner).get(conv_url(chat)).json()
@@ -272,7 +274,7 @@ def test_an_agent_cannot_reach_a_colleagues_conversation(
 ):
     # given the conversation assigned to another agent
     colleague = join(business=business, role=ROLE.AGENT).user
-    services.assign(actor=admin, conversation=chat, assignee_id=colleague.pk)
+    chat_inbox.assign(actor=admin, conversation=chat, assignee_id=colleague.pk)
     before = snapshot()
 
     response = _request(api(agent), agent, chat, label, endpoint)
@@ -295,7 +297,7 @@ def test_a_customer_cannot_use_team_operations(customer, chat, label, endpoint):
 
 def test_a_direct_peer_cannot_use_team_operations_either(customer):
     friend = UserFactory()
-    direct, _created = services.start_direct_conversation(user=customer, peer=friend)
+    direct, _created = chat_conversations.start_direct_conversation(user=customer, peer=friend)
 
     response = api(friend).post(conv_url(direct, "status/"), {"status": "resolved"}, format="json")
 
@@ -333,9 +335,9 @@ def test_the_inbox_lists_the_business_conversations_with_unread(business, owner,
 def test_the_inbox_filters_by_status_scope_label_and_search(business, owner, agent, chat, label):
     other_chat = start_chat(business, UserFactory(display_name="Bruno"))
     say(other_chat.contact.user, other_chat, "Cake for Saturday?")
-    services.set_status(actor=owner, conversation=other_chat, status="resolved")
-    services.assign(actor=agent, conversation=chat, assignee_id=agent.pk)
-    services.set_labels(actor=owner, conversation=chat, label_ids=[label.pk])
+    chat_inbox.set_status(actor=owner, conversation=other_chat, status="resolved")
+    chat_inbox.assign(actor=agent, conversation=chat, assignee_id=agent.pk)
+    chat_inbox.set_labels(actor=owner, conversation=chat, label_ids=[label.pk])
     client = api(agent)
 
     def ids(**params):
@@ -398,7 +400,7 @@ def test_the_inbox_costs_the_same_queries_for_5_or_50_conversations(
             conversation = start_chat(business)
             say(conversation.contact.user, conversation, "hi")
             say(owner, conversation, "hello")
-            services.set_labels(actor=owner, conversation=conversation, label_ids=[label.pk])
+            chat_inbox.set_labels(actor=owner, conversation=conversation, label_ids=[label.pk])
 
     settings.CHAT_MESSAGES_PER_MINUTE = 1000
     client = api(owner)
@@ -495,7 +497,7 @@ def test_bad_messages_are_refused_and_change_nothing(customer, other, chat, data
 
 
 def test_a_blocked_customer_gets_403(owner, customer, chat):
-    services.block_contact(actor=owner, conversation=chat, blocked=True)
+    chat_inbox.block_contact(actor=owner, conversation=chat, blocked=True)
     before = snapshot()
 
     response = api(customer).post(conv_url(chat, "messages/"), {"body": "hello?"}, format="json")
@@ -667,7 +669,7 @@ def test_an_agent_takes_and_leaves_but_cannot_assign_others(admin, agent, chat):
 def test_team_operations_refuse_bad_input_and_change_nothing(
     owner, outsider, other, chat, label, path, data
 ):
-    other_label = services.create_label(actor=other.owner, business=other.business, name="VIP")
+    other_label = chat_settings.create_label(actor=other.owner, business=other.business, name="VIP")
     ids = {
         "outsider": outsider.pk,
         "other_owner": other.owner.pk,
@@ -690,7 +692,7 @@ def test_team_operations_refuse_bad_input_and_change_nothing(
 
 @pytest.fixture
 def reply(business, owner):
-    return services.save_quick_reply(
+    return chat_settings.save_quick_reply(
         actor=owner, business=business, shortcut="hours", text="We open at 7."
     )
 

@@ -26,8 +26,10 @@ from django.test import Client
 
 from accounts import services as account_services
 from accounts.tests.factories import UserFactory
-from chats import consumers, events, services
+from chats import consumers, events
 from chats.models import Conversation, Message
+from chats.services import inbox as chat_inbox
+from chats.services import messages as chat_messages
 from chats.tests.factories import say, start_chat
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -242,7 +244,7 @@ async def test_agent_loses_a_conversation_assigned_to_a_colleague(
     assert of_type(await drain(thread), "message")[0]["message"]["seq"] == 1
 
     # when an admin assigns the conversation to someone else
-    await run(services.assign, actor=admin, conversation=conversation, assignee_id=admin.pk)
+    await run(chat_inbox.assign, actor=admin, conversation=conversation, assignee_id=admin.pk)
     await drain(inbox)
     await drain(thread)
 
@@ -259,7 +261,7 @@ async def test_agent_loses_a_conversation_assigned_to_a_colleague(
 async def test_an_agent_gets_no_inbox_events_for_a_colleagues_conversation(
     open_socket, business, conversation, customer, agent, admin, owner
 ):
-    await run(services.assign, actor=admin, conversation=conversation, assignee_id=admin.pk)
+    await run(chat_inbox.assign, actor=admin, conversation=conversation, assignee_id=admin.pk)
     agent_inbox = await open_socket(agent)
     await subscribe_inbox(agent_inbox, business)
     owner_inbox = await open_socket(owner)
@@ -388,7 +390,7 @@ async def test_sends_from_many_sockets_are_written_together_and_each_acked(
     # customers send (each in their own conversation, one to a conversation of
     # someone else's)
     settings.CHAT_SEND_WRITERS = 1
-    batches, real = [], services.send_many
+    batches, real = [], chat_messages.send_many
     queue = consumers.send_queue()  # this event loop's: the sockets' too
 
     def send_many(sends):
@@ -398,7 +400,7 @@ async def test_sends_from_many_sockets_are_written_together_and_each_acked(
             time.sleep(0.01)  # the first batch waits until the others are queued
         return real(sends)
 
-    monkeypatch.setattr(services, "send_many", send_many)
+    monkeypatch.setattr(chat_messages, "send_many", send_many)
     customers = [await run(UserFactory) for _ in range(6)]
     chats = [await run(start_chat, business, c) for c in customers]
     sockets = [await open_socket(c) for c in customers]
@@ -537,7 +539,7 @@ async def test_a_list_page_read_before_a_message_is_told_to_read_again(
 
     # given a conversation whose last message is an hour old, assigned to an admin
     await run(say, customer, conversation, "hello")
-    await run(services.assign, actor=owner, conversation=conversation, assignee_id=admin.pk)
+    await run(chat_inbox.assign, actor=owner, conversation=conversation, assignee_id=admin.pk)
     hour_ago = time.time() - 3600
     await Conversation.objects.filter(pk=conversation.pk).aupdate(
         last_message_at=datetime.fromtimestamp(hour_ago, tz=UTC),
@@ -778,7 +780,7 @@ async def test_random_hostile_frames_never_break_the_socket_or_reach_another_cha
 async def test_a_blocked_customer_gets_an_error_and_nothing_is_sent(
     open_socket, conversation, customer, owner
 ):
-    await run(services.block_contact, actor=owner, conversation=conversation, blocked=True)
+    await run(chat_inbox.block_contact, actor=owner, conversation=conversation, blocked=True)
     staff = await open_socket(owner)
     await subscribe(staff, conversation)
     tab = await open_socket(customer)

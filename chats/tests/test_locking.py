@@ -1,6 +1,6 @@
 """PostgreSQL, real threads and connections: what the conversation lock excludes.
 
-A send holds its conversation locked (``services.lock_conversations``) while it updates
+A send holds its conversation locked (``messages.lock_conversations``) while it updates
 the participants. A receipt updates one participant and must never, at its commit,
 wait for that conversation (as a foreign-key check under a ``FOR UPDATE`` lock made it
 do): it would then hold the participant the send is about to update — a deadlock
@@ -12,8 +12,8 @@ import pytest
 from django.db import transaction
 
 from accounts.tests.factories import UserFactory
-from chats import services
 from chats.models import Participant
+from chats.services import messages, receipts
 from chats.tests.factories import say, start_chat
 from core.tests.threads import WAIT, in_thread
 
@@ -29,19 +29,19 @@ def test_a_read_receipt_commits_while_a_send_holds_the_conversation(business, ow
 
     def send():
         with transaction.atomic():
-            [(held, participants)] = services.lock_conversations([conversation.pk]).values()
+            [(held, participants)] = messages.lock_conversations([conversation.pk]).values()
             locked.set()
             # the receipt commits while this transaction holds the conversation
             assert receipt_done.wait(WAIT), "the receipt waited for the conversation lock"
             business_side = next(p for p in participants if p.business_id)
-            services.append_messages(
-                [services.Draft(held, participants, business_side, body="Delivered!")]
+            messages.append_messages(
+                [messages.Draft(held, participants, business_side, body="Delivered!")]
             )
 
     def read():
         assert locked.wait(WAIT)
         # both its read and its delivered positions move: one row, two changes
-        services.mark_read(actor=customer, conversation=conversation)
+        receipts.mark_read(actor=customer, conversation=conversation)
         receipt_done.set()
 
     threads = [in_thread(send, outcome, "send"), in_thread(read, outcome, "read")]

@@ -12,9 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from chats import kinds, outbox, services
+from chats import kinds
 from chats.models import Message, Participant, RelayedEvent, ScheduledMessage
 from chats.relay import Relay, spool_in_this_process
+from chats.services import conversations as chat_conversations
+from chats.services import messages as chat_messages
+from chats.services import outbox, unread_email
 from chats.tests.factories import say, start_chat
 from core import events as core_events
 from core.errors import AppError
@@ -124,7 +127,7 @@ def test_bad_input_is_refused_and_nothing_is_scheduled(conversation, kwargs, cod
 
 def test_a_direct_conversation_has_no_business_side_to_speak(business, customer):
     peer = UserFactory()
-    direct, _created = services.start_direct_conversation(user=customer, peer=peer)
+    direct, _created = chat_conversations.start_direct_conversation(user=customer, peer=peer)
     with pytest.raises(AppError) as error:
         schedule(direct)
     assert error.value.code == "not_business"
@@ -196,7 +199,7 @@ def test_an_away_customer_gets_the_unread_email(
     side = Participant.objects.get(conversation=conversation, user=customer)
     assert queued == [(side.pk,)]
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.send_unread_email(participant_id=side.pk)
+        assert unread_email.send_unread_email(participant_id=side.pk)
     (sent_mail,) = mail.outbox
     assert sent_mail.to == ["carla@example.com"]
     assert "Your parcel left today" in sent_mail.body
@@ -340,7 +343,7 @@ def test_rows_of_one_conversation_in_a_batch_follow_each_other(conversation):
 def test_one_bad_row_does_not_hold_back_its_batch(business, conversation, customer, monkeypatch):
     """A row that cannot be sent fails alone: the batch is then sent row by row."""
     good, _c = schedule(conversation, key="good:1")
-    direct, _c = services.start_direct_conversation(user=customer, peer=UserFactory())
+    direct, _c = chat_conversations.start_direct_conversation(user=customer, peer=UserFactory())
     bad, _c = schedule(direct, key="bad:1", sender="system")
     ScheduledMessage.objects.filter(pk=bad.pk).update(sender="business")
     other = start_chat(business)
@@ -423,7 +426,7 @@ def test_a_worker_writes_its_events_with_its_transaction(conversation, spooling)
     # A rolled-back message relays nothing.
     count = RelayedEvent.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.post_system_note(conversation=conversation, body="never")
+        chat_messages.post_system_note(conversation=conversation, body="never")
         raise RuntimeError
     assert RelayedEvent.objects.count() == count
 

@@ -1,8 +1,10 @@
 import pytest
 
 from accounts.tests.factories import UserFactory
-from chats import services
 from chats.models import Contact, Conversation, Message, Participant
+from chats.services import conversations as chat_conversations
+from chats.services import inbox, messages, receipts
+from chats.services import settings as chat_settings
 from chats.tests.factories import say, start_chat
 from core.errors import AppError
 
@@ -46,10 +48,10 @@ def test_messages_are_numbered_and_counted(business, customer, owner):
 
 def test_resend_with_same_client_id_makes_one_message(business, customer):
     conversation = start_chat(business, customer)
-    first, created = services.send_text(
+    first, created = messages.send_text(
         actor=customer, conversation=conversation, body="Hi", client_id="abc-1"
     )
-    again, created_again = services.send_text(
+    again, created_again = messages.send_text(
         actor=customer, conversation=conversation, body="Hi", client_id="abc-1"
     )
     assert created and not created_again and first.pk == again.pk
@@ -76,18 +78,18 @@ def test_outsider_and_other_business_cannot_write(business, customer, outsider, 
 def test_agent_sees_only_unassigned_and_own(business, customer, agent, admin):
     conversation = start_chat(business, customer)
     say(agent, conversation, "Hi, I can help")
-    services.assign(actor=admin, conversation=conversation, assignee_id=admin.pk)
+    inbox.assign(actor=admin, conversation=conversation, assignee_id=admin.pk)
     with pytest.raises(AppError):
         say(agent, conversation, "still here?")
 
 
 def test_blocked_customer_cannot_write(business, customer, owner):
     conversation = start_chat(business, customer)
-    services.block_contact(actor=owner, conversation=conversation, blocked=True)
+    inbox.block_contact(actor=owner, conversation=conversation, blocked=True)
     with pytest.raises(AppError) as exc:
         say(customer, conversation, "hello?")
     assert exc.value.code == "blocked"
-    services.block_contact(actor=owner, conversation=conversation, blocked=False)
+    inbox.block_contact(actor=owner, conversation=conversation, blocked=False)
     assert say(customer, conversation, "hello again").seq == 1
 
 
@@ -106,23 +108,23 @@ def test_mark_read_resets_unread_and_never_goes_back(business, customer, owner):
     conversation = start_chat(business, customer)
     for body in ("a", "b", "c"):
         say(customer, conversation, body)
-    side = services.mark_read(actor=owner, conversation=conversation, seq=2)
+    side = receipts.mark_read(actor=owner, conversation=conversation, seq=2)
     assert (side.last_read_seq, side.unread) == (2, 1)
-    side = services.mark_read(actor=owner, conversation=conversation, seq=1)
+    side = receipts.mark_read(actor=owner, conversation=conversation, seq=1)
     assert side.last_read_seq == 2
-    side = services.mark_read(actor=owner, conversation=conversation, seq=999)
+    side = receipts.mark_read(actor=owner, conversation=conversation, seq=999)
     assert (side.last_read_seq, side.unread) == (3, 0)
 
 
 def test_direct_conversation_is_one_per_pair(customer):
     friend = UserFactory()
-    first, created = services.start_direct_conversation(user=customer, peer=friend)
-    again, created_again = services.start_direct_conversation(user=friend, peer=customer)
+    first, created = chat_conversations.start_direct_conversation(user=customer, peer=friend)
+    again, created_again = chat_conversations.start_direct_conversation(user=friend, peer=customer)
     assert created and not created_again and first.pk == again.pk
     assert first.kind == Conversation.Kind.DIRECT
     say(friend, first, "oi")
     with pytest.raises(AppError):
-        services.start_direct_conversation(user=customer, peer=customer)
+        chat_conversations.start_direct_conversation(user=customer, peer=customer)
 
 
 def test_a_send_costs_five_queries(business, owner, customer, django_assert_num_queries):
@@ -138,8 +140,8 @@ def test_a_send_costs_five_queries(business, owner, customer, django_assert_num_
         say(owner, conversation, "counted")
 
 
-def _text(actor, conversation, body, client_id=None) -> services.Send:
-    return services.text_message(
+def _text(actor, conversation, body, client_id=None) -> messages.Send:
+    return messages.text_message(
         actor=actor, conversation=conversation, body=body, client_id=client_id
     )
 
@@ -149,7 +151,7 @@ def _count_send_many(sends) -> int:
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        results = services.send_many(sends)
+        results = messages.send_many(sends)
     assert all(isinstance(r, tuple) and r[1] for r in results), results
     return len(queries)
 
@@ -189,11 +191,11 @@ def test_each_send_of_a_batch_is_refused_or_sent_on_its_own(business, owner, cus
     mine = start_chat(business, customer)
     say(customer, mine, "first", client_id="x-1")
     blocked = start_chat(business)
-    services.block_contact(actor=owner, conversation=blocked, blocked=True)
+    inbox.block_contact(actor=owner, conversation=blocked, blocked=True)
     theirs = start_chat(other.business)
 
     # when they all arrive together
-    results = services.send_many(
+    results = messages.send_many(
         [
             _text(customer, mine, "sent", client_id="x-2"),
             _text(customer, theirs, "not mine"),
@@ -220,7 +222,7 @@ def test_a_batch_over_the_rate_limit_refuses_only_the_sends_past_it(business, cu
     settings.CHAT_MESSAGES_PER_MINUTE = 3
     conversation = start_chat(business, customer)
     say(customer, conversation, "one")
-    results = services.send_many([_text(customer, conversation, f"m{i}") for i in range(4)])
+    results = messages.send_many([_text(customer, conversation, f"m{i}") for i in range(4)])
     assert [r[0].seq if isinstance(r, tuple) else r.code for r in results] == [
         2, 3, "rate_limited", "rate_limited",
     ]  # fmt: skip
@@ -244,7 +246,7 @@ def _hours_closed_now(owner, business):
 
 
 def test_greeting_on_first_contact_only(business, owner, customer):
-    services.update_inbox_settings(
+    chat_settings.update_inbox_settings(
         actor=owner, business=business, greeting_enabled=True, greeting_text="Bem-vindo!"
     )
     conversation = start_chat(business, customer)
@@ -262,7 +264,7 @@ def test_away_message_outside_hours_at_most_once_in_12_hours(business, owner, cu
     from django.utils import timezone
 
     _hours_closed_now(owner, business)
-    services.update_inbox_settings(
+    chat_settings.update_inbox_settings(
         actor=owner, business=business, away_enabled=True, away_text="Estamos fechados."
     )
     conversation = start_chat(business, customer)
@@ -281,7 +283,7 @@ def test_away_message_outside_hours_at_most_once_in_12_hours(business, owner, cu
 
 
 def test_no_away_message_without_hours_or_when_open(business, owner, customer):
-    services.update_inbox_settings(
+    chat_settings.update_inbox_settings(
         actor=owner, business=business, away_enabled=True, away_text="Fechados."
     )
     conversation = start_chat(business, customer)
@@ -293,12 +295,12 @@ def test_inbox_settings_need_text_when_enabled_and_change_nothing(business, owne
     from chats.models import InboxSettings
 
     with pytest.raises(AppError) as exc:
-        services.update_inbox_settings(
+        chat_settings.update_inbox_settings(
             actor=owner, business=business, greeting_enabled=True, greeting_text="  "
         )
     assert exc.value.field == "greeting_text"
     with pytest.raises(AppError):
-        services.update_inbox_settings(actor=agent, business=business, away_enabled=False)
+        chat_settings.update_inbox_settings(actor=agent, business=business, away_enabled=False)
     assert not InboxSettings.objects.exists()
 
 
@@ -308,7 +310,7 @@ def test_product_set_up_to_30_own_active_products(business, owner, customer, oth
     conversation = start_chat(business, customer)
     mine = [make_product(owner, business) for _ in range(3)]
     theirs = make_product(other.owner, other.business)
-    message, _created = services.share_products(
+    message, _created = messages.share_products(
         actor=owner,
         conversation=conversation,
         sections=[{"title": "Pães", "product_ids": [p.pk for p in mine]}],
@@ -316,16 +318,16 @@ def test_product_set_up_to_30_own_active_products(business, owner, customer, oth
     assert message.kind == "product_set"
     assert message.payload["sections"] == [{"title": "Pães", "product_ids": [p.pk for p in mine]}]
     with pytest.raises(AppError):  # another business's product
-        services.share_products(
+        messages.share_products(
             actor=owner, conversation=conversation, sections=[{"product_ids": [theirs.pk]}]
         )
     with pytest.raises(AppError):  # customers cannot send lists
-        services.share_products(
+        messages.share_products(
             actor=customer, conversation=conversation, sections=[{"product_ids": [mine[0].pk]}]
         )
     many = [make_product(owner, business) for _ in range(28)]
     with pytest.raises(AppError) as exc:
-        services.share_products(
+        messages.share_products(
             actor=owner,
             conversation=conversation,
             sections=[{"product_ids": [p.pk for p in mine + many]}],
@@ -341,7 +343,7 @@ def test_product_card_renders_live_price_and_stock(business, owner, customer):
 
     product = make_product(owner, business, name="Broa", price=500)
     conversation = start_chat(business, customer)
-    message, _ = services.share_product(
+    message, _ = messages.share_product(
         actor=customer, conversation=conversation, product_id=product.pk
     )
     catalog_services.update_product(actor=owner, product=product, price=750, stock=0)
@@ -356,7 +358,7 @@ def test_a_card_number_typed_in_a_chat_is_stored_masked(business, owner):
     customer = UserFactory(email="card@example.com")
     conversation = start_chat(business, customer)
 
-    message, _created = services.send_text(
+    message, _created = messages.send_text(
         actor=customer, conversation=conversation, body="é 4242 4242 4242 4242, cvc 123"
     )
 

@@ -11,8 +11,10 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from chats import events, services
+from chats import events
 from chats.models import Participant
+from chats.services import receipts, unread_email
+from chats.services import settings as chat_settings
 from chats.tests.factories import say, start_chat
 from tests.celery_fixtures import TASK_TIMEOUT, wait_for
 
@@ -61,7 +63,7 @@ def test_email_lists_unread_replies_once(
     say(owner, conversation, "Temos pão <fresco>.")
     side = _customer_side(conversation)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.send_unread_email(participant_id=side.pk)
+        assert unread_email.send_unread_email(participant_id=side.pk)
     (sent_mail,) = mail.outbox
     assert sent_mail.to == ["carla@example.com"]
     assert "Padaria Central" in sent_mail.subject
@@ -71,7 +73,7 @@ def test_email_lists_unread_replies_once(
     assert sent_mail.extra_headers["Message-ID"].startswith(f"<unread.{side.pk}.3@")
     # Redelivered: nothing new since, nothing sent.
     with django_capture_on_commit_callbacks(execute=True):
-        assert not services.send_unread_email(participant_id=side.pk)
+        assert not unread_email.send_unread_email(participant_id=side.pk)
     assert len(mail.outbox) == 1
     side.refresh_from_db()
     assert side.emailed_seq == 3 and side.email_due_at is None
@@ -86,13 +88,13 @@ def test_no_email_when_read_off_or_online(
     say(owner, conversation, "Olá!")
     side = _customer_side(conversation)
     if why == "read":
-        services.mark_read(actor=customer, conversation=conversation)
+        receipts.mark_read(actor=customer, conversation=conversation)
     elif why == "turned_off":
-        services.set_chat_preferences(user=customer, email_unread=False)
+        chat_settings.set_chat_preferences(user=customer, email_unread=False)
     else:
         events.presence_join(f"u{customer.pk}")
     with django_capture_on_commit_callbacks(execute=True):
-        assert not services.send_unread_email(participant_id=side.pk)
+        assert not unread_email.send_unread_email(participant_id=side.pk)
     assert mail.outbox == []
     side.refresh_from_db()
     assert side.email_due_at is None  # not pending forever
@@ -139,15 +141,15 @@ def test_a_lost_task_is_sent_by_the_sweep_and_a_later_reply_emails_again(
     say(customer, conversation, "Oi")
     _reply(owner, conversation, "Olá Carla!")
     # When the beat's sweep runs, twice
-    assert services.send_due_unread_emails() == 1
-    assert services.send_due_unread_emails() == 0
+    assert unread_email.send_due_unread_emails() == 1
+    assert unread_email.send_due_unread_emails() == 0
     # Then one e-mail, and nothing is left due
     assert len(mail.outbox) == 1
     side = _customer_side(conversation)
     assert side.email_due_at is None and side.emailed_seq == 2
     # And a later reply is e-mailed again, with only what is new
     _reply(owner, conversation, "Chegou o pão.")
-    assert services.send_due_unread_emails() == 1
+    assert unread_email.send_due_unread_emails() == 1
     assert len(mail.outbox) == 2
     assert "Chegou o pão." in mail.outbox[1].body and "Olá Carla!" not in mail.outbox[1].body
 
@@ -157,8 +159,8 @@ def test_the_sweep_leaves_what_is_not_due_yet(business, owner, customer, setting
     settings.CHAT_UNREAD_EMAIL_DELAY = 600
     conversation = start_chat(business, customer)
     _reply(owner, conversation, "Olá!")
-    assert services.send_due_unread_emails() == 0
-    assert not services.send_unread_email(participant_id=_customer_side(conversation).pk)
+    assert unread_email.send_due_unread_emails() == 0
+    assert not unread_email.send_unread_email(participant_id=_customer_side(conversation).pk)
     assert mail.outbox == []
     assert _customer_side(conversation).email_due_at is not None
 
@@ -171,13 +173,13 @@ def test_a_sender_that_dies_after_claiming_leaves_it_to_the_sweep_after_its_leas
     conversation = start_chat(business, customer)
     _reply(owner, conversation, "Olá!")
     side = _customer_side(conversation)
-    assert services._claim_unread_email(side.pk) is not None
+    assert unread_email._claim_unread_email(side.pk) is not None
     # When the sweep runs within the lease: the e-mail is someone else's
-    assert services.send_due_unread_emails() == 0
+    assert unread_email.send_due_unread_emails() == 0
     # Then after the lease it is sent, once
     Participant.objects.filter(pk=side.pk).update(email_due_at=timezone.now())
-    assert services.send_due_unread_emails() == 1
-    assert services.send_due_unread_emails() == 0
+    assert unread_email.send_due_unread_emails() == 1
+    assert unread_email.send_due_unread_emails() == 0
     assert len(mail.outbox) == 1
     assert _customer_side(conversation).email_due_at is None
 
@@ -187,8 +189,8 @@ def test_two_senders_claim_it_once(business, owner, customer, due_at_once):
     conversation = start_chat(business, customer)
     _reply(owner, conversation, "Olá!")
     side = _customer_side(conversation)
-    assert services._claim_unread_email(side.pk) is not None
-    assert services._claim_unread_email(side.pk) is None
+    assert unread_email._claim_unread_email(side.pk) is not None
+    assert unread_email._claim_unread_email(side.pk) is None
 
 
 @pytest.mark.django_db
@@ -199,15 +201,15 @@ def test_a_reply_while_the_email_is_being_sent_is_emailed_later(
     conversation = start_chat(business, customer)
     _reply(owner, conversation, "Olá!")
     side = _customer_side(conversation)
-    claim = services._claim_unread_email(side.pk)
+    claim = unread_email._claim_unread_email(side.pk)
     _reply(owner, conversation, "Mais uma coisa.")
     # When that send finishes
     claim.message.send()
-    services._finish_unread_email(claim, error=None)
+    unread_email._finish_unread_email(claim, error=None)
     # Then the new reply is due in a new e-mail
     side.refresh_from_db()
     assert side.emailed_seq == 1 and side.email_due_at is not None
-    assert services.send_due_unread_emails() == 1
+    assert unread_email.send_due_unread_emails() == 1
     assert "Mais uma coisa." in mail.outbox[1].body and "Olá!" not in mail.outbox[1].body
 
 
@@ -225,23 +227,23 @@ def test_a_failing_mail_server_is_retried_with_backoff_then_given_up(
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
     # First failure: due again after the backoff, not lost, not sent
-    assert not services.send_unread_email(participant_id=side.pk)
+    assert not unread_email.send_unread_email(participant_id=side.pk)
     side.refresh_from_db()
     assert side.email_attempts == 1 and side.emailed_seq == 0
     expected = timezone.now() + datetime.timedelta(seconds=settings.CHAT_UNREAD_EMAIL_RETRY_BASE)
     assert abs(side.email_due_at - expected) < datetime.timedelta(seconds=30)
     # Second (last allowed) failure: given up, so the next reply schedules afresh
     Participant.objects.filter(pk=side.pk).update(email_due_at=timezone.now())
-    assert not services.send_unread_email(participant_id=side.pk)
+    assert not unread_email.send_unread_email(participant_id=side.pk)
     side.refresh_from_db()
     assert side.email_due_at is None and side.email_attempts == 0
     monkeypatch.undo()
     _reply(owner, conversation, "Ainda aí?")
-    assert services.send_due_unread_emails() == 1
+    assert unread_email.send_due_unread_emails() == 1
     assert "Ainda aí?" in mail.outbox[0].body and "Olá!" in mail.outbox[0].body
 
 
 @pytest.mark.django_db
 def test_bad_ids_send_nothing(db):
-    assert not services.send_unread_email(participant_id="1")
-    assert not services.send_unread_email(participant_id=10**9)
+    assert not unread_email.send_unread_email(participant_id="1")
+    assert not unread_email.send_unread_email(participant_id=10**9)

@@ -6,8 +6,10 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import make_product
-from chats import services
 from chats.models import Contact, ContactNote, Conversation, Message, Report
+from chats.services import conversations as chat_conversations
+from chats.services import inbox as chat_inbox
+from chats.services import settings as chat_settings
 from chats.tests.factories import say, start_chat
 from core.errors import AppError
 
@@ -39,7 +41,7 @@ CLICK = "/c/padaria-central?text=Quero+p%C3%A3o&ref=flyer&utm_source=instagram&u
 
 def test_click_to_chat_shows_the_chat_page_and_creates_nothing(client, business, owner, customer):
     # given a shop with a greeting, and a signed-in visitor who never wrote to it
-    services.update_inbox_settings(
+    chat_settings.update_inbox_settings(
         actor=owner,
         business=business,
         greeting_enabled=True,
@@ -296,7 +298,7 @@ def _count_queries(client, url):
 
 def test_inbox_lists_with_filters_and_fixed_queries(client, business, owner, settings):
     settings.CHAT_MESSAGES_PER_MINUTE = 1000
-    label = services.create_label(actor=owner, business=business, name="VIP")
+    label = chat_settings.create_label(actor=owner, business=business, name="VIP")
     _chats(business, 3)
     client.force_login(owner)
     url = reverse("inbox", args=["padaria-central"])
@@ -306,7 +308,7 @@ def test_inbox_lists_with_filters_and_fixed_queries(client, business, owner, set
     assert response.content.decode().count('id="row-') == 1
     _chats(business, 12, start=3)
     for conversation in Conversation.objects.all():
-        services.set_labels(actor=owner, conversation=conversation, label_ids=[label.pk])
+        chat_inbox.set_labels(actor=owner, conversation=conversation, label_ids=[label.pk])
     many, html = _count_queries(client, url)
     assert html.count('id="row-') == 15
     assert many == few
@@ -325,7 +327,7 @@ def test_inbox_lists_with_filters_and_fixed_queries(client, business, owner, set
 def test_inbox_actions(client, business, owner, agent, customer):
     conversation = start_chat(business, customer)
     say(customer, conversation, "hello")
-    label = services.create_label(actor=owner, business=business, name="VIP")
+    label = chat_settings.create_label(actor=owner, business=business, name="VIP")
     client.force_login(owner)
     base = ["padaria-central", conversation.pk]
     client.post(reverse("inbox_action", args=[*base, "status"]), {"status": "pending"})
@@ -357,7 +359,9 @@ def test_direct_chat_by_email(client, customer):
 
 def test_blocking_a_friend_in_a_direct_chat_and_unblocking(client, customer, outsider, business):
     friend = UserFactory(email="fred@example.com")
-    conversation, _created = services.start_direct_conversation(user=customer, peer=friend)
+    conversation, _created = chat_conversations.start_direct_conversation(
+        user=customer, peer=friend
+    )
     url = reverse("chat_block", args=[conversation.pk])
     client.force_login(customer)
     thread = client.get(reverse("chat_thread", args=[conversation.pk])).content.decode()

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts import services as account_services
-from chats import services
 from chats.models import InboxSettings, Label, QuickReply
+from chats.services import settings as chat_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -47,14 +47,14 @@ def _field_error(page: str, message: str, field_id: str) -> bool:
 
 @pytest.fixture
 def quick_reply(business, owner):
-    return services.save_quick_reply(
+    return chat_settings.save_quick_reply(
         actor=owner, business=business, shortcut="hello", text="Hi! How can we help?"
     )
 
 
 @pytest.fixture
 def label(business, owner):
-    return services.create_label(actor=owner, business=business, name="VIP", color="purple")
+    return chat_settings.create_label(actor=owner, business=business, name="VIP", color="purple")
 
 
 # --- Who may see what -------------------------------------------------------------------
@@ -199,7 +199,7 @@ def test_switching_a_message_on_without_its_text_is_refused(client, business, ow
 
 
 def test_a_refused_change_keeps_the_saved_settings(client, business, owner):
-    services.update_inbox_settings(
+    chat_settings.update_inbox_settings(
         actor=owner, business=business, greeting_enabled=True, greeting_text="Hello!"
     )
     client.force_login(owner)
@@ -318,7 +318,7 @@ def test_a_duplicate_shortcut_is_shown_on_the_shortcut_field(client, business, o
 
 
 def test_editing_into_another_shortcut_is_refused(client, business, owner, quick_reply):
-    other_reply = services.save_quick_reply(
+    other_reply = chat_settings.save_quick_reply(
         actor=owner, business=business, shortcut="bye", text="Bye!"
     )
     client.force_login(owner)

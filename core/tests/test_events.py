@@ -51,3 +51,29 @@ def test_outside_a_transaction_an_event_is_sent_at_once(monkeypatch):
     monkeypatch.setattr(events, "send_events", lambda collected: batches.append(list(collected)))
     events.send_event_on_commit("conv.1", {"n": 1})
     assert batches == [[("conv.1", {"n": 1})]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_enqueued_by_name_goes_out_after_the_commit_and_never_after_a_rollback(
+    monkeypatch,
+):
+    # given: a task enqueued by its name (its module need not be imported by the caller)
+    sent = []
+    monkeypatch.setattr(
+        "core.tasks.send_email.apply_async",
+        lambda args, kwargs, countdown: sent.append((args, countdown)),
+    )
+    # when: once in a transaction that commits, once in one that rolls back
+    with transaction.atomic():
+        events.enqueue_on_commit("core.tasks.send_email", 7, countdown=5)
+        assert sent == []  # nothing before the commit
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.enqueue_on_commit("core.tasks.send_email", 8, countdown=5)
+        raise RuntimeError
+    # then
+    assert sent == [((7,), 5)]
+
+
+def test_an_unknown_task_name_fails_in_the_caller_not_after_the_commit():
+    with pytest.raises(KeyError):
+        events.enqueue_on_commit("core.tasks.no_such_task", 1)

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import make_product
-from chats import consent, events, outbox
-from chats import services as chat_services
+from chats import events
 from chats.models import Contact, Message, ScheduledMessage
+from chats.services import consent, inbox, outbox
+from chats.services import settings as chat_settings
 from chats.tests.factories import say, start_chat
 from core.errors import AppError
 from marketing import selectors, services
@@ -73,7 +74,7 @@ def test_contacts_without_consent_are_never_sent_offers(owner, business):
     gone = opted_in(business)
     consent.withdraw_offers_consent(contact=gone, source="chat")
     blocked = opted_in(business)
-    chat_services.block_contact(actor=owner, conversation=blocked.conversation, blocked=True)
+    inbox.block_contact(actor=owner, conversation=blocked.conversation, blocked=True)
     # when a broadcast to everyone is sent
     b = broadcast(owner, business)
     outbox.send_due()
@@ -89,7 +90,7 @@ def test_each_contact_gets_a_broadcast_at_most_once(owner, business):
     contact = opted_in(business)
     b = broadcast(owner, business)
     # a second scheduling of the same rows (a retried request) adds nothing
-    from chats.outbox_bulk import Row, schedule_many
+    from chats.services.outbox_bulk import Row, schedule_many
 
     key = f"broadcast:{b.pk}:contact:{contact.pk}"
     schedule_many(
@@ -171,9 +172,9 @@ def test_staff_writing_stop_does_not_opt_the_customer_out(owner, business):
 
 
 def test_audience_by_label(owner, business):
-    vip = chat_services.create_label(actor=owner, business=business, name="VIP", color="green")
+    vip = chat_settings.create_label(actor=owner, business=business, name="VIP", color="green")
     a, b = opted_in(business), opted_in(business)
-    chat_services.set_labels(actor=owner, conversation=a.conversation, label_ids=[vip.pk])
+    inbox.set_labels(actor=owner, conversation=a.conversation, label_ids=[vip.pk])
     result = broadcast(owner, business, audience="label", label_id=vip.pk)
     assert result.recipients == 1 and offers_to(a).count() == 1 and not offers_to(b).exists()
 
@@ -209,7 +210,7 @@ def test_audience_by_product_and_by_last_purchase(owner, business):
 
 def test_bad_broadcasts_are_refused_and_change_nothing(owner, business, other, agent):
     opted_in(business)
-    foreign_label = chat_services.create_label(
+    foreign_label = chat_settings.create_label(
         actor=other.owner, business=other.business, name="X", color="gray"
     )
     foreign_product = make_product(other.owner, other.business, name="Alien", price=100)
@@ -242,7 +243,7 @@ def test_bad_broadcasts_are_refused_and_change_nothing(owner, business, other, a
 
 
 def test_a_broadcast_nobody_would_receive_is_refused(owner, business, client):
-    label = chat_services.create_label(actor=owner, business=business, name="VIP", color="gray")
+    label = chat_settings.create_label(actor=owner, business=business, name="VIP", color="gray")
     opted_in(business)  # accepts offers, but has no "VIP" label
 
     with pytest.raises(AppError) as exc:

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from chats import outbox
 from chats.models import Message, ScheduledMessage
+from chats.services import outbox
 from core.errors import AppError
 from marketing import services
 from marketing.models import FollowUpRule, SatisfactionRating

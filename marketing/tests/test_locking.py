@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from chats import outbox
 from chats.models import Message, ScheduledMessage
+from chats.services import outbox
 from chats.tests.factories import say
 from core.tests.threads import WAIT, in_thread
 from marketing.tests.test_broadcasts import broadcast, opted_in

@@ -7,8 +7,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from chats import consent
 from chats.models import Contact, Message
+from chats.services import consent
 from chats.tests.factories import start_chat
 from marketing import services, tasks
 

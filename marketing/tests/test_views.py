@@ -7,8 +7,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from chats import consent, outbox
 from chats.models import Contact, Message
+from chats.services import consent, outbox
 from chats.tests.factories import start_chat
 from marketing import services
 from marketing.models import Broadcast, FollowUpRule, SatisfactionRating

@@ -19,8 +19,10 @@ from accounts.models import Business, User
 from catalog.models import Product
 from chats import events
 from chats.models import Conversation, Message, Participant, ScheduledMessage
-from chats.outbox import cancel_scheduled, schedule_message
-from chats.services import post_message, staff_membership, start_conversation
+from chats.services.access import staff_membership
+from chats.services.conversations import start_conversation
+from chats.services.messages import post_message
+from chats.services.outbox import cancel_scheduled, schedule_message
 from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID

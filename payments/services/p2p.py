@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from chats import events
 from chats.models import Conversation, Message, Participant
-from chats.services import post_message
+from chats.services.messages import post_message
 from core.errors import AppError
 from core.ids import parse_int
 from core.money import MAX_MINOR, format_money

@@ -34,7 +34,7 @@ from accounts.models import User
 from catalog.selectors import check_stock
 from catalog.services import take_stock
 from chats.models import Participant
-from chats.services import post_message
+from chats.services.messages import post_message
 from core.errors import AppError
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult

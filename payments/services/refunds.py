@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from chats.models import Participant
-from chats.services import post_message
+from chats.services.messages import post_message
 from core.errors import AppError
 from core.money import MAX_MINOR, format_money
 from payments.gateway import get_gateway

@@ -4,7 +4,7 @@ The business marks a paid order shipped (some or all of its items, with a carrie
 a tracking code and optionally an http(s) tracking link), then delivered. Each
 step goes through :func:`payments.services.orders.transition_order` (processing →
 partially_shipped → shipped → completed) and schedules the customer's
-``shipping_update`` card through the outbox (``chats.outbox``) in the same
+``shipping_update`` card through the outbox (``chats.services.outbox``) in the same
 transaction, under a dedupe key (``order:<id>:shipment:<n>``,
 ``order:<id>:delivered``), so the notice is sent exactly once, by a worker, even if
 the broker or the worker goes down in between (docs/outbox.md).
@@ -20,8 +20,8 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from chats.outbox import schedule_message
-from chats.services import staff_membership
+from chats.services.access import staff_membership
+from chats.services.outbox import schedule_message
 from core.errors import AppError
 from payments.models import AuditEvent, Order, OrderItem, Shipment, ShipmentItem
 from payments.services.orders import transition_order

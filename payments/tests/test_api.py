@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from catalog.tests.factories import make_product
-from chats import services as chat_services
+from chats.services import inbox
 from chats.tests.factories import start_chat
 from core.cards import contains_card_number
 from core.errors import AppError
@@ -305,7 +305,7 @@ def test_order_create_is_staff_only(business, chat, customer, outsider, other):
 
 
 def test_an_agent_sees_only_conversations_they_can(owner, business, chat, agent, admin):
-    chat_services.assign(actor=owner, conversation=chat, assignee_id=admin.pk)
+    inbox.assign(actor=owner, conversation=chat, assignee_id=admin.pk)
 
     response = post(api(agent), create_url(business, chat), {"lines": [FREE_LINE]}, key="a")
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from chats import services as chat_services
+from chats.services import conversations
 from chats.tests.factories import start_chat
 from payments.models import MoneyRequest, Order, Payment, Payout, Refund
 from payments.services import ledger, pins
@@ -35,7 +35,7 @@ def friend(db):
 
 @pytest.fixture
 def direct(customer, friend):
-    conversation, _created = chat_services.start_direct_conversation(user=customer, peer=friend)
+    conversation, _created = conversations.start_direct_conversation(user=customer, peer=friend)
     return conversation
 
 

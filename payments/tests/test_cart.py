@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from catalog.tests.factories import make_product
 from chats.models import Message
-from chats.services import start_conversation
+from chats.services.conversations import start_conversation
 
 pytestmark = pytest.mark.django_db
 

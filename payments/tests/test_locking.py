@@ -17,8 +17,8 @@ import pytest
 from django.db import transaction
 
 from catalog.tests.factories import make_product
-from chats import services as chat_services
 from chats.models import Label
+from chats.services import messages
 from chats.tests.factories import start_chat
 from core.tests.threads import WAIT, in_thread, someone_waits_for_a_lock
 from payments.models import Order
@@ -36,7 +36,7 @@ def test_a_payment_request_and_a_commit_referring_to_the_business_do_not_deadloc
 
     def other():
         with transaction.atomic():
-            chat_services.lock_conversations([conversation.pk])
+            messages.lock_conversations([conversation.pk])
             held.set()
             # the payment request has the business and now waits for this conversation
             assert someone_waits_for_a_lock(), "the payment request never waited"

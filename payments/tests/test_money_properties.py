@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.tests.factories import UserFactory
-from chats import services as chat_services
+from chats.services import conversations
 from chats.tests.factories import start_chat
 from core.errors import AppError
 from payments.models import (
@@ -49,7 +49,7 @@ def world(owner, business, customer, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     PaymentPin.objects.filter(user=customer).update(pin_hash=pins.hash_pin(FAST_PIN))
     friend = UserFactory(display_name="Bia")
-    direct, _created = chat_services.start_direct_conversation(user=customer, peer=friend)
+    direct, _created = conversations.start_direct_conversation(user=customer, peer=friend)
     poor = card_for(customer, "4000000000009995")  # declines when charged
     poor_debit = card_for(customer, "4000000000009995")
     poor_debit.funding = "debit"

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import make_product
-from chats import services as chat_services
 from chats.models import Message
+from chats.services import inbox as chat_inbox
 from chats.tests import test_consumers as ws
 from chats.tests.factories import start_chat
 from payments.models import AuditEvent, Order
@@ -156,7 +156,7 @@ def test_only_staff_who_see_the_conversation_can_request(
     client, who, business, owner, agent, outsider, customer, other, conversation
 ):
     if who == "colleague_agent":
-        chat_services.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
+        chat_inbox.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
     actor = {
         "outsider": outsider, "customer": customer, "other_owner": other.owner,
         "colleague_agent": agent,
@@ -206,11 +206,11 @@ def test_an_agent_lists_only_orders_of_conversations_they_see(
     client, owner, agent, business, conversation, order
 ):
     theirs = start_chat(business)
-    chat_services.assign(actor=owner, conversation=theirs, assignee_id=agent.pk)
+    chat_inbox.assign(actor=owner, conversation=theirs, assignee_id=agent.pk)
     mine = orders.create_payment_request(
         actor=agent, conversation=theirs, lines=[{"name": "Pie", "unit_price": 700}]
     )
-    chat_services.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
+    chat_inbox.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
     html = _login(client, agent).get(reverse("orders", args=[business.slug])).content.decode()
     assert reverse("order_detail", args=[business.slug, mine.pk]) in html
     assert reverse("order_detail", args=[business.slug, order.pk]) not in html
@@ -242,7 +242,7 @@ def test_others_cannot_see_or_cancel_a_merchant_order(
     client, who, business, owner, agent, outsider, customer, other, conversation, order
 ):
     if who == "colleague_agent":
-        chat_services.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
+        chat_inbox.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
     actor = {
         "outsider": outsider, "customer": customer, "other_owner": other.owner,
         "colleague_agent": agent,
@@ -283,7 +283,7 @@ def test_others_get_404_on_the_review_page(
     client, who, owner, agent, outsider, other, conversation, order
 ):
     if who == "colleague_agent":
-        chat_services.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
+        chat_inbox.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
     actor = {"outsider": outsider, "other_owner": other.owner, "colleague_agent": agent}.get(who)
     if actor is not None:
         _login(client, actor)

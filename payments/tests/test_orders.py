@@ -13,8 +13,9 @@ from accounts.tests.factories import UserFactory
 from catalog.models import Product
 from catalog.tests.factories import make_product
 from chats import events
-from chats import services as chat_services
 from chats.models import Message
+from chats.services import conversations, inbox
+from chats.services import messages as chat_messages
 from chats.tests.factories import say, start_chat
 from core.errors import AppError
 from core.events import collect_events
@@ -217,7 +218,7 @@ def test_staff_who_see_the_conversation_may_request(business, admin, agent, conv
 @pytest.mark.parametrize("who", ["outsider", "customer", "other_owner", "colleague_agent"])
 def test_others_get_not_found(who, business, owner, agent, outsider, customer, other, conversation):
     if who == "colleague_agent":
-        chat_services.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
+        inbox.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
     actor = {
         "outsider": outsider,
         "customer": customer,
@@ -231,7 +232,7 @@ def test_others_get_not_found(who, business, owner, agent, outsider, customer, o
 
 
 def test_direct_chats_get_no_payment_requests(owner, customer):
-    direct, _created = chat_services.start_direct_conversation(user=owner, peer=customer)
+    direct, _created = conversations.start_direct_conversation(user=owner, peer=customer)
     with pytest.raises(AppError) as caught:
         request(owner, direct)
     assert caught.value.code == "not_business"
@@ -293,7 +294,7 @@ def test_many_cards_render_in_a_fixed_number_of_queries(
 def test_a_card_never_shows_an_order_of_another_conversation(owner, business, conversation):
     order = request(owner, conversation)
     elsewhere = start_chat(business)
-    forged, _created = chat_services.post_message(
+    forged, _created = chat_messages.post_message(
         conversation=elsewhere,
         sender=None,
         kind="payment_request",
@@ -399,7 +400,7 @@ def test_only_staff_who_see_it_can_cancel(
 ):
     order = request(owner, conversation)
     if who == "colleague_agent":
-        chat_services.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
+        inbox.assign(actor=owner, conversation=conversation, assignee_id=owner.pk)
     actor = {
         "customer": customer, "outsider": outsider, "other_admin": other.admin,
         "colleague_agent": agent,

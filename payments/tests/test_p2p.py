@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from chats import services as chat_services
 from chats.models import Message
+from chats.services import conversations
+from chats.services import messages as chat_messages
 from chats.tests.factories import start_chat
 from core.errors import AppError
 from payments.models import LedgerTransaction, MoneyRequest, P2PLimits, Payment
@@ -28,7 +29,7 @@ def friend(db):
 
 @pytest.fixture
 def direct(customer, friend):
-    conversation, _created = chat_services.start_direct_conversation(user=customer, peer=friend)
+    conversation, _created = conversations.start_direct_conversation(user=customer, peer=friend)
     return conversation
 
 
@@ -102,13 +103,13 @@ def test_another_currency_is_refused(customer, direct, debit):
 
 
 def test_sending_to_someone_who_blocked_you_is_refused(customer, friend, direct, debit):
-    chat_services.block_peer(actor=friend, conversation=direct, blocked=True)
+    conversations.block_peer(actor=friend, conversation=direct, blocked=True)
     with pytest.raises(AppError) as caught:
         send(customer, direct, 1000, debit)
     assert caught.value.code == "blocked"
     assert not Payment.objects.exists()
     # and unblocking lets it through
-    chat_services.block_peer(actor=friend, conversation=direct, blocked=False)
+    conversations.block_peer(actor=friend, conversation=direct, blocked=False)
     assert send(customer, direct, 1000, debit).status == Payment.Status.SUCCEEDED
 
 
@@ -258,13 +259,13 @@ def test_a_request_can_be_declined_then_not_paid(customer, friend, direct):
 
 
 def test_a_blocked_user_cannot_request_money(customer, friend, direct):
-    chat_services.block_peer(actor=friend, conversation=direct, blocked=True)
+    conversations.block_peer(actor=friend, conversation=direct, blocked=True)
     with pytest.raises(AppError) as caught:
         p2p.request_money(requester=customer, conversation=direct, amount=100, currency="BRL")
     assert caught.value.code == "blocked"
     # and their messages are refused too
     with pytest.raises(AppError) as caught:
-        chat_services.send_text(actor=customer, conversation=direct, body="hi")
+        chat_messages.send_text(actor=customer, conversation=direct, body="hi")
     assert caught.value.code == "blocked"
 
 

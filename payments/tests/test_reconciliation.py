@@ -175,7 +175,7 @@ def test_the_command_prints_every_discrepancy(books, capsys):
 def refunded_and_sent(shop, owner, customer):
     """A paid order half refunded, and 25.00 sent to a friend from a debit card."""
     from accounts.tests.factories import UserFactory
-    from chats import services as chat_services
+    from chats.services import conversations
     from payments.services import p2p, refunds
 
     order, _product = shop
@@ -185,7 +185,7 @@ def refunded_and_sent(shop, owner, customer):
         idempotency_key=uuid.uuid4().hex,
     )  # fmt: skip
     friend = UserFactory(email="bia@example.com")
-    direct, _created = chat_services.start_direct_conversation(user=customer, peer=friend)
+    direct, _created = conversations.start_direct_conversation(user=customer, peer=friend)
     sent = p2p.send_money(
         payer=customer, conversation=direct, amount=2500, currency="BRL",
         card=_card(customer, "4000056655665556"), confirmation="pin", pin=PIN,

@@ -225,11 +225,11 @@ def test_a_recovery_in_progress_is_not_run_twice(monkeypatch, settings, shop, cu
 
 def test_a_p2p_send_whose_settlement_died_is_settled_by_the_beat(monkeypatch, settings, customer):
     from accounts.tests.factories import UserFactory
-    from chats import services as chat_services
+    from chats.services import conversations
 
     # given: Bia asked Carla for 20.00; Carla paid, the process died before settling
     friend = UserFactory(email="bia@example.com", display_name="Bia")
-    direct, _created = chat_services.start_direct_conversation(user=customer, peer=friend)
+    direct, _created = conversations.start_direct_conversation(user=customer, peer=friend)
     asked = p2p.request_money(requester=friend, conversation=direct, amount=2000, currency="BRL")
     debit = card_for(customer, DEBIT)
     key = uuid.uuid4().hex

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from chats import services as chat_services
+from chats.services import conversations as chat_conversations
+from chats.services import inbox
 from payments.models import MoneyRequest, Payment, Refund
 from payments.services import ledger, pins
 from payments.tests.factories import PIN, card_for, pay
@@ -47,7 +48,9 @@ def friend(db):
 
 @pytest.fixture
 def direct(customer, friend):
-    conversation, _created = chat_services.start_direct_conversation(user=customer, peer=friend)
+    conversation, _created = chat_conversations.start_direct_conversation(
+        user=customer, peer=friend
+    )
     return conversation
 
 
@@ -78,7 +81,7 @@ def test_the_customer_sees_the_refunds_but_cannot_refund(paid, customer, owner):
 def test_an_agent_gets_403_and_outsiders_404(paid, owner, agent, outsider, other):
     # given the agent can see the order (its conversation is assigned to them)
     url = f"/api/v1/orders/{paid.pk}/refunds/"
-    chat_services.assign(actor=owner, conversation=paid.conversation, assignee_id=agent.pk)
+    inbox.assign(actor=owner, conversation=paid.conversation, assignee_id=agent.pk)
     assert post(api(agent), url, {"amount": 100, "reason": "x"}).status_code == 403
     for user in (outsider, other.owner, other.admin):
         assert post(api(user), url, {"amount": 100, "reason": "x"}).status_code == 404

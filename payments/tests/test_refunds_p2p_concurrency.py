@@ -9,7 +9,7 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from accounts.tests.factories import UserFactory
-from chats import services as chat_services
+from chats.services import conversations
 from core.errors import AppError
 from payments.models import LedgerEntry, LedgerTransaction, P2PLimits, Payment, PaymentPin, Refund
 from payments.services import ledger, p2p, pins, refunds
@@ -88,7 +88,7 @@ def test_concurrent_sends_never_exceed_the_limits(customer, settings):
     PaymentPin.objects.filter(user=customer).update(pin_hash=pins.hash_pin(FAST_PIN))
     friends = [UserFactory(display_name=f"Friend {n}") for n in range(2)]
     chats = [
-        chat_services.start_direct_conversation(user=customer, peer=friend)[0] for friend in friends
+        conversations.start_direct_conversation(user=customer, peer=friend)[0] for friend in friends
     ]
     card = card_for(customer, "4000056655665556")
     run = uuid.uuid4().hex
@@ -126,7 +126,7 @@ def test_concurrent_monthly_sends_stop_at_the_limit(customer, settings):
     PaymentPin.objects.filter(user=customer).update(pin_hash=pins.hash_pin(FAST_PIN))
     friends = [UserFactory(display_name=f"Friend {n}") for n in range(6)]
     chats = [
-        chat_services.start_direct_conversation(user=customer, peer=friend)[0] for friend in friends
+        conversations.start_direct_conversation(user=customer, peer=friend)[0] for friend in friends
     ]
     card = card_for(customer, "4000056655665556")
     run = uuid.uuid4().hex

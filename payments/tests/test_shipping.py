@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from chats import events, outbox
+from chats import events
 from chats.models import Message, ScheduledMessage
+from chats.services import outbox
 from chats.tests.factories import start_chat
 from core.errors import AppError
 from core.events import collect_events

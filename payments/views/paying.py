@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from chats import consent
 from chats.models import ConsentSource, Contact
+from chats.services import consent
 from core.errors import AppError, add_form_error
 from payments import selectors
 from payments.forms.paying import PayForm

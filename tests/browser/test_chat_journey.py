@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from catalog import services as catalog_services
-from chats import services as chat_services
+from chats.services import settings as chat_settings
 from core.tests.uploads import png_upload
 from tests.browser.pages import (
     assert_no_sideways_scroll,
@@ -35,7 +35,7 @@ def test_customer_asks_about_a_product_and_the_merchant_answers_live(open_live):
         actor=merchant, product=product, uploads=[png_upload((200, 200), "loaf.png")]
     )
     for shortcut, text in (("horario", HOURS), ("pix", PIX)):
-        chat_services.save_quick_reply(
+        chat_settings.save_quick_reply(
             actor=merchant, business=business, shortcut=shortcut, text=text
         )
 

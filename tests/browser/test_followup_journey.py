@@ -20,8 +20,9 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from catalog import services as catalog_services
-from chats import outbox, relay
-from chats import services as chat_services
+from chats import relay
+from chats.services import conversations as chat_conversations
+from chats.services import outbox
 from core import events
 from core.events import collect_events
 from marketing.models import SatisfactionRating
@@ -92,7 +93,9 @@ def test_checkin_arrives_live_and_the_customer_rates_5(open_live, settings):
         actor=merchant, business=business, name="Sourdough loaf", retailer_id="SD", price=2490
     )
     with collect_events():  # in the test's thread: nothing to push yet
-        conversation, _ = chat_services.start_conversation(customer=customer, business=business)
+        conversation, _ = chat_conversations.start_conversation(
+            customer=customer, business=business
+        )
         order = orders.create_payment_request(
             actor=merchant, conversation=conversation,
             lines=[{"product_id": product.pk, "quantity": 1}],
@@ -148,7 +151,7 @@ def test_the_open_inbox_follows_a_batch_of_offers_in_few_requests(open_live, set
     """A batch of automated messages (a broadcast's) to many conversations at once:
     the merchant's open inbox shows them all, fetching the list once rather than one
     request per row."""
-    from chats.outbox_bulk import Row, schedule_many
+    from chats.services.outbox_bulk import Row, schedule_many
 
     merchant = verified_user("rosa@example.com", "Rosa")
     business = account_services.create_business(
@@ -157,7 +160,8 @@ def test_the_open_inbox_follows_a_batch_of_offers_in_few_requests(open_live, set
     customers = [verified_user(f"cliente{i}@example.com", f"Cliente {i:02d}") for i in range(12)]
     with collect_events():  # in the test's thread: nothing to push yet
         conversations = [
-            chat_services.start_conversation(customer=c, business=business)[0] for c in customers
+            chat_conversations.start_conversation(customer=c, business=business)[0]
+            for c in customers
         ]
 
     shop = open_live()

@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from catalog import services as catalog_services
-from chats import services as chat_services
+from chats.services import conversations
+from chats.services import messages as chat_messages
 from core.events import collect_events
 from payments.models import LedgerTransaction, Payment
 from tests.browser.pages import screenshot, sign_in, verified_user
@@ -45,8 +46,8 @@ def test_customer_pays_in_the_chat_with_a_fingerprint_then_the_pin(open_live):
     )
     # Made here, in the test's thread, where Playwright's loop runs: nothing to push yet.
     with collect_events():
-        conversation, _ = chat_services.start_conversation(customer=customer, business=business)
-        chat_services.send_text(actor=customer, conversation=conversation, body="Two loaves")
+        conversation, _ = conversations.start_conversation(customer=customer, business=business)
+        chat_messages.send_text(actor=customer, conversation=conversation, body="Two loaves")
 
     buyer = open_live()
     sign_in(buyer, customer.email)

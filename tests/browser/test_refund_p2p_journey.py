@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from accounts.models import User
-from chats import services as chat_services
+from chats.services import conversations
 from core.events import collect_events
 from payments.gateway.base import CardDetails
 from payments.models import Payout, Refund
@@ -39,7 +39,7 @@ def test_merchant_refunds_half_and_the_customer_sees_it_live(open_live):
     )
     # Made here, in the test's thread: nothing to push yet. An order of R$60.00.
     with collect_events():
-        conversation, _ = chat_services.start_conversation(customer=customer, business=business)
+        conversation, _ = conversations.start_conversation(customer=customer, business=business)
         order = orders.create_payment_request(
             actor=merchant,
             conversation=conversation,
@@ -82,7 +82,7 @@ def test_a_friend_sees_money_arrive_live_and_their_wallet_grow(open_live):
     carla = verified_user("carla@example.com", "Carla")
     bia = verified_user("bia@example.com", "Bia")
     with collect_events():
-        conversation, _ = chat_services.start_direct_conversation(user=carla, peer=bia)
+        conversation, _ = conversations.start_direct_conversation(user=carla, peer=bia)
         pins.set_pin(user=carla, pin=PIN, pin_again=PIN)
         pins.set_pin(user=bia, pin=PIN, pin_again=PIN)
         _card(carla, "4000056655665556")  # Visa debit

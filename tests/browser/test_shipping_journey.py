@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from catalog import services as catalog_services
-from chats import services as chat_services
+from chats.services import conversations
 from core.events import collect_events
 from payments.models import Order
 from payments.services import orders, pins
@@ -36,7 +36,7 @@ def test_the_customer_sees_the_shipping_card_arrive_live(open_live, celery_worke
     )
     # Made here, in the test's thread, where Playwright's loop runs: nothing to push yet.
     with collect_events():
-        conversation, _ = chat_services.start_conversation(customer=customer, business=business)
+        conversation, _ = conversations.start_conversation(customer=customer, business=business)
         order = orders.create_payment_request(
             actor=merchant,
             conversation=conversation,

@@ -1,5 +1,5 @@
 """The customer's offers switch in a shop chat: receive this business's offers, or
-stop them (chats.consent; docs/marketing.md)."""
+stop them (chats.services.consent; docs/marketing.md)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,8 +8,9 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from chats import consent, selectors
+from chats import selectors
 from chats.models import ConsentSource, Contact
+from chats.services import consent
 
 
 @login_required

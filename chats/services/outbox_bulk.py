@@ -1,6 +1,6 @@
 """Scheduling many outbox rows at once (a broadcast to thousands of contacts).
 
-The bulk counterpart of :func:`chats.outbox.schedule_message`, with the same checks
+The bulk counterpart of :func:`chats.services.outbox.schedule_message`, with the same checks
 and the same guarantees: rows are written in the caller's transaction, a dedupe key
 already used is left as it is (``ON CONFLICT DO NOTHING``: the unique key, not a
 prior read, is what prevents a second message), and the rows due now are handed to
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from chats import kinds
 from chats.models import MAX_TEXT, ScheduledMessage
-from chats.outbox import _clean_due, _clean_key, _clean_payload
+from chats.services.outbox import _clean_due, _clean_key, _clean_payload
 from core.errors import AppError
 from core.events import enqueue_on_commit
 
@@ -68,8 +68,6 @@ def schedule_many(
         )
     ScheduledMessage.objects.bulk_create(objects, batch_size=BATCH_SIZE, ignore_conflicts=True)
     if objects and dispatch:
-        from chats import tasks
-
         # Start the dispatcher for rows due within a minute instead of waiting for the
         # beat; later ones are the beat's (a long countdown in the broker is fragile).
         # A backlog of several batches gets up to OUTBOX_BULK_DISPATCHERS dispatchers at
@@ -79,5 +77,5 @@ def schedule_many(
             batches = -(-len(objects) // settings.OUTBOX_BATCH)
             for _i in range(max(1, min(batches, settings.OUTBOX_BULK_DISPATCHERS))):
                 enqueue_on_commit(
-                    tasks.dispatch_scheduled_messages, countdown=None if due_now else wait
+                    "chats.tasks.dispatch_scheduled_messages", countdown=None if due_now else wait
                 )

@@ -22,8 +22,9 @@ from django.views.decorators.http import require_POST
 from accounts.models import Business, Membership
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
-from chats import selectors, services
+from chats import selectors
 from chats.forms import CHAT_LINK_LIMITS, AutoRepliesForm, ChatLinkForm, LabelForm, QuickReplyForm
+from chats.services import settings as chat_settings
 from core.errors import AppError, add_form_error
 
 ROLE = Membership.Role
@@ -84,7 +85,7 @@ def _save_auto_replies(request, business):
     form = AutoRepliesForm(request.POST)
     if form.is_valid():
         try:
-            services.update_inbox_settings(
+            chat_settings.update_inbox_settings(
                 actor=request.user, business=business, **form.cleaned_data
             )
         except AppError as exc:
@@ -99,7 +100,7 @@ def _add_quick_reply(request, business):
     form = QuickReplyForm(request.POST)
     if form.is_valid():
         try:
-            reply = services.save_quick_reply(
+            reply = chat_settings.save_quick_reply(
                 actor=request.user, business=business, **form.cleaned_data
             )
         except AppError as exc:
@@ -116,7 +117,7 @@ def _add_label(request, business):
     form = LabelForm(request.POST)
     if form.is_valid():
         try:
-            label = services.create_label(
+            label = chat_settings.create_label(
                 actor=request.user, business=business, **form.cleaned_data
             )
         except AppError as exc:
@@ -152,7 +153,7 @@ def quick_reply_edit(request, slug: str, reply_id: int):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.save_quick_reply(
+                chat_settings.save_quick_reply(
                     actor=request.user, business=business, reply=reply, **form.cleaned_data
                 )
             except AppError as exc:
@@ -180,7 +181,7 @@ def quick_reply_edit(request, slug: str, reply_id: int):
 def quick_reply_delete(request, slug: str, reply_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
     reply = get_object_or_404(selectors.list_quick_replies(business=business), pk=reply_id)
-    services.delete_quick_reply(actor=request.user, reply=reply)
+    chat_settings.delete_quick_reply(actor=request.user, reply=reply)
     messages.success(
         request, _("Quick reply /%(shortcut)s deleted.") % {"shortcut": reply.shortcut}
     )
@@ -192,7 +193,7 @@ def quick_reply_delete(request, slug: str, reply_id: int):
 def label_delete(request, slug: str, label_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
     label = get_object_or_404(selectors.list_labels(business=business), pk=label_id)
-    services.delete_label(actor=request.user, label=label)
+    chat_settings.delete_label(actor=request.user, label=label)
     messages.success(request, _("Label “%(name)s” deleted.") % {"name": label.name})
     return redirect(_settings_url(business, "labels"))
 

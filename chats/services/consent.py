@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chats import hooks
 from chats.models import ConsentSource, Contact
-from chats.services import _not_found
+from chats.services.access import not_found
 
 GRANT_SOURCES = (ConsentSource.PAYMENT, ConsentSource.CHAT)
 WITHDRAW_SOURCES = (ConsentSource.CHAT, ConsentSource.LINK, ConsentSource.KEYWORD)
@@ -27,7 +27,7 @@ def grant_offers_consent(*, customer, contact: Contact, source: str) -> bool:
     if source not in GRANT_SOURCES:
         raise ValueError(source)
     if not customer.is_authenticated or contact.user_id != customer.pk:
-        raise _not_found()
+        raise not_found()
     with transaction.atomic():
         locked = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
         if locked.offers_consent_at is not None:

@@ -13,7 +13,7 @@ worker, not a broker restart). Celery only delivers it (docs/outbox.md):
   it arrives within a second or two instead of at the next beat.
 
 Sending is idempotent: the row is locked, checked to be still ``scheduled``, the
-chat message created through :func:`chats.services.append_messages` and the row
+chat message created through :func:`chats.services.messages.append_messages` and the row
 marked ``sent`` in that one transaction (a batch of rows at once: :func:`send_batch`).
 A redelivered task, a second worker or a worker killed half-way (its transaction
 rolls back) never yields a second message.
@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from chats import kinds
 from chats.models import MAX_TEXT, Conversation, ScheduledMessage
-from chats.services import Draft, append_messages, lock_conversations
+from chats.services.messages import Draft, append_messages, lock_conversations
 from core.errors import AppError
 from core.events import collect_events, enqueue_on_commit, send_events
 
@@ -166,9 +166,7 @@ def schedule_message(
             raise
         return existing, False
     if due_at <= moment:
-        from chats import tasks
-
-        enqueue_on_commit(tasks.send_scheduled_message, row.pk, robust=True)
+        enqueue_on_commit("chats.tasks.send_scheduled_message", row.pk, robust=True)
     return row, True
 
 
@@ -201,10 +199,8 @@ def retry_messages(*, actor: User, ids: Iterable[int]) -> int:
         ScheduledMessage.objects.filter(pk__in=rows).update(
             status=STATUS.SCHEDULED, due_at=timezone.now(), attempts=0
         )
-        from chats import tasks
-
         for pk in rows:
-            enqueue_on_commit(tasks.send_scheduled_message, pk, robust=True)
+            enqueue_on_commit("chats.tasks.send_scheduled_message", pk, robust=True)
     return len(rows)
 
 
@@ -220,7 +216,7 @@ def backoff(attempts: int) -> datetime.timedelta:
 
 def _deliver(rows: list[ScheduledMessage], moment: datetime.datetime) -> None:
     """Create the chat messages of ``rows`` (locked by the caller) and mark them sent,
-    in a constant number of statements (``chats.services.append_messages``); any
+    in a constant number of statements (``chats.services.messages.append_messages``); any
     row that cannot be sent raises, and the caller retries them one by one."""
     for row in rows:
         if not kinds.is_registered(row.kind):
