@@ -13,6 +13,23 @@ from catalog.models import Collection, CollectionItem, Product, ProductImport, P
 from core.errors import AppError
 
 PHOTOS = Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
+# The most products a merchant picks from when sharing one in a chat or writing an order.
+PICKABLE = 200
+
+
+def active_products(*, business: Business | int) -> QuerySet[Product]:
+    """The products ``business`` (or the business of that id) sells now: the one
+    definition of "on sale" that the shop, a chat's shared products, carts, orders and
+    offers all read. Given the business itself, each product knows it without a query."""
+    if isinstance(business, Business):
+        return business.products.filter(is_active=True)
+    return Product.objects.filter(business_id=business, is_active=True)
+
+
+def list_pickable_products(*, business: Business) -> QuerySet[Product]:
+    """Active products in the shop's order, as the merchant's pickers list them (share
+    a product in a chat, the lines of a payment request)."""
+    return active_products(business=business).order_by("position", "name")[:PICKABLE]
 
 
 def list_products_for(
@@ -64,7 +81,7 @@ def get_collection_for(*, business: Business, collection_id) -> Collection:
 def list_public_products(
     *, business: Business, collection_id: int | None = None
 ) -> QuerySet[Product]:
-    qs = business.products.filter(is_active=True).prefetch_related(PHOTOS)
+    qs = active_products(business=business).prefetch_related(PHOTOS)
     if collection_id:
         qs = qs.filter(collections__id=collection_id)
     return qs.order_by("position", "id")
@@ -93,7 +110,7 @@ def get_shop_sections(*, business: Business) -> list[ShopSection]:
     The photos carry only what a card shows (see ``CARD_PHOTOS``)."""
     products = {
         p.pk: p
-        for p in business.products.filter(is_active=True)
+        for p in active_products(business=business)
         .prefetch_related(CARD_PHOTOS)
         .order_by("position", "id")
     }

@@ -26,6 +26,7 @@ from accounts.models import Business, Membership, User
 from accounts.services import require_role
 from accounts.validators import validate_no_markup
 from catalog.models import Product
+from catalog.selectors import active_products
 from chats import events
 from chats.models import ConsentSource, Contact, Conversation, Label, Message, ScheduledMessage
 from chats.services.consent import withdraw_offers_consent
@@ -123,7 +124,7 @@ def first_name(user: User) -> str:
 
 def sample_values(business: Business) -> dict[str, Any]:
     """What a preview fills the placeholders with."""
-    product = Product.objects.filter(business=business, is_active=True).order_by("position").first()
+    product = active_products(business=business).order_by("position").first()
     return {
         "first_name": _("Carla"),
         "product": product.name if product else _("chocolate cake"),
@@ -448,9 +449,7 @@ def create_broadcast(
         )
     wanted = [_id(pk, "product_ids", _("Product not found.")) for pk in product_ids]
     wanted = list(dict.fromkeys(wanted))
-    if Product.objects.filter(pk__in=wanted, business=business, is_active=True).count() != len(
-        wanted
-    ):
+    if active_products(business=business).filter(pk__in=wanted).count() != len(wanted):
         raise AppError(_("Product not found."), code="not_found", field="product_ids")
     rate = max(float(settings.BROADCAST_MESSAGES_PER_SECOND), 0.001)
     with transaction.atomic():

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
-from catalog.models import Product
+from catalog.selectors import active_products
 from chats import selectors as chat_selectors
 from chats.models import Label, Message
 from core.errors import AppError, add_form_error
@@ -161,7 +161,7 @@ def _broadcast_form(business, data=None):
     return BroadcastForm(
         data,
         labels=Label.objects.filter(business=business),
-        products=Product.objects.filter(business=business, is_active=True).order_by("name"),
+        products=active_products(business=business).order_by("name"),
     )
 
 

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Membership, OpeningHours, User
-from catalog.models import Product
+from catalog.selectors import active_products
 from chats import events, hooks
 from chats.models import MAX_TEXT, Conversation, Message, Participant
 from chats.services.access import if_it_sees, not_found, participant_for, staff_membership
@@ -494,9 +494,7 @@ def _business_product(conversation: Conversation, product_id) -> "Any":
         pid = int(product_id)
     except (TypeError, ValueError):
         pid = 0
-    product = Product.objects.filter(
-        pk=pid, business_id=conversation.business_id, is_active=True
-    ).first()
+    product = active_products(business=conversation.business_id).filter(pk=pid).first()
     if product is None:
         raise AppError(_("Product not found."), code="product_not_found", field="product")
     return product

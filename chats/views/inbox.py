@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
-from catalog.models import Product
+from catalog.selectors import list_pickable_products
 from chats import selectors
 from chats.forms import (
     InboxFilterForm,
@@ -96,9 +96,7 @@ def _moment(value):
 
 
 def _shareable_products(business):
-    return Product.objects.filter(business=business, is_active=True).order_by("position", "name")[
-        :200
-    ]
+    return list_pickable_products(business=business)
 
 
 @login_required

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership
 from accounts.selectors import get_public_business
-from catalog.models import Product
+from catalog.selectors import active_products
 from chats import events, selectors
 from chats.forms import (
     ChatPreferencesForm,
@@ -104,7 +104,8 @@ def _asked_product(business_id: int, product_id):
     if not str(product_id or "").isdigit():
         return None
     return (
-        Product.objects.filter(pk=product_id, business_id=business_id, is_active=True)
+        active_products(business=business_id)
+        .filter(pk=product_id)
         .prefetch_related("photos")
         .first()
     )

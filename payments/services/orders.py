@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
-from catalog.models import Product
+from catalog.selectors import active_products
 from chats import events
 from chats.models import Conversation, Message, Participant, ScheduledMessage
 from chats.services.access import staff_membership
@@ -85,9 +85,7 @@ def _clean_lines(business: Business, lines: Sequence[dict]) -> list[OrderItem]:
             if type(pid) is not int or not 0 < pid <= MAX_ID:
                 raise AppError(_("Product not found."), code="product_not_found", field="lines")
             wanted.add(pid)
-    products = {
-        p.pk: p for p in Product.objects.filter(pk__in=wanted, business=business, is_active=True)
-    }
+    products = {p.pk: p for p in active_products(business=business).filter(pk__in=wanted)}
     items = []
     for position, line in enumerate(lines):
         quantity = _quantity(line.get("quantity", 1), "lines")
@@ -402,7 +400,7 @@ def send_cart(*, customer: User, business: Business, quantities: dict[int, int])
     """The customer sends their cart into the chat with ``business`` (a ``cart``
     message the merchant turns into a payment request). Only this business's active
     products are kept; returns the message."""
-    products = Product.objects.filter(business=business, is_active=True, pk__in=quantities)
+    products = active_products(business=business).filter(pk__in=quantities)
     items = [
         {"product_id": p.pk, "quantity": quantities[p.pk]}
         for p in products.order_by("position", "name")

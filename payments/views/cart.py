@@ -8,7 +8,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from accounts.selectors import get_public_business
-from catalog.models import Product
+from catalog.selectors import active_products
 from core.errors import AppError
 from core.ids import parse_int
 from payments import cart
@@ -26,7 +26,7 @@ def cart_page(request, slug: str):
     """GET shows the cart (``?add=<product id>`` offers that product); POST adds,
     updates or sends it."""
     business = get_public_business(slug=slug)
-    products = Product.objects.filter(business=business, is_active=True)
+    products = active_products(business=business)
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "add":

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
-from catalog.models import Product
+from catalog.selectors import list_pickable_products
 from chats import selectors as chat_selectors
 from chats.models import Message
 from core.errors import AppError, add_form_error
@@ -35,9 +35,7 @@ PAGE = 50
 
 
 def _products(business):
-    return Product.objects.filter(business=business, is_active=True).order_by("position", "name")[
-        :200
-    ]
+    return list_pickable_products(business=business)
 
 
 def _from_cart(conversation, message_id) -> dict:
