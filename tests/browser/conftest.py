@@ -104,7 +104,7 @@ class AccessibilityAudit:
     def check(self, new_context) -> list[str]:
         context = new_context(bypass_csp=True, viewport=DESKTOP)
         page = context.new_page()
-        failures = []
+        found: dict[tuple[str, str], list[str]] = {}  # (url, problem) → viewports
         for url, html in self.pages.values():
             page.set_viewport_size(DESKTOP)
             target = url.split("#")[0]
@@ -117,9 +117,12 @@ class AccessibilityAudit:
             page.unroute(is_target)
             for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
                 page.set_viewport_size(size)
-                failures += [f"{url} ({name}): {v}" for v in run_axe(page)]
+                for problem in run_axe(page):
+                    viewports = found.setdefault((url, problem), [])
+                    if name not in viewports:
+                        viewports.append(name)
         context.close()
-        return failures
+        return [f"{url} ({', '.join(v)}): {problem}" for (url, problem), v in found.items()]
 
 
 def _replay(html):

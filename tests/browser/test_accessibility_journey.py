@@ -18,7 +18,7 @@ from chats import services as chat_services
 from core.events import collect_events
 from core.tests.uploads import png_upload
 from payments.tests.factories import card_for
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, run_axe
 from tests.browser.pages import sign_in, verified_user
 
 pytestmark = pytest.mark.browser
@@ -198,3 +198,13 @@ def test_a_sign_up_with_errors_says_what_is_wrong_and_takes_the_focus(page):
     # Each error in the summary links to its field.
     expect(summary.get_by_role("link").first).to_have_attribute("href", re.compile("^#id_"))
     assert page.evaluate(_DANGLING_REFERENCES) == []
+
+
+def test_the_audit_names_the_rule_the_element_and_the_fix(page):
+    page.set_content(
+        '<html lang="en"><title>t</title><body><main>'
+        '<p style="color: #aaa">Faint text</p><input type="text"></main></body></html>'
+    )
+    problems = run_axe(page)
+    assert any(p.startswith("color-contrast at p: ") and "contrast" in p for p in problems)
+    assert any(p.startswith("label at input: ") for p in problems), problems
