@@ -93,7 +93,7 @@ def test_a_wrong_password_pays_out_nothing(client, owner, business, ready):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert 'class="field-error">Wrong password.' in html
+    assert 'class="field-error" id="id_password_error">Wrong password.' in html
     assert 'value="a1"' not in html  # a fresh attempt token for the next try
     assert Payout.objects.count() == 0 and _balance(business) == 5000
 

@@ -44,3 +44,20 @@ document.addEventListener("submit", (event) => {
   input.value = token;
   form.appendChild(input);
 }, true);
+
+// A form sent back with errors: its error summary (data-autofocus, tabindex="-1") takes
+// the focus, so a screen reader reads what went wrong instead of starting at the top.
+// Again once the page has loaded: Chromium clears the focus when it scrolls to the
+// address's #fragment (the wallet's form posts to #add-card). Also when HTMX swaps such
+// a form in.
+function focusErrorSummary(root) {
+  const summary = root.querySelector("[data-autofocus]");
+  if (summary && document.activeElement !== summary) summary.focus();
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", () => focusErrorSummary(document));
+} else {
+  focusErrorSummary(document);
+}
+window.addEventListener("load", () => setTimeout(() => focusErrorSummary(document), 0));
+document.addEventListener("htmx:afterSettle", (event) => focusErrorSummary(event.target));

@@ -67,9 +67,21 @@
     }
   }
 
+  // The ticks are aria-hidden (a changing receipt inside the log would be read again);
+  // this line outside the log says where the viewer's last message is.
+  const receiptSummary = document.getElementById("receipt-summary");
+
+  function summarizeReceipts() {
+    if (!receiptSummary || !list) return;
+    const mine = list.querySelectorAll(".msg.mine .msg-status[data-status]");
+    const last = mine[mine.length - 1];
+    receiptSummary.textContent = last ? `${t("Receipt")} ${last.textContent}` : "";
+  }
+
   function paintAllStatuses() {
     if (!list) return;
     list.querySelectorAll(".msg.mine").forEach(paintStatus);
+    summarizeReceipts();
   }
 
   function addMessage(html, data) {
@@ -87,6 +99,7 @@
     list.appendChild(item);
     lastSeq = data.seq;
     paintStatus(item);
+    summarizeReceipts();
     const empty = document.getElementById("empty-thread");
     if (empty) empty.remove();
     item.scrollIntoView({ block: "end" });
@@ -163,6 +176,7 @@
     meta.className = "msg-meta";
     const status = document.createElement("span");
     status.className = "msg-status";
+    status.setAttribute("aria-hidden", "true");
     status.dataset.status = "sending";
     status.textContent = t("Sending");
     meta.appendChild(status);

@@ -77,7 +77,9 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
     page.get_by_label("Price", exact=True).fill("abc")
     page.get_by_role("button", name="Add product").click()
     # A typo is refused on its field, and what was typed stays.
-    expect(page.get_by_text("Enter the amount as a number, e.g. 19.90.")).to_be_visible()
+    typo = "Enter the amount as a number, e.g. 19.90."
+    expect(page.locator(".field-error", has_text=typo)).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text=typo)).to_be_focused()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Pão de queijo")
 
     page.get_by_label("Price", exact=True).fill("12.50")
@@ -149,7 +151,7 @@ def test_a_merchant_lists_a_product_and_a_visitor_sees_it(page, open_context, tm
     card = breads.get_by_role("article").filter(has_text="Pão de queijo")
     expect(card).to_contain_text("R$12.50")
     expect(card).to_contain_text("R$15.00")
-    assert _loaded(card.get_by_role("img")), "the product card's photo did not load"
+    assert _loaded(card.locator("img")), "the product card's photo did not load"
     screenshot(visitor, "catalog-shop.png")
 
     card.get_by_role("link").first.click()

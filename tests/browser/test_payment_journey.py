@@ -54,7 +54,8 @@ def test_customer_pays_in_the_chat_with_a_fingerprint_then_the_pin(open_live):
     # A declined card says why; a good one is saved.
     buyer.goto("/wallet/")
     _add_card(buyer, "4000 0000 0000 0002")
-    expect(buyer.get_by_text("The card was declined")).to_be_visible()
+    expect(buyer.locator(".field-error", has_text="The card was declined")).to_be_visible()
+    expect(buyer.get_by_role("alert").filter(has_text="The card was declined")).to_be_focused()
     _add_card(buyer, "4242 4242 4242 4242")
     expect(buyer.get_by_text("was added to your wallet")).to_be_visible()
     # A PIN, and a fingerprint with the device's authenticator.

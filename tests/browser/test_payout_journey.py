@@ -90,7 +90,8 @@ def test_owner_gets_paid_out_and_a_customer_withdraws(open_context):
     expect(shop.locator("#balance-available")).to_contain_text("R$25.00")
     shop.get_by_label("Your account password").fill("not my password")
     shop.get_by_role("button", name="Pay out now").click()
-    expect(shop.get_by_text("Wrong password.")).to_be_visible()
+    expect(shop.locator(".field-error", has_text="Wrong password.")).to_be_visible()
+    expect(shop.get_by_role("alert").filter(has_text="Wrong password.")).to_be_focused()
     assert Payout.objects.filter(business=business).count() == 1
     shop.get_by_label("Your account password").fill(PASSWORD)
     shop.get_by_role("button", name="Pay out now").click()
