@@ -8,6 +8,16 @@ from django.utils.translation import gettext_lazy as _
 from payments.gateway import CardDetails
 
 
+class UnechoedTextInput(forms.TextInput):
+    """A text box that never renders its value back (as ``PasswordInput`` with
+    ``render_value`` off), for the card number and security code: HTML allows their
+    ``cc-number`` / ``cc-csc`` autofill only on a text input, not a password one. The
+    security code is masked on screen by the ``masked`` class (static/css/app.css)."""
+
+    def format_value(self, value):
+        return None
+
+
 class CardForm(forms.Form):
     """Add a card. The number and CVC are never rendered back (``render_value`` off):
     after an error the customer types them again, and no page ever echoes them.
@@ -16,8 +26,7 @@ class CardForm(forms.Form):
     number = forms.CharField(
         label=_("Card number"),
         max_length=23,
-        widget=forms.PasswordInput(
-            render_value=False,
+        widget=UnechoedTextInput(
             attrs={
                 "autocomplete": "cc-number",
                 "inputmode": "numeric",
@@ -38,9 +47,13 @@ class CardForm(forms.Form):
         label=_("Security code (CVC)"),
         max_length=4,
         help_text=_("The 3 digits on the back of the card."),
-        widget=forms.PasswordInput(
-            render_value=False,
-            attrs={"autocomplete": "cc-csc", "inputmode": "numeric", "placeholder": "123"},
+        widget=UnechoedTextInput(
+            attrs={
+                "autocomplete": "cc-csc",
+                "inputmode": "numeric",
+                "placeholder": "123",
+                "class": "masked",
+            },
         ),
     )
     holder_name = forms.CharField(

@@ -4,6 +4,7 @@ get 404)."""
 
 import datetime
 import logging
+import re
 import uuid
 
 import pytest
@@ -282,3 +283,14 @@ def test_sandbox_3ds_unknown_reference_and_other_gateway(client, customer, setti
     assert client.post(url, {"decision": "complete"}).status_code == 404
     settings.PAYMENT_GATEWAY = "stripe"
     assert client.get(url).status_code == 404
+
+
+def test_the_card_fields_are_text_boxes_that_browsers_can_fill(client, customer):
+    """HTML allows the cc-number / cc-csc autofill only on a text input (the Nu checker
+    refused them on password inputs); the code is masked on screen by CSS instead."""
+    client.force_login(customer)
+    html = client.get(reverse("wallet")).content.decode()
+    number = re.search(r"<input[^>]*name=\"number\"[^>]*>", html).group(0)
+    cvc = re.search(r"<input[^>]*name=\"cvc\"[^>]*>", html).group(0)
+    assert 'type="text"' in number and 'autocomplete="cc-number"' in number
+    assert 'type="text"' in cvc and 'autocomplete="cc-csc"' in cvc and "masked" in cvc
