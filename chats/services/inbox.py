@@ -15,6 +15,7 @@ from chats import events
 from chats.models import Contact, ContactNote, Conversation, Label
 from chats.services.access import staff_or_not_found
 from core.errors import AppError
+from core.ids import parse_int
 
 ROLE = Membership.Role
 
@@ -33,13 +34,14 @@ def assign(*, actor: User, conversation: Conversation, assignee_id: int | None) 
     """Assign to a staff member (admins), or an agent takes/leaves an unassigned one."""
     membership = staff_or_not_found(actor, conversation)
     if assignee_id is not None:
-        try:
-            assignee_id = int(assignee_id)
-        except (TypeError, ValueError):
-            raise AppError(_("Choose a team member."), code="invalid", field="assignee") from None
-        if not Membership.objects.filter(
-            user_id=assignee_id, business_id=conversation.business_id
-        ).exists():
+        # An id past what the database holds is nobody (SQLite raised on one).
+        assignee_id = parse_int(assignee_id, minimum=1)
+        if (
+            assignee_id is None
+            or not Membership.objects.filter(
+                user_id=assignee_id, business_id=conversation.business_id
+            ).exists()
+        ):
             raise AppError(_("Choose a team member."), code="invalid", field="assignee")
     if membership.role == ROLE.AGENT and assignee_id not in (None, actor.pk):
         raise AppError(
@@ -59,10 +61,9 @@ def _contact(actor: User, conversation: Conversation) -> Contact:
 
 def set_labels(*, actor: User, conversation: Conversation, label_ids: Sequence) -> Contact:
     contact = _contact(actor, conversation)
-    try:
-        wanted = {int(i) for i in label_ids}
-    except (TypeError, ValueError):
-        raise AppError(_("Unknown label."), code="invalid", field="labels") from None
+    wanted = {parse_int(i, minimum=1) for i in label_ids}
+    if None in wanted:
+        raise AppError(_("Unknown label."), code="invalid", field="labels")
     labels = list(Label.objects.filter(business_id=conversation.business_id, pk__in=wanted))
     if len(labels) != len(wanted):
         raise AppError(_("Unknown label."), code="invalid", field="labels")

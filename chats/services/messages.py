@@ -31,6 +31,7 @@ from chats.services.unread_email import schedule_unread_email
 from core import counters
 from core.cards import mask_card_numbers
 from core.errors import AppError
+from core.ids import parse_int
 from core.images import clean_image
 
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
@@ -490,10 +491,7 @@ def send_image(
 
 
 def _business_product(conversation: Conversation, product_id) -> "Any":
-    try:
-        pid = int(product_id)
-    except (TypeError, ValueError):
-        pid = 0
+    pid = parse_int(product_id, minimum=1) or 0
     product = active_products(business=conversation.business_id).filter(pk=pid).first()
     if product is None:
         raise AppError(_("Product not found."), code="product_not_found", field="product")

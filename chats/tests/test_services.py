@@ -365,3 +365,22 @@ def test_a_card_number_typed_in_a_chat_is_stored_masked(business, owner):
     message.refresh_from_db()
     assert message.body == "é •••• 4242, cvc 123"
     assert "4242 4242" not in message.body
+
+
+@pytest.mark.parametrize("huge", ["99999999999999999999", "-99999999999999999999", "0"])
+def test_ids_past_what_the_database_holds_are_refused_not_a_crash(business, customer, owner, huge):
+    """SQLite raises OverflowError on an integer past 64 bits: the page-form fuzzer
+    found a 500 on the inbox's assign action with a 20-digit id."""
+    chat = start_chat(business, customer)
+
+    with pytest.raises(AppError) as assigned:
+        inbox.assign(actor=owner, conversation=chat, assignee_id=huge)
+    with pytest.raises(AppError) as labelled:
+        inbox.set_labels(actor=owner, conversation=chat, label_ids=[huge])
+    with pytest.raises(AppError) as shared:
+        messages.share_product(actor=owner, conversation=chat, product_id=huge)
+
+    assert (assigned.value.field, labelled.value.field) == ("assignee", "labels")
+    assert shared.value.code == "product_not_found"
+    chat.refresh_from_db()
+    assert chat.assignee_id is None
