@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from core.tests.test_form_fuzz import _routes, _url, world  # noqa: F401 (a fixture)
+from tests.fuzz.test_form_fuzz import _routes, _url, world  # noqa: F401 (a fixture)
 
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 

@@ -22,7 +22,7 @@ from accounts.tests.factories import UserFactory
 from catalog.tests.factories import make_product
 from payments.tests.factories import SALE_EMAIL, SALE_TEXT, sale_in_chat
 
-pytestmark = pytest.mark.needs_postgres  # once per CI run is enough (it takes a minute)
+pytestmark = pytest.mark.fuzz
 
 SKIP = re.compile(r"^(admin/|api/|accounts/|i18n/|media/|static/)|logout|bare$")
 HOSTILE = [
