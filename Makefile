@@ -37,10 +37,14 @@ run: migrate  ## Demo on the embedded default: web + Celery worker + beat
 	@# The printed address is the site's own (fingerprints check it; links in e-mails use it).
 	SITE_URL=$${SITE_URL:-http://localhost:$(PORT)} PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
-test: install  ## The whole suite: unit, integration, then browser journeys
-	$(PY) -m pytest -m "not browser" -q
+# The non-browser suite runs in parallel, one pytest-xdist worker a core (each with its
+# own test database and Redis keys: tests/xdist_worker.py); TEST_WORKERS=0 runs it in
+# one process, TEST_WORKERS=4 on four. The browser journeys run after it, in one process.
+TEST_WORKERS ?= auto
+test: install  ## The whole suite: unit, integration (in parallel), then browser journeys
+	$(PY) -m pytest -m "not browser" -q -n $(TEST_WORKERS) --durations=10
 	@# Exit 5 ("no tests ran") is accepted only while no browser test file exists.
-	$(PY) -m pytest -m browser -q -p no:randomly \
+	$(PY) -m pytest -m browser -q -p no:randomly --durations=10 \
 		|| { rc=$$?; [ $$rc -eq 5 ] && ! compgen -G 'tests/browser/test_*.py' >/dev/null || exit $$rc; }
 
 lint: install  ## ruff check + ruff format --check + the apps' layers (import-linter)

@@ -50,7 +50,14 @@ def _missing(what: str) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    """Browser tests last; the fuzzers (the longest tests, minutes each) first, so that
+    under pytest-xdist no worker starts one when the others are nearly done."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is not None,
+            item.get_closest_marker("fuzz") is None,
+        )
+    )
 
 
 ALLOW_TRUNCATE = "SET LOCAL conversa.allow_truncate = 'on'"
@@ -111,6 +118,15 @@ def _public_states():
     a rollback, ids) within the second this process would otherwise keep them for
     (core.pagecache)."""
     PUBLIC_STATES.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """PINs and passwords are hashed with one PBKDF2 iteration in this process
+    (tests/hashers.py says why that is safe with the servers a test starts). The tests
+    about the hash itself, or about timing, set the production hasher again
+    (payments/tests/test_pins.py, accounts/tests/test_signup_timing.py)."""
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from core.tests.test_form_fuzz import _routes, _url, world  # noqa: F401 (a fixture)
+from tests.fuzz.test_form_fuzz import _routes, _url, world  # noqa: F401 (a fixture)
 
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",

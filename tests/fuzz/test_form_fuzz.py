@@ -22,7 +22,7 @@ from accounts.tests.factories import UserFactory
 from catalog.tests.factories import make_product
 from payments.tests.factories import SALE_EMAIL, SALE_TEXT, sale_in_chat
 
-pytestmark = pytest.mark.needs_postgres  # once per CI run is enough (it takes a minute)
+pytestmark = pytest.mark.fuzz
 
 SKIP = re.compile(r"^(admin/|api/|accounts/|i18n/|media/|static/)|logout|bare$")
 HOSTILE = [
@@ -102,6 +102,11 @@ def _url(route: str, ids: dict) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), 1)), route)
 
 
+# PostgreSQL only, for now: on SQLite, POST /dashboard/<slug>/inbox/<id>/assign/ with
+# "99999999999999999999" answers 500 (an integer SQLite cannot store), as the owner
+# and as an agent. Once that answers 4xx, drop this mark: the test then runs in the
+# embedded CI stage too.
+@pytest.mark.needs_postgres
 @pytest.mark.parametrize("who", ["owner", "agent", "customer", "stranger"])
 def test_no_page_or_form_answers_with_a_server_error(client, world, who):
     users, ids, hostile = world
