@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 
 from accounts import services as account_services
 from catalog import services as catalog_services
-from chats import services as chat_services
+from chats.services import conversations as chat_conversations
+from chats.services import messages as chat_messages
 from core.events import collect_events
 from core.tests.uploads import png_upload
 from payments.tests.factories import card_for
@@ -86,8 +87,10 @@ def _shop_with_a_payment_request():
     pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
     card_for(customer)
     with collect_events():
-        conversation, _ = chat_services.start_conversation(customer=customer, business=business)
-        chat_services.send_text(actor=customer, conversation=conversation, body="Two loaves")
+        conversation, _ = chat_conversations.start_conversation(
+            customer=customer, business=business
+        )
+        chat_messages.send_text(actor=customer, conversation=conversation, body="Two loaves")
         order = orders.create_payment_request(
             actor=merchant,
             conversation=conversation,
@@ -154,6 +157,15 @@ def test_a_phone_customer_can_find_read_and_pay_with_a_keyboard(open_live, scree
     buyer.goto(f"/orders/{order.pk}/")
     table_box = buyer.get_by_role("region", name="Order items")
     expect(table_box).to_have_attribute("tabindex", "0")
+    # Every amount, the total's too, is on screen without scrolling sideways.
+    total = table_box.locator("tfoot tr").last.locator("td").last
+    expect(total).to_contain_text("R$57.80")
+    total_box, viewport = total.bounding_box(), buyer.viewport_size
+    assert total_box["x"] + total_box["width"] <= viewport["width"], total_box
+    scroll, client = buyer.evaluate(
+        "(el) => [el.scrollWidth, el.clientWidth]", table_box.element_handle()
+    )
+    assert scroll <= client, f"the order table scrolls sideways on a phone: {scroll} > {client}"
     table_box.focus()
     expect(table_box).to_be_focused()
     _assert_focus_is_visible(buyer)
