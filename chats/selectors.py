@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Business, Membership, User
 from chats.models import (
@@ -22,12 +23,72 @@ from chats.models import (
     Participant,
     QuickReply,
 )
-from chats.services.access import staff_membership
+from core.errors import AppError
 from core.ids import parse_int
 
 ROLE = Membership.Role
 PAGE = 50
 MAX_PAGE = 200
+
+
+# --- Who may see a conversation -----------------------------------------------------
+# The checks every chats service makes first. A conversation someone may not see is
+# "not found" to them, the same answer as for one that does not exist.
+
+
+def not_found() -> AppError:
+    return AppError(gettext_lazy("Conversation not found."), code="not_found", status_code=404)
+
+
+def staff_membership(user: User, conversation: Conversation) -> Membership | None:
+    """The user's membership on the business side, if it lets them see ``conversation``.
+
+    Agents see conversations assigned to them and unassigned ones; admins and
+    owners see all of their business's.
+    """
+    if conversation.business_id is None or not user.is_authenticated:
+        return None
+    membership = Membership.objects.filter(
+        user=user, business_id=conversation.business_id, business__is_active=True
+    ).first()
+    return if_it_sees(membership, user, conversation)
+
+
+def if_it_sees(membership: Membership | None, user: User, conversation: Conversation):
+    """``membership`` if it lets ``user`` see ``conversation`` (agents: theirs and
+    unassigned ones), else None."""
+    if membership is None:
+        return None
+    if membership.role == ROLE.AGENT and conversation.assignee_id not in (None, user.pk):
+        return None
+    return membership
+
+
+def participant_for(user: User, conversation: Conversation) -> Participant:
+    """The side ``user`` speaks for in ``conversation``, or a "not found" error.
+
+    A customer speaks for themselves; a staff member for the business.
+    """
+    if not user.is_authenticated:
+        raise not_found()
+    if conversation.business_id is not None and staff_membership(user, conversation):
+        return Participant.objects.get(
+            conversation=conversation, business_id=conversation.business_id
+        )
+    side = Participant.objects.filter(conversation=conversation, user=user).first()
+    if side is None:
+        raise not_found()
+    return side
+
+
+def staff_or_not_found(actor: User, conversation: Conversation) -> Membership:
+    membership = staff_membership(actor, conversation)
+    if membership is None:
+        raise not_found()
+    return membership
+
+
+# --- Reads -------------------------------------------------------------------------
 
 
 def get_conversation_for(*, user: User, conversation_id) -> Conversation:

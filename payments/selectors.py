@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Business, Membership, User
-from chats.services.access import staff_membership
+from chats.selectors import staff_membership
 from core.ids import parse_int
 from payments.models import (
     Card,

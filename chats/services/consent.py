@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chats import hooks
 from chats.models import ConsentSource, Contact
-from chats.services.access import not_found
+from chats.selectors import not_found
 
 GRANT_SOURCES = (ConsentSource.PAYMENT, ConsentSource.CHAT)
 WITHDRAW_SOURCES = (ConsentSource.CHAT, ConsentSource.LINK, ConsentSource.KEYWORD)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, User
 from chats.models import Contact, Conversation, Message, Participant, Report
-from chats.services.access import not_found, participant_for
+from chats.selectors import not_found, participant_for
 from chats.services.messages import send_text, share_product
 from core.errors import AppError
 

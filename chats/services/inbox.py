@@ -13,7 +13,7 @@ from accounts.models import Membership, User
 from accounts.services import require_role
 from chats import events
 from chats.models import Contact, ContactNote, Conversation, Label
-from chats.services.access import staff_or_not_found
+from chats.selectors import staff_or_not_found
 from core.errors import AppError
 from core.ids import parse_int
 

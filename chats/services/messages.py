@@ -26,7 +26,7 @@ from accounts.models import Membership, OpeningHours, User
 from catalog.selectors import active_products
 from chats import events, hooks
 from chats.models import MAX_TEXT, Conversation, Message, Participant
-from chats.services.access import if_it_sees, not_found, participant_for, staff_membership
+from chats.selectors import if_it_sees, not_found, participant_for, staff_membership
 from chats.services.unread_email import schedule_unread_email
 from core import counters
 from core.cards import mask_card_numbers

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from chats import events
 from chats.models import Conversation, Message, Participant
-from chats.services.access import participant_for
+from chats.selectors import participant_for
 from core.errors import AppError
 
 

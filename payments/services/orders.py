@@ -19,7 +19,7 @@ from accounts.models import Business, User
 from catalog.selectors import active_products
 from chats import events
 from chats.models import Conversation, Message, Participant, ScheduledMessage
-from chats.services.access import staff_membership
+from chats.selectors import staff_membership
 from chats.services.conversations import start_conversation
 from chats.services.messages import post_message
 from chats.services.outbox import cancel_scheduled, schedule_message

@@ -20,7 +20,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from chats.services.access import staff_membership
+from chats.selectors import staff_membership
 from chats.services.outbox import schedule_message
 from core.errors import AppError
 from payments.models import AuditEvent, Order, OrderItem, Shipment, ShipmentItem
