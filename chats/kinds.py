@@ -1,7 +1,8 @@
 """Message kinds: how each kind of message is previewed and rendered.
 
 Chats renders any kind by name without knowing who owns it. An app that adds a
-kind (payments: payment requests and receipts; later shipping notices, offers)
+kind (payments: payment requests, receipts, refunds, shipping notices…; marketing:
+follow-ups and offers)
 registers it from its ``AppConfig.ready`` with the template that renders it, a
 one-line preview for the inbox list and e-mails, and optionally a ``prefetch``
 that loads in bulk what its messages need (so a page of 500 messages costs a

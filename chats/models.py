@@ -9,7 +9,7 @@ Messages are numbered per conversation (``seq`` = 1, 2, 3 …) under a lock on t
 conversation row, so the numbering is also the commit order: a client that saw
 ``seq`` n catches up with "everything after n" and can neither miss nor repeat one.
 A message's ``kind`` names how it is rendered (see :mod:`chats.kinds`); its
-``payload`` holds that kind's data, so later kinds (payment requests, shipping
+``payload`` holds that kind's data, so other apps' kinds (payment requests, shipping
 notices, offers) plug in without a new column.
 """
 

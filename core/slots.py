@@ -4,7 +4,7 @@ app's template never names a higher app's URL, form or template (docs/architectu
 
 A higher app registers a *provider* for a slot from its ``AppConfig.ready()``::
 
-    slots.register("catalog.product.actions", add_to_cart, order=20)
+    slots.register("product.actions", add_to_cart, order=20)
 
 A provider is a function ``(context, **kwargs) -> dict | None``: ``context`` is the
 page's template context (read what the page has: ``context["business"]``,
@@ -13,7 +13,7 @@ keyword arguments are those of the ``{% slot %}`` tag. It returns ``None`` to sh
 nothing here, or a dict naming the ``template`` to render and the variables to add
 for it. The lower app's template places the slot with::
 
-    {% load slots %}{% slot "catalog.product.actions" %}
+    {% load slots %}{% slot "product.actions" %}
 
 which renders each provider's template, in ``order`` (then registration order), with
 the page's context plus the provider's dict, as ``{% include %}`` would. A provider

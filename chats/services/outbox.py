@@ -1,6 +1,6 @@
 """The outbox: every automated message is a database row before it is a chat message.
 
-A shipping notice, a payment reminder, later a check-in or an offer, is first a
+A shipping notice, a payment reminder, a follow-up (check-in) or an offer is first a
 :class:`~chats.models.ScheduledMessage` written by :func:`schedule_message` in the
 same transaction as the event that caused it: if that transaction rolls back there
 is nothing to send, and once it commits nothing can lose the row (not a killed

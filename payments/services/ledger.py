@@ -5,12 +5,12 @@ entries that sum to zero (invariant 4). Entries are signed integer minor units f
 the account holder's side: positive credits (merchant payable and fee revenue grow),
 negative debits (clearing: what the gateway owes us). Rows are only ever inserted;
 a correction is a new posting. PostgreSQL checks the same rules again
-(``payments/migrations/0002_ledger_triggers.py``): entries and transactions refuse
-UPDATE and DELETE, and a deferred trigger refuses at commit a transaction whose
-entries do not sum to zero.
+(``payments/migrations/0002_ledger_triggers.py`` and ``0006_truncate_guards.py``):
+entries and transactions refuse UPDATE, DELETE and TRUNCATE, and a deferred trigger
+refuses at commit a transaction whose entries do not sum to zero.
 
 Locking (docs/payments.md, "Ledger"): :func:`post` locks every account it touches
-with one ``SELECT … FOR UPDATE``, the non-system ones (merchant payable, user
+with one ``SELECT … FOR NO KEY UPDATE``, the non-system ones (merchant payable, user
 wallets) first, then the system ones (gateway clearing, fee revenue), each in id
 order — so every posting takes its row locks in the same global order and two
 postings cannot deadlock each other, and a posting waiting for a merchant's payable

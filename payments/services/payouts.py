@@ -12,7 +12,7 @@ Postings (``payments.services.ledger.post``, one per payout and kind — the uni
 - failed, kind ``payout_reversal``: in transit −amount, the holder's payable +amount
   (the money is back, the reason is kept on the payout).
 
-Locks, always in this order: the holder's ledger account (``SELECT … FOR UPDATE``),
+Locks, always in this order: the holder's ledger account (``SELECT … FOR NO KEY UPDATE``),
 then the payout row. Moving money once: the payout's unique ``idempotency_key``
 (``auto:<business>:<currency>:<local day>`` for the job; ``now:<business>:<form
 attempt>`` for an owner's "Pay out now"; ``withdraw:<user>:<client key>`` for a

@@ -1,5 +1,6 @@
 """Orders (payment requests): the merchant composes one from the inbox, lists and
-cancels them in the dashboard; the customer reviews one (and, later, pays it).
+cancels and refunds them in the dashboard; the customer reviews one (paying it is
+``views/paying.py``).
 
 Each view parses, authorizes through a selector (``get_business_for``,
 ``get_conversation_for``, ``get_order_for``), calls one service and renders.
