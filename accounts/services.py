@@ -33,7 +33,7 @@ from accounts.models import (
     hash_secret,
 )
 from core import mail
-from core.errors import AppError
+from core.errors import AppError, validation_to_app_error
 from core.events import run_on_commit, send_event_on_commit, user_group
 from core.images import clean_image
 from core.models import OutgoingEmail
@@ -50,13 +50,6 @@ PROFILE_FIELDS = (
     "name", "about", "description", "category", "address", "city", "country",
     "email", "phone", "website", "store_url", "timezone", "currency",
 )  # fmt: skip
-
-
-def validation_to_app_error(exc: ValidationError) -> AppError:
-    if hasattr(exc, "error_dict"):
-        field, errors = next(iter(exc.error_dict.items()))
-        return AppError(errors[0].messages[0], code="invalid", field=field)
-    return AppError(exc.messages[0], code="invalid")
 
 
 def require_role(actor: User, business: Business, min_role: str) -> Membership:

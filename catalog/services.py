@@ -15,11 +15,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, User
-from accounts.services import require_role, validation_to_app_error
+from accounts.services import require_role
 from catalog import selectors
 from catalog.feed import FeedError, FeedRejected, FeedRow, parse_feed
 from catalog.models import Collection, CollectionItem, Product, ProductImport, ProductPhoto
-from core.errors import AppError
+from core.errors import AppError, validation_to_app_error
 from core.events import enqueue_on_commit, run_on_commit
 from core.images import clean_image
 from core.money import MAX_MINOR

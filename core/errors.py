@@ -5,6 +5,7 @@ message. Views turn it into a form error or a flash message; the API's exception
 handler turns it into a 400 (or the status given). Anything else is a bug.
 """
 
+from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 
 
@@ -33,3 +34,12 @@ class AppError(Exception):
 def add_form_error(form, exc: AppError) -> None:
     """Show ``exc`` on the form field it names, or above the form."""
     form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+
+
+def validation_to_app_error(exc: ValidationError) -> AppError:
+    """A model's ``full_clean()`` failure as the one error type: its first message,
+    on its field when it names one."""
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.error_dict.items()))
+        return AppError(errors[0].messages[0], code="invalid", field=field)
+    return AppError(exc.messages[0], code="invalid")

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, User
-from accounts.services import require_role, validation_to_app_error
+from accounts.services import require_role
 from chats.models import ChatPreferences, InboxSettings, Label, QuickReply
-from core.errors import AppError
+from core.errors import AppError, validation_to_app_error
 
 ROLE = Membership.Role
 
