@@ -6,6 +6,7 @@ English both mean 1990 centavos, and amounts print the way the viewer reads them
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from babel.numbers import (
     NumberFormatError,
@@ -45,6 +46,28 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-minor_digits(currency))
+
+
+def check_minor(
+    value: Any, *, field: str = "amount", positive: bool = False, zero_message: str = ""
+) -> int:
+    """``value``, an amount in minor units handed to a service (orders, refunds,
+    payments between people), checked: an ``int`` (not a bool, float or string), never
+    above ``MAX_MINOR``, and above zero when ``positive`` (``zero_message`` says so in
+    the caller's words), else not negative. AppError on ``field`` otherwise."""
+    if type(value) is not int:
+        raise AppError(_("Amounts are whole numbers of cents."), code="invalid_amount", field=field)
+    if positive and value <= 0:
+        raise AppError(
+            zero_message or _("The amount must be more than zero."),
+            code="amount_not_positive",
+            field=field,
+        )
+    if value < 0:
+        raise AppError(_("The amount cannot be negative."), code="money_negative", field=field)
+    if value > MAX_MINOR:
+        raise AppError(_("That amount is too large."), code="money_too_large", field=field)
+    return value
 
 
 def parse_money(text: str, currency: str, *, language: str | None = None) -> int:

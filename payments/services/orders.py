@@ -26,7 +26,7 @@ from chats.services.outbox import cancel_scheduled, schedule_message
 from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID
-from core.money import MAX_MINOR
+from core.money import MAX_MINOR, check_minor
 from payments import hooks
 from payments.models import AuditEvent, Order, OrderItem, Payment
 
@@ -46,14 +46,8 @@ def _not_found() -> AppError:
 
 
 def _amount(value: Any, field: str) -> int:
-    """An amount in minor units: an ``int`` (not a bool, float or string), 0 ≤ x ≤ MAX_MINOR."""
-    if type(value) is not int:
-        raise AppError(_("Amounts are whole numbers of cents."), code="invalid_amount", field=field)
-    if value < 0:
-        raise AppError(_("The amount cannot be negative."), code="money_negative", field=field)
-    if value > MAX_MINOR:
-        raise AppError(_("That amount is too large."), code="money_too_large", field=field)
-    return value
+    """An amount in minor units, 0 ≤ x ≤ MAX_MINOR (core.money.check_minor)."""
+    return check_minor(value, field=field)
 
 
 def _quantity(value: Any, field: str) -> int:

@@ -35,7 +35,7 @@ from chats.models import Conversation, Message, Participant
 from chats.services.messages import post_message
 from core.errors import AppError
 from core.ids import parse_int
-from core.money import MAX_MINOR, format_money
+from core.money import check_minor, format_money
 from payments.gateway import get_gateway
 from payments.gateway.base import ChargeResult
 from payments.models import AuditEvent, Card, LedgerAccount, MoneyRequest, P2PLimits, Payment
@@ -80,16 +80,7 @@ def peer_in(*, user: User, conversation: Conversation) -> User:
 
 def _clean(amount, currency, note) -> tuple[int, str, str]:
     limits = P2PLimits.current()
-    if type(amount) is not int:
-        raise AppError(
-            _("Amounts are whole numbers of cents."), code="invalid_amount", field="amount"
-        )
-    if amount <= 0:
-        raise AppError(
-            _("The amount must be more than zero."), code="amount_not_positive", field="amount"
-        )
-    if amount > MAX_MINOR:
-        raise AppError(_("That amount is too large."), code="money_too_large", field="amount")
+    check_minor(amount, positive=True)
     if currency != limits.currency:
         raise AppError(
             _("Payments between people are in %(currency)s only.") % {"currency": limits.currency},

@@ -32,7 +32,7 @@ from accounts.models import Membership, User
 from chats.models import Participant
 from chats.services.messages import post_message
 from core.errors import AppError
-from core.money import MAX_MINOR, format_money
+from core.money import check_minor, format_money
 from payments.gateway import get_gateway
 from payments.models import AuditEvent, Order, Payment, Refund
 from payments.services import ledger, orders
@@ -87,16 +87,7 @@ def _can_refund(actor: User, order: Order) -> None:
 
 
 def _clean(amount, reason) -> tuple[int, str]:
-    if type(amount) is not int:
-        raise AppError(
-            _("Amounts are whole numbers of cents."), code="invalid_amount", field="amount"
-        )
-    if amount <= 0:
-        raise AppError(
-            _("The refund must be more than zero."), code="amount_not_positive", field="amount"
-        )
-    if amount > MAX_MINOR:
-        raise AppError(_("That amount is too large."), code="money_too_large", field="amount")
+    check_minor(amount, positive=True, zero_message=_("The refund must be more than zero."))
     reason = (reason or "").replace("\x00", "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise AppError(_("Say why you are refunding."), code="reason_missing", field="reason")
