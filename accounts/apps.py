@@ -6,6 +6,8 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
+        # Imported here, not at the top: Django imports the app config before the
+        # models are loaded.
         from accounts.dashboard import register_nav
 
         # The dashboard's navigation, with the other apps' entries between these

@@ -21,6 +21,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import reverse
 
+from accounts.models import User
+
 ACTION = "login_failed"
 APP = "allauth.account"
 # An account failing from this many addresses within ATTACK_WINDOW is under attack:
@@ -94,8 +96,6 @@ def unlock_url(request: HttpRequest, *, user) -> str:
 
 def user_from_unlock_token(token: str):
     """The user a valid, unexpired unlock link was made for, or None."""
-    from accounts.models import User
-
     try:
         data = signing.loads(token, salt=UNLOCK_SALT, max_age=UNLOCK_LINK_MAX_AGE)
     except signing.BadSignature:  # SignatureExpired is one

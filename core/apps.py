@@ -6,6 +6,8 @@ class CoreConfig(AppConfig):
     name = "core"
 
     def ready(self):
+        # Imported here, not at the top: Django imports the app config before the
+        # models are loaded.
         from core.outage import database_answered
 
         # The first connection after an outage ends it in the log (core/outage.py).
