@@ -91,9 +91,15 @@ def staff_or_not_found(actor: User, conversation: Conversation) -> Membership:
 # --- Reads -------------------------------------------------------------------------
 
 
-def get_conversation_for(*, user: User, conversation_id) -> Conversation:
+def get_conversation_for(
+    *, user: User, conversation_id, as_staff_of: Business | None = None
+) -> Conversation:
     """The conversation if ``user`` may see it, with ``me`` (their side) and
     ``membership`` (their staff membership, or None when they are the customer).
+
+    ``as_staff_of``: only as a member of that business (the inbox's pages, payment
+    requests); a conversation they see as its customer, or of another business, is
+    "not found" like any other they may not see.
     """
     pk = parse_int(conversation_id)
     if pk is None or not user.is_authenticated:
@@ -105,7 +111,11 @@ def get_conversation_for(*, user: User, conversation_id) -> Conversation:
     )
     if conversation is None:
         raise Http404
+    if as_staff_of is not None and conversation.business_id != as_staff_of.pk:
+        raise Http404
     membership = staff_membership(user, conversation)
+    if membership is None and as_staff_of is not None:
+        raise Http404
     if membership is not None:
         me = Participant.objects.get(
             conversation=conversation, business_id=conversation.business_id

@@ -63,10 +63,8 @@ def inbox(request, slug: str, conversation_id: int | None = None):
         context["older_url"] = f"{reverse('inbox', args=[slug])}?{older.urlencode()}"
     if conversation_id is not None:
         conversation = selectors.get_conversation_for(
-            user=request.user, conversation_id=conversation_id
+            user=request.user, conversation_id=conversation_id, as_staff_of=business
         )
-        if conversation.membership is None or conversation.business_id != business.pk:
-            raise Http404
         receipts.mark_read(actor=request.user, conversation=conversation)
         context |= thread_context(request, conversation)
         context |= selectors.get_contact_panel(conversation=conversation)
@@ -128,10 +126,8 @@ def inbox_action(request, slug: str, conversation_id: int, action: str):
         raise Http404
     business = get_business_for(user=request.user, slug=slug)
     conversation = selectors.get_conversation_for(
-        user=request.user, conversation_id=conversation_id
+        user=request.user, conversation_id=conversation_id, as_staff_of=business
     )
-    if conversation.membership is None or conversation.business_id != business.pk:
-        raise Http404
     back = reverse("inbox_thread", args=[slug, conversation.pk])
     actor, post = request.user, request.POST
     try:
@@ -187,10 +183,8 @@ def inbox_action(request, slug: str, conversation_id: int, action: str):
 def note_delete(request, slug: str, conversation_id: int, note_id: int):
     business = get_business_for(user=request.user, slug=slug)
     conversation = selectors.get_conversation_for(
-        user=request.user, conversation_id=conversation_id
+        user=request.user, conversation_id=conversation_id, as_staff_of=business
     )
-    if conversation.membership is None or conversation.business_id != business.pk:
-        raise Http404
     note = get_object_or_404(ContactNote, pk=note_id, contact_id=conversation.contact_id)
     chat_inbox.delete_note(actor=request.user, note=note)
     messages.success(request, _("Note deleted."))

@@ -5,7 +5,6 @@ Order create needs an ``Idempotency-Key`` header (:mod:`payments.idempotency`).
 
 import datetime
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
@@ -48,9 +47,9 @@ class OrderCreateView(APIView):
     @idempotent(takeover=False)  # no key of its own: a rerun would create twice
     def post(self, request, slug, conversation_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.AGENT)
-        conversation = get_conversation_for(user=request.user, conversation_id=conversation_id)
-        if conversation.business_id != business.pk or conversation.membership is None:
-            raise Http404
+        conversation = get_conversation_for(
+            user=request.user, conversation_id=conversation_id, as_staff_of=business
+        )
         data = input_data(request, OrderInputSerializer)
         lines = [
             {

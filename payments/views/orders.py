@@ -11,7 +11,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -58,10 +57,8 @@ def request_payment(request, slug: str, conversation_id: int):
     posts here; errors come back on this page with what was typed."""
     business = get_business_for(user=request.user, slug=slug)
     conversation = chat_selectors.get_conversation_for(
-        user=request.user, conversation_id=conversation_id
+        user=request.user, conversation_id=conversation_id, as_staff_of=business
     )
-    if conversation.membership is None or conversation.business_id != business.pk:
-        raise Http404
     form = PaymentRequestForm(
         request.POST if request.method == "POST" else None,
         products=_products(business),
