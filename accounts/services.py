@@ -33,7 +33,7 @@ from accounts.models import (
     hash_secret,
 )
 from core import mail
-from core.errors import AppError, validation_to_app_error
+from core.errors import AppError, forbidden, validation_to_app_error
 from core.events import run_on_commit, send_event_on_commit, user_group
 from core.images import clean_image
 from core.models import OutgoingEmail
@@ -55,9 +55,7 @@ PROFILE_FIELDS = (
 def require_role(actor: User, business: Business, min_role: str) -> Membership:
     membership = Membership.objects.filter(user=actor, business=business).first()
     if membership is None or not membership.has_role(min_role):
-        raise AppError(
-            _("You do not have permission to do that."), code="forbidden", status_code=403
-        )
+        raise forbidden()
     return membership
 
 

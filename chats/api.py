@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
@@ -49,7 +48,7 @@ from chats.services import messages as chat_messages
 from chats.services import receipts
 from chats.services import settings as chat_settings
 from core.api import input_data, query_data
-from core.errors import AppError
+from core.errors import AppError, forbidden
 
 ROLE = Membership.Role
 CHATS = ["chats"]
@@ -74,7 +73,7 @@ def _staff_conversation(request, conversation_id):
         user=request.user, conversation_id=conversation_id
     )
     if conversation.membership is None:
-        raise PermissionDenied
+        raise forbidden()
     return conversation
 
 

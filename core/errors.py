@@ -7,6 +7,7 @@ handler turns it into a 400 (or the status given). Anything else is a bug.
 
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 
 class AppError(Exception):
@@ -43,3 +44,12 @@ def validation_to_app_error(exc: ValidationError) -> AppError:
         field, errors = next(iter(exc.error_dict.items()))
         return AppError(errors[0].messages[0], code="invalid", field=field)
     return AppError(exc.messages[0], code="invalid")
+
+
+def forbidden() -> AppError:
+    """What a user who may see a thing but not do this to it is told (403): a member
+    below the role an action needs, a customer at a merchant's action. Someone who
+    may not see the thing at all gets "not found" from its selector instead."""
+    return AppError(
+        gettext_lazy("You do not have permission to do that."), code="forbidden", status_code=403
+    )

@@ -7,13 +7,13 @@ import datetime
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import get_business_for
 from chats.selectors import get_conversation_for
 from core.api import id_page, input_data, query_data
+from core.errors import forbidden
 from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, ORDERS, ROLE
 from payments.idempotency import idempotent
@@ -115,6 +115,6 @@ class OrderCancelView(APIView):
     def post(self, request, order_id):
         order = selectors.get_order_for(user=request.user, order_id=order_id)
         if order.membership is None:
-            raise PermissionDenied
+            raise forbidden()
         orders.cancel_order(actor=request.user, order=order)
         return _order_detail(selectors.get_order_for(user=request.user, order_id=order.pk))

@@ -7,13 +7,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chats.selectors import get_conversation_for
 from core.api import input_data
-from core.errors import AppError
+from core.errors import AppError, forbidden
 from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, P2P
 from payments.idempotency import idempotent, payment_key
@@ -166,7 +165,7 @@ class MoneyRequestFingerprintView(APIView):
     def post(self, request, request_id):
         money_request = p2p.get_money_request_for(user=request.user, request_id=request_id)
         if money_request.payer_id != request.user.pk:
-            raise PermissionDenied
+            raise forbidden()
         options = p2p.payment_options(
             payer=request.user,
             conversation=money_request.conversation,

@@ -9,13 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import get_business_for
 from core.api import id_page, input_data, query_data
-from core.errors import AppError
+from core.errors import AppError, forbidden
 from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, PAYING, ROLE
 from payments.idempotency import idempotent, payment_key
@@ -36,7 +35,7 @@ def _customer_order(request, order_id):
     see it as staff)."""
     order = selectors.get_order_for(user=request.user, order_id=order_id)
     if order.customer_id != request.user.pk:
-        raise PermissionDenied
+        raise forbidden()
     return order
 
 

@@ -4,11 +4,11 @@ who cannot see the order, 403 for its customer and for agents).
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import input_data
+from core.errors import forbidden
 from payments import selectors
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, REFUNDS, ROLE
 from payments.idempotency import idempotent, payment_key
@@ -22,7 +22,7 @@ def _refund_order(request, order_id):
     cannot see it, 403 for its customer and for agents."""
     order = selectors.get_order_for(user=request.user, order_id=order_id)
     if order.membership is None or order.membership.role not in (ROLE.OWNER, ROLE.ADMIN):
-        raise PermissionDenied
+        raise forbidden()
     return order
 
 
