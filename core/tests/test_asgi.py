@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from asgiref.current_thread_executor import CurrentThreadExecutor
@@ -24,7 +25,23 @@ def page(request):
     return HttpResponse("late")
 
 
-urlpatterns = [path("page/", page), path("", include("config.urls"))]
+slow = SimpleNamespace(
+    entered=threading.Event(), release=threading.Event(), done=[]
+)  # a test sets its own
+
+
+def slow_page(request):
+    slow.entered.set()
+    slow.release.wait(WAIT)
+    slow.done.append(True)
+    return HttpResponse("late")
+
+
+urlpatterns = [
+    path("page/", page),
+    path("slow/", slow_page),
+    path("", include("config.urls")),
+]
 
 
 def _scope(url: str) -> dict:
@@ -42,6 +59,23 @@ def _scope(url: str) -> dict:
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
+
+
+def _client_that_leaves() -> tuple:
+    """ASGI ``receive`` and ``send`` of a client that asks for a page and goes away
+    when the returned event is set."""
+    requests, gone = [{"type": "http.request", "body": b""}], asyncio.Event()
+
+    async def receive():
+        if requests:
+            return requests.pop()
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        pass
+
+    return receive, send, gone
 
 
 @pytest.mark.asyncio
@@ -70,20 +104,8 @@ async def test_a_request_abandoned_at_the_end_of_its_view_ends_cleanly(monkeypat
     finished = []
     request_finished.connect(lambda **kwargs: finished.append(True), weak=False, dispatch_uid=WAIT)
     try:
-        application = get_asgi_application()
-        requests = [{"type": "http.request", "body": b""}]
-        gone = asyncio.Event()
-
-        async def receive():
-            if requests:
-                return requests.pop()
-            await gone.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message):
-            pass
-
-        request = asyncio.create_task(application(_scope("/page/"), receive, send))
+        receive, send, gone = _client_that_leaves()
+        request = asyncio.create_task(get_asgi_application()(_scope("/page/"), receive, send))
         try:
             assert await asyncio.to_thread(ready.wait, WAIT)
             gone.set()
@@ -93,6 +115,31 @@ async def test_a_request_abandoned_at_the_end_of_its_view_ends_cleanly(monkeypat
         await asyncio.wait_for(request, WAIT)  # raised the RuntimeError
     finally:
         request_finished.disconnect(dispatch_uid=WAIT)
+    assert finished == [True]
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_leaves_while_the_view_runs(monkeypatch, settings):
+    """The view (in its thread, which nothing can interrupt) runs to its end; the
+    request ends cleanly, with one ``request_finished``, once the view is done."""
+    settings.ROOT_URLCONF = __name__
+    fresh = SimpleNamespace(entered=threading.Event(), release=threading.Event(), done=[])
+    monkeypatch.setattr(sys.modules[__name__], "slow", fresh)
+    finished = []
+    request_finished.connect(lambda **kwargs: finished.append(True), weak=False, dispatch_uid=WAIT)
+    try:
+        receive, send, gone = _client_that_leaves()
+        request = asyncio.create_task(get_asgi_application()(_scope("/slow/"), receive, send))
+        try:
+            assert await asyncio.to_thread(slow.entered.wait, WAIT)
+            gone.set()
+            await asyncio.sleep(0.2)  # the handler takes the disconnect
+        finally:
+            slow.release.set()
+        await asyncio.wait_for(request, WAIT)
+    finally:
+        request_finished.disconnect(dispatch_uid=WAIT)
+    assert slow.done == [True]
     assert finished == [True]
 
 
