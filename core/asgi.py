@@ -14,14 +14,15 @@ cancelled while its thread is still running, copies that thread's context back i
 the task as it is at that moment. If the thread is then inside the ``async_to_sync``
 (just before the view, or just after it, with the response ready) the task now names
 that executor, which quits a moment later, and Django's next ``sync_to_async`` in the
-task, its ``request_finished`` signal, is refused. The view itself has done its work.
+task, its ``request_finished`` signal, is refused (the view runs to its end either way).
 
 Here the stack runs in a task of its own that the disconnect does not cancel (a sync
 view cannot be interrupted anyway: its thread runs to the end), so what its thread's
 context holds never reaches the request's task. Django goes on as before: on a
 disconnect it sends ``request_finished`` at once (the request's thread runs it after
 the view), and the response made for no one is dropped; otherwise the task's context
-gets the stack's changes back, as Django's own call would have given them.
+gets the stack's changes back once it is done, as Django's own call would have given
+them.
 """
 
 import asyncio
@@ -41,18 +42,21 @@ def get_asgi_application() -> "ASGIHandler":
 
 
 class ASGIHandler(DjangoASGIHandler):
+    """Django's handler; only where the middleware stack and view run differs (above)."""
+
     async def run_get_response(self, request):
         context = contextvars.copy_context()
         making = asyncio.get_running_loop().create_task(
             super().run_get_response(request), context=context
         )
         try:
-            response = await asyncio.shield(making)
+            return await asyncio.shield(making)
         except asyncio.CancelledError:
             making.add_done_callback(_made_for_no_one)
             raise
-        _copy_back(context)
-        return response
+        finally:
+            if making.done():  # its thread is done: nothing in its context is stale
+                _copy_back(context)
 
 
 def _copy_back(context: contextvars.Context) -> None:
