@@ -2,12 +2,14 @@
 
 Websocket routes are collected from each app's ``routing.websocket_urlpatterns``
 (the chats app adds its own). A socket's Origin must be one of the site's own, scheme,
-host and port (core.origins).
+host and port (core.origins). HTTP goes through core.asgi's handler: Django's, with
+each response made in a task of its own, so a client that leaves mid-request no longer
+breaks the end of that request.
 """
 
 import os
 
-from django.core.asgi import get_asgi_application
+from core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
