@@ -19,7 +19,6 @@ class AccountsConfig(AppConfig):
             order=10,
             url_name="dashboard",
         )
-        register_nav(section="campaigns", label=_("Campaigns"), icon="megaphone", order=80)
         register_nav(
             section="team",
             label=_("Team"),

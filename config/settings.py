@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "chats",
     "payments",
     "marketing",
+    "insights",
 ]
 
 MIDDLEWARE = [
