@@ -32,6 +32,7 @@ from accounts.models import Business
 CODE_MAX = 40
 UTM_MAX = 100
 CLICK_ID_MAX = 255
+LINK_TEXT_MAX = 500  # the click-to-chat link's prefilled text (chats' limit)
 MAX_COST = 10**12  # minor units: R$ 10 billion, far above any small business's campaign
 
 
@@ -114,7 +115,14 @@ class Campaign(models.Model):
         blank=True,
         related_name="campaign",
     )
+    # The prefilled message of the campaign's click-to-chat link (editable).
+    link_text = models.CharField(_("prefilled message"), max_length=LINK_TEXT_MAX, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # An automatic campaign merged into a real one: kept (archived) so later touches
+    # with its auto_key go to the real campaign (insights.services.touches).
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
