@@ -287,7 +287,7 @@ def import_spend_csv(
         name = cells[columns["campaign"]]
         amount_text = cells[columns["amount"]]
         # Google Ads ends its exports with "Total: ..." lines.
-        if not date_text and cells[0].lower().startswith(("total", "--")):
+        if cells[0].lower().startswith("total") and _parse_date(date_text) is None:
             continue
         reasons = []
         for text, is_amount in ((date_text, False), (name, False), (amount_text, True)):
