@@ -35,12 +35,18 @@ def touch(campaign, kind=Touch.Kind.CLICK, *, at=None, **kwargs) -> Touch:
 def attribute(order, *, first=None, last=None, paid_at=None, fee=None) -> OrderAttribution:
     """The snapshot A's attribution writes when ``order`` is paid."""
     paid_at = paid_at or order.paid_at or timezone.now()
-    return OrderAttribution.objects.create(
-        order=order, business_id=order.business_id, paid_at=paid_at, window_days=7,
-        currency=order.currency, gross=order.total,
-        fee=order.total * 399 // 10000 if fee is None else fee,
-        conversation_id=order.conversation_id, first_campaign=first, last_campaign=last,
+    # update_or_create: once the touches branch is in, paying an order writes its own.
+    attribution, _created = OrderAttribution.objects.update_or_create(
+        order=order,
+        defaults={
+            "business_id": order.business_id, "paid_at": paid_at, "window_days": 7,
+            "currency": order.currency, "gross": order.total,
+            "fee": order.total * 399 // 10000 if fee is None else fee,
+            "conversation_id": order.conversation_id,
+            "first_campaign": first, "last_campaign": last,
+        },
     )  # fmt: skip
+    return attribution
 
 
 def days_ago(n: int) -> datetime.datetime:
