@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("chats.urls")),
     path("", include("payments.urls")),
     path("", include("marketing.urls")),
+    path("", include("insights.urls")),
 ]
 
 # allauth's rate limits render this (allauth.core.internal.ratelimit.respond_429).

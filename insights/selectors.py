@@ -35,12 +35,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Business
 from core.ids import parse_int
 from insights.models import AttributionSettings, Campaign, OrderAttribution, SpendLine, Touch
-from insights.services.campaigns import not_found
 from payments.models import Order, Refund
 
 Model = Literal["first", "last"]
@@ -125,7 +125,7 @@ def get_campaign_for(*, business: Business, campaign_id: Any) -> Campaign:
     pk = parse_int(campaign_id)
     campaign = Campaign.objects.filter(business=business, pk=pk).first() if pk else None
     if campaign is None:
-        raise not_found()
+        raise Http404
     campaign.business = business
     return campaign
 
@@ -133,6 +133,15 @@ def get_campaign_for(*, business: Business, campaign_id: Any) -> Campaign:
 def attribution_window(*, business: Business) -> int:
     row = AttributionSettings.objects.filter(business=business).first()
     return row.window_days if row else AttributionSettings.DEFAULT_WINDOW
+
+
+def get_spend_line(*, campaign: Campaign, line_id: Any) -> SpendLine:
+    pk = parse_int(line_id)
+    line = SpendLine.objects.filter(campaign=campaign, pk=pk).first() if pk else None
+    if line is None:
+        raise Http404
+    line.campaign = campaign
+    return line
 
 
 def list_spend_lines(*, campaign: Campaign) -> QuerySet[SpendLine]:

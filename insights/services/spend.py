@@ -23,7 +23,7 @@ from accounts.services import require_role
 from core.errors import AppError
 from core.money import check_minor, parse_money
 from insights.models import MAX_COST, Campaign, SpendLine
-from insights.services.campaigns import FIRST_DAY, LAST_DAY, not_found
+from insights.services.campaigns import FIRST_DAY, LAST_DAY
 
 ROLE = Membership.Role
 MAX_BYTES = 2 * 1024 * 1024
@@ -105,14 +105,6 @@ def update_spend_line(*, actor: User, line: SpendLine, day: Any, amount: Any) ->
 def delete_spend_line(*, actor: User, line: SpendLine) -> None:
     _check_line(actor, line.campaign)
     SpendLine.objects.filter(pk=line.pk).delete()
-
-
-def get_spend_line(*, campaign: Campaign, line_id: Any) -> SpendLine:
-    line = SpendLine.objects.filter(campaign=campaign, pk=line_id).first() if line_id else None
-    if line is None:
-        raise not_found()
-    line.campaign = campaign
-    return line
 
 
 # --- CSV import -----------------------------------------------------------------------

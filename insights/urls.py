@@ -1,0 +1,22 @@
+from django.urls import path
+
+from insights import views
+
+BASE = "dashboard/<slug:slug>/campaigns/"
+ONE = BASE + "<int:campaign_id>/"
+
+urlpatterns = [
+    path(BASE, views.campaigns, name="campaigns"),
+    path(BASE + "new/", views.campaign_create, name="campaign_create"),
+    path(BASE + "spend-import/", views.spend_import, name="campaign_spend_import"),
+    path(BASE + "attribution-window/", views.attribution_window, name="attribution_window"),
+    path(ONE, views.campaign_detail, name="campaign_detail"),
+    path(ONE + "edit/", views.campaign_edit, name="campaign_edit"),
+    path(ONE + "archive/", views.campaign_archive, name="campaign_archive"),
+    path(ONE + "rename/", views.campaign_rename, name="campaign_rename"),
+    path(ONE + "merge/", views.campaign_merge, name="campaign_merge"),
+    path(ONE + "qr/", views.campaign_qr, name="campaign_qr"),
+    path(ONE + "card/", views.campaign_card, name="campaign_card"),
+    path(ONE + "spend/", views.spend_add, name="campaign_spend_add"),
+    path(ONE + "spend/<int:line_id>/delete/", views.spend_delete, name="campaign_spend_delete"),
+]
