@@ -36,13 +36,13 @@ def balance_for_business(*, business: Business, currency: str) -> int:
     """What the platform owes ``business`` in ``currency`` (minor units): its merchant
     payable account's cached balance, 0 before the first posting. The caller checks
     that the acting user is a member of ``business``."""
-    balance = (
-        LedgerAccount.objects.filter(
-            business=business, kind=LedgerAccount.Kind.MERCHANT_PAYABLE, currency=currency
-        )
-        .values_list("balance", flat=True)
-        .first()
-    )
+    return _balance(business=business, kind=LedgerAccount.Kind.MERCHANT_PAYABLE, currency=currency)
+
+
+def _balance(**account) -> int:
+    """The cached balance of the ledger account matching ``account``, 0 before its
+    first posting (the account does not exist yet)."""
+    balance = LedgerAccount.objects.filter(**account).values_list("balance", flat=True).first()
     return balance or 0
 
 
@@ -248,15 +248,9 @@ def list_payouts(*, business: Business | None = None, user: User | None = None, 
 
 
 def wallet_balance(*, user: User, currency: str = "BRL") -> int:
-    """``user``'s wallet balance (minor units), 0 before the first posting."""
-    balance = (
-        LedgerAccount.objects.filter(
-            user=user, kind=LedgerAccount.Kind.USER_WALLET, currency=currency
-        )
-        .values_list("balance", flat=True)
-        .first()
-    )
-    return balance or 0
+    """``user``'s wallet balance (minor units: what friends sent them, less what they
+    withdrew), 0 before the first posting."""
+    return _balance(user=user, kind=LedgerAccount.Kind.USER_WALLET, currency=currency)
 
 
 def statement_entries(
