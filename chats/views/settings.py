@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import Form
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -146,7 +146,7 @@ def _on_field(exc: AppError, field: str | None) -> AppError:
 @login_required
 def quick_reply_edit(request, slug: str, reply_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    reply = get_object_or_404(selectors.list_quick_replies(business=business), pk=reply_id)
+    reply = selectors.get_quick_reply_for(business=business, reply_id=reply_id)
     shortcut = reply.shortcut
     form = QuickReplyForm(request.POST or None, initial={"shortcut": shortcut, "text": reply.text})
     status = 200
@@ -180,7 +180,7 @@ def quick_reply_edit(request, slug: str, reply_id: int):
 @require_POST
 def quick_reply_delete(request, slug: str, reply_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    reply = get_object_or_404(selectors.list_quick_replies(business=business), pk=reply_id)
+    reply = selectors.get_quick_reply_for(business=business, reply_id=reply_id)
     chat_settings.delete_quick_reply(actor=request.user, reply=reply)
     messages.success(
         request, _("Quick reply /%(shortcut)s deleted.") % {"shortcut": reply.shortcut}
@@ -192,7 +192,7 @@ def quick_reply_delete(request, slug: str, reply_id: int):
 @require_POST
 def label_delete(request, slug: str, label_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    label = get_object_or_404(selectors.list_labels(business=business), pk=label_id)
+    label = selectors.get_label_for(business=business, label_id=label_id)
     chat_settings.delete_label(actor=request.user, label=label)
     messages.success(request, _("Label “%(name)s” deleted.") % {"name": label.name})
     return redirect(_settings_url(business, "labels"))
