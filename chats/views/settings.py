@@ -46,7 +46,7 @@ def _settings_url(business: Business, anchor: str) -> str:
 
 def _settings_page(request, business, *, status=200, **forms):
     inbox = selectors.get_inbox_settings(business=business)
-    auto_form = forms.get("auto_form") or AutoRepliesForm(
+    auto_form = forms.get("auto_replies_form") or AutoRepliesForm(
         initial={
             "greeting_enabled": inbox.greeting_enabled,
             "greeting_text": inbox.greeting_text,
@@ -60,7 +60,7 @@ def _settings_page(request, business, *, status=200, **forms):
         "inbox_settings",
         "chats/settings/inbox_settings.html",
         {
-            "auto_form": auto_form,
+            "auto_replies_form": auto_form,
             "quick_reply_form": forms.get("quick_reply_form") or QuickReplyForm(),
             "label_form": forms.get("label_form") or LabelForm(),
             "quick_replies": list(selectors.list_quick_replies(business=business)),
@@ -78,7 +78,8 @@ def inbox_settings(request, slug: str):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
     if request.method != "POST":
         return _settings_page(request, business)
-    posted = _SETTINGS_FORMS.get(request.POST.get("form", ""))
+    name = request.POST.get("form", "")
+    posted = _SETTINGS_FORMS.get(name)
     if posted is None:
         messages.error(request, _("Choose which settings to save."))
         return redirect("inbox_settings", slug=business.slug)
@@ -91,17 +92,16 @@ def inbox_settings(request, slug: str):
         else:
             messages.success(request, posted.done(saved))
             return redirect(_settings_url(business, posted.anchor))
-    return _settings_page(request, business, status=400, **{posted.form_key: form})
+    return _settings_page(request, business, status=400, **{f"{name}_form": form})
 
 
 @dataclass(frozen=True)
 class _SettingsForm:
-    """One of the page's forms: its class, its name in the page's context, the chats
+    """One of the page's forms (``<name>_form`` in the page): its class, the chats
     service that saves it, the flash made from what it saved, the anchor to go back
     to, and the field a uniqueness error goes on (see :func:`_on_field`)."""
 
     form_class: type[Form]
-    form_key: str
     save: Callable[..., Any]
     done: Callable[[Any], str]
     anchor: str
@@ -111,14 +111,12 @@ class _SettingsForm:
 _SETTINGS_FORMS = {
     "auto_replies": _SettingsForm(
         AutoRepliesForm,
-        "auto_form",
         chat_settings.update_inbox_settings,
         lambda _inbox: _("Greeting and away messages saved."),
         anchor="auto-replies",
     ),
     "quick_reply": _SettingsForm(
         QuickReplyForm,
-        "quick_reply_form",
         chat_settings.save_quick_reply,
         lambda reply: _("Quick reply /%(shortcut)s added.") % {"shortcut": reply.shortcut},
         anchor="quick-replies",
@@ -126,7 +124,6 @@ _SETTINGS_FORMS = {
     ),
     "label": _SettingsForm(
         LabelForm,
-        "label_form",
         chat_settings.create_label,
         lambda label: _("Label “%(name)s” added.") % {"name": label.name},
         anchor="labels",
