@@ -23,6 +23,7 @@ from accounts.models import (
     hash_secret,
     is_open_at,
 )
+from core.ids import get_by_id_or_404
 from core.pagecache import PUBLIC_STATES
 
 
@@ -161,10 +162,7 @@ def list_members(*, business: Business) -> QuerySet[Membership]:
 
 
 def get_membership_for(*, business: Business, membership_id: int) -> Membership:
-    try:
-        return business.memberships.select_related("user").get(pk=membership_id)
-    except (Membership.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(business.memberships.select_related("user"), membership_id)
 
 
 def list_pending_invitations(*, business: Business) -> list[Invitation]:
@@ -172,10 +170,7 @@ def list_pending_invitations(*, business: Business) -> list[Invitation]:
 
 
 def get_invitation_for(*, business: Business, invitation_id: int) -> Invitation:
-    try:
-        return business.invitations.get(pk=invitation_id)
-    except (Invitation.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(business.invitations.all(), invitation_id)
 
 
 def get_invitation_by_key(*, key: str) -> Invitation:
@@ -191,7 +186,4 @@ def list_tokens(*, user: User) -> QuerySet[ApiToken]:
 
 
 def get_token_for(*, user: User, token_id: int) -> ApiToken:
-    try:
-        return ApiToken.objects.get(pk=token_id, user=user, revoked_at__isnull=True)
-    except (ApiToken.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(list_tokens(user=user), token_id)

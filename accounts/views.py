@@ -379,36 +379,46 @@ def business_logo(request, slug: str):
         services.remove_business_logo(actor=request.user, business=business)
         messages.success(request, _("Logo removed."))
         return redirect("business_settings", slug=slug)
-    form = LogoForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.set_business_logo(
-                actor=request.user, business=business, upload=form.cleaned_data["logo"]
-            )
-        except AppError as exc:
-            add_form_error(form, exc)
-        else:
-            messages.success(request, _("Logo updated."))
-            return redirect("business_settings", slug=slug)
-    return _business_settings_page(request, business, logo_form=form, status=400)
+    return _save_settings_form(
+        request,
+        business,
+        logo_form=LogoForm(request.POST, request.FILES),
+        save=lambda data: services.set_business_logo(
+            actor=request.user, business=business, upload=data["logo"]
+        ),
+        done=_("Logo updated."),
+    )
 
 
 @login_required
 @require_POST
 def business_hours(request, slug: str):
     business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    form = OpeningHoursForm(request.POST, prefix="hours")
+    return _save_settings_form(
+        request,
+        business,
+        hours_form=OpeningHoursForm(request.POST, prefix="hours"),
+        save=lambda data: services.set_opening_hours(
+            actor=request.user, business=business, hours=data["intervals"]
+        ),
+        done=_("Opening hours saved."),
+    )
+
+
+def _save_settings_form(request, business, *, save, done: str, **posted):
+    """The settings page's logo or hours form (``posted``: its name in the page, the
+    form): ``save(cleaned_data)`` through a service, flash ``done`` and back to the
+    page; invalid input or an AppError shows the page again with the form, a 400."""
+    [form] = posted.values()
     if form.is_valid():
         try:
-            services.set_opening_hours(
-                actor=request.user, business=business, hours=form.cleaned_data["intervals"]
-            )
+            save(form.cleaned_data)
         except AppError as exc:
             add_form_error(form, exc)
         else:
-            messages.success(request, _("Opening hours saved."))
-            return redirect("business_settings", slug=slug)
-    return _business_settings_page(request, business, hours_form=form, status=400)
+            messages.success(request, done)
+            return redirect("business_settings", slug=business.slug)
+    return _business_settings_page(request, business, status=400, **posted)
 
 
 @login_required

@@ -5,12 +5,12 @@ products of active businesses. Every list here runs a fixed number of queries.""
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from accounts.models import Business
 from catalog.models import Collection, CollectionItem, Product, ProductImport, ProductPhoto
 from core.errors import AppError
+from core.ids import get_by_id_or_404
 
 PHOTOS = Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
 # The most products a merchant picks from when sharing one in a chat or writing an order.
@@ -46,17 +46,11 @@ def list_products_for(
 
 
 def get_product_for(*, business: Business, product_id) -> Product:
-    try:
-        return business.products.prefetch_related(PHOTOS, "collections").get(pk=int(product_id))
-    except (Product.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(business.products.prefetch_related(PHOTOS, "collections"), product_id)
 
 
 def get_photo_for(*, product: Product, photo_id) -> ProductPhoto:
-    try:
-        return product.photos.get(pk=int(photo_id))
-    except (ProductPhoto.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(product.photos.all(), photo_id)
 
 
 def list_collections_for(*, business: Business) -> QuerySet[Collection]:
@@ -69,10 +63,7 @@ def list_collections_with_counts_for(*, business: Business) -> QuerySet[Collecti
 
 
 def get_collection_for(*, business: Business, collection_id) -> Collection:
-    try:
-        return business.collections.get(pk=int(collection_id))
-    except (Collection.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(business.collections.all(), collection_id)
 
 
 # --- Public -----------------------------------------------------------------------
@@ -141,10 +132,7 @@ def get_public_product(*, slug: str, product_id, with_photos: bool = True) -> Pr
     ).select_related("business")
     if with_photos:
         qs = qs.prefetch_related(PHOTOS)
-    try:
-        return qs.get(pk=int(product_id))
-    except (Product.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(qs, product_id)
 
 
 def list_product_photos(*, product: Product) -> QuerySet[ProductPhoto]:
@@ -170,10 +158,7 @@ def list_public_collections(*, business: Business) -> QuerySet[Collection]:
 
 def get_import_for(*, business: Business, import_id) -> ProductImport:
     """One of ``business``'s feed imports (without the stored file); 404 otherwise."""
-    try:
-        return business.product_imports.defer("content").get(pk=int(import_id))
-    except (ProductImport.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
+    return get_by_id_or_404(business.product_imports.defer("content"), import_id)
 
 
 def list_recent_imports_for(*, business: Business, limit: int = 5) -> QuerySet[ProductImport]:

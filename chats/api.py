@@ -11,7 +11,6 @@ customer who sees a conversation but tries a staff operation (status, assign,
 labels) gets 403.
 """
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -348,10 +347,6 @@ class MarkReadView(APIView):
 # --- Quick replies ---------------------------------------------------------------------
 
 
-def _quick_reply(business, reply_id):
-    return get_object_or_404(selectors.list_quick_replies(business=business), pk=reply_id)
-
-
 class QuickReplyListView(APIView):
     @extend_schema(
         tags=INBOX,
@@ -386,7 +381,7 @@ class QuickReplyDetailView(APIView):
     )
     def patch(self, request, slug, reply_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-        reply = _quick_reply(business, reply_id)
+        reply = selectors.get_quick_reply_for(business=business, reply_id=reply_id)
         data = {"shortcut": reply.shortcut, "text": reply.text} | input_data(
             request, QuickReplyInputSerializer, partial=True
         )
@@ -398,6 +393,6 @@ class QuickReplyDetailView(APIView):
     @extend_schema(tags=INBOX, summary="Delete a quick reply (admin+)", responses=DELETED)
     def delete(self, request, slug, reply_id):
         business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-        reply = _quick_reply(business, reply_id)
+        reply = selectors.get_quick_reply_for(business=business, reply_id=reply_id)
         chat_settings.delete_quick_reply(actor=request.user, reply=reply)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -24,7 +24,7 @@ from chats.models import (
     QuickReply,
 )
 from core.errors import AppError
-from core.ids import parse_int
+from core.ids import get_by_id_or_404, parse_int
 
 ROLE = Membership.Role
 PAGE = 50
@@ -317,8 +317,16 @@ def list_labels(*, business: Business) -> QuerySet[Label]:
     return Label.objects.filter(business=business)
 
 
+def get_label_for(*, business: Business, label_id) -> Label:
+    return get_by_id_or_404(list_labels(business=business), label_id)
+
+
 def list_quick_replies(*, business: Business) -> QuerySet[QuickReply]:
     return QuickReply.objects.filter(business=business)
+
+
+def get_quick_reply_for(*, business: Business, reply_id) -> QuickReply:
+    return get_by_id_or_404(list_quick_replies(business=business), reply_id)
 
 
 def get_inbox_settings(*, business: Business) -> InboxSettings:

@@ -3,14 +3,9 @@ from django.contrib import admin
 from core.models import OutgoingEmail
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """Rows shown under their parent in the admin, never added, changed or deleted
-    there (messages, ledger entries, events: the services write them)."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
+class ReadOnly:
+    """For an admin or inline whose rows the operators see but never add, change or
+    delete there (messages, ledger rows, events: the services write them)."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -20,6 +15,19 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
+    """Rows shown under their parent in the admin, read-only (:class:`ReadOnly`)."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
 
 
 @admin.register(OutgoingEmail)

@@ -3,11 +3,10 @@
 "not found", like a missing one."""
 
 from django.db.models import Count
-from django.http import Http404
 
 from accounts.models import Business
 from chats.models import ScheduledMessage
-from core.ids import parse_int
+from core.ids import get_by_id_or_404
 from marketing.models import Broadcast, FollowUpRule, SatisfactionRating
 
 
@@ -16,11 +15,7 @@ def list_rules(*, business: Business):
 
 
 def get_rule_for(*, business: Business, rule_id) -> FollowUpRule:
-    pk = parse_int(rule_id)
-    rule = FollowUpRule.objects.filter(pk=pk, business=business).first() if pk else None
-    if rule is None:
-        raise Http404
-    return rule
+    return get_by_id_or_404(list_rules(business=business), rule_id)
 
 
 def list_broadcasts(*, business: Business):
@@ -28,11 +23,7 @@ def list_broadcasts(*, business: Business):
 
 
 def get_broadcast_for(*, business: Business, broadcast_id) -> Broadcast:
-    pk = parse_int(broadcast_id)
-    broadcast = Broadcast.objects.filter(pk=pk, business=business).first() if pk else None
-    if broadcast is None:
-        raise Http404
-    return broadcast
+    return get_by_id_or_404(list_broadcasts(business=business), broadcast_id)
 
 
 def broadcast_progress(broadcast: Broadcast) -> dict:

@@ -31,7 +31,7 @@ from chats import events
 from chats.models import ConsentSource, Contact, Conversation, Label, Message, ScheduledMessage
 from chats.services.consent import withdraw_offers_consent
 from chats.services.messages import post_message
-from chats.services.outbox import cancel_scheduled, schedule_message, send_batch
+from chats.services.outbox import cancel_scheduled, clean_send_time, schedule_message, send_batch
 from chats.services.outbox_bulk import Row, schedule_many
 from core.errors import AppError
 from core.events import enqueue_on_commit
@@ -348,19 +348,15 @@ def rate_order(*, customer: User, message: Message, score: Any) -> SatisfactionR
 
 
 def _clean_send_at(send_at: Any, moment: datetime.datetime) -> datetime.datetime:
-    if send_at is None:
-        return moment
-    if not isinstance(send_at, datetime.datetime) or timezone.is_naive(send_at):
-        raise AppError(
-            _("Give the time with its time zone."), code="invalid_send_at", field="send_at"
-        )
-    if send_at < moment - datetime.timedelta(minutes=5) or send_at > moment + MAX_SEND_AHEAD:
-        raise AppError(
-            _("Choose a time from now up to %(days)d days ahead.") % {"days": MAX_SEND_AHEAD.days},
-            code="invalid_send_at",
-            field="send_at",
-        )
-    return max(send_at, moment)
+    return clean_send_time(
+        send_at,
+        moment=moment,
+        field="send_at",
+        earliest=moment - datetime.timedelta(minutes=5),
+        latest=moment + MAX_SEND_AHEAD,
+        out_of_range=_("Choose a time from now up to %(days)d days ahead.")
+        % {"days": MAX_SEND_AHEAD.days},
+    )
 
 
 def _id(value: Any, field: str, message: str) -> int:

@@ -5,7 +5,7 @@ the history of what happened, so the admin can look but never add, change or del
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyInline
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from payments.models import (
     AuditEvent,
     Card,
@@ -20,18 +20,6 @@ from payments.models import (
     Refund,
 )
 from payments.services import payouts
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Ledger ------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Business, Membership, User
 from chats.selectors import staff_membership
-from core.ids import parse_int
+from core.ids import get_by_id_or_404, parse_int
 from payments.models import (
     Card,
     LedgerAccount,
@@ -36,13 +36,13 @@ def balance_for_business(*, business: Business, currency: str) -> int:
     """What the platform owes ``business`` in ``currency`` (minor units): its merchant
     payable account's cached balance, 0 before the first posting. The caller checks
     that the acting user is a member of ``business``."""
-    balance = (
-        LedgerAccount.objects.filter(
-            business=business, kind=LedgerAccount.Kind.MERCHANT_PAYABLE, currency=currency
-        )
-        .values_list("balance", flat=True)
-        .first()
-    )
+    return _balance(business=business, kind=LedgerAccount.Kind.MERCHANT_PAYABLE, currency=currency)
+
+
+def _balance(**account) -> int:
+    """The cached balance of the ledger account matching ``account``, 0 before its
+    first posting (the account does not exist yet)."""
+    balance = LedgerAccount.objects.filter(**account).values_list("balance", flat=True).first()
     return balance or 0
 
 
@@ -76,10 +76,7 @@ def list_cards(*, user) -> QuerySet[Card]:
 def get_card_for(*, user, card_id) -> Card:
     """One of ``user``'s live cards; Http404 alike for a missing, removed or another
     user's card."""
-    try:
-        return list_cards(user=user).get(pk=int(card_id))
-    except (Card.DoesNotExist, TypeError, ValueError):
-        raise Http404("No such card.") from None
+    return get_by_id_or_404(list_cards(user=user), card_id)
 
 
 # --- Orders ------------------------------------------------------------------------
@@ -160,13 +157,9 @@ def list_payments_received(*, business: Business, status: str = "") -> QuerySet[
 def get_payment_for(*, user: User, payment_id) -> Payment:
     """One of the payments ``user`` made; Http404 alike for a missing one and anyone
     else's."""
-    pk = parse_int(payment_id, minimum=1)
-    payment = None
-    if pk is not None and user.is_authenticated:
-        payment = list_payments_made(user=user).filter(pk=pk).first()
-    if payment is None:
+    if not user.is_authenticated:
         raise Http404
-    return payment
+    return get_by_id_or_404(list_payments_made(user=user), payment_id)
 
 
 # --- Balance -------------------------------------------------------------------------
@@ -237,13 +230,9 @@ def get_destination_for(*, destination_id, business: Business | None = None, use
     """One live destination of ``business`` (the caller has loaded it with
     ``get_business_for`` at the role the operation needs) or, without a business, of
     ``user``; Http404 alike for a missing, removed or anyone else's."""
-    pk = parse_int(destination_id, minimum=1)
-    found = None
-    if pk is not None and user.is_authenticated:
-        found = list_destinations(business=business, user=user).filter(pk=pk).first()
-    if found is None:
-        raise Http404("No such payout destination.")
-    return found
+    if not user.is_authenticated:
+        raise Http404
+    return get_by_id_or_404(list_destinations(business=business, user=user), destination_id)
 
 
 def list_payouts(*, business: Business | None = None, user: User | None = None, limit: int = 50):
@@ -259,15 +248,9 @@ def list_payouts(*, business: Business | None = None, user: User | None = None, 
 
 
 def wallet_balance(*, user: User, currency: str = "BRL") -> int:
-    """``user``'s wallet balance (minor units), 0 before the first posting."""
-    balance = (
-        LedgerAccount.objects.filter(
-            user=user, kind=LedgerAccount.Kind.USER_WALLET, currency=currency
-        )
-        .values_list("balance", flat=True)
-        .first()
-    )
-    return balance or 0
+    """``user``'s wallet balance (minor units: what friends sent them, less what they
+    withdrew), 0 before the first posting."""
+    return _balance(user=user, kind=LedgerAccount.Kind.USER_WALLET, currency=currency)
 
 
 def statement_entries(

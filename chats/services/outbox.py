@@ -71,21 +71,38 @@ def _clean_key(value: Any, field: str = "dedupe_key") -> str:
 
 
 def _clean_due(due_at: Any, moment: datetime.datetime) -> datetime.datetime:
-    if due_at is None:
+    return clean_send_time(
+        due_at,
+        moment=moment,
+        field="due_at",
+        earliest=moment - MAX_PAST,
+        latest=moment + datetime.timedelta(days=settings.OUTBOX_MAX_DELAY_DAYS),
+        out_of_range=_("A message can be scheduled from now up to %(days)d days ahead.")
+        % {"days": settings.OUTBOX_MAX_DELAY_DAYS},
+    )
+
+
+def clean_send_time(
+    value: Any,
+    *,
+    moment: datetime.datetime,
+    field: str,
+    earliest: datetime.datetime,
+    latest: datetime.datetime,
+    out_of_range: str,
+) -> datetime.datetime:
+    """When to send something asked for at ``moment``: None is then; else an aware
+    datetime from ``earliest`` (a little in the past, for a client's clock: it sends
+    at ``moment``) to ``latest``. AppError ``invalid_<field>`` on ``field`` otherwise,
+    ``out_of_range`` saying so for a time outside those bounds."""
+    if value is None:
         return moment
-    if not isinstance(due_at, datetime.datetime) or timezone.is_naive(due_at):
-        raise AppError(
-            _("Give the time with its time zone."), code="invalid_due_at", field="due_at"
-        )
-    latest = moment + datetime.timedelta(days=settings.OUTBOX_MAX_DELAY_DAYS)
-    if due_at < moment - MAX_PAST or due_at > latest:
-        raise AppError(
-            _("A message can be scheduled from now up to %(days)d days ahead.")
-            % {"days": settings.OUTBOX_MAX_DELAY_DAYS},
-            code="invalid_due_at",
-            field="due_at",
-        )
-    return max(due_at, moment)
+    code = f"invalid_{field}"
+    if not isinstance(value, datetime.datetime) or timezone.is_naive(value):
+        raise AppError(_("Give the time with its time zone."), code=code, field=field)
+    if value < earliest or value > latest:
+        raise AppError(out_of_range, code=code, field=field)
+    return max(value, moment)
 
 
 def _clean_payload(payload: Any) -> dict:

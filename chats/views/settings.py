@@ -7,14 +7,18 @@ chats selectors scoped to that business, so another business's id is a 404 too.
 """
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import Form
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -42,7 +46,7 @@ def _settings_url(business: Business, anchor: str) -> str:
 
 def _settings_page(request, business, *, status=200, **forms):
     inbox = selectors.get_inbox_settings(business=business)
-    auto_form = forms.get("auto_form") or AutoRepliesForm(
+    auto_form = forms.get("auto_replies_form") or AutoRepliesForm(
         initial={
             "greeting_enabled": inbox.greeting_enabled,
             "greeting_text": inbox.greeting_text,
@@ -56,7 +60,7 @@ def _settings_page(request, business, *, status=200, **forms):
         "inbox_settings",
         "chats/settings/inbox_settings.html",
         {
-            "auto_form": auto_form,
+            "auto_replies_form": auto_form,
             "quick_reply_form": forms.get("quick_reply_form") or QuickReplyForm(),
             "label_form": forms.get("label_form") or LabelForm(),
             "quick_replies": list(selectors.list_quick_replies(business=business)),
@@ -74,71 +78,64 @@ def inbox_settings(request, slug: str):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
     if request.method != "POST":
         return _settings_page(request, business)
-    handler = _SETTINGS_FORMS.get(request.POST.get("form", ""))
-    if handler is None:
+    name = request.POST.get("form", "")
+    posted = _SETTINGS_FORMS.get(name)
+    if posted is None:
         messages.error(request, _("Choose which settings to save."))
         return redirect("inbox_settings", slug=business.slug)
-    return handler(request, business)
-
-
-def _save_auto_replies(request, business):
-    form = AutoRepliesForm(request.POST)
+    form = posted.form_class(request.POST)
     if form.is_valid():
         try:
-            chat_settings.update_inbox_settings(
-                actor=request.user, business=business, **form.cleaned_data
-            )
+            saved = posted.save(actor=request.user, business=business, **form.cleaned_data)
         except AppError as exc:
-            add_form_error(form, exc)
+            add_form_error(form, _on_field(exc, posted.error_field))
         else:
-            messages.success(request, _("Greeting and away messages saved."))
-            return redirect(_settings_url(business, "auto-replies"))
-    return _settings_page(request, business, auto_form=form, status=400)
+            messages.success(request, posted.done(saved))
+            return redirect(_settings_url(business, posted.anchor))
+    return _settings_page(request, business, status=400, **{f"{name}_form": form})
 
 
-def _add_quick_reply(request, business):
-    form = QuickReplyForm(request.POST)
-    if form.is_valid():
-        try:
-            reply = chat_settings.save_quick_reply(
-                actor=request.user, business=business, **form.cleaned_data
-            )
-        except AppError as exc:
-            add_form_error(form, _on_field(exc, "shortcut"))
-        else:
-            messages.success(
-                request, _("Quick reply /%(shortcut)s added.") % {"shortcut": reply.shortcut}
-            )
-            return redirect(_settings_url(business, "quick-replies"))
-    return _settings_page(request, business, quick_reply_form=form, status=400)
+@dataclass(frozen=True)
+class _SettingsForm:
+    """One of the page's forms (``<name>_form`` in the page): its class, the chats
+    service that saves it, the flash made from what it saved, the anchor to go back
+    to, and the field a uniqueness error goes on (see :func:`_on_field`)."""
 
-
-def _add_label(request, business):
-    form = LabelForm(request.POST)
-    if form.is_valid():
-        try:
-            label = chat_settings.create_label(
-                actor=request.user, business=business, **form.cleaned_data
-            )
-        except AppError as exc:
-            add_form_error(form, _on_field(exc, "name"))
-        else:
-            messages.success(request, _("Label “%(name)s” added.") % {"name": label.name})
-            return redirect(_settings_url(business, "labels"))
-    return _settings_page(request, business, label_form=form, status=400)
+    form_class: type[Form]
+    save: Callable[..., Any]
+    done: Callable[[Any], str]
+    anchor: str
+    error_field: str | None = None
 
 
 _SETTINGS_FORMS = {
-    "auto_replies": _save_auto_replies,
-    "quick_reply": _add_quick_reply,
-    "label": _add_label,
+    "auto_replies": _SettingsForm(
+        AutoRepliesForm,
+        chat_settings.update_inbox_settings,
+        lambda _inbox: _("Greeting and away messages saved."),
+        anchor="auto-replies",
+    ),
+    "quick_reply": _SettingsForm(
+        QuickReplyForm,
+        chat_settings.save_quick_reply,
+        lambda reply: _("Quick reply /%(shortcut)s added.") % {"shortcut": reply.shortcut},
+        anchor="quick-replies",
+        error_field="shortcut",
+    ),
+    "label": _SettingsForm(
+        LabelForm,
+        chat_settings.create_label,
+        lambda label: _("Label “%(name)s” added.") % {"name": label.name},
+        anchor="labels",
+        error_field="name",
+    ),
 }
 
 
-def _on_field(exc: AppError, field: str) -> AppError:
+def _on_field(exc: AppError, field: str | None) -> AppError:
     """A uniqueness error from the model's constraint names no field; the only one a
     quick reply or a label has is on ``field`` (its shortcut, its name)."""
-    if exc.field in (None, "__all__"):
+    if field is not None and exc.field in (None, "__all__"):
         return AppError(exc.message, code=exc.code, field=field, status_code=exc.status_code)
     return exc
 
@@ -146,7 +143,7 @@ def _on_field(exc: AppError, field: str) -> AppError:
 @login_required
 def quick_reply_edit(request, slug: str, reply_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    reply = get_object_or_404(selectors.list_quick_replies(business=business), pk=reply_id)
+    reply = selectors.get_quick_reply_for(business=business, reply_id=reply_id)
     shortcut = reply.shortcut
     form = QuickReplyForm(request.POST or None, initial={"shortcut": shortcut, "text": reply.text})
     status = 200
@@ -180,7 +177,7 @@ def quick_reply_edit(request, slug: str, reply_id: int):
 @require_POST
 def quick_reply_delete(request, slug: str, reply_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    reply = get_object_or_404(selectors.list_quick_replies(business=business), pk=reply_id)
+    reply = selectors.get_quick_reply_for(business=business, reply_id=reply_id)
     chat_settings.delete_quick_reply(actor=request.user, reply=reply)
     messages.success(
         request, _("Quick reply /%(shortcut)s deleted.") % {"shortcut": reply.shortcut}
@@ -192,7 +189,7 @@ def quick_reply_delete(request, slug: str, reply_id: int):
 @require_POST
 def label_delete(request, slug: str, label_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ROLE.ADMIN)
-    label = get_object_or_404(selectors.list_labels(business=business), pk=label_id)
+    label = selectors.get_label_for(business=business, label_id=label_id)
     chat_settings.delete_label(actor=request.user, label=label)
     messages.success(request, _("Label “%(name)s” deleted.") % {"name": label.name})
     return redirect(_settings_url(business, "labels"))

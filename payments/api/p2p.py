@@ -2,8 +2,6 @@
 and pay or decline a request.
 """
 
-from django.http import Http404
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -12,9 +10,8 @@ from rest_framework.views import APIView
 
 from chats.selectors import get_conversation_for
 from core.api import input_data
-from core.errors import AppError, forbidden
-from payments import selectors
-from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, P2P
+from core.errors import forbidden
+from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, P2P, card_from_body
 from payments.idempotency import idempotent, payment_key
 from payments.serializers.cards import WebAuthnOptionsSerializer
 from payments.serializers.p2p import (
@@ -30,15 +27,6 @@ from payments.services import p2p
 
 def _direct_conversation(request, conversation_id):
     return get_conversation_for(user=request.user, conversation_id=conversation_id)
-
-
-def _debit_card(request, card_id):
-    try:
-        return selectors.get_card_for(user=request.user, card_id=card_id)
-    except Http404:
-        raise AppError(
-            _("Choose one of your cards."), code="card_invalid", field="card_id"
-        ) from None
 
 
 class SendMoneyView(APIView):
@@ -65,7 +53,7 @@ class SendMoneyView(APIView):
             conversation=conversation,
             amount=data["amount"],
             currency=data["currency"],
-            card=_debit_card(request, data["card_id"]),
+            card=card_from_body(request, data["card_id"]),
             confirmation=data["confirmation"],
             idempotency_key=payment_key(user=request.user, key=request.idempotency_key),
             note=data.get("note", ""),
@@ -146,7 +134,7 @@ class MoneyRequestPayView(APIView):
         payment = p2p.pay_money_request(
             payer=request.user,
             money_request=money_request,
-            card=_debit_card(request, data["card_id"]),
+            card=card_from_body(request, data["card_id"]),
             confirmation=data["confirmation"],
             idempotency_key=payment_key(user=request.user, key=request.idempotency_key),
             pin=data.get("pin"),

@@ -4,8 +4,6 @@ A customer pays; staff who see the order get 403. Pay needs an ``Idempotency-Key
 header (:mod:`payments.idempotency`).
 """
 
-from django.http import Http404
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -14,9 +12,9 @@ from rest_framework.views import APIView
 
 from accounts.selectors import get_business_for
 from core.api import id_page, input_data, query_data
-from core.errors import AppError, forbidden
+from core.errors import forbidden
 from payments import selectors
-from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, PAYING, ROLE
+from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, PAYING, ROLE, card_from_body
 from payments.idempotency import idempotent, payment_key
 from payments.models import Payment
 from payments.serializers.cards import WebAuthnOptionsSerializer
@@ -59,16 +57,10 @@ class OrderPayView(APIView):
     def post(self, request, order_id):
         order = _customer_order(request, order_id)
         data = input_data(request, PayInputSerializer)
-        try:
-            card = selectors.get_card_for(user=request.user, card_id=data["card_id"])
-        except Http404:
-            raise AppError(
-                _("Choose one of your cards."), code="card_invalid", field="card_id"
-            ) from None
         payment = paying.pay_order(
             payer=request.user,
             order=order,
-            card=card,
+            card=card_from_body(request, data["card_id"]),
             confirmation=data["confirmation"],
             idempotency_key=payment_key(user=request.user, key=request.idempotency_key),
             pin=data.get("pin"),

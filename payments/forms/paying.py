@@ -1,5 +1,7 @@
 """Paying: the card and the PIN (or a fingerprint)."""
 
+import json
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -36,3 +38,12 @@ class PayForm(forms.Form):
         default = next((c.pk for c in cards if c.is_default), None)
         self.fields["card"].initial = default
         self.fields["attempt"].initial = attempt
+
+    def clean_webauthn(self) -> dict | None:
+        """The fingerprint's answer (JSON from webauthn.js) as a dict; None when there
+        is none or it is not one (the pay service then refuses the confirmation)."""
+        try:
+            response = json.loads(self.cleaned_data["webauthn"] or "null")
+        except (ValueError, RecursionError):  # too deeply nested: RecursionError
+            return None
+        return response if isinstance(response, dict) else None

@@ -507,9 +507,3 @@ def close_money_request(*, actor: User, money_request: MoneyRequest) -> MoneyReq
         locked.save(update_fields=["status", "closed_at"])
         _refresh(locked)
     return locked
-
-
-def wallet_balance(*, user: User, currency: str = "BRL") -> int:
-    """The user's wallet balance (what friends sent them), 0 before the first."""
-    account = LedgerAccount.objects.filter(code=f"wallet:{user.pk}:{currency}").first()
-    return account.balance if account else 0

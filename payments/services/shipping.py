@@ -186,22 +186,16 @@ def mark_shipped(
                 to_status=locked.status, data=data,
             )  # fmt: skip
         names = dict(OrderItem.objects.filter(order=locked).values_list("pk", "name"))
-        schedule_message(
-            conversation=locked.conversation,
-            kind="shipping_update",
-            dedupe_key=f"order:{locked.pk}:shipment:{number}",
-            payload={
-                "event": "shipped",
-                "order_id": locked.pk,
-                "business_id": locked.business_id,
-                "number": locked.number,
-                "shipment": number,
-                "complete": everything,
-                "carrier": carrier,
-                "tracking_code": tracking_code,
-                "tracking_url": tracking_url,
-                "items": [{"name": names[pk], "quantity": q} for pk, q in wanted.items()],
-            },
+        _schedule_notice(
+            locked,
+            f"shipment:{number}",
+            event="shipped",
+            shipment=number,
+            complete=everything,
+            carrier=carrier,
+            tracking_code=tracking_code,
+            tracking_url=tracking_url,
+            items=[{"name": names[pk], "quantity": q} for pk, q in wanted.items()],
         )
     order.status = locked.status
     return shipment
@@ -223,16 +217,23 @@ def mark_delivered(*, actor: User, order: Order) -> Order:
                 code = "not_shipped"
             raise AppError(message, code=code, status_code=409)
         transition_order(order=locked, to=STATUS.COMPLETED, actor=actor, data={"delivered": True})
-        schedule_message(
-            conversation=locked.conversation,
-            kind="shipping_update",
-            dedupe_key=f"order:{locked.pk}:delivered",
-            payload={
-                "event": "delivered",
-                "order_id": locked.pk,
-                "business_id": locked.business_id,
-                "number": locked.number,
-            },
-        )
+        _schedule_notice(locked, "delivered", event="delivered")
     order.status = locked.status
     return locked
+
+
+def _schedule_notice(order: Order, step: str, *, event: str, **payload) -> None:
+    """The customer's shipping card for ``order`` (locked, in the caller's
+    transaction) through the outbox, once per ``step`` (dedupe ``order:<id>:<step>``)."""
+    schedule_message(
+        conversation=order.conversation,
+        kind="shipping_update",
+        dedupe_key=f"order:{order.pk}:{step}",
+        payload={
+            "event": event,
+            "order_id": order.pk,
+            "business_id": order.business_id,
+            "number": order.number,
+            **payload,
+        },
+    )

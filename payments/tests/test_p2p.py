@@ -12,6 +12,7 @@ from chats.services import conversations
 from chats.services import messages as chat_messages
 from chats.tests.factories import start_chat
 from core.errors import AppError
+from payments import selectors
 from payments.models import LedgerTransaction, MoneyRequest, P2PLimits, Payment
 from payments.services import ledger, p2p, pins
 from payments.tests.factories import PIN, card_for
@@ -60,7 +61,7 @@ def test_sending_money_credits_the_friends_wallet_free_and_tells_the_chat(
     assert posting.kind == "p2p_payment"
     assert sum(e.amount for e in posting.entries.all()) == 0
     assert ledger.wallet_account(friend, "BRL").balance == 2500
-    assert p2p.wallet_balance(user=friend) == 2500
+    assert selectors.wallet_balance(user=friend) == 2500
     card = Message.objects.get(conversation=direct, kind="p2p_payment")
     assert card.payload["payment_id"] == payment.pk and card.author == customer
 

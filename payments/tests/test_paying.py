@@ -13,6 +13,7 @@ from catalog.tests.factories import make_product
 from chats.models import Message
 from chats.tests.factories import start_chat
 from core.errors import AppError
+from payments.forms.paying import PayForm
 from payments.gateway.sandbox import SandboxGateway
 from payments.models import Card, LedgerEntry, LedgerTransaction, Order, Payment, PaymentPin
 from payments.services import ledger, orders, paying, pins
@@ -301,3 +302,19 @@ def test_one_payment_through_the_pay_form_costs_a_fixed_number_of_queries(
     assert paid.status_code == 302
     order.refresh_from_db()
     assert order.status == Order.Status.PROCESSING
+
+
+def test_the_pay_form_takes_a_fingerprint_answer_only_as_an_object():
+    """A malformed, non-object or absurdly nested fingerprint answer is no answer (the
+    pay service then refuses the confirmation), never a 500."""
+
+    def answer(raw):
+        form = PayForm({"webauthn": raw}, cards=[], attempt="a")
+        form.is_valid()
+        return form.cleaned_data["webauthn"]
+
+    assert answer('{"id": "x"}') == {"id": "x"}
+    assert answer("") is None
+    assert answer("[1]") is None
+    assert answer("{oops") is None
+    assert answer("[" * 19_000) is None

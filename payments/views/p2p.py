@@ -60,14 +60,6 @@ def _confirm_context(request) -> dict:
     }
 
 
-def _webauthn(data) -> dict | None:
-    try:
-        response = json.loads(data["webauthn"]) if data.get("webauthn") else None
-    except ValueError:
-        return None
-    return response if isinstance(response, dict) else None
-
-
 @login_required
 @sensitive_post_parameters("pin")
 def send_money(request, conversation_id: int):
@@ -92,7 +84,7 @@ def send_money(request, conversation_id: int):
                 idempotency_key=data["attempt"],
                 note=data["note"],
                 pin=data["pin"],
-                webauthn_response=_webauthn(data),
+                webauthn_response=data["webauthn"],
             )
         except AppError as exc:
             add_form_error(form, exc)
@@ -197,7 +189,7 @@ def money_request(request, request_id: int):
                     confirmation=data["confirmation"],
                     idempotency_key=data["attempt"],
                     pin=data["pin"],
-                    webauthn_response=_webauthn(data),
+                    webauthn_response=data["webauthn"],
                 )
             except AppError as exc:
                 add_form_error(form, exc)

@@ -1,8 +1,6 @@
 """Paying an order from its review page: a saved card, the PIN or a fingerprint,
 and the sandbox's 3-D Secure round trip. The work is ``services.paying``'s."""
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -53,10 +51,6 @@ def order_pay(request, order_id: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            response = json.loads(data["webauthn"]) if data["webauthn"] else None
-        except ValueError:
-            response = None
-        try:
             # The form accepts only these live cards of the user's (get_card_for's rule).
             card = next(c for c in cards if c.pk == data["card"])
             payment = paying.pay_order(
@@ -66,7 +60,7 @@ def order_pay(request, order_id: int):
                 confirmation=data["confirmation"],
                 idempotency_key=data["attempt"],
                 pin=data["pin"],
-                webauthn_response=response if isinstance(response, dict) else None,
+                webauthn_response=data["webauthn"],
             )
         except AppError as exc:
             add_form_error(form, exc)

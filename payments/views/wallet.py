@@ -19,7 +19,6 @@ from payments import selectors
 from payments.forms.cards import CardForm
 from payments.gateway import get_gateway
 from payments.services import cards as card_services
-from payments.services import p2p
 
 
 def _url_or_path(name: str, fallback: str) -> str:
@@ -62,7 +61,7 @@ def wallet(request):
             "next": after,
             "sandbox": get_gateway().name == "sandbox",
             "cards": selectors.list_cards(user=request.user),
-            "wallet_balance": p2p.wallet_balance(user=request.user),
+            "wallet_balance": selectors.wallet_balance(user=request.user),
             "pin_url": _url_or_path("wallet_pin", "/wallet/pin/"),
             "fingerprints_url": _url_or_path("wallet_fingerprints", "/wallet/fingerprints/"),
         },
