@@ -68,7 +68,7 @@ def _broadcast_detail(business, broadcast_id, *, status_code=status.HTTP_200_OK)
     return Response(BroadcastDetailSerializer(broadcast).data, status=status_code)
 
 
-# --- Broadcasts ----------------------------------------------------------------------------
+# --- Broadcasts ---------------------------------------------------------------------------
 
 
 class BroadcastListView(APIView):
@@ -153,7 +153,7 @@ class BroadcastCancelView(APIView):
         return _broadcast_detail(business, broadcast.pk)
 
 
-# --- Follow-up rules -----------------------------------------------------------------------
+# --- Follow-up rules ----------------------------------------------------------------------
 
 
 class RuleListView(APIView):
@@ -235,7 +235,7 @@ class RuleDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-# --- Ratings ---------------------------------------------------------------------------------
+# --- Ratings ------------------------------------------------------------------------------
 
 
 class RatingListView(APIView):

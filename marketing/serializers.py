@@ -23,6 +23,23 @@ BROADCAST_STATUS = _(
 )
 
 
+class TemplateField(serializers.CharField):
+    """A message template: a JSON string (DRF's ``CharField`` would also take ``42.5``
+    and make it ``"42.5"``), at most ``MAX_TEMPLATE`` characters. Its placeholders are
+    checked by the service (``marketing.services.clean_template``)."""
+
+    default_error_messages = {"strict": _("Send the message as a string.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_TEMPLATE)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("strict")
+        return super().to_internal_value(data)
+
+
 class IdField(StrictIntegerField):
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
@@ -54,8 +71,7 @@ class RuleSerializer(serializers.Serializer):
 class RuleInputSerializer(serializers.Serializer):
     trigger = serializers.ChoiceField(choices=FollowUpRule.Trigger.choices)
     delay_days = StrictIntegerField(min_value=0, max_value=MAX_DELAY_DAYS)
-    text = serializers.CharField(
-        max_length=MAX_TEMPLATE,
+    text = TemplateField(
         help_text=_(
             "Plain text; placeholders {first_name}, {product}, {order_number}, {business} "
             "({{ and }} for a literal brace)."
@@ -91,8 +107,7 @@ class RatingPageSerializer(serializers.Serializer):
 
 
 class BroadcastInputSerializer(serializers.Serializer):
-    text = serializers.CharField(
-        max_length=MAX_TEMPLATE,
+    text = TemplateField(
         help_text=_("Plain text; placeholders {first_name}, {business}. An opt-out link is added."),
     )
     audience = serializers.ChoiceField(choices=Broadcast.Audience.choices)
