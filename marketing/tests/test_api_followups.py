@@ -87,6 +87,8 @@ def test_the_built_in_check_in_cannot_be_deleted_but_can_be_turned_off(owner, bu
     assert off.status_code == 200 and off.json()["is_active"] is False
     default.refresh_from_db()
     assert default.text == "" and not default.is_active
+    # and what was not sent kept its value (not the input's defaults)
+    assert default.ask_rating and default.delay_days == 3 and default.trigger == "delivered"
 
 
 # --- Rules: bad input ---------------------------------------------------------------------
