@@ -22,6 +22,6 @@ class SatisfactionRatingAdmin(admin.ModelAdmin):
 
 @admin.register(Broadcast)
 class BroadcastAdmin(admin.ModelAdmin):
-    list_display = ["business", "audience", "send_at", "recipients", "created_at"]
-    raw_id_fields = ["business", "label", "product", "created_by"]
-    readonly_fields = ["recipients"]
+    list_display = ["business", "audience", "send_at", "recipients", "created_at", "canceled_at"]
+    raw_id_fields = ["business", "label", "product", "created_by", "canceled_by"]
+    readonly_fields = ["recipients", "canceled_at", "canceled_by"]

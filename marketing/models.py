@@ -103,6 +103,11 @@ class Broadcast(models.Model):
     recipients = models.PositiveIntegerField(default=0)
     # Set once no message of it waits any more (the beat stops looking at it).
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when a merchant canceled it: its offers not sent yet were canceled with it.
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -53,6 +53,14 @@ def broadcast_progress(broadcast: Broadcast) -> dict:
     }
 
 
+def list_ratings(*, business: Business, score: int | None = None):
+    """The business's satisfaction ratings, newest first, with their orders."""
+    ratings = SatisfactionRating.objects.filter(business=business).select_related("order")
+    if score is not None:
+        ratings = ratings.filter(score=score)
+    return ratings.order_by("-pk")
+
+
 def rating_summary(*, business: Business) -> dict:
     rows = dict(
         SatisfactionRating.objects.filter(business=business)

@@ -503,6 +503,30 @@ def create_broadcast(
     return broadcast
 
 
+def cancel_broadcast(*, actor: User, broadcast: Broadcast) -> Broadcast:
+    """Cancel a broadcast: its offers not sent yet (scheduled, or failed and waiting
+    for a retry) are canceled — they count as *skipped* — and its senders stop finding
+    any. An offer being sent right now is waited for (its row lock) and stays sent.
+    Canceling a canceled broadcast again changes nothing; one with nothing left to
+    send is refused (409 ``broadcast_sent``). Admins and owners. Atomic."""
+    require_role(actor, broadcast.business, ROLE.ADMIN)
+    with transaction.atomic():
+        locked = Broadcast.objects.select_for_update(no_key=True).get(pk=broadcast.pk)
+        if locked.canceled_at is not None:
+            return locked
+        if not cancel_scheduled(prefix=locked.key_prefix):
+            raise AppError(
+                _("This broadcast has been sent already: there is nothing left to cancel."),
+                code="broadcast_sent",
+                status_code=409,
+            )
+        moment = timezone.now()
+        locked.canceled_at, locked.canceled_by = moment, actor
+        locked.finished_at = locked.finished_at or moment
+        locked.save(update_fields=["canceled_at", "canceled_by", "finished_at"])
+    return locked
+
+
 def send_broadcast_batch(
     *, broadcast_id: int, limit: int | None = None
 ) -> tuple[int, datetime.datetime | None]:

@@ -20,6 +20,11 @@ urlpatterns = [
         name="broadcast_detail",
     ),
     path(
+        "dashboard/<slug:slug>/broadcasts/<int:broadcast_id>/cancel/",
+        views.broadcast_cancel,
+        name="broadcast_cancel",
+    ),
+    path(
         "dashboard/<slug:slug>/broadcasts/<int:broadcast_id>/progress/",
         views.broadcast_progress,
         name="broadcast_progress",

@@ -217,6 +217,20 @@ def broadcast_detail(request, slug: str, broadcast_id: int):
 
 
 @login_required
+@require_POST
+def broadcast_cancel(request, slug: str, broadcast_id: int):
+    business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
+    broadcast = selectors.get_broadcast_for(business=business, broadcast_id=broadcast_id)
+    try:
+        services.cancel_broadcast(actor=request.user, broadcast=broadcast)
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Broadcast canceled: its offers not sent yet will not go out."))
+    return redirect("broadcast_detail", slug=business.slug, broadcast_id=broadcast.pk)
+
+
+@login_required
 def broadcast_progress(request, slug: str, broadcast_id: int):
     """HTMX polling (every 2 s while it sends): the progress bar and its counts."""
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)

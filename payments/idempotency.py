@@ -181,9 +181,10 @@ def _held(record: IdempotencyRecord):
     )
 
 
-def idempotent(handler=None, *, takeover: bool = True):
+def idempotent(handler=None, *, takeover: bool = True, required: bool = True):
     """Decorate an ``APIView`` handler (``post``) to require and honour an
-    ``Idempotency-Key`` header. The handler's expected errors (AppError, 404,
+    ``Idempotency-Key`` header (``required=False``: to honour one when sent, and run
+    the handler as it is without one). The handler's expected errors (AppError, 404,
     validation) become responses here, through the view's exception handler, so
     that they are stored and replayed too. The handler receives the key as
     ``request.idempotency_key``.
@@ -194,10 +195,12 @@ def idempotent(handler=None, *, takeover: bool = True):
     for the others (creating an order or a money request), which a rerun would do
     twice."""
     if handler is None:
-        return functools.partial(idempotent, takeover=takeover)
+        return functools.partial(idempotent, takeover=takeover, required=required)
 
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
+        if not required and not (request.headers.get(HEADER) or "").strip():
+            return handler(view, request, *args, **kwargs)
         key = request_key(request)
         outcome = claim(
             user=request.user,

@@ -2,10 +2,12 @@
 else, or another business's id, is "not found"), the rating tap, the offers switch in
 the chat and the pay form's consent box."""
 
+import datetime
 import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from chats.models import Contact, Message
 from chats.services import consent, outbox
@@ -103,6 +105,38 @@ def test_broadcast_pages(client, owner, business, other, agent):
         assert client.get(reverse(name, args=[business.slug, broadcast.pk])).status_code == 404
     client.force_login(agent)
     assert client.get(url).status_code == 404
+
+
+def test_cancel_a_broadcast_from_its_page(client, owner, business, agent, other):
+    # given a broadcast due tomorrow to one contact
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    conversation = start_chat(business)
+    contact = Contact.objects.get(pk=conversation.contact_id)
+    consent.grant_offers_consent(customer=contact.user, contact=contact, source="chat")
+    tomorrow = timezone.now() + datetime.timedelta(days=1)
+    broadcast = services.create_broadcast(
+        actor=owner, business=business, text="Oi", audience="all", send_at=tomorrow
+    )
+    url = reverse("broadcast_cancel", args=[business.slug, broadcast.pk])
+    # agents and another business's owner: not found
+    for user in (agent, other.owner):
+        client.force_login(user)
+        assert client.post(url).status_code == 404
+    # when the owner cancels it
+    client.force_login(owner)
+    page = client.get(reverse("broadcast_detail", args=[business.slug, broadcast.pk]))
+    assert "Cancel broadcast" in page.content.decode()
+    response = client.post(url, follow=True)
+    # then it shows canceled, its offer skipped, and no cancel button any more
+    html = response.content.decode()
+    assert "Broadcast canceled" in html and "1 skipped" in html
+    assert "Cancel broadcast" not in html
+    assert Broadcast.objects.get().canceled_at is not None
+    # canceling a sent one says why not
+    again = services.create_broadcast(actor=owner, business=business, text="Oi", audience="all")
+    outbox.send_due()
+    response = client.post(reverse("broadcast_cancel", args=[business.slug, again.pk]), follow=True)
+    assert "nothing left to cancel" in response.content.decode()
 
 
 def test_a_bad_broadcast_form_is_refused(client, owner, business):
