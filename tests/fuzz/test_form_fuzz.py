@@ -102,11 +102,11 @@ def _url(route: str, ids: dict) -> str:
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), 1)), route)
 
 
-# In CI's PostgreSQL run only, for CI's time (about 10 minutes of CPU a run). On
-# SQLite it once found a 500 the PostgreSQL run could not (an id of 20 digits, which
-# SQLite cannot store, on the inbox's assign action; fixed with core.ids.parse_int):
-# run it there by hand (`pytest tests/fuzz -m fuzz`, no DATABASE_URL) after changing
-# how a form parses ids.
+# On PostgreSQL only, for CI's time (minutes of CPU a run; CI's embedded stage runs
+# no fuzzer: .ci/run). On SQLite it once found a 500 the PostgreSQL run could not (an
+# id of 20 digits, which SQLite cannot store, on the inbox's assign action; fixed
+# with core.ids.parse_int): run it there by hand (`pytest tests/fuzz -m fuzz`, no
+# DATABASE_URL, and this marker removed) after changing how a form parses ids.
 @pytest.mark.needs_postgres
 @pytest.mark.parametrize("who", ["owner", "agent", "customer", "stranger"])
 def test_no_page_or_form_answers_with_a_server_error(client, world, who):
@@ -135,7 +135,9 @@ def test_no_page_or_form_answers_with_a_server_error(client, world, who):
             if SKIP.search(target.lstrip("/")):
                 continue
             send = client.post if method == "post" else client.get
-            for value in hostile:
+            # A bare POST names no field the view reads: one is enough to show it
+            # does not fail; the hostile values go to the fields the page declares.
+            for value in hostile if fields.keys() != {"x"} else [""]:
                 data = {name: value for name in fields if name != "csrfmiddlewaretoken"}
                 response = send(target, data)
                 posted += 1
@@ -145,7 +147,7 @@ def test_no_page_or_form_answers_with_a_server_error(client, world, who):
                     )
             client.force_login(users[who])  # a form may have signed the user out
     print(f"{who}: {len(_routes())} routes, {posted} hostile requests")
-    assert posted > 1000
+    assert posted > 700
     assert failures == []
 
 
