@@ -20,7 +20,8 @@ nothing to the database: it appends one compact JSON line to a buffer, and
 - On the embedded default (a local-memory cache: one web process, and Celery workers
   in processes of their own) the buffer is a list in the web process, guarded by a
   lock; a timer thread of that process flushes it ``TOUCH_FLUSH_INTERVAL`` seconds
-  after the first click buffered, and at a normal exit. The trade-off: a process
+  after the first click buffered, and at a normal exit (``flush_in_background``,
+  called by ``config.asgi``: a web server's process). The trade-off: a process
   killed with ``SIGKILL`` (or a crash) loses the clicks of those last seconds, never
   more — for a single-host demo, against a database write on every page view.
 
@@ -138,12 +139,13 @@ class _ProcessBuffer:
         self.lines: list[str] = []
         self.lock = threading.Lock()
         self.timer: threading.Timer | None = None
+        self.in_background = False  # set in a web server's process (flush_in_background)
 
     def push(self, line: str) -> None:
         with self.lock:
             self.lines.append(line)
             del self.lines[:-MAX_PENDING]
-            if self.timer is None and settings.TOUCH_FLUSH_INTERVAL > 0:
+            if self.timer is None and self.in_background and settings.TOUCH_FLUSH_INTERVAL > 0:
                 self.timer = threading.Timer(settings.TOUCH_FLUSH_INTERVAL, self._timed_flush)
                 self.timer.daemon = True
                 self.timer.start()
@@ -240,15 +242,23 @@ def _buffer() -> _ProcessBuffer | _RedisBuffer:
     return _process_buffer
 
 
+def flush_in_background() -> None:
+    """Called once by a web server process (``config.asgi``, ``config.wsgi``): on the
+    embedded default, flush this process's buffer from a timer thread
+    ``TOUCH_FLUSH_INTERVAL`` seconds after a click is buffered, and at exit. Nothing
+    with Redis (the beat flushes). Not in tests, whose clicks the tests flush."""
+    if isinstance(caches["default"], RedisCache) or _process_buffer.in_background:
+        return
+    _process_buffer.in_background = True
+    atexit.register(_flush_at_exit)
+
+
 def _flush_at_exit() -> None:
     if _process_buffer.lines:
         try:
             flush()
-        except Exception:
+        except Exception:  # the process is ending; nothing else to do
             logger.exception("insights: flushing the buffered touches at exit failed")
-
-
-atexit.register(_flush_at_exit)
 
 
 # --- Flushing -------------------------------------------------------------------------------
