@@ -207,7 +207,7 @@ def test_the_payment_path_pays_a_few_queries(owner, business, carla, django_asse
     order.conversation = conversation  # as the paying service loads it
     payment_id = order.payments.get().pk
 
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         attribution.attribute_order(order=order, payment_id=payment_id)
     assert order.attribution.last_campaign is not None
 
