@@ -7,7 +7,8 @@ folder in a temporary directory, migrates, loads a shop of 48 products with phot
 in collections, collects the static files (DEBUG=0 uses the manifest storage), then
 starts the production-like server (uvicorn, one worker, DEBUG=0) on 127.0.0.1 and
 loads each URL over 8 keep-alive connections after a warm-up: the bare view
-(``/bare``, the floor), the shop page and a product page, in the same run. It
+(``/bare``, the floor), the shop page, the shop page from a campaign link
+(``?utm_source=…``: a click recorded on each request) and a product page, in the same run. It
 prints requests/s, p50 and p95 latency, each page's throughput as a share of the
 bare view's (the goal is at least 50 %) and the server's CPU time per request, then
 stops the server and removes the directory, whatever happened.
@@ -37,6 +38,9 @@ PRODUCTS = 48
 PHOTOS_PER_PRODUCT = 3
 DEADLINE_PER_URL = 30.0  # seconds: a slow page ends its run early rather than the bench hanging
 STARTUP_TIMEOUT = 30.0
+# A campaign link's parameters: the page is the shop's, from the page cache, and each
+# request also records a click (insights, buffered: docs/insights.md).
+UTM = "?utm_source=instagram&utm_medium=social&utm_campaign=x"
 
 
 def server_environment(var_dir: Path, database_url: str = "") -> dict[str, str]:
@@ -195,8 +199,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# A browser's user agent: a request without one is a bot, whose campaign clicks
+# insights does not count (the shop page with utm_* would not record its click).
+USER_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36"
+)
+
+
 def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, int]:
-    conn.request("GET", path, headers={"Accept-Language": "pt-BR"})
+    conn.request("GET", path, headers={"Accept-Language": "pt-BR", "User-Agent": USER_AGENT})
     response = conn.getresponse()
     body = response.read()
     return response.status, len(body)
@@ -310,6 +322,7 @@ def hammer_wrk(port: int, path: str, seconds: float, concurrency: int, var_dir: 
             f"--duration={max(1, round(seconds))}s",
             "--timeout=10s",
             "--header=Accept-Language: pt-BR",
+            f"--header=User-Agent: {USER_AGENT}",
             f"--script={script}",
             f"http://127.0.0.1:{port}{path}",
         ],
@@ -395,7 +408,7 @@ def print_table(pages: dict[str, str], results: dict, load: str) -> bool:
     floor_cpu = results["bare"].get("cpu_ms")
     database = "PostgreSQL (pooled)" if os.environ.get("DATABASE_URL") else "SQLite"
     print(f"\n{load}; uvicorn, 1 worker, DEBUG=0, {database}; {os.cpu_count()} CPUs\n")
-    header = f"{'page':<9}{'path':<24}{'ok':>6}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
+    header = f"{'page':<9}{'path':<34}{'ok':>6}{'err':>5}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
     header += f"{'KiB':>6}{'vs bare':>9}{'cpu ms':>8}{'cpu vs bare':>13}"
     print(header)
     print("-" * len(header))
@@ -407,8 +420,9 @@ def print_table(pages: dict[str, str], results: dict, load: str) -> bool:
             ok = False
         cpu = r.get("cpu_ms", float("nan"))
         cpu_share = floor_cpu / cpu if floor_cpu and cpu else float("nan")
+        shown = path if len(path) <= 32 else path[:31] + "…"
         print(
-            f"{name:<9}{path:<24}{r['done']:>6}{len(r['errors']):>5}{r['rps']:>8.0f}"
+            f"{name:<9}{shown:<34}{r['done']:>6}{len(r['errors']):>5}{r['rps']:>8.0f}"
             f"{r['p50']:>8.1f}{r['p95']:>8.1f}{r['bytes'] / 1024:>6.1f}{share:>9.0%}"
             f"{cpu:>8.2f}{cpu_share:>13.0%}"
         )
@@ -490,7 +504,7 @@ def run(args, database_url: str) -> int:
     started = time.monotonic()
     try:
         shop, product = prepare(env)
-        pages = {"bare": "/bare", "shop": shop, "product": product}
+        pages = {"bare": "/bare", "shop": shop, "shop+utm": shop + UTM, "product": product}
         print(f"loaded {PRODUCTS} products in {time.monotonic() - started:.1f} s ({var_dir})")
         if args.profile:
             profile(pages)

@@ -25,7 +25,7 @@ from accounts.selectors import (
     public_version,
 )
 from accounts.views import profile_context, render_dashboard
-from catalog import feed, selectors, services
+from catalog import feed, hooks, selectors, services
 from catalog.forms import (
     CollectionForm,
     PhotoAltForm,
@@ -112,7 +112,9 @@ def shop(request, slug: str):
         context["catalog"] = mark_safe(html)  # noqa: S308 - our own template's output
         return render(request, "catalog/shop.html", {**context, **extra})
 
-    return _serve_public(request, slug, "shop", render_page, by_hours=True)
+    response = _serve_public(request, slug, "shop", render_page, by_hours=True)
+    _note_tracked_visit(request, response, slug, "shop")
+    return response
 
 
 def product_detail(request, slug: str, product_id: int):
@@ -153,7 +155,20 @@ def product_detail(request, slug: str, product_id: int):
             },
         )
 
-    return _serve_public(request, slug, "product", render_page)
+    response = _serve_public(request, slug, "product", render_page)
+    _note_tracked_visit(request, response, slug, "product", product_id)
+    return response
+
+
+def _note_tracked_visit(request, response, slug: str, page: str, product_id=None) -> None:
+    """Tell ``catalog.hooks`` that a page with tracking parameters was served (a
+    click of a campaign link: insights records it). The business comes from this
+    process's memo of its public state (``core.pagecache``): no query on a hit."""
+    if response.status_code != 200 or not pagecache.has_tracking(request):
+        return
+    state = get_public_business_state(slug=slug)
+    if state is not None:
+        hooks.tracked_visit(request=request, business_id=state.pk, page=page, product_id=product_id)
 
 
 def _product_ld(request, product, photos) -> dict:

@@ -22,6 +22,12 @@ from core.sqlite import hold_wal_open  # noqa: E402
 # hold_wal_open); nothing on PostgreSQL, which has a connection pool instead.
 _held_sqlite_connection = hold_wal_open(settings.DATABASES["default"])
 
+from insights.services.touches import flush_in_background  # noqa: E402
+
+# On the embedded default, the clicks buffered in this process are written by a timer
+# of this process (insights.services.touches); with Redis, by the beat.
+flush_in_background()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

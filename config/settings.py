@@ -363,6 +363,16 @@ CELERY_BEAT_SCHEDULE["dispatch-scheduled-messages"] = {
     # A run the broker could not deliver in time is dropped: the next one does its work.
     "options": {"expires": max(30.0, 3 * OUTBOX_DISPATCH_INTERVAL)},
 }
+# --- Insights (campaigns and attribution; docs/insights.md) --------------------------
+# Clicks on tracked links are buffered (Redis, or the web process on the embedded
+# default) and written every TOUCH_FLUSH_INTERVAL seconds: by the beat with Redis, by
+# a timer in the web process on the embedded default.
+TOUCH_FLUSH_INTERVAL = env.float("TOUCH_FLUSH_INTERVAL", default=5.0)
+CELERY_BEAT_SCHEDULE["flush-touches"] = {
+    "task": "insights.tasks.flush_touches",
+    "schedule": max(1.0, TOUCH_FLUSH_INTERVAL),
+    "options": {"expires": max(30.0, 3 * TOUCH_FLUSH_INTERVAL)},
+}
 # With the in-memory channel layer (embedded default) the web process pushes the
 # socket events that Celery workers write to the database (chats.relay).
 CHAT_EVENT_RELAY = env.bool("CHAT_EVENT_RELAY", default=True)

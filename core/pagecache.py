@@ -3,7 +3,8 @@
 The shop and product pages (``catalog.views``) are the same for every visitor who
 is not signed in, given the business's versions, the language, the host, the path
 and, on the shop, whether it is open now. For such a visitor (a GET without a
-query string, a session cookie or a messages cookie: ``is_cacheable``) the page's
+query string — tracking parameters such as ``utm_source`` aside, ``TRACKING_PARAMS``
+—, a session cookie or a messages cookie: ``is_cacheable``) the page's
 bytes are kept in this process (``CACHES["fragments"]``) under a key built from
 those, and a hit runs no query and renders no template.
 
@@ -103,16 +104,37 @@ def forget_public_pages() -> None:
     transaction.on_commit(PUBLIC_STATES.clear)
 
 
+# Parameters that say where a visitor came from (campaign links, ad networks' click
+# ids). They never change a page: a page whose query string holds only these is the
+# page without them (and the language form's ``next`` leaves them out, see
+# ``serve_page``); insights records them as a click (catalog.hooks.tracked_visit).
+TRACKING_PARAMS = frozenset(
+    ("ref", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+     "fbclid", "gclid", "click_id")
+)  # fmt: skip
+
+
+def has_tracking(request: HttpRequest) -> bool:
+    """Whether the request's query string holds a tracking parameter (cheap: no
+    parsing when there is no query string)."""
+    return bool(request.META.get("QUERY_STRING")) and not TRACKING_PARAMS.isdisjoint(request.GET)
+
+
+def only_tracking(request: HttpRequest) -> bool:
+    """Whether the query string is empty or holds tracking parameters alone."""
+    return not request.META.get("QUERY_STRING") or set(request.GET) <= TRACKING_PARAMS
+
+
 def is_cacheable(request: HttpRequest) -> bool:
     """Whether ``request`` may get the page every visitor without a session gets: a
-    GET with no query string (it would show in the language form's ``next``), no
-    session (signed-in users, and anyone the site keeps state for) and no pending
-    messages."""
+    GET with no query string but tracking parameters (any other would show in the
+    language form's ``next``, or change the page), no session (signed-in users, and
+    anyone the site keeps state for) and no pending messages."""
     return (
         request.method == "GET"
-        and not request.META.get("QUERY_STRING")
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and CookieStorage.cookie_name not in request.COOKIES
+        and only_tracking(request)
     )
 
 
@@ -126,7 +148,9 @@ def serve_page(
     pages = caches["fragments"]
     cached = pages.get(key)
     if cached is None:
-        rendered = render({"csrf_token": CSRF_PLACEHOLDER})
+        # ``next_path``: the language form's ``next`` (base.html), the path alone, as
+        # the only query string this page may have is tracking parameters.
+        rendered = render({"csrf_token": CSRF_PLACEHOLDER, "next_path": request.path})
         cached = (rendered.content, rendered["Content-Type"])
         if rendered.status_code != 200:
             return _with_token(request, rendered, *cached)

@@ -241,11 +241,13 @@ def _payment_requests(business: Business, period: Period, ids) -> dict[int, int]
 
 def _paid_figures(business: Business, start, end, model: Model, ids=None) -> dict:
     """{campaign id or None (direct): {paid, gross, fee, refunds}} for the orders paid
-    in [start, end), credited under ``model``; two queries."""
+    in [start, end) (None: no bound), credited under ``model``; two queries."""
     key = _campaign_field(model)
-    attributions = OrderAttribution.objects.filter(
-        business=business, paid_at__gte=start, paid_at__lt=end
-    )
+    attributions = OrderAttribution.objects.filter(business=business)
+    if start is not None:
+        attributions = attributions.filter(paid_at__gte=start)
+    if end is not None:
+        attributions = attributions.filter(paid_at__lt=end)
     if ids is not None:
         attributions = attributions.filter(**{f"{key}__in": ids})
     out: dict = defaultdict(lambda: {"paid": 0, "gross": 0, "fee": 0, "refunds": 0})
@@ -318,14 +320,35 @@ def campaign_figures(
     return out
 
 
+@dataclass
+class Revenue:
+    """Money credited to one campaign (or to "direct"), in minor units of the
+    business's currency."""
+
+    orders: int = 0
+    gross: int = 0
+    fee: int = 0
+    refunds: int = 0  # what refunds took back from the merchant: amount − fee given back
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.fee - self.refunds
+
+
 def credited_revenue(
-    *, business: Business, start: datetime.datetime, end: datetime.datetime, model: Model
-) -> dict[int | None, int]:
-    """{campaign id, or None for direct: net revenue (gross − fee − refunds, minor
-    units)} of the orders paid in [start, end), credited under ``model``. Over all
-    keys it sums to the net revenue of every attributed order paid then."""
+    *,
+    business: Business,
+    model: Model,
+    start: datetime.datetime | None = None,
+    end: datetime.datetime | None = None,
+) -> dict[int | None, Revenue]:
+    """{campaign id, or None for direct: its :class:`Revenue`} of the orders paid in
+    [start, end) (no bound: all time), credited under ``model``. Over all keys the
+    net sums to the net revenue of every attributed order paid then. Two queries."""
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, not {model!r}")
     return {
-        key: row["gross"] - row["fee"] - row["refunds"]
+        key: Revenue(orders=row["paid"], gross=row["gross"], fee=row["fee"], refunds=row["refunds"])
         for key, row in _paid_figures(business, start, end, model).items()
     }
 

@@ -36,6 +36,7 @@ from chats.services.outbox_bulk import Row, schedule_many
 from core.errors import AppError
 from core.events import enqueue_on_commit
 from core.ids import MAX_ID
+from marketing import hooks
 from marketing.models import (
     MAX_DELAY_DAYS,
     MAX_TEMPLATE,
@@ -493,6 +494,7 @@ def create_broadcast(
         schedule_many(kind="offer", rows=rows, dispatch=False)
         broadcast.recipients = len(rows)
         broadcast.save(update_fields=["recipients"])
+        hooks.broadcast_created(broadcast=broadcast)
         if send_at - moment <= datetime.timedelta(seconds=60):
             for _i in range(max(1, settings.OUTBOX_BULK_DISPATCHERS)):
                 enqueue_on_commit(

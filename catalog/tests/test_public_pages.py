@@ -31,8 +31,9 @@ SHOP_CACHED_QUERIES = 2
 PRODUCT_CACHED_QUERIES = 1
 SIGNED_IN_EXTRA = 2
 # An address with a query string is drawn for its visitor (the language form's
-# ``next`` holds it), with the cached parts.
-QUERY = "?utm_source=flyer"
+# ``next`` holds it), with the cached parts — unless it holds tracking parameters alone
+# (utm_*, ref: core.pagecache.TRACKING_PARAMS), which the page cache ignores.
+QUERY = "?via=flyer"
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, User
+from chats import hooks
 from chats.models import Contact, Conversation, Message, Participant, Report
 from chats.selectors import not_found, participant_for
 from chats.services.messages import send_text, share_product
@@ -43,13 +44,20 @@ def check_can_start_conversation(*, customer: User, business: Business) -> None:
 
 @transaction.atomic
 def start_conversation(
-    *, customer: User, business: Business, first_touch: dict[str, Any] | None = None
+    *,
+    customer: User,
+    business: Business,
+    first_touch: dict[str, Any] | None = None,
+    client: dict[str, str] | None = None,
 ) -> tuple[Conversation, bool]:
     """The customer's conversation with ``business``, created on first contact.
 
     There is one conversation per customer and business; starting it again
     resumes it (and reopens it if it was resolved). The first touch (ref, UTM
     fields, referrer) is kept from the first contact only. Idempotent.
+    A new conversation is announced to ``hooks.conversation_started`` in this
+    transaction, with ``first_touch`` and ``client`` (``{"ip", "user_agent"}`` of the
+    web request it started from, if any: not stored here).
     """
     check_can_start_conversation(customer=customer, business=business)
     contact, _created = Contact.objects.get_or_create(business=business, user=customer)
@@ -74,6 +82,9 @@ def start_conversation(
             Participant(conversation=conversation, business=business),
         ]
     )
+    hooks.conversation_started(
+        conversation=conversation, contact=contact, touch=dict(first_touch or {}), client=client
+    )
     return conversation, True
 
 
@@ -86,6 +97,7 @@ def start_conversation_with_message(
     first_touch: dict[str, Any] | None = None,
     product_id: int | None = None,
     client_id: str | None = None,
+    client: dict[str, str] | None = None,
 ) -> tuple[Conversation, Message]:
     """The customer's first message to ``business`` (click-to-chat's Send): the
     conversation is started with ``first_touch`` (kept only if it is new, as in
@@ -93,7 +105,7 @@ def start_conversation_with_message(
     Atomic: a message refused (empty, too long, a product not the shop's) leaves no
     conversation behind. Idempotent per ``client_id``."""
     conversation, _created = start_conversation(
-        customer=customer, business=business, first_touch=first_touch
+        customer=customer, business=business, first_touch=first_touch, client=client
     )
     if product_id:
         message, _sent = share_product(

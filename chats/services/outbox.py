@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from chats import kinds
+from chats import hooks, kinds
 from chats.models import MAX_TEXT, Conversation, ScheduledMessage
 from chats.services.messages import Draft, append_messages, lock_conversations
 from core.errors import AppError
@@ -271,6 +271,11 @@ def _deliver(rows: list[ScheduledMessage], moment: datetime.datetime) -> None:
     ]
     if sent:
         ScheduledMessage.objects.bulk_update(sent, ["status", "message", "sent_at", "attempts"])
+        hooks.scheduled_sent(
+            rows=sending,
+            conversations={pk: conversation for pk, (conversation, _p) in locked.items()},
+            sent_at=moment,
+        )
     if unwanted:
         ScheduledMessage.objects.filter(pk__in=[row.pk for row in unwanted]).update(
             status=STATUS.CANCELED

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,8 +22,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership
 from accounts.selectors import get_public_business
+from accounts.throttle import client_ip
 from catalog.selectors import active_products
-from chats import events, selectors
+from chats import events, hooks, selectors
 from chats.forms import (
     ChatPreferencesForm,
     DirectChatForm,
@@ -79,6 +81,11 @@ def thread_context(request, conversation: Conversation) -> dict:
 
 
 TOUCH_SALT = "chats.click_to_chat.touch"
+# What the signed touch carries to the conversation: its first touch, and the ad
+# networks' click ids (for hooks.conversation_started; the conversation keeps none).
+TOUCH_FIELDS = (*conversations.FIRST_TOUCH_FIELDS, "fbclid", "gclid", "click_id")
+# Added to the sign-in's ``next``: the click was counted before the round trip.
+COUNTED_MARK = "counted"
 TOUCH_MAX_AGE = 7 * 24 * 3600  # a page left open for a week still attributes its click
 
 
@@ -95,7 +102,7 @@ def _read_touch(value: str) -> dict[str, str]:
         return {}
     if not isinstance(touch, dict):
         return {}
-    return {k: str(touch[k]) for k in conversations.FIRST_TOUCH_FIELDS if k in touch}
+    return {k: str(touch[k]) for k in TOUCH_FIELDS if k in touch}
 
 
 def _asked_product(business_id: int, product_id):
@@ -129,6 +136,9 @@ def click_to_chat(request, slug: str):
     if request.method == "POST":
         return _start_chat(request, business)
     params = request.GET.copy()
+    if COUNTED_MARK not in params:
+        hooks.chat_link_opened(request=request, business_id=business.pk)
+        params[COUNTED_MARK] = "1"
     if "referrer" not in params:
         referrer = request.headers.get("Referer", "")
         host = urlsplit(referrer).netloc
@@ -150,9 +160,19 @@ def click_to_chat(request, slug: str):
     text = forward.get("text", "")
     if product is not None and not text:
         text = _ask_about(product)
-    touch = {key: params.get(key, "") for key in conversations.FIRST_TOUCH_FIELDS}
+    touch = {key: params.get(key, "") for key in TOUCH_FIELDS}
     form = StartChatForm(initial={"body": text, "touch": _sign_touch(touch)})
     return _chat_page(request, business, form, product)
+
+
+def _client(request) -> dict[str, str]:
+    """The request's address and browser, for ``hooks.conversation_started`` (insights
+    hashes them into the day's anonymous visitor; nothing stores them)."""
+    try:
+        ip = client_ip(request)
+    except PermissionDenied:  # allauth finds no address
+        ip = ""
+    return {"ip": ip, "user_agent": request.headers.get("User-Agent", "")[:512]}
 
 
 def _chat_page(request, business, form, product, *, status: int = 200):
@@ -178,6 +198,7 @@ def _start_chat(request, business):
                 first_touch=_read_touch(data["touch"]),
                 product_id=data["product"],
                 client_id=data["client_id"],
+                client=_client(request),
             )
         except AppError as exc:
             if exc.code == "own_business":
