@@ -406,15 +406,15 @@ CHANNELS_BY_SOURCE = {
 
 
 def _follow_merges(campaign: Campaign | None) -> Campaign | None:
-    """The campaign an automatic one was merged into (``merged_into``, when the model
-    has it), followed a few hops at most."""
+    """The campaign an automatic one was merged into (``merged_into``), followed a
+    few hops at most."""
     for _hop in range(MERGE_HOPS):
-        target_id = getattr(campaign, "merged_into_id", None)
-        if campaign is None or target_id is None:
+        if campaign is None or campaign.merged_into_id is None:
             return campaign
-        campaign = Campaign.objects.filter(pk=target_id).first() or campaign
-        if campaign.pk != target_id:
+        target = Campaign.objects.filter(pk=campaign.merged_into_id).first()
+        if target is None:
             return campaign
+        campaign = target
     return campaign
 
 

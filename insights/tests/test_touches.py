@@ -334,9 +334,6 @@ def test_an_automatic_code_taken_by_the_merchant_gets_another(business):
     assert auto.is_automatic and auto.code != "auto-" + key
 
 
-@pytest.mark.skipif(
-    not hasattr(Campaign, "merged_into"), reason="merged_into comes with the campaigns branch"
-)
 def test_a_merged_automatic_campaign_leads_to_the_real_one(business):
     real = campaign(business, "real")
     auto = resolve(business, source="ig", utm_campaign="x")
