@@ -269,10 +269,11 @@ def campaign_merge(request, slug: str, campaign_id: int):
 # --- One campaign -----------------------------------------------------------------------
 
 
-FUNNEL_LABELS = lambda: [  # noqa: E731
-    _("Clicks"), _("Conversations"), _("Payment requests"), _("Paid orders"),
-    _("Bought again within 90 days"),
-]  # fmt: skip
+def funnel_labels() -> list[str]:
+    return [
+        _("Clicks"), _("Conversations"), _("Payment requests"), _("Paid orders"),
+        _("Bought again within 90 days"),
+    ]  # fmt: skip
 
 
 def _detail_page(request, business, campaign, *, spend_form=None, status=200):
@@ -306,7 +307,7 @@ def _detail_page(request, business, campaign, *, spend_form=None, status=200):
         {
             "campaign": campaign,
             "figures": figures,
-            "funnel": selectors.funnel(figures, FUNNEL_LABELS()),
+            "funnel": selectors.funnel(figures, funnel_labels()),
             "period": period,
             "preset": preset,
             "model": model,
