@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("catalog.api_urls")),
     path("", include("chats.api_urls")),
     path("", include("payments.api_urls")),
+    path("", include("insights.api_urls")),
 ]
