@@ -51,7 +51,11 @@ class PeriodFilterSerializer(serializers.Serializer):
             return attrs
         for name, day in (("start", start), ("end", end)):
             if not FIRST_DAY <= day <= LAST_DAY:
-                raise serializers.ValidationError({name: _("Enter a date between 2000 and 2100.")})
+                message = _("Enter a date between %(first)s and %(last)s.") % {
+                    "first": FIRST_DAY.year,
+                    "last": LAST_DAY.year,
+                }
+                raise serializers.ValidationError({name: message})
         if end < start:
             raise serializers.ValidationError({"end": _("The end date is before the start date.")})
         if (end - start).days >= MAX_PERIOD_DAYS:

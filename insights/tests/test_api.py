@@ -8,6 +8,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -136,6 +138,18 @@ def test_a_period_and_a_model(owner, business, campaign, sale):
     # and a period in the past has none of it (but a total cost overlapping it: none here)
     old = _client(owner).get(f"{_base(business)}?start=2020-01-01&end=2020-01-31").json()
     assert old["results"][0]["figures"]["clicks"] == 0
+
+
+def test_the_list_costs_the_same_queries_whatever_its_length(owner, business, campaign, sale):
+    client = _client(owner)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(_base(business)).status_code == 200
+    for n in range(5):
+        make_campaign(owner, business, name=f"More {n}", cost_mode="daily" if n % 2 else "total")
+    make_automatic(business)
+    with CaptureQueriesContext(connection) as seven:
+        assert len(client.get(_base(business)).json()["results"]) == 7
+    assert len(seven) == len(one)
 
 
 def test_archived_campaigns_are_listed_apart(owner, business, campaign):
