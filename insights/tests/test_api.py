@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
@@ -198,8 +199,6 @@ def test_the_detail_has_figures_funnel_links_conversations_and_orders(
 def test_the_qr_urls_answer(owner, business, campaign):
     # given the links' QR code URLs / when the signed-in owner opens them / then images
     body = _client(owner).get(f"{_base(business)}{campaign.pk}/links/").json()
-    from django.test import Client
-
     browser = Client()
     browser.force_login(owner)
     png = browser.get(body[0]["qr_png"])
