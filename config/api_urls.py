@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("chats.api_urls")),
     path("", include("payments.api_urls")),
     path("", include("marketing.api_urls")),
+    path("", include("insights.api_urls")),
 ]
