@@ -74,7 +74,7 @@ class RuleInputSerializer(serializers.Serializer):
     text = TemplateField(
         help_text=_(
             "Plain text; placeholders {first_name}, {product}, {order_number}, {business} "
-            "({{ and }} for a literal brace)."
+            "(a doubled brace for a literal one)."
         ),
     )
     ask_rating = serializers.BooleanField(default=False)
