@@ -31,6 +31,7 @@ from accounts.forms import (
 )
 from accounts.models import Business, Membership, OpeningHours
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 
 ROLE = Membership.Role
 
@@ -463,18 +464,13 @@ def member_role(request, slug: str, membership_id: int):
     if not form.is_valid():
         messages.error(request, _("Choose a valid role."))
         return redirect("team", slug=slug)
-    try:
-        services.change_member_role(
-            actor=request.user, membership=membership, role=form.cleaned_data["role"]
-        )
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(
-            request,
-            _("%(user)s is now %(role)s.")
-            % {"user": membership.user, "role": ROLE(form.cleaned_data["role"]).label},
-        )
+    role = form.cleaned_data["role"]
+    flash_outcome(
+        request,
+        lambda: services.change_member_role(actor=request.user, membership=membership, role=role),
+        success=_("%(user)s is now %(role)s.")
+        % {"user": membership.user, "role": ROLE(role).label},
+    )
     return redirect("team", slug=slug)
 
 
@@ -483,13 +479,12 @@ def member_role(request, slug: str, membership_id: int):
 def member_remove(request, slug: str, membership_id: int):
     business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.OWNER)
     membership = selectors.get_membership_for(business=business, membership_id=membership_id)
-    try:
-        services.remove_member(actor=request.user, membership=membership)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-        return redirect("team", slug=slug)
-    messages.success(request, _("%(user)s was removed from the team.") % {"user": membership.user})
-    if membership.user_id == request.user.pk:
+    removed = flash_outcome(
+        request,
+        lambda: services.remove_member(actor=request.user, membership=membership),
+        success=_("%(user)s was removed from the team.") % {"user": membership.user},
+    )
+    if removed and membership.user_id == request.user.pk:
         return redirect("dashboard_home")
     return redirect("team", slug=slug)
 
@@ -499,14 +494,11 @@ def member_remove(request, slug: str, membership_id: int):
 def invitation_revoke(request, slug: str, invitation_id: int):
     business = selectors.get_business_for(user=request.user, slug=slug, min_role=ROLE.OWNER)
     invitation = selectors.get_invitation_for(business=business, invitation_id=invitation_id)
-    try:
-        services.revoke_invitation(actor=request.user, invitation=invitation)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(
-            request, _("Invitation to %(email)s withdrawn.") % {"email": invitation.email}
-        )
+    flash_outcome(
+        request,
+        lambda: services.revoke_invitation(actor=request.user, invitation=invitation),
+        success=_("Invitation to %(email)s withdrawn.") % {"email": invitation.email},
+    )
     return redirect("team", slug=slug)
 
 
