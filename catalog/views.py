@@ -35,6 +35,7 @@ from catalog.forms import (
 )
 from core import pagecache
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 from core.http import next_url
 from core.money import from_minor
 
@@ -430,12 +431,11 @@ def catalog_photo_move(request, slug: str, product_id: int, photo_id: int):
     if offset is None:
         messages.error(request, _("Choose whether to move the photo earlier or later."))
         return redirect(_photos_url(business, product))
-    try:
-        services.move_photo(actor=request.user, photo=photo, offset=offset)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Photo moved."))
+    flash_outcome(
+        request,
+        lambda: services.move_photo(actor=request.user, photo=photo, offset=offset),
+        success=_("Photo moved."),
+    )
     return redirect(_photos_url(business, product))
 
 
@@ -521,12 +521,13 @@ def catalog_collection_move(request, slug: str, collection_id: int):
     i = ids.index(collection.pk)
     j = max(0, min(len(ids) - 1, i + offset))
     ids.insert(j, ids.pop(i))
-    try:
-        services.reorder_collections(actor=request.user, business=business, collection_ids=ids)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Collection “%(name)s” moved.") % {"name": collection.name})
+    flash_outcome(
+        request,
+        lambda: services.reorder_collections(
+            actor=request.user, business=business, collection_ids=ids
+        ),
+        success=_("Collection “%(name)s” moved.") % {"name": collection.name},
+    )
     return redirect("catalog_collections", slug=business.slug)
 
 
