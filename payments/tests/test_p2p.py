@@ -4,6 +4,8 @@ import datetime
 import uuid
 
 import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -286,3 +288,31 @@ def test_sending_with_a_fingerprint_bound_to_the_amount(customer, friend, direct
         customer, direct, 700, debit, confirmation="webauthn", webauthn_response=device.get(options)
     )
     assert payment.status == Payment.Status.SUCCEEDED and payment.confirmation == "webauthn"
+
+
+def _flashed(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_closing_a_request_on_its_page_goes_back_to_the_chat(client, customer, friend, direct):
+    request = p2p.request_money(requester=friend, conversation=direct, amount=3000, currency="BRL")
+    client.force_login(customer)
+    url = reverse("money_request_close", args=[request.pk])
+
+    response = client.post(url, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 302
+    assert response.url == reverse("chat_thread", args=[direct.pk])
+    assert _flashed(response) == ["The request is closed."]
+    request.refresh_from_db()
+    assert request.status == MoneyRequest.Status.DECLINED
+
+    # A second close is refused on the request's page, and changes nothing (the first
+    # message was never shown, so it is still queued before this one).
+    response = client.post(url, HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 302
+    assert response.url == reverse("money_request", args=[request.pk])
+    assert _flashed(response)[-1] == "This request is no longer open."
+    request.refresh_from_db()
+    assert request.status == MoneyRequest.Status.DECLINED

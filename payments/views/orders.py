@@ -22,6 +22,7 @@ from catalog.selectors import list_pickable_products
 from chats import selectors as chat_selectors
 from chats.models import Message
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 from payments import selectors
 from payments.forms.orders import PaymentRequestForm
 from payments.forms.refunds import RefundForm
@@ -157,12 +158,11 @@ def order_refund(request, slug: str, order_id: int):
 @require_POST
 def order_cancel(request, slug: str, order_id: int):
     _business, order = business_order(request, slug, order_id)
-    try:
-        services.cancel_order(actor=request.user, order=order)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Order #%(number)d canceled.") % {"number": order.number})
+    flash_outcome(
+        request,
+        lambda: services.cancel_order(actor=request.user, order=order),
+        success=_("Order #%(number)d canceled.") % {"number": order.number},
+    )
     return redirect("order_detail", slug=slug, order_id=order.pk)
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from chats import selectors as chat_selectors
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 from core.money import format_money, parse_money
 from payments import selectors
 from payments.forms.p2p import RequestMoneyForm, SendMoneyForm
@@ -237,13 +238,14 @@ def money_request_fingerprint(request, request_id: int):
 @require_POST
 def money_request_close(request, request_id: int):
     money_request = _money_request(request, request_id)
-    try:
-        p2p.close_money_request(actor=request.user, money_request=money_request)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-        return redirect("money_request", request_id=money_request.pk)
-    messages.success(request, _("The request is closed."))
-    return redirect("chat_thread", conversation_id=money_request.conversation_id)
+    closed = flash_outcome(
+        request,
+        lambda: p2p.close_money_request(actor=request.user, money_request=money_request),
+        success=_("The request is closed."),
+    )
+    if closed:
+        return redirect("chat_thread", conversation_id=money_request.conversation_id)
+    return redirect("money_request", request_id=money_request.pk)
 
 
 urlpatterns = [

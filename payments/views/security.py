@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 from core.http import next_url
 from payments.forms.cards import FingerprintNameForm, PinChangeForm, PinResetForm, PinSetForm
 from payments.models import WebAuthnCredential
@@ -127,12 +128,11 @@ def fingerprint_remove(request, pk: int):
     credential = WebAuthnCredential.objects.filter(pk=pk, user=request.user).first()
     if credential is None:
         raise Http404
-    try:
-        webauthn.remove_credential(user=request.user, credential=credential)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Fingerprint “%(name)s” removed.") % {"name": credential.name})
+    flash_outcome(
+        request,
+        lambda: webauthn.remove_credential(user=request.user, credential=credential),
+        success=_("Fingerprint “%(name)s” removed.") % {"name": credential.name},
+    )
     return redirect("wallet_fingerprints")
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 from payments.forms.shipping import ShipForm
 from payments.services import shipping as services
 from payments.views.order_page import business_order, render_order_detail
@@ -66,16 +67,12 @@ def order_ship(request, slug: str, order_id: int):
 @require_POST
 def order_deliver(request, slug: str, order_id: int):
     _business, order = business_order(request, slug, order_id)
-    try:
-        services.mark_delivered(actor=request.user, order=order)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(
-            request,
-            _("Order #%(number)d marked delivered; the customer is notified.")
-            % {"number": order.number},
-        )
+    flash_outcome(
+        request,
+        lambda: services.mark_delivered(actor=request.user, order=order),
+        success=_("Order #%(number)d marked delivered; the customer is notified.")
+        % {"number": order.number},
+    )
     return redirect("order_detail", slug=slug, order_id=order.pk)
 
 
