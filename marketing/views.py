@@ -20,6 +20,7 @@ from catalog.selectors import active_products
 from chats import selectors as chat_selectors
 from chats.models import Label, Message
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 from core.ids import parse_int
 from marketing import selectors, services
 from marketing.forms import BroadcastForm, RuleForm
@@ -101,12 +102,11 @@ def followup_edit(request, slug: str, rule_id: int):
 def followup_delete(request, slug: str, rule_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
     rule = selectors.get_rule_for(business=business, rule_id=rule_id)
-    try:
-        services.delete_rule(actor=request.user, rule=rule)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Follow-up rule deleted."))
+    flash_outcome(
+        request,
+        lambda: services.delete_rule(actor=request.user, rule=rule),
+        success=_("Follow-up rule deleted."),
+    )
     return redirect("followups", slug=business.slug)
 
 
@@ -221,12 +221,11 @@ def broadcast_detail(request, slug: str, broadcast_id: int):
 def broadcast_cancel(request, slug: str, broadcast_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
     broadcast = selectors.get_broadcast_for(business=business, broadcast_id=broadcast_id)
-    try:
-        services.cancel_broadcast(actor=request.user, broadcast=broadcast)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Broadcast canceled: its offers not sent yet will not go out."))
+    flash_outcome(
+        request,
+        lambda: services.cancel_broadcast(actor=request.user, broadcast=broadcast),
+        success=_("Broadcast canceled: its offers not sent yet will not go out."),
+    )
     return redirect("broadcast_detail", slug=business.slug, broadcast_id=broadcast.pk)
 
 
