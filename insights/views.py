@@ -21,6 +21,7 @@ from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
 from catalog.selectors import list_pickable_products
 from core.errors import AppError, add_form_error
+from core.flash import flash_outcome
 from core.ids import parse_int
 from core.money import input_money
 from insights import links, selectors
@@ -136,14 +137,14 @@ def attribution_window(request, slug: str):
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
     form = WindowForm(request.POST)
     if form.is_valid():
-        try:
-            campaign_services.set_attribution_window(
-                actor=request.user, business=business, window_days=form.cleaned_data["window_days"]
-            )
-        except AppError as exc:
-            messages.error(request, str(exc.message))
-        else:
-            messages.success(request, _("Attribution window saved."))
+        window_days = form.cleaned_data["window_days"]
+        flash_outcome(
+            request,
+            lambda: campaign_services.set_attribution_window(
+                actor=request.user, business=business, window_days=window_days
+            ),
+            success=_("Attribution window saved."),
+        )
     else:
         messages.error(request, _("Choose 1, 7 or 28 days."))
     return redirect("campaigns", slug=business.slug)
@@ -223,12 +224,13 @@ def campaign_archive(request, slug: str, campaign_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
     campaign = selectors.get_campaign_for(business=business, campaign_id=campaign_id)
     archived = request.POST.get("archived") != "0"
-    try:
-        campaign_services.archive_campaign(actor=request.user, campaign=campaign, archived=archived)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Campaign archived.") if archived else _("Campaign restored."))
+    flash_outcome(
+        request,
+        lambda: campaign_services.archive_campaign(
+            actor=request.user, campaign=campaign, archived=archived
+        ),
+        success=_("Campaign archived.") if archived else _("Campaign restored."),
+    )
     return redirect("campaign_detail", slug=business.slug, campaign_id=campaign.pk)
 
 
@@ -238,16 +240,17 @@ def campaign_rename(request, slug: str, campaign_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
     campaign = selectors.get_campaign_for(business=business, campaign_id=campaign_id)
     form = RenameForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise AppError(_("Enter the new name."), code="required")
-        campaign_services.rename_campaign(
-            actor=request.user, campaign=campaign, name=form.cleaned_data["name"]
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        flash_outcome(
+            request,
+            lambda: campaign_services.rename_campaign(
+                actor=request.user, campaign=campaign, name=name
+            ),
+            success=_("Campaign renamed."),
         )
-    except AppError as exc:
-        messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("Campaign renamed."))
+        messages.error(request, _("Enter the new name."))
     return redirect("campaign_detail", slug=business.slug, campaign_id=campaign.pk)
 
 
@@ -257,13 +260,14 @@ def campaign_merge(request, slug: str, campaign_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
     campaign = selectors.get_campaign_for(business=business, campaign_id=campaign_id)
     into = selectors.get_campaign_for(business=business, campaign_id=request.POST.get("into"))
-    try:
-        campaign_services.merge_campaign(actor=request.user, campaign=campaign, into=into)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-        return redirect("campaign_detail", slug=business.slug, campaign_id=campaign.pk)
-    messages.success(request, _("Merged into “%(name)s”.") % {"name": into.name})
-    return redirect("campaign_detail", slug=business.slug, campaign_id=into.pk)
+    merged = flash_outcome(
+        request,
+        lambda: campaign_services.merge_campaign(actor=request.user, campaign=campaign, into=into),
+        success=_("Merged into “%(name)s”.") % {"name": into.name},
+    )
+    if merged:
+        return redirect("campaign_detail", slug=business.slug, campaign_id=into.pk)
+    return redirect("campaign_detail", slug=business.slug, campaign_id=campaign.pk)
 
 
 # --- One campaign -----------------------------------------------------------------------
@@ -430,10 +434,9 @@ def spend_delete(request, slug: str, campaign_id: int, line_id: int):
     business = get_business_for(user=request.user, slug=slug, min_role=ADMIN)
     campaign = selectors.get_campaign_for(business=business, campaign_id=campaign_id)
     line = selectors.get_spend_line(campaign=campaign, line_id=line_id)
-    try:
-        spend.delete_spend_line(actor=request.user, line=line)
-    except AppError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("Spend line deleted."))
+    flash_outcome(
+        request,
+        lambda: spend.delete_spend_line(actor=request.user, line=line),
+        success=_("Spend line deleted."),
+    )
     return redirect(reverse("campaign_detail", args=[business.slug, campaign.pk]) + "#spend")

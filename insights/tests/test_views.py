@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -194,3 +195,35 @@ def test_rename_merge_archive_and_window(client, owner, business, campaign):
     )
     business.attribution_settings.refresh_from_db()
     assert business.attribution_settings.window_days == 28
+
+
+def _last_flash(response) -> str:
+    return str(list(get_messages(response.wsgi_request))[-1])
+
+
+def test_rename_merge_and_archive_flash_each_outcome(client, owner, business, campaign):
+    client.force_login(owner)
+    auto = make_automatic(business)
+    detail = _url("campaign_detail", business, auto.pk)
+
+    response = client.post(_url("campaign_rename", business, auto.pk), {"name": ""}, **EN)
+    assert (response.url, _last_flash(response)) == (detail, "Enter the new name.")
+    response = client.post(_url("campaign_rename", business, auto.pk), {"name": "News"}, **EN)
+    assert (response.url, _last_flash(response)) == (detail, "Campaign renamed.")
+
+    # A real campaign cannot be merged: back to it, told why; nothing moves.
+    response = client.post(_url("campaign_merge", business, campaign.pk), {"into": auto.pk}, **EN)
+    assert response.url == _url("campaign_detail", business, campaign.pk)
+    assert _last_flash(response) == "Only an automatic campaign can be merged into another."
+    response = client.post(_url("campaign_merge", business, auto.pk), {"into": campaign.pk}, **EN)
+    assert response.url == _url("campaign_detail", business, campaign.pk)
+    assert _last_flash(response) == "Merged into “Flyer”."
+    auto.refresh_from_db()
+    assert auto.merged_into == campaign
+
+    archive = _url("campaign_archive", business, campaign.pk)
+    response = client.post(archive, **EN)
+    assert _last_flash(response) == "Campaign archived."
+    response = client.post(archive, {"archived": "0"}, **EN)
+    assert _last_flash(response) == "Campaign restored."
+    assert response.url == _url("campaign_detail", business, campaign.pk)
