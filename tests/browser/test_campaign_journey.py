@@ -14,7 +14,14 @@ from catalog import services as catalog_services
 from insights.models import Campaign, OrderAttribution
 from payments.services import pins
 from payments.tests.factories import card_for
-from tests.browser.pages import PASSWORD, screenshot, sign_in, verified_user
+from tests.browser.conftest import PHONE
+from tests.browser.pages import (
+    PASSWORD,
+    assert_no_sideways_scroll,
+    screenshot,
+    sign_in,
+    verified_user,
+)
 
 pytestmark = pytest.mark.browser
 PIN = "739154"
@@ -92,6 +99,16 @@ def test_a_campaign_link_brings_a_chat_and_a_sale_and_the_campaign_page_counts_t
     expect(figures.locator("div", has_text="Cost").first).to_contain_text("R$50.00")
     expect(figures.locator("div", has_text="ROI")).to_contain_text("92.0 %")
     screenshot(shop, "campaign-page.png")
+
+    # On a phone: the page and the list fit the screen (the table scrolls in its box).
+    shop.set_viewport_size(PHONE)
+    assert_no_sideways_scroll(shop)
+    screenshot(shop, "campaign-page-phone.png")
+    shop.goto("/dashboard/cestas-rosa/campaigns/")
+    row = shop.get_by_role("row", name=re.compile("Summer on Instagram"))
+    expect(row).to_contain_text("R$96.01")
+    assert_no_sideways_scroll(shop)
+    screenshot(shop, "campaigns-phone.png")
 
     attribution = OrderAttribution.objects.get(business=business)
     assert attribution.first_campaign == attribution.last_campaign == campaign
