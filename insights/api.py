@@ -62,10 +62,6 @@ def _business(request, slug, min_role=ROLE.AGENT) -> Business:
     return get_business_for(user=request.user, slug=slug, min_role=min_role)
 
 
-def _sees_money(business: Business) -> bool:
-    return business.membership.has_role(ROLE.ADMIN)
-
-
 def _campaign(business, campaign_id) -> Campaign:
     return selectors.get_campaign_for(business=business, campaign_id=campaign_id)
 
@@ -137,7 +133,7 @@ class CampaignListView(APIView):
         figures = selectors.campaign_figures(
             business=business, campaigns=rows, period=period, model=params["model"]
         )
-        money = _sees_money(business)
+        money = selectors.sees_money(business)
         body = {
             "start": period.first,
             "end": period.last,
@@ -232,7 +228,7 @@ def _detail(request, business, campaign, params, *, status_code=status.HTTP_200_
     flush()
     period = _period(business, params)
     model = params["model"]
-    money = _sees_money(business)
+    money = selectors.sees_money(business)
     figures = selectors.campaign_detail(
         business=business, campaign=campaign, period=period, model=model
     )

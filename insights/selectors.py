@@ -35,11 +35,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Business
-from core.ids import parse_int
+from accounts.models import Business, Membership
+from core.ids import get_by_id_or_404, parse_int
 from insights.models import AttributionSettings, Campaign, OrderAttribution, SpendLine, Touch
 from payments.models import Order, Refund
 
@@ -122,12 +121,15 @@ def merge_targets(*, business: Business) -> QuerySet[Campaign]:
 
 def get_campaign_for(*, business: Business, campaign_id: Any) -> Campaign:
     """One of ``business``'s campaigns; another business's, or none, is "not found"."""
-    pk = parse_int(campaign_id)
-    campaign = Campaign.objects.filter(business=business, pk=pk).first() if pk else None
-    if campaign is None:
-        raise Http404
+    campaign = get_by_id_or_404(Campaign.objects.filter(business=business), campaign_id)
     campaign.business = business
     return campaign
+
+
+def sees_money(business: Business) -> bool:
+    """Whether the acting member (``business.membership``, set by ``get_business_for``)
+    sees the campaigns' money: owners and admins do; agents see the counts only."""
+    return business.membership.has_role(Membership.Role.ADMIN)
 
 
 def attribution_window(*, business: Business) -> int:
@@ -136,10 +138,7 @@ def attribution_window(*, business: Business) -> int:
 
 
 def get_spend_line(*, campaign: Campaign, line_id: Any) -> SpendLine:
-    pk = parse_int(line_id)
-    line = SpendLine.objects.filter(campaign=campaign, pk=pk).first() if pk else None
-    if line is None:
-        raise Http404
+    line = get_by_id_or_404(SpendLine.objects.filter(campaign=campaign), line_id)
     line.campaign = campaign
     return line
 

@@ -40,10 +40,6 @@ ADMIN = Membership.Role.ADMIN
 SECTION = "campaigns"
 
 
-def _sees_money(business) -> bool:
-    return business.membership.has_role(ADMIN)
-
-
 def _query(period, preset, model, archived=False) -> str:
     # model first: the period picker swaps it (insights/_period.html).
     params = {"model": model}
@@ -68,7 +64,7 @@ def _list_page(request, business, *, import_form=None, problems=None, status=200
     figures = selectors.campaign_figures(
         business=business, campaigns=rows, period=period, model=model
     )
-    money = _sees_money(business)
+    money = selectors.sees_money(business)
     response = render_dashboard(
         request,
         business,
@@ -287,7 +283,7 @@ def _detail_page(request, business, campaign, *, spend_form=None, status=200):
     figures = selectors.campaign_detail(
         business=business, campaign=campaign, period=period, model=model
     )
-    money = _sees_money(business)
+    money = selectors.sees_money(business)
     products = list(list_pickable_products(business=business))
     product = _picked(products, request.GET.get("product"))
     chat = links.chat_link(campaign)
