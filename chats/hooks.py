@@ -24,6 +24,9 @@ what they do not care about.
   delivered as chat messages at ``sent_at`` (``chats.services.outbox``, in the
   delivery's transaction; the rows as claimed, not yet marked sent), with their
   conversations (locked) by id. insights: the offer-delivered touches.
+- ``conversation_changed(conversation=)``: a business conversation's status,
+  assignee or contact's labels changed (``chats.services.inbox``, in the change's
+  transaction). insights: the conversation's report rows are refreshed.
 """
 
 from collections.abc import Callable
@@ -33,6 +36,7 @@ _consent_withdrawn: list[Callable[..., None]] = []
 _conversation_started: list[Callable[..., None]] = []
 _scheduled_sent: list[Callable[..., None]] = []
 _chat_link_opened: list[Callable[..., None]] = []
+_conversation_changed: list[Callable[..., None]] = []
 
 
 def on_customer_text(handler: Callable[..., None]) -> None:
@@ -58,6 +62,16 @@ def on_scheduled_sent(handler: Callable[..., None]) -> None:
 def on_chat_link_opened(handler: Callable[..., None]) -> None:
     if handler not in _chat_link_opened:
         _chat_link_opened.append(handler)
+
+
+def on_conversation_changed(handler: Callable[..., None]) -> None:
+    if handler not in _conversation_changed:
+        _conversation_changed.append(handler)
+
+
+def conversation_changed(*, conversation) -> None:
+    for handler in _conversation_changed:
+        handler(conversation=conversation)
 
 
 def customer_text(*, conversation, message) -> None:

@@ -160,6 +160,8 @@ class Conversation(models.Model):
     )
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
     away_sent_at = models.DateTimeField(null=True, blank=True)
+    # When it was last marked resolved (None while it is open or pending).
+    resolved_at = models.DateTimeField(null=True, blank=True)
     # First touch, for attribution: how the customer first reached the chat.
     ref = models.CharField(max_length=100, blank=True)
     utm_source = models.CharField(max_length=100, blank=True)

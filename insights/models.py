@@ -294,3 +294,182 @@ class OrderAttribution(models.Model):
     @property
     def is_direct(self) -> bool:
         return self.first_campaign_id is None and self.last_campaign_id is None
+
+
+# --- Rollups (docs/insights.md, "Reports") ---------------------------------------------
+#
+# The reports read these, not the raw rows: a period's figures are a sum over days.
+# They are derived data, kept by insights.services.rollups (the refresh every
+# ROLLUP_REFRESH_INTERVAL seconds, and ``manage.py rebuild_insights``), never edited
+# by hand; a rebuild from the raw rows gives the same rows (a property test checks it).
+
+
+class Outcome(models.TextChoices):
+    """What a conversation led to within the attribution window after it started."""
+
+    BOUGHT = "bought", _("Bought")
+    UNPAID = "unpaid", _("Asked to pay, did not pay")
+    NONE = "none", _("No payment request")
+
+
+class ConversationFact(models.Model):
+    """One business conversation as the reports see it: where it came from, who
+    handled it, how fast, and what it led to. Days and hours are the business's."""
+
+    conversation = models.OneToOneField(
+        "chats.Conversation", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    started_on = models.DateField()
+    started_hour = models.PositiveSmallIntegerField()  # 0–23, local
+    # Where it came from: the conversation's utm_source (else its ref), "" = direct; the
+    # campaign and the product card of the link it was opened from.
+    source = models.CharField(max_length=UTM_MAX, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who handled it: the assignee, else the member who answered first.
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    first_customer_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_response_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Whether the customer's first message came inside the opening hours (None: no
+    # hours set, or no customer message).
+    in_hours = models.BooleanField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_seconds = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=6, choices=Outcome.choices, default=Outcome.NONE)
+    requests = models.PositiveIntegerField(default=0)  # payment requests within the window
+    paid_orders = models.PositiveIntegerField(default=0)  # paid within the window
+    revenue = models.BigIntegerField(default=0)  # their net: gross − fee − refunds
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["business", "started_on"], name="fact_business_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} ({self.outcome})"
+
+
+class ActivityDay(models.Model):
+    """Messages of one conversation on one local day, by side: the customer's
+    (``author`` null, ``incoming``) and the business's (``outgoing``: by a member,
+    ``author`` set, or automatic, ``author`` null)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        "chats.Conversation", on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    incoming = models.PositiveIntegerField(default=0)
+    outgoing = models.PositiveIntegerField(default=0)
+    rating_requests = models.PositiveIntegerField(default=0)  # check-ins asking for a rating
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["business", "day", "conversation"], name="activity_business_day"),
+            models.Index(fields=["conversation", "day"], name="activity_conversation_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id} on {self.day}"
+
+
+class DailyFigure(models.Model):
+    """The sums of one business's day, in total (``dim`` "total", ``key`` "") and
+    broken down by one dimension. Conversation figures count the conversations that
+    *started* that day (their outcome is known later and corrects the row); message
+    figures count the day's messages; order figures count the payment requests made
+    and the orders *paid* that day, a refund correcting its order's paid day."""
+
+    class Dim(models.TextChoices):
+        TOTAL = "total", _("Total")
+        SOURCE = "source", _("Source")
+        CAMPAIGN = "campaign", _("Campaign")
+        AGENT = "agent", _("Agent")
+        LABEL = "label", _("Label")
+        PRODUCT = "product", _("Product")
+        HOUR = "hour", _("Hour")
+        RESPONSE = "response", _("First response time")
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    dim = models.CharField(max_length=8, choices=Dim.choices)
+    key = models.CharField(max_length=UTM_MAX, blank=True)
+    # Conversations started this day, and what they led to.
+    conversations = models.PositiveIntegerField(default=0)
+    bought = models.PositiveIntegerField(default=0)
+    unpaid = models.PositiveIntegerField(default=0)
+    responded = models.PositiveIntegerField(default=0)  # got a first response
+    resolved = models.PositiveIntegerField(default=0)
+    # The day's messages.
+    messages_in = models.PositiveIntegerField(default=0)
+    messages_out = models.PositiveIntegerField(default=0)
+    rating_requests = models.PositiveIntegerField(default=0)
+    # Orders: payment requests made this day; orders paid this day and their money.
+    requests = models.PositiveIntegerField(default=0)
+    paid = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0)
+    gross = models.BigIntegerField(default=0)
+    fee = models.BigIntegerField(default=0)
+    refunds = models.BigIntegerField(default=0)  # amount − fee given back, of those orders
+    # Satisfaction ratings given this day: count, sum of scores, and one count per score.
+    ratings = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+    rated_1 = models.PositiveIntegerField(default=0)
+    rated_2 = models.PositiveIntegerField(default=0)
+    rated_3 = models.PositiveIntegerField(default=0)
+    rated_4 = models.PositiveIntegerField(default=0)
+    rated_5 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "dim", "key", "day"], name="daily_figure_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["business", "dim", "day"], name="daily_figure_dim_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dim}:{self.key}"
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.fee - self.refunds
+
+
+class RollupState(models.Model):
+    """The refresh's cursor (one row): the time up to which changes have been folded
+    into the rollups. The refresh locks it, so two never run at once."""
+
+    scanned_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups up to {self.scanned_until}"
+
+
+class StaleConversation(models.Model):
+    """A conversation whose facts changed in a way the refresh's scan of recent
+    messages cannot see (an order paid or refunded, a status, an assignee, a label, a
+    rating): written by insights' hooks in the change's transaction, folded in and
+    deleted by the next refresh."""
+
+    conversation = models.ForeignKey(
+        "chats.Conversation", on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id}"

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.services import require_role
-from chats import events
+from chats import events, hooks
 from chats.models import Contact, ContactNote, Conversation, Label
 from chats.selectors import staff_or_not_found
 from core.errors import AppError
@@ -24,9 +24,14 @@ def set_status(*, actor: User, conversation: Conversation, status: str) -> Conve
     staff_or_not_found(actor, conversation)
     if status not in Conversation.Status.values:
         raise AppError(_("Unknown status."), code="invalid", field="status")
-    Conversation.objects.filter(pk=conversation.pk).update(status=status)
-    conversation.status = status
-    events.push_inbox_update(conversation)
+    resolved_at = timezone.now() if status == Conversation.Status.RESOLVED else None
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(
+            status=status, resolved_at=resolved_at
+        )
+        conversation.status, conversation.resolved_at = status, resolved_at
+        hooks.conversation_changed(conversation=conversation)
+        events.push_inbox_update(conversation)
     return conversation
 
 
@@ -50,6 +55,7 @@ def assign(*, actor: User, conversation: Conversation, assignee_id: int | None) 
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(assignee_id=assignee_id)
         conversation.assignee_id = assignee_id
+        hooks.conversation_changed(conversation=conversation)
         events.push_inbox_update(conversation)
     return conversation
 
@@ -69,6 +75,7 @@ def set_labels(*, actor: User, conversation: Conversation, label_ids: Sequence) 
         raise AppError(_("Unknown label."), code="invalid", field="labels")
     with transaction.atomic():
         contact.labels.set(labels)
+        hooks.conversation_changed(conversation=conversation)
         events.push_inbox_update(conversation)
     return contact
 
