@@ -1,0 +1,148 @@
+"""The Support report: its metrics' definitions (docs/insights.md, "Reports"), the
+percentile computation on both databases, agents' scope, and the page."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from insights.models import ConversationFact, DailyFigure
+from insights.reports import support
+from insights.selectors import Period
+from insights.tests.helpers import start_chat
+
+pytestmark = pytest.mark.django_db
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+MONDAY = datetime.date(2026, 11, 2)
+
+
+def period(business, first=MONDAY, days=7):
+    return Period(first, first + datetime.timedelta(days=days - 1), business.tz)
+
+
+def figure(business, day, dim="total", key="", **values):
+    return DailyFigure.objects.create(business=business, day=day, dim=dim, key=key, **values)
+
+
+def fact(business, *, day=MONDAY, agent=None, in_hours=None, response=None, resolution=None):
+    conversation = start_chat(business, UserFactory())
+    moment = datetime.datetime.combine(day, datetime.time(10), tzinfo=business.tz)
+    return ConversationFact.objects.create(
+        conversation=conversation, business=business, started_at=moment, started_on=day,
+        started_hour=10, agent=agent, in_hours=in_hours, first_response_seconds=response,
+        resolution_seconds=resolution,
+    )  # fmt: skip
+
+
+def test_percentile_is_percentile_cont():
+    assert support.percentile([], 0.5) is None
+    assert support.percentile([7], 0.9) == 7
+    assert support.percentile([10, 20, 30, 40], 0.5) == 25
+    assert support.percentile([10, 20, 30, 40], 0.9) == pytest.approx(37)
+    assert support.percentile(list(range(1, 11)), 0.9) == pytest.approx(9.1)
+
+
+def test_counts_are_the_sums_of_the_period_days_only(business, other):
+    figure(business, MONDAY, conversations=3, messages_in=10, messages_out=8, responded=2,
+           resolved=1)  # fmt: skip
+    figure(business, MONDAY + datetime.timedelta(days=6), conversations=1, messages_in=1)
+    figure(business, MONDAY + datetime.timedelta(days=7), conversations=50)  # after
+    figure(business, MONDAY - datetime.timedelta(days=1), conversations=50)  # before
+    figure(business, MONDAY, dim="source", key="instagram", conversations=50)  # a breakdown
+    figure(other.business, MONDAY, conversations=50)  # another business
+    report = support.support_report(business=business, period=period(business))
+    total = report.total
+    assert (total.conversations, total.messages_in, total.messages_out) == (4, 11, 8)
+    assert (total.responded, total.resolved) == (2, 1)
+
+
+def test_ratings_average_distribution_and_response_rate(business):
+    figure(business, MONDAY, rating_requests=8, ratings=3, rating_sum=12, rated_5=1, rated_4=2)
+    figure(business, MONDAY + datetime.timedelta(days=1), rating_requests=2, ratings=1,
+           rating_sum=1, rated_1=1)  # fmt: skip
+    total = support.support_report(business=business, period=period(business)).total
+    assert total.ratings == 4 and total.rating_requests == 10
+    assert str(total.rating_average) == "3.25"  # (5 + 4 + 4 + 1) / 4
+    assert total.distribution == [(5, 1), (4, 2), (3, 0), (2, 0), (1, 1)]
+    assert str(total.rating_rate) == "40.0"  # 4 ratings / 10 requests
+
+
+def test_no_data_gives_none_not_zero_division(business):
+    report = support.support_report(business=business, period=period(business))
+    assert report.total.rating_average is None and report.total.rating_rate is None
+    assert report.total.times["all"].response_median is None
+    assert report.agents == [] and sum(map(sum, report.heatmap)) == 0
+
+
+@pytest.mark.parametrize("vendor", ["database", "python"])
+def test_median_and_p90_inside_and_outside_hours(business, agent, owner, vendor, monkeypatch):
+    if vendor == "python":  # the SQLite fallback, whatever database runs the tests
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    for seconds, hours in ((10, True), (20, True), (30, False), (40, False)):
+        fact(business, agent=agent, in_hours=hours, response=seconds, resolution=seconds * 100)
+    fact(business, agent=owner, in_hours=None, response=1000)  # no hours set: "all" only
+    fact(business, agent=None, response=None)  # never answered: in no percentile
+    fact(business, day=MONDAY + datetime.timedelta(days=8), agent=agent, response=1)  # after
+    report = support.support_report(business=business, period=period(business))
+    times = report.total.times
+    assert times["all"].response_median == pytest.approx(30)  # 10 20 30 40 1000
+    assert times["all"].response_p90 == pytest.approx(616)  # 40 + 0.6 × 960
+    assert times["in"].response_median == pytest.approx(15)
+    assert times["out"].response_median == pytest.approx(35)
+    assert times["out"].resolution_p90 == pytest.approx(3900)
+    assert times["all"].resolution_median == pytest.approx(2500)  # 1000 … 4000
+    rows = {row.key: row for row in report.agents}
+    assert rows[str(agent.pk)].times["all"].response_median == pytest.approx(25)
+    assert rows[str(owner.pk)].times["in"].response_median is None
+    assert rows[str(owner.pk)].times["all"].response_p90 == pytest.approx(1000)
+    assert rows[""].label == "Nobody" and rows[""].times["all"].response_median is None
+
+
+def test_per_agent_rows_and_an_agent_sees_only_their_own(business, agent, owner):
+    figure(business, MONDAY, conversations=5, messages_in=9)
+    figure(business, MONDAY, dim="agent", key=str(agent.pk), conversations=3, messages_out=7,
+           ratings=1, rating_sum=5, rated_5=1)  # fmt: skip
+    figure(business, MONDAY, dim="agent", key=str(owner.pk), conversations=2, messages_out=1)
+    fact(business, agent=owner, response=60)
+    fact(business, agent=agent, response=30)
+    report = support.support_report(business=business, period=period(business))
+    assert [(row.label, row.conversations) for row in report.agents] == [
+        (str(agent), 3), ("Olga Owner", 2),
+    ]  # fmt: skip
+    assert report.agents[0].messages_out == 7 and str(report.agents[0].rating_average) == "5.00"
+    own = support.support_report(business=business, period=period(business), agent=agent)
+    assert [row.key for row in own.agents] == [str(agent.pk)]
+    assert own.agents[0].times["all"].response_median == pytest.approx(30)
+    # the team's totals stay the team's
+    assert own.total.conversations == 5 and own.total.times["all"].response_median == 45
+
+
+def test_heatmap_is_local_weekday_by_start_hour(business):
+    figure(business, MONDAY, dim="hour", key="9", conversations=2)
+    figure(business, MONDAY + datetime.timedelta(days=7), dim="hour", key="9", conversations=1)
+    figure(business, MONDAY + datetime.timedelta(days=6), dim="hour", key="23", conversations=4)
+    figure(business, MONDAY, dim="hour", key="bogus", conversations=99)  # ignored
+    heatmap = support.support_report(business=business, period=period(business, days=14)).heatmap
+    assert heatmap[0][9] == 3  # two Mondays
+    assert heatmap[6][23] == 4  # Sunday
+    assert sum(map(sum, heatmap)) == 7
+
+
+def test_query_count_does_not_depend_on_the_period(business, agent):
+    today = timezone.localdate()
+    for n in range(0, 400, 20):
+        day = today - datetime.timedelta(days=n)
+        figure(business, day, conversations=1)
+        figure(business, day, dim="agent", key=str(agent.pk), conversations=1)
+        figure(business, day, dim="hour", key="8", conversations=1)
+        fact(business, day=day, agent=agent, response=n + 1)
+    counts = []
+    for days in (1, 365):
+        with CaptureQueriesContext(connection) as captured:
+            first = today - datetime.timedelta(days=days - 1)
+            support.support_report(business=business, period=period(business, first, days))
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
