@@ -130,6 +130,8 @@ def _delivery(business: Business, broadcasts: list[Broadcast], window_days: int)
     customer_side = Participant.objects.filter(
         conversation=OuterRef("conversation"), business__isnull=True, user__isnull=False
     )
+    delivered = Q(last_delivered_seq__gte=OuterRef("message__seq"))
+    read = Q(last_read_seq__gte=OuterRef("message__seq"))
     replies = Message.objects.filter(
         conversation=OuterRef("conversation"),
         seq__gt=OuterRef("message__seq"),
@@ -155,16 +157,8 @@ def _delivery(business: Business, broadcasts: list[Broadcast], window_days: int)
         .values("broadcast")
         .annotate(
             sent=Count("pk"),
-            delivered=Count(
-                "pk",
-                filter=Exists(
-                    customer_side.filter(last_delivered_seq__gte=OuterRef("message__seq"))
-                ),
-            ),
-            read=Count(
-                "pk",
-                filter=Exists(customer_side.filter(last_read_seq__gte=OuterRef("message__seq"))),
-            ),
+            delivered=Count("pk", filter=Exists(customer_side.filter(delivered))),
+            read=Count("pk", filter=Exists(customer_side.filter(read))),
             replied=Count("pk", filter=Exists(replies)),
             opted_out=Count("pk", filter=opted_out),
         )
