@@ -45,11 +45,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, FloatField, Q, Sum
-from django.db.models.functions import ExtractIsoWeekDay
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
 from insights.models import ConversationFact, DailyFigure
+from insights.reports.common import by_weekday_hour, percent
 
 COUNTS = (
     "conversations", "messages_in", "messages_out", "responded", "resolved",
@@ -139,12 +139,6 @@ class SupportReport:
     agents: list[SupportRow]
     # heatmap[weekday 0 = Monday][hour] = conversations received
     heatmap: list[list[int]]
-
-
-def percent(part: int, whole: int) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def _fill(row: SupportRow, sums: dict[str, Any]) -> None:
@@ -264,13 +258,7 @@ def support_report(*, business: Business, period, agent: User | None = None) -> 
     agents = sorted(rows.values(), key=lambda r: (-r.conversations, r.label, r.key or ""))
 
     heatmap = [[0] * 24 for _ in range(7)]
-    for found in (
-        days.filter(dim=DailyFigure.Dim.HOUR)
-        .annotate(weekday=ExtractIsoWeekDay("day"))
-        .values("weekday", "key")
-        .annotate(n=Sum("conversations"))
-        .order_by()
-    ):
-        if found["key"].isdigit() and int(found["key"]) < 24:
-            heatmap[found["weekday"] - 1][int(found["key"])] += found["n"] or 0
+    for (weekday, hour), sums in by_weekday_hour(business, period).items():
+        if 0 <= hour < 24:
+            heatmap[weekday - 1][hour] = sums.conversations
     return SupportReport(total=total, agents=agents, heatmap=heatmap)
