@@ -1,6 +1,6 @@
 from django.urls import path
 
-from insights import views
+from insights import support_views, views
 
 BASE = "dashboard/<slug:slug>/campaigns/"
 ONE = BASE + "<int:campaign_id>/"
@@ -19,4 +19,12 @@ urlpatterns = [
     path(ONE + "card/", views.campaign_card, name="campaign_card"),
     path(ONE + "spend/", views.spend_add, name="campaign_spend_add"),
     path(ONE + "spend/<int:line_id>/delete/", views.spend_delete, name="campaign_spend_delete"),
+]
+
+# Dashboard → Insights: Support, Offers, Products (insights/support_views.py).
+INSIGHTS = "dashboard/<slug:slug>/insights/"
+urlpatterns += [
+    path(INSIGHTS + "support/", support_views.support_report, name="insights_support"),
+    path(INSIGHTS + "offers/", support_views.offers_report, name="insights_offers"),
+    path(INSIGHTS + "products/", support_views.products_report, name="insights_products"),
 ]

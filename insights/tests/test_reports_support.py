@@ -146,3 +146,121 @@ def test_query_count_does_not_depend_on_the_period(business, agent):
             support.support_report(business=business, period=period(business, first, days))
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+# --- The page ---------------------------------------------------------------------------
+
+
+def url(business, name="insights_support"):
+    from django.urls import reverse
+
+    return reverse(name, args=[business.slug])
+
+
+def custom(first, last):
+    return {"range": "custom", "from": first.isoformat(), "to": last.isoformat()}
+
+
+@pytest.fixture
+def figures(business, owner, agent, admin):
+    today = timezone.localdate(timezone=business.tz)
+    figure(business, today, conversations=3, messages_in=5, messages_out=4, ratings=2,
+           rating_sum=9, rated_5=1, rated_4=1, rating_requests=4)  # fmt: skip
+    figure(business, today, dim="agent", key=str(agent.pk), conversations=2, messages_out=3)
+    figure(business, today, dim="agent", key=str(admin.pk), conversations=1, messages_out=1)
+    figure(business, today, dim="hour", key="14", conversations=3)
+    fact(business, day=today, agent=agent, in_hours=True, response=300, resolution=7200)
+    fact(business, day=today, agent=admin, in_hours=False, response=90)
+    return today
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_owner_sees_every_agent(client, owner, business, agent, admin, figures, language):
+    client.force_login(owner)
+    response = client.get(url(business), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert str(agent) in page and str(admin) in page
+    if language == "en":
+        assert "Conversations received" in page and "5 min" in page and "4.50" in page
+        assert "50.0 % of 4 requests answered" in page
+
+
+def test_an_agent_sees_the_team_totals_and_only_their_own_row(client, business, agent, admin,
+                                                              figures):  # fmt: skip
+    client.force_login(agent)
+    page = client.get(url(business), **EN).content.decode()
+    assert "Your figures" in page and str(agent) in page
+    assert str(admin) not in page  # another member's row
+    assert "1 min 30" not in page and "2 h" in page  # their own times only in the table
+    assert "insights/conversations" not in page  # no drill-down for agents
+    # the other reports are not theirs: "not found", as for an outsider
+    for name in ("insights_offers", "insights_products"):
+        assert client.get(url(business, name)).status_code == 404
+    csv = b"".join(client.get(url(business), {"format": "csv"}).streaming_content).decode()
+    assert str(agent) in csv and str(admin) not in csv
+
+
+def test_outsiders_and_other_businesses_get_404(client, business, outsider, other, figures):
+    client.force_login(outsider)
+    assert client.get(url(business)).status_code == 404
+    client.force_login(other.owner)
+    assert client.get(url(business)).status_code == 404
+    assert client.get(url(business) + "?format=csv").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"range": "custom", "from": "2026-05-01", "to": "2026-04-01"},
+        {"range": "custom", "from": "1900-01-01", "to": "2100-01-01"},
+        {"range": "custom", "from": "01/05/2026", "to": "2026-05-10"},
+        {"range": "<script>alert(1)</script>", "group": "\x00"},
+        {"range": "custom", "from": "2026-01-01", "to": "9999-99-99"},
+        {"format": "csv", "table": "../../etc/passwd"},
+        {"format": "xml", "page": "-1"},
+    ],
+)
+def test_bad_input_is_the_default_never_a_500(client, owner, business, figures, params):
+    client.force_login(owner)
+    response = client.get(url(business), params, **EN)
+    assert response.status_code == 200
+    if params.get("format") != "csv":
+        page = response.content.decode()
+        assert "<script>alert(1)</script>" not in page
+        assert ('class="report-note"' in page) == ("range" in params)  # what was not usable
+
+
+def test_csv_tables(client, owner, business, agent, figures):
+    UserFactory._meta.model.objects.filter(pk=agent.pk).update(display_name="=HYPERLINK(1)")
+    client.force_login(owner)
+    agents = client.get(url(business), {"format": "csv", "table": "agents"}, **EN)
+    assert agents["Content-Type"].startswith("text/csv")
+    lines = b"".join(agents.streaming_content).decode().lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("Agent,Conversations received,Messages in,Messages out")
+    assert any(line.startswith("'=HYPERLINK(1),2,") for line in lines)  # formula-safe
+    assert lines[-1].startswith("All conversations,3,5,4,")
+    ratings = client.get(url(business), {"format": "csv", "table": "ratings"}, **EN)
+    body = b"".join(ratings.streaming_content).decode()
+    assert "Score,Ratings" in body and "\r\n5,1\r\n4,1\r\n3,0" in body
+    heatmap = client.get(url(business), {"format": "csv", "table": "heatmap"}, **EN)
+    rows = b"".join(heatmap.streaming_content).decode().splitlines()
+    weekday = figures.isoweekday()
+    assert rows[weekday].split(",")[15] == "3"  # the hour 14 column
+
+
+def test_the_page_query_count_is_the_same_for_1_and_365_days(client, owner, business, agent,
+                                                             figures):  # fmt: skip
+    for n in range(1, 365, 9):
+        day = figures - datetime.timedelta(days=n)
+        figure(business, day, conversations=1)
+        figure(business, day, dim="agent", key=str(agent.pk), conversations=1)
+        figure(business, day, dim="hour", key=str(n % 24), conversations=1)
+        fact(business, day=day, agent=agent, response=n)
+    client.force_login(owner)
+    counts = []
+    for params in ({"range": "today"}, custom(figures - datetime.timedelta(days=364), figures)):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(business), params).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
