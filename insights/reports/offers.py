@@ -107,9 +107,10 @@ def parse_page(value) -> int:
     return min(max(int(text), 1), MAX_PAGE)
 
 
-def list_broadcasts(*, business: Business, period, page: int = 1, size: int = PAGE_SIZE):
+def list_broadcasts(*, business: Business, period, page: int = 1, size: int | None = None):
     """The business's broadcasts sent (to be sent) on the period's days, newest first:
     one page of ``size`` plus one (to tell whether there is a next page)."""
+    size = size or PAGE_SIZE
     offset = (page - 1) * size
     return list(
         Broadcast.objects.filter(
@@ -224,10 +225,11 @@ def _campaign(broadcast: Broadcast) -> Campaign | None:
 
 
 def offers_report(
-    *, business: Business, period, page: int = 1, size: int = PAGE_SIZE
+    *, business: Business, period, page: int = 1, size: int | None = None
 ) -> OffersPage:
     """One page of the period's broadcasts with their figures; six queries at most,
     whatever the page size and the period."""
+    size = size or PAGE_SIZE
     window_days = attribution_window(business=business)
     found = list_broadcasts(business=business, period=period, page=page, size=size)
     has_next = len(found) > size

@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from chats.models import Contact, Message, ScheduledMessage
@@ -165,3 +166,78 @@ def test_query_count_is_fixed(owner, business):
 def test_period_from_the_query(business):
     report = parse_period(business, {"range": "7"})
     assert report.days == 7
+
+
+# --- The page ---------------------------------------------------------------------------
+
+
+def url(business):
+    return reverse("insights_offers", args=[business.slug])
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_page_for_owners_and_admins(client, owner, admin, business, language):
+    buyer, card, chat = opted_in(business)
+    broadcast = send_broadcast(owner, business, text="=SUM(A1) cakes at {business}")
+    outbox.send_due()
+    paid_order(owner, chat, buyer, card, amount=10_000)
+    for user in (owner, admin):
+        client.force_login(user)
+        response = client.get(url(business), HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "=SUM(A1) cakes" in page
+        assert reverse("broadcast_detail", args=[business.slug, broadcast.pk]) in page
+        assert "R$" in page
+    csv = client.get(url(business), {"format": "csv"}, **EN)
+    lines = b"".join(csv.streaming_content).decode().lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("Sent at,Message,Recipients,Sent,Delivered,Read,Replied")
+    cells = lines[1].split(",")
+    assert cells[1] == "'=SUM(A1) cakes at {business}"  # formula-safe
+    assert cells[8:10] == ["1", "BRL"] and cells[10] == "100.00"
+
+
+def test_agents_outsiders_and_other_businesses_get_404(client, business, agent, outsider, other):
+    for user in (agent, outsider, other.owner):
+        client.force_login(user)
+        assert client.get(url(business)).status_code == 404
+        assert client.get(url(business), {"format": "csv"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"page": "abc"}, {"page": "-1"}, {"page": "99999999999"}, {"range": "x", "page": "2"},
+     {"range": "custom", "from": "2026-02-30", "to": "2026-03-01"}],
+)  # fmt: skip
+def test_bad_input_never_a_500(client, owner, business, params):
+    client.force_login(owner)
+    assert client.get(url(business), params, **EN).status_code == 200
+
+
+def test_paging_links(client, owner, business, monkeypatch):
+    monkeypatch.setattr(offers, "PAGE_SIZE", 1)
+    opted_in(business)
+    send_broadcast(owner, business)
+    send_broadcast(owner, business)
+    client.force_login(owner)
+    first = client.get(url(business), **EN).content.decode()
+    assert "page=2" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    second = client.get(url(business), {"page": "2"}, **EN).content.decode()
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+
+
+def test_the_page_query_count_is_the_same_for_1_and_365_days(client, owner, business):
+    for _ in range(3):
+        opted_in(business)
+    send_broadcast(owner, business)
+    client.force_login(owner)
+    today = timezone.localdate(timezone=business.tz)
+    first = (today - datetime.timedelta(days=364)).isoformat()
+    counts = []
+    for params in ({"range": "today"}, {"range": "custom", "from": first, "to": today.isoformat()}):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(business), params).status_code == 200
+        counts.append(len(captured))
+        send_broadcast(owner, business)  # and more broadcasts do not add queries either
+        outbox.send_due()
+    assert counts[0] == counts[1]

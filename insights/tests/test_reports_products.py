@@ -6,6 +6,8 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
 from catalog.tests.factories import make_product
 from insights.models import DailyFigure
@@ -78,3 +80,68 @@ def test_query_count_does_not_depend_on_the_period(owner, business):
             products.products_report(business=business, period=period(business, first, days))
         counts.append(len(captured))
     assert counts[0] == counts[1] == 2
+
+
+# --- The page ---------------------------------------------------------------------------
+
+
+def url(business):
+    return reverse("insights_products", args=[business.slug])
+
+
+@pytest.fixture
+def sold(owner, business):
+    today = timezone.localdate(timezone=business.tz)
+    cake = make_product(owner, business, name="@Cake")
+    figure(business, cake.pk, day=today, conversations=4, bought=2, paid=2, units=3,
+           gross=3000, fee=120)  # fmt: skip
+    return cake
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_page_for_owners(client, owner, business, sold, language):
+    client.force_login(owner)
+    response = client.get(url(business), HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "@Cake" in page and "R$" in page and "50" in page
+
+
+def test_the_csv(client, owner, business, sold):
+    client.force_login(owner)
+    response = client.get(url(business), {"format": "csv"}, **EN)
+    lines = b"".join(response.streaming_content).decode().lstrip("\ufeff").splitlines()
+    assert lines[0] == (
+        "Product id,Product,Asked about,Chats that bought,Conversion (%),Orders,Units sold,"
+        "Currency,Gross,Fee,Refunds,Net revenue"
+    )
+    assert lines[1] == f"{sold.pk},'@Cake,4,2,50.0,2,3,BRL,30.00,1.20,0.00,28.80"
+
+
+def test_agents_outsiders_and_other_businesses_get_404(client, business, agent, outsider, other):
+    for user in (agent, outsider, other.owner):
+        client.force_login(user)
+        assert client.get(url(business)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params", [{"page": "x"}, {"page": "500"}, {"range": "custom", "from": "2026", "to": ""}]
+)
+def test_bad_input_never_a_500(client, owner, business, sold, params):
+    client.force_login(owner)
+    assert client.get(url(business), params, **EN).status_code == 200
+
+
+def test_the_page_query_count_is_the_same_for_1_and_365_days(client, owner, business, sold):
+    today = timezone.localdate(timezone=business.tz)
+    for n in range(1, 365, 5):
+        figure(business, make_product(owner, business).pk, day=today - datetime.timedelta(days=n),
+               units=1)  # fmt: skip
+    client.force_login(owner)
+    first = (today - datetime.timedelta(days=364)).isoformat()
+    counts = []
+    for params in ({"range": "today"}, {"range": "custom", "from": first, "to": today.isoformat()}):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url(business), params).status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
