@@ -241,3 +241,18 @@ def test_the_page_query_count_is_the_same_for_1_and_365_days(client, owner, busi
         send_broadcast(owner, business)  # and more broadcasts do not add queries either
         outbox.send_due()
     assert counts[0] == counts[1]
+
+
+def test_a_broadcast_at_23_30_in_sao_paulo_is_on_that_local_day(owner, business):
+    opted_in(business)
+    day = timezone.localdate(timezone=business.tz) + datetime.timedelta(days=2)
+    late = datetime.datetime.combine(day, datetime.time(23, 30), tzinfo=business.tz)
+    broadcast = send_broadcast(owner, business, send_at=late)  # 02:30 UTC the next day
+    on_the_day = Period(day, day, business.tz)
+    next_day = Period(
+        day + datetime.timedelta(days=1), day + datetime.timedelta(days=1), business.tz
+    )
+    assert [
+        r.broadcast for r in offers.offers_report(business=business, period=on_the_day).rows
+    ] == [broadcast]
+    assert offers.offers_report(business=business, period=next_day).rows == []
