@@ -206,7 +206,7 @@ def table_rows(chart: Chart, *, language: str | None = None) -> list[Row]:
                 [
                     Cell(
                         format_value(v, s.format, chart.currency, language=language),
-                        link,
+                        link if v is not None else None,
                         heat_level(v, top),
                     )
                     for v, link in zip(s.values, _links(s), strict=True)
@@ -216,7 +216,10 @@ def table_rows(chart: Chart, *, language: str | None = None) -> list[Row]:
         ]
     columns = [
         [
-            Cell(format_value(v, s.format, chart.currency, language=language), link)
+            Cell(
+                format_value(v, s.format, chart.currency, language=language),
+                link if v is not None else None,  # nothing behind an empty value
+            )
             for v, link in zip(s.values, _links(s), strict=True)
         ]
         for s in chart.series
