@@ -153,8 +153,7 @@ def chart_data(chart: Chart, *, language: str | None = None) -> dict[str, Any]:
                 "format": s.format,
                 "values": [_plain(v) for v in s.values],
                 "display": [
-                    format_value(v, s.format, chart.currency, language=language)
-                    for v in s.values
+                    format_value(v, s.format, chart.currency, language=language) for v in s.values
                 ],
                 "links": _links(s),
                 "scale": scale,
@@ -197,9 +196,7 @@ def table_rows(chart: Chart, *, language: str | None = None) -> list[Row]:
     """The table's rows: one per label with a cell per series, or for a heatmap one per
     series (weekday) with a cell per label (hour), each with its shade."""
     if chart.kind == "heatmap":
-        top = max(
-            (v for s in chart.series for v in s.values if v is not None), default=0
-        )
+        top = max((v for s in chart.series for v in s.values if v is not None), default=0)
         return [
             Row(
                 s.name,
@@ -226,7 +223,5 @@ def table_rows(chart: Chart, *, language: str | None = None) -> list[Row]:
     ]
     rows = []
     for i, label in enumerate(chart.labels):
-        rows.append(
-            Row(label, [col[i] if i < len(col) else Cell(EMPTY, None) for col in columns])
-        )
+        rows.append(Row(label, [col[i] if i < len(col) else Cell(EMPTY, None) for col in columns]))
     return rows

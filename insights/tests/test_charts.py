@@ -6,8 +6,10 @@ import json
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.template import Context, Template
 from django.utils import translation
 
@@ -208,16 +210,22 @@ def test_percent_and_seconds_are_numbers_with_a_unit_for_the_axis():
     assert rate["links"] == [None, None]  # no links given: none per value
 
 
-@pytest.mark.parametrize(
-    ("top", "scale"), [(3600, 60), (2 * 3600, 3600), (3 * 86400, 86400)]
-)
+@pytest.mark.parametrize(("top", "scale"), [(3600, 60), (2 * 3600, 3600), (3 * 86400, 86400)])
 def test_durations_are_plotted_in_a_unit_that_fits_the_largest(top, scale):
-    chart = Chart(id="c", kind="bar", title="t", labels=["a"], series=[Series("s", [top], format="seconds")])
+    chart = Chart(
+        id="c", kind="bar", title="t", labels=["a"], series=[Series("s", [top], format="seconds")]
+    )
     assert chart_data(chart, language="en")["series"][0]["scale"] == scale
 
 
 def test_missing_or_short_links_become_none_per_value():
-    chart = Chart(id="c", kind="bar", title="t", labels=["a", "b", "c"], series=[Series("s", [1, 2, 3], links=["/a"])])
+    chart = Chart(
+        id="c",
+        kind="bar",
+        title="t",
+        labels=["a", "b", "c"],
+        series=[Series("s", [1, 2, 3], links=["/a"])],
+    )
     assert chart_data(chart, language="en")["series"][0]["links"] == ["/a", None, None]
 
 
@@ -243,9 +251,15 @@ def test_the_tag_renders_a_figure_with_a_hidden_canvas_the_json_and_the_table():
         ("th", "col", "Net"),
         ("th", "col", "Orders"),
     ]
-    rows = [[(c["tag"], c.get("scope"), c["text"], c["href"]) for c in row] for row in table["rows"]]
+    rows = [
+        [(c["tag"], c.get("scope"), c["text"], c["href"]) for c in row] for row in table["rows"]
+    ]
     assert rows == [
-        [("th", "row", "Dec 1", None), ("td", None, "R$1,234.56", "/orders/?day=1"), ("td", None, "1,200", "/orders/?day=1")],
+        [
+            ("th", "row", "Dec 1", None),
+            ("td", None, "R$1,234.56", "/orders/?day=1"),
+            ("td", None, "1,200", "/orders/?day=1"),
+        ],
         # an empty value links nowhere, even when a link was given
         [("th", "row", "Dec 2", None), ("td", None, "—", None), ("td", None, "3", None)],
         [("th", "row", "Dec 3", None), ("td", None, "R$0.00", None), ("td", None, "0", None)],
@@ -267,8 +281,20 @@ def test_a_nested_chart_takes_a_lower_heading():
 
 def test_a_funnel_with_many_steps_gets_the_tall_box():
     labels = [f"step {i}" for i in range(10)]
-    funnel = Chart(id="f", kind="funnel", title="Funnel", labels=labels, series=[Series("People", list(range(10, 0, -1)))])
-    short = Chart(id="g", kind="funnel", title="Funnel", labels=labels[:4], series=[Series("People", [4, 3, 2, 1])])
+    funnel = Chart(
+        id="f",
+        kind="funnel",
+        title="Funnel",
+        labels=labels,
+        series=[Series("People", list(range(10, 0, -1)))],
+    )
+    short = Chart(
+        id="g",
+        kind="funnel",
+        title="Funnel",
+        labels=labels[:4],
+        series=[Series("People", [4, 3, 2, 1])],
+    )
 
     assert 'class="chart-box chart-box-tall"' in _render("{% chart c %}", c=funnel)
     assert 'class="chart-box"' in _render("{% chart c %}", c=short)
@@ -322,10 +348,21 @@ def test_a_heatmap_is_a_shaded_table_of_weekdays_by_hours_with_links():
     weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     hours = [f"{h:02d}" for h in range(24)]
     series = [
-        Series(day, [(d * 24 + h) % 9 if h else None for h in range(24)], links=[f"/c/?d={d}&h={h}" for h in range(24)])
+        Series(
+            day,
+            [(d * 24 + h) % 9 if h else None for h in range(24)],
+            links=[f"/c/?d={d}&h={h}" for h in range(24)],
+        )
         for d, day in enumerate(weekdays)
     ]
-    chart = Chart(id="when", kind="heatmap", title="When customers write", labels=hours, series=series, label_header="Day")
+    chart = Chart(
+        id="when",
+        kind="heatmap",
+        title="When customers write",
+        labels=hours,
+        series=series,
+        label_header="Day",
+    )
     with translation.override("en"):
         html = _render("{% chart c %}", c=chart)
 
@@ -347,9 +384,7 @@ def test_a_heatmap_is_a_shaded_table_of_weekdays_by_hours_with_links():
 
 
 def test_heat_classes_are_defined_in_the_project_css():
-    from django.contrib.staticfiles import finders
-
-    css = open(finders.find("css/app.css"), encoding="utf-8").read()
+    css = Path(finders.find("css/app.css")).read_text(encoding="utf-8")
     for n in range(5):
         assert f".heatmap .heat-{n} " in css
     for n in range(1, 7):

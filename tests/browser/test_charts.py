@@ -80,7 +80,11 @@ def _charts(drill: str) -> list[Chart]:
             title="When customers write",
             labels=[f"{h:02d}" for h in range(24)],
             series=[
-                Series(day, [(d + h) % 6 for h in range(24)], links=[f"{drill}?d={d}&h={h}" for h in range(24)])
+                Series(
+                    day,
+                    [(d + h) % 6 for h in range(24)],
+                    links=[f"{drill}?d={d}&h={h}" for h in range(24)],
+                )
                 for d, day in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
             ],
             label_header="Day",
@@ -123,7 +127,9 @@ def test_charts_draw_under_the_csp_and_a_bar_drills_down(open_context, server_ur
     expect(revenue.get_by_role("row", name="Dec 1")).to_contain_text("R$1,990.00")
     expect(page.get_by_role("table", name="Time to first reply")).to_contain_text("1 h 20 min")
     heatmap = page.get_by_role("table", name="When customers write")
-    expect(heatmap.get_by_role("link", name="5").first).to_have_attribute("href", f"{drill}?d=0&h=5")
+    expect(heatmap.get_by_role("link", name="5").first).to_have_attribute(
+        "href", f"{drill}?d=0&h=5"
+    )
 
     # The phone: the charts fit and the page does not scroll sideways.
     page.set_viewport_size(PHONE)
