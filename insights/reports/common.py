@@ -238,10 +238,11 @@ def by_weekday_hour(business: Business, period: Period) -> dict[tuple[int, int],
     return out
 
 
-def weekday_names() -> list[str]:
-    """Monday … Sunday, in the viewer's language."""
+def weekday_names(short: bool = False) -> list[str]:
+    """Monday … Sunday (or Mon … Sun), in the viewer's language."""
     monday = datetime.date(2024, 1, 1)
-    return [formats.date_format(monday + datetime.timedelta(days=i), "l") for i in range(7)]
+    spec = "D" if short else "l"
+    return [formats.date_format(monday + datetime.timedelta(days=i), spec) for i in range(7)]
 
 
 # --- Pages ------------------------------------------------------------------------------

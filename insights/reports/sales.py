@@ -95,8 +95,8 @@ def outcome_columns(first: str) -> list[str]:
         first,
         _("Conversations"),
         _("Bought"),
-        _("Asked to pay, did not pay"),
-        _("No payment request"),
+        _("Not paid"),
+        _("No request"),
         _("Conversion rate"),
         _("Net revenue"),
     ]
@@ -141,7 +141,7 @@ def heatmap(business: Business, period: Period, link: Callable[..., str]) -> Tab
     )
     if not cells:
         return table
-    for weekday, name in zip(common.WEEKDAYS, common.weekday_names(), strict=True):
+    for weekday, name in zip(common.WEEKDAYS, common.weekday_names(short=True), strict=True):
         row = [Cell(name, "text")]
         for hour in common.HOURS:
             sums = cells.get((weekday, hour))
