@@ -188,7 +188,7 @@ def list_conversations(
         qs = qs.filter(_bucket_q(filters.bucket))
     return qs.select_related(
         "conversation__contact__user", "campaign", "agent", "product"
-    ).order_by("-started_at", "-conversation_id")
+    ).order_by("-started_on", "-started_at", "-conversation_id")
 
 
 def describe(business: Business, filters: Filters) -> list[str]:

@@ -162,7 +162,7 @@ def lost_chats(business: Business, period: Period) -> QuerySet[ConversationFact]
         )
         .filter(Q(outcome=Outcome.UNPAID) | Q(outcome=Outcome.NONE, product__isnull=False))
         .select_related("conversation__contact__user", "product", "campaign")
-        .order_by("-started_at", "-conversation_id")
+        .order_by("-started_on", "-started_at", "-conversation_id")
     )
 
 
