@@ -11,8 +11,9 @@ divide by.
 import csv
 import datetime
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db.models import Sum
 from django.db.models.functions import ExtractIsoWeekDay
@@ -20,21 +21,39 @@ from django.http import StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats
 from django.utils.http import content_disposition_header
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Business
 from catalog.feed import escape_formula
-from core.money import from_minor
+from core.money import format_money, from_minor
 from insights.models import DailyFigure
 from insights.reports.period import GROUP_LABELS, GROUPS, RANGE_LABELS, ReportPeriod
 from insights.selectors import Period, sees_money
 
 SUMS = (
-    "conversations", "bought", "unpaid", "responded", "resolved",
-    "messages_in", "messages_out", "rating_requests",
-    "requests", "paid", "units", "gross", "fee", "refunds",
-    "ratings", "rating_sum", "rated_1", "rated_2", "rated_3", "rated_4", "rated_5",
-)  # fmt: skip
+    "conversations",
+    "bought",
+    "unpaid",
+    "responded",
+    "resolved",
+    "messages_in",
+    "messages_out",
+    "rating_requests",
+    "requests",
+    "paid",
+    "units",
+    "gross",
+    "fee",
+    "refunds",
+    "ratings",
+    "rating_sum",
+    "rated_1",
+    "rated_2",
+    "rated_3",
+    "rated_4",
+    "rated_5",
+)
 HOURS = range(24)
 WEEKDAYS = range(1, 8)  # ISO: 1 = Monday … 7 = Sunday
 
@@ -219,10 +238,11 @@ def by_weekday_hour(business: Business, period: Period) -> dict[tuple[int, int],
     return out
 
 
-def weekday_names() -> list[str]:
-    """Monday … Sunday, in the viewer's language."""
+def weekday_names(short: bool = False) -> list[str]:
+    """Monday … Sunday (or Mon … Sun), in the viewer's language."""
     monday = datetime.date(2024, 1, 1)
-    return [formats.date_format(monday + datetime.timedelta(days=i), "l") for i in range(7)]
+    spec = "D" if short else "l"
+    return [formats.date_format(monday + datetime.timedelta(days=i), spec) for i in range(7)]
 
 
 # --- Pages ------------------------------------------------------------------------------
@@ -257,8 +277,14 @@ def report_tabs(business: Business, current: str, query: str) -> list[dict]:
             url = reverse(tab.url_name, args=[business.slug])
         except NoReverseMatch:
             continue
-        out.append({"name": tab.name, "label": tab.label, "url": f"{url}?{query}",
-                    "current": tab.name == current})  # fmt: skip
+        out.append(
+            {
+                "name": tab.name,
+                "label": tab.label,
+                "url": f"{url}?{query}",
+                "current": tab.name == current,
+            }
+        )
     return out
 
 
@@ -321,3 +347,98 @@ def money_cell(minor: int | None, currency: str) -> Decimal | None:
     if minor is None:
         return None
     return from_minor(minor, currency)
+
+
+# --- Tables -----------------------------------------------------------------------------
+#
+# Every table of a report page is a Table: the page renders it (insights/reports/
+# _table.html) and its CSV is the same cells, so the page and the file never disagree.
+
+
+def format_seconds(seconds: int | None) -> str:
+    """A duration the way a person reads it: "45 s", "12 min", "3 h 05 min", "2 d 4 h"."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return ngettext("%(n)d s", "%(n)d s", seconds) % {"n": seconds}
+    minutes = seconds // 60
+    if minutes < 60:
+        return ngettext("%(n)d min", "%(n)d min", minutes) % {"n": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    days, hours = divmod(hours, 24)
+    return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+
+
+@dataclass
+class Cell:
+    """One value: ``kind`` is text, count, money (minor units), percent (a Decimal),
+    seconds or date; ``link`` drills down to what is behind it."""
+
+    value: Any
+    kind: str = "count"
+    link: str | None = None
+    currency: str = ""
+
+    @property
+    def text(self) -> str:
+        if self.value is None or self.value == "":
+            return "—"
+        if self.kind == "money":
+            return format_money(self.value, self.currency, language=get_language())
+        if self.kind == "percent":
+            return f"{formats.number_format(self.value, 1)} %"
+        if self.kind == "seconds":
+            return format_seconds(self.value)
+        if self.kind == "date":
+            return formats.date_format(self.value, "SHORT_DATE_FORMAT")
+        if self.kind == "datetime":  # an aware datetime already in the business's zone
+            return formats.date_format(self.value, "SHORT_DATETIME_FORMAT")
+        if self.kind == "count":
+            return formats.number_format(self.value, force_grouping=True)
+        return str(self.value)
+
+    @property
+    def csv(self):
+        if self.kind == "money":
+            return money_cell(self.value, self.currency)
+        if self.kind in ("date", "datetime") and self.value:
+            return self.value.isoformat()
+        return self.value
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in ("text", "date", "datetime")
+
+
+@dataclass
+class Table:
+    """A report table: ``id`` names its CSV export; the first cell of a row is its
+    header cell."""
+
+    id: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    empty: str = ""  # what the page says when there are no rows
+    csv_url: str = ""  # set by the view
+    heatmap: bool = False  # rows × columns of one measure (weekday × hour)
+
+    def csv_header(self) -> list[str]:
+        header = [str(c) for c in self.columns]
+        return [*header, "currency"] if self._currency() else header
+
+    def csv_rows(self) -> Iterator[list]:
+        currency = self._currency()
+        for row in self.rows:
+            values = [cell.csv for cell in row]
+            yield [*values, currency] if currency else values
+
+    def _currency(self) -> str:
+        for row in self.rows:
+            for cell in row:
+                if cell.kind == "money":
+                    return cell.currency
+        return ""
