@@ -25,6 +25,7 @@ queries for the page whatever its size or the period's length:
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
@@ -44,11 +45,14 @@ from django.db.models import (
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from accounts.models import Business
 from chats.models import Message, Participant, ScheduledMessage
+from insights.charts import Chart, Series
 from insights.models import Campaign, OrderAttribution, SpendLine
-from insights.reports.common import percent
+from insights.reports.common import Cell, Table, percent
 from insights.selectors import attribution_window
 from marketing.models import Broadcast
 from payments.models import Refund
@@ -254,3 +258,55 @@ def offers_report(
             )
         )  # fmt: skip
     return OffersPage(rows=rows, page=page, has_next=has_next, window_days=window_days)
+
+
+# --- The page ---------------------------------------------------------------------------
+
+
+def offers_table(business: Business, rows: list[OfferRow], *, link=None) -> Table:
+    """The broadcasts' table (the page's, and each step of the CSV). ``link(row)``: the
+    URLs of a row's broadcast and of its credited orders (the campaign page)."""
+    currency, tz = business.currency, business.tz
+    table = Table(
+        "offers", _("Offer broadcasts"),
+        [_("Sent at"), _("Message"), _("Recipients"), _("Sent"), _("Delivered"), _("Read"),
+         _("Replied"), _("Opted out"), _("Orders"), _("Net revenue"), _("Cost"), _("ROI")],
+        empty=_("No broadcast was sent in this period."),
+    )  # fmt: skip
+    for row in rows:
+        broadcast_url, orders_url = link(row) if link else (None, None)
+        table.rows.append([
+            Cell(row.broadcast.send_at.astimezone(tz), "datetime", broadcast_url),
+            Cell(Truncator(" ".join(row.broadcast.text.split())).chars(80), "text"),
+            Cell(row.recipients), Cell(row.sent), Cell(row.delivered), Cell(row.read),
+            Cell(row.replied), Cell(row.opted_out), Cell(row.orders, link=orders_url),
+            Cell(row.net, "money", currency=currency), Cell(row.cost, "money", currency=currency),
+            Cell(row.roi, "percent"),
+        ])  # fmt: skip
+    return table
+
+
+def offers_chart(business: Business, table: Table) -> Chart:
+    """Net revenue and cost of the page's broadcasts, oldest first."""
+    rows = list(reversed(table.rows))
+    return Chart(
+        id="offers-revenue", kind="bar", title=_("Net revenue and cost by broadcast"),
+        label_header=_("Sent at"), labels=[row[0].text for row in rows],
+        currency=business.currency,
+        series=[
+            Series(name=_("Net revenue"), values=[row[9].value for row in rows],
+                   links=[row[8].link for row in rows], format="money"),
+            Series(name=_("Cost"), values=[row[10].value for row in rows], format="money"),
+        ],
+    )  # fmt: skip
+
+
+def all_offer_rows(business: Business, period, *, size: int = 200) -> Iterator[list]:
+    """Every broadcast of the period as CSV rows, read ``size`` at a time."""
+    page = 1
+    while True:
+        found = offers_report(business=business, period=period, page=page, size=size)
+        yield from offers_table(business, found.rows).csv_rows()
+        if not found.has_next:
+            return
+        page += 1

@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business
 from catalog.models import Product
+from insights.charts import Chart, Series
 from insights.models import DailyFigure
-from insights.reports.common import Totals, by_key, percent
+from insights.reports.common import Cell, Table, Totals, by_key, percent
 
 PAGE_SIZE = 50
 
@@ -51,6 +52,7 @@ class ProductRow:
 class ProductsPage:
     rows: list[ProductRow]
     total: Totals
+    asked: int  # chats opened from a product card (of any product)
     page: int
     has_next: bool
     count: int
@@ -79,13 +81,76 @@ def products_report(
         if product is not None:
             label = product.name
         else:
-            label = _("No product") if key == "" else _("Deleted product")
+            label = _("No product card, or a free amount") if key == "" else _("Deleted product")
         rows.append(ProductRow(key=key, label=label, figures=figures, product=product))
     rows.sort(key=_order)
+    asked = total.conversations - (sums[""].conversations if "" in sums else 0)
     if size is None:
-        return ProductsPage(rows=rows, total=total, page=1, has_next=False, count=len(rows))
+        return ProductsPage(
+            rows=rows, total=total, asked=asked, page=1, has_next=False, count=len(rows)
+        )
     start = (page - 1) * size
     return ProductsPage(
-        rows=rows[start : start + size], total=total, page=page,
+        rows=rows[start : start + size], total=total, asked=asked, page=page,
         has_next=len(rows) > start + size, count=len(rows),
     )  # fmt: skip
+
+
+# --- The page ---------------------------------------------------------------------------
+
+TOP = 10  # bars in the charts
+
+
+def products_table(business: Business, rows: list[ProductRow], *, link=None) -> Table:
+    """The products' table (the page's, and the CSV's with every row). ``link(**filters)``
+    gives the drill-down URL."""
+    currency = business.currency
+    table = Table(
+        "products", _("Products"),
+        [_("Product"), _("Asked about"), _("Chats that bought"), _("Conversion"), _("Orders"),
+         _("Units sold"), _("Gross"), _("Fees"), _("Refunds"), _("Net revenue")],
+        empty=_("No product was asked about or sold in this period."),
+    )  # fmt: skip
+    for row in rows:
+        f = row.figures
+
+        def to(row=row, **filters):
+            return link(dim="product", key=row.key, **filters) if link else None
+
+        table.rows.append([
+            Cell(row.label, "text"), Cell(f.conversations, link=to() if f.conversations else None),
+            Cell(f.bought, link=to(outcome="bought") if f.bought else None),
+            Cell(row.conversion, "percent"), Cell(f.paid), Cell(f.units),
+            Cell(f.gross, "money", currency=currency), Cell(f.fee, "money", currency=currency),
+            Cell(f.refunds, "money", currency=currency), Cell(f.net, "money", currency=currency),
+        ])  # fmt: skip
+    return table
+
+
+def products_charts(business: Business, rows: list[ProductRow], *, link=None) -> list[Chart]:
+    """Net revenue of the top products, and the most asked about: asked against bought."""
+    top = [row for row in rows if row.key][:TOP]
+    asked = sorted((row for row in rows if row.key and row.asked), key=lambda r: -r.asked)[:TOP]
+
+    def to(row, **filters):
+        return link(dim="product", key=row.key, **filters) if link else None
+
+    return [
+        Chart(
+            id="products-revenue", kind="hbar", title=_("Net revenue by product"),
+            label_header=_("Product"), labels=[row.label for row in top],
+            currency=business.currency,
+            series=[Series(name=_("Net revenue"), values=[r.figures.net for r in top],
+                           format="money")],
+        ),
+        Chart(
+            id="products-asked", kind="hbar", title=_("Asked about in chats against bought"),
+            label_header=_("Product"), labels=[row.label for row in asked],
+            series=[
+                Series(name=_("Asked about"), values=[r.asked for r in asked],
+                       links=[to(r) for r in asked]),
+                Series(name=_("Chats that bought"), values=[r.figures.bought for r in asked],
+                       links=[to(r, outcome="bought") for r in asked]),
+            ],
+        ),
+    ]  # fmt: skip

@@ -39,17 +39,20 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, FloatField, Q, Sum
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
+from insights.charts import Chart, Series
 from insights.models import ConversationFact, DailyFigure
-from insights.reports.common import by_weekday_hour, percent
+from insights.reports.common import HOURS, Cell, Table, by_weekday_hour, percent, weekday_names
 
 COUNTS = (
     "conversations", "messages_in", "messages_out", "responded", "resolved",
@@ -60,6 +63,7 @@ SCOPES = ("all", "in", "out")  # all conversations, inside and outside opening h
 SCOPE_FILTERS = {"all": None, "in": Q(in_hours=True), "out": Q(in_hours=False)}
 MEASURES = ("first_response_seconds", "resolution_seconds")
 FRACTIONS = {"median": 0.5, "p90": 0.9}
+Linker = Callable[..., str]
 TOTAL = "*"  # the whole business, in the SQLite fallback's groups
 
 
@@ -262,3 +266,134 @@ def support_report(*, business: Business, period, agent: User | None = None) -> 
         if 0 <= hour < 24:
             heatmap[weekday - 1][hour] = sums.conversations
     return SupportReport(total=total, agents=agents, heatmap=heatmap)
+
+
+# --- The page ---------------------------------------------------------------------------
+
+
+@dataclass
+class SupportPage:
+    data: SupportReport
+    tables: dict[str, Table]
+    charts: dict[str, Chart]
+
+
+def _seconds(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+class DecimalCell(Cell):
+    """A decimal shown with two places in the viewer's language (an average rating)."""
+
+    @property
+    def text(self) -> str:
+        if self.value is None:
+            return "—"
+        return formats.number_format(self.value, 2)
+
+
+def _rating(row: SupportRow) -> Cell:
+    return DecimalCell(row.rating_average, "decimal")
+
+
+def build_support(
+    *, business: Business, period, agent: User | None = None, link: Linker | None = None
+) -> SupportPage:
+    """The Support page: its tables (each also a CSV) and charts. ``link(**filters)``
+    gives the drill-down URL (None: no links, as for agents)."""
+    data = support_report(business=business, period=period, agent=agent)
+    total = data.total
+
+    def to(**filters) -> str | None:
+        return link(**filters) if link else None
+
+    summary = Table("support_summary", _("Support"), [_("Figure"), _("Value")])
+    figures = [
+        (_("Conversations received"), Cell(total.conversations, link=to())),
+        (_("Messages in"), Cell(total.messages_in)),
+        (_("Messages out"), Cell(total.messages_out)),
+        (_("Got a first response"), Cell(total.responded)),
+        (_("Resolved"), Cell(total.resolved)),
+        (_("Median first response"), Cell(_seconds(total.times["all"].response_median), "seconds")),
+        (_("Median resolution"), Cell(_seconds(total.times["all"].resolution_median), "seconds")),
+        (_("Ratings"), Cell(total.ratings)),
+        (_("Average rating (1–5)"), _rating(total)),
+        (_("Rating requests"), Cell(total.rating_requests)),
+        (_("Ratings per request"), Cell(total.rating_rate, "percent")),
+    ]
+    summary.rows = [[Cell(label, "text"), cell] for label, cell in figures]
+
+    times = Table(
+        "support_times", _("Response and resolution times"),
+        [_("Conversations"), _("First response, median"), _("First response, 90th percentile"),
+         _("Resolution, median"), _("Resolution, 90th percentile")],
+    )  # fmt: skip
+    for scope, label in (
+        ("all", _("All conversations")), ("in", _("Inside opening hours")),
+        ("out", _("Outside opening hours")),
+    ):  # fmt: skip
+        t = total.times[scope]
+        times.rows.append([Cell(label, "text")] + [
+            Cell(_seconds(v), "seconds")
+            for v in (t.response_median, t.response_p90, t.resolution_median, t.resolution_p90)
+        ])  # fmt: skip
+
+    agents = Table(
+        "support_agents", _("Your figures") if agent is not None else _("By agent"),
+        [_("Agent"), _("Conversations"), _("Messages out"), _("Resolved"),
+         _("First response, median"), _("First response, 90th percentile"),
+         _("Resolution, median"), _("Resolution, 90th percentile"), _("Ratings"),
+         _("Average rating (1–5)")],
+        empty=_("No conversations in this period."),
+    )  # fmt: skip
+    for row in data.agents:
+        t = row.times["all"]
+        agents.rows.append([
+            Cell(row.label, "text"), Cell(row.conversations, link=to(dim="agent", key=row.key)),
+            Cell(row.messages_out), Cell(row.resolved),
+            Cell(_seconds(t.response_median), "seconds"), Cell(_seconds(t.response_p90), "seconds"),
+            Cell(_seconds(t.resolution_median), "seconds"),
+            Cell(_seconds(t.resolution_p90), "seconds"), Cell(row.ratings), _rating(row),
+        ])  # fmt: skip
+
+    ratings = Table("support_ratings", _("Ratings by score"), [_("Score"), _("Ratings")])
+    ratings.rows = [[Cell(score, "text"), Cell(n)] for score, n in total.distribution]
+
+    names = weekday_names()
+    heatmap = Table(
+        "support_heatmap", _("Conversations received by weekday and hour"),
+        [_("Weekday"), *[str(hour) for hour in HOURS]], heatmap=True,
+    )  # fmt: skip
+    for weekday, (name, hours) in enumerate(zip(names, data.heatmap, strict=True), 1):
+        heatmap.rows.append([Cell(name, "text")] + [
+            Cell(n, link=to(weekday=weekday, hour=hour) if n else None)
+            for hour, n in enumerate(hours)
+        ])  # fmt: skip
+
+    charts = {
+        "heatmap": Chart(
+            id="support-heatmap", kind="heatmap", title=heatmap.title,
+            labels=[str(hour) for hour in HOURS], label_header=_("Weekday"),
+            series=[
+                Series(name=row[0].value, values=[c.value for c in row[1:]],
+                       links=[c.link for c in row[1:]])
+                for row in heatmap.rows
+            ],
+        ),
+        "ratings": Chart(
+            id="support-ratings", kind="bar", title=ratings.title, label_header=_("Score"),
+            labels=[str(score) for score, _n in total.distribution],
+            series=[Series(name=_("Ratings"), values=[n for _s, n in total.distribution])],
+        ),
+    }  # fmt: skip
+    if len(data.agents) > 1:
+        charts["agents"] = Chart(
+            id="support-agents", kind="hbar", title=_("Median first response by agent"),
+            label_header=_("Agent"), labels=[row.label for row in data.agents],
+            series=[Series(
+                name=_("First response, median"), format="seconds",
+                values=[_seconds(row.times["all"].response_median) for row in data.agents],
+            )],
+        )  # fmt: skip
+    tables = {t.id: t for t in (summary, times, agents, ratings, heatmap)}
+    return SupportPage(data=data, tables=tables, charts=charts)

@@ -191,10 +191,14 @@ def test_the_page_for_owners_and_admins(client, owner, admin, business, language
         assert "R$" in page
     csv = client.get(url(business), {"format": "csv"}, **EN)
     lines = b"".join(csv.streaming_content).decode().lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("Sent at,Message,Recipients,Sent,Delivered,Read,Replied")
+    assert lines[0] == (
+        "Sent at,Message,Recipients,Sent,Delivered,Read,Replied,Opted out,Orders,Net revenue,"
+        "Cost,ROI,currency"
+    )
     cells = lines[1].split(",")
     assert cells[1] == "'=SUM(A1) cakes at {business}"  # formula-safe
-    assert cells[8:10] == ["1", "BRL"] and cells[10] == "100.00"
+    assert cells[2:9] == ["1", "1", "0", "0", "0", "0", "1"]
+    assert cells[9:] == ["96.01", "0.00", "", "BRL"]  # 100.00 less the fee of 3.99
 
 
 def test_agents_outsiders_and_other_businesses_get_404(client, business, agent, outsider, other):

@@ -183,7 +183,8 @@ def test_the_owner_sees_every_agent(client, owner, business, agent, admin, figur
     assert str(agent) in page and str(admin) in page
     if language == "en":
         assert "Conversations received" in page and "5 min" in page and "4.50" in page
-        assert "50.0 % of 4 requests answered" in page
+        assert "Ratings per request" in page and "50.0 %" in page
+        assert 'id="chart-support-heatmap"' in page and 'id="chart-support-ratings"' in page
 
 
 def test_an_agent_sees_the_team_totals_and_only_their_own_row(client, business, agent, admin,
@@ -197,7 +198,8 @@ def test_an_agent_sees_the_team_totals_and_only_their_own_row(client, business, 
     # the other reports are not theirs: "not found", as for an outsider
     for name in ("insights_offers", "insights_products"):
         assert client.get(url(business, name)).status_code == 404
-    csv = b"".join(client.get(url(business), {"format": "csv"}).streaming_content).decode()
+    response = client.get(url(business), {"format": "csv", "table": "support_agents"})
+    csv = b"".join(response.streaming_content).decode()
     assert str(agent) in csv and str(admin) not in csv
 
 
@@ -234,16 +236,19 @@ def test_bad_input_is_the_default_never_a_500(client, owner, business, figures, 
 def test_csv_tables(client, owner, business, agent, figures):
     UserFactory._meta.model.objects.filter(pk=agent.pk).update(display_name="=HYPERLINK(1)")
     client.force_login(owner)
-    agents = client.get(url(business), {"format": "csv", "table": "agents"}, **EN)
+    agents = client.get(url(business), {"format": "csv", "table": "support_agents"}, **EN)
     assert agents["Content-Type"].startswith("text/csv")
     lines = b"".join(agents.streaming_content).decode().lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("Agent,Conversations received,Messages in,Messages out")
-    assert any(line.startswith("'=HYPERLINK(1),2,") for line in lines)  # formula-safe
-    assert lines[-1].startswith("All conversations,3,5,4,")
-    ratings = client.get(url(business), {"format": "csv", "table": "ratings"}, **EN)
+    assert lines[0].startswith('Agent,Conversations,Messages out,Resolved,"First response, median"')
+    assert "'=HYPERLINK(1),2,3,0,300,300,7200,7200,0," in lines[1:]  # formula-safe; seconds
+    summary = client.get(url(business), {"format": "csv"}, **EN)  # the first table
+    body = b"".join(summary.streaming_content).decode()
+    assert "Figure,Value\r\nConversations received,3\r\n" in body
+    assert "Average rating (1–5),4.50\r\n" in body and "Ratings per request,50.0\r\n" in body
+    ratings = client.get(url(business), {"format": "csv", "table": "support_ratings"}, **EN)
     body = b"".join(ratings.streaming_content).decode()
     assert "Score,Ratings" in body and "\r\n5,1\r\n4,1\r\n3,0" in body
-    heatmap = client.get(url(business), {"format": "csv", "table": "heatmap"}, **EN)
+    heatmap = client.get(url(business), {"format": "csv", "table": "support_heatmap"}, **EN)
     rows = b"".join(heatmap.streaming_content).decode().splitlines()
     weekday = figures.isoweekday()
     assert rows[weekday].split(",")[15] == "3"  # the hour 14 column
