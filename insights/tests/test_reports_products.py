@@ -2,17 +2,24 @@
 "Reports"), sorting, paging, other businesses' products, and the page."""
 
 import datetime
+import uuid
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.tests.factories import make_product
+from chats.services.conversations import start_conversation_with_message
 from insights.models import DailyFigure
 from insights.reports import products
 from insights.selectors import Period
+from insights.services import rollups
+from insights.tests.helpers import customer_with_card
+from payments.services import orders, paying
+from payments.tests.factories import PIN
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -149,3 +156,28 @@ def test_the_page_query_count_is_the_same_for_1_and_365_days(client, owner, busi
             assert client.get(url(business), params).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_a_product_asked_about_and_bought_through_the_services(owner, business):
+    customer, card = customer_with_card()
+    cake = make_product(owner, business, name="Cake", price=2_500)
+    start = datetime.datetime.combine(DAY, datetime.time(15), tzinfo=business.tz)
+    with time_machine.travel(start, tick=False) as clock:
+        conversation, _m = start_conversation_with_message(
+            customer=customer, business=business, product_id=cake.pk, body="Is it fresh?"
+        )
+        clock.shift(datetime.timedelta(minutes=5))
+        order = orders.create_payment_request(
+            actor=owner, conversation=conversation,
+            lines=[{"product_id": cake.pk, "quantity": 2}],
+        )  # fmt: skip
+        paying.pay_order(
+            payer=customer, order=order, card=card, confirmation="pin", pin=PIN,
+            idempotency_key=uuid.uuid4().hex,
+        )  # fmt: skip
+        rollups.rebuild(business=business)
+    [row] = products.products_report(business=business, period=period(business)).rows
+    fee = order.payments.get().fee
+    assert row.label == "Cake" and row.asked == 1 and row.figures.bought == 1
+    assert (row.figures.paid, row.figures.units, row.figures.gross) == (1, 2, 5_000)
+    assert row.figures.net == 5_000 - fee and str(row.conversion) == "100.0"

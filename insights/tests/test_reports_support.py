@@ -4,14 +4,20 @@ percentile computation on both databases, agents' scope, and the page."""
 import datetime
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from chats.services import inbox
+from chats.services.conversations import start_conversation_with_message
+from chats.services.messages import send_text
 from insights.models import ConversationFact, DailyFigure
 from insights.reports import support
 from insights.selectors import Period
+from insights.services import rollups
 from insights.tests.helpers import start_chat
 
 pytestmark = pytest.mark.django_db
@@ -152,8 +158,6 @@ def test_query_count_does_not_depend_on_the_period(business, agent):
 
 
 def url(business, name="insights_support"):
-    from django.urls import reverse
-
     return reverse(name, args=[business.slug])
 
 
@@ -269,3 +273,37 @@ def test_the_page_query_count_is_the_same_for_1_and_365_days(client, owner, busi
             assert client.get(url(business), params).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+# --- Through the services and the rollups -----------------------------------------------
+
+
+def test_the_report_of_conversations_built_through_the_services(owner, business, agent):
+    start = datetime.datetime.combine(MONDAY, datetime.time(10), tzinfo=business.tz)
+    with time_machine.travel(start, tick=False) as clock:
+        first, _m = start_conversation_with_message(
+            customer=UserFactory(), business=business, body="Hi"
+        )
+        clock.shift(datetime.timedelta(minutes=12))
+        send_text(actor=agent, conversation=first, body="Hello!")
+        second, _m = start_conversation_with_message(
+            customer=UserFactory(), business=business, body="Are you open?"
+        )
+        clock.shift(datetime.timedelta(hours=2))
+        send_text(actor=owner, conversation=second, body="Yes")
+        send_text(actor=owner, conversation=second, body="Until 6")
+        clock.shift(datetime.timedelta(days=1))
+        inbox.set_status(actor=owner, conversation=first, status="resolved")
+        rollups.rebuild(business=business)
+
+    report = support.support_report(business=business, period=period(business))
+    total = report.total
+    assert (total.conversations, total.messages_in, total.messages_out) == (2, 2, 3)
+    assert (total.responded, total.resolved) == (2, 1)
+    assert total.times["all"].response_median == pytest.approx((12 * 60 + 2 * 3600) / 2)
+    resolution = (datetime.timedelta(days=1, hours=2, minutes=12)).total_seconds()
+    assert total.times["all"].resolution_p90 == pytest.approx(resolution)
+    rows = {row.key: row for row in report.agents}
+    assert rows[str(agent.pk)].messages_out == 1 and rows[str(owner.pk)].messages_out == 2
+    assert rows[str(owner.pk)].times["all"].response_median == pytest.approx(2 * 3600)
+    assert report.heatmap[0][10] == 2  # Monday, 10:00 in the business's time zone
