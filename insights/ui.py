@@ -19,7 +19,7 @@ def register() -> None:
     register_nav(
         section="insights",
         label=_("Insights"),
-        icon="layout-dashboard",
+        icon="chart-column",
         order=85,
         url_name="insights_overview",
         min_role="agent",

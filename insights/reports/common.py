@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Business
 from catalog.feed import escape_formula
 from core.money import format_money, from_minor
+from insights.charts import Chart, Series
 from insights.models import DailyFigure
 from insights.reports.period import GROUP_LABELS, GROUPS, RANGE_LABELS, ReportPeriod
 from insights.selectors import Period, sees_money
@@ -442,3 +443,43 @@ class Table:
                 if cell.kind == "money":
                     return cell.currency
         return ""
+
+
+CHART_FORMATS = {"count": "count", "money": "money", "percent": "percent", "seconds": "seconds"}
+
+
+def chart_of(table: Table, kind: str, columns: list[int], *, currency: str, title: str = "",
+             chart_id: str = "") -> Chart:  # fmt: skip
+    """A chart of ``table``'s ``columns`` (indexes), one series each, its labels the
+    rows' first cells: the chart and the table show the same cells, links included."""
+    series = []
+    for index in columns:
+        cells = [row[index] for row in table.rows]
+        fmt = next((c.kind for c in cells), "count")
+        series.append(Series(
+            name=str(table.columns[index]),
+            values=[c.value for c in cells],
+            links=[c.link for c in cells],
+            format=CHART_FORMATS.get(fmt, "count"),
+        ))  # fmt: skip
+    return Chart(
+        id=chart_id or table.id, kind=kind, title=str(title or table.title),
+        labels=[str(row[0].value) for row in table.rows], series=series,
+        currency=currency, label_header=str(table.columns[0]),
+    )  # fmt: skip
+
+
+def heatmap_of(table: Table, *, currency: str) -> Chart:
+    """A weekday × hour table (rows: weekdays, columns: hours) as a heatmap chart."""
+    return Chart(
+        id=table.id, kind="heatmap", title=str(table.title),
+        labels=[str(c) for c in table.columns[1:]],
+        series=[
+            Series(
+                name=str(row[0].value), values=[c.value for c in row[1:]],
+                links=[c.link for c in row[1:]], format="percent",
+            )
+            for row in table.rows
+        ],
+        currency=currency, label_header=str(table.columns[0]),
+    )  # fmt: skip

@@ -56,6 +56,7 @@ class Overview:
     writers_before: int
     metrics: list[Metric] = field(default_factory=list)
     tables: dict[str, Table] = field(default_factory=dict)
+    charts: dict = field(default_factory=dict)  # insights.charts.Chart by table id
     series: list = field(default_factory=list)  # (Bucket, Totals)
     sources: dict[str, Totals] = field(default_factory=dict)
 
@@ -195,4 +196,13 @@ def build_overview(*, business: Business, report: ReportPeriod, link: Linker) ->
             ]
         )
     o.tables = {t.id: t for t in (figures, series, funnel, sources)}
+    # Chart.js draws one value axis: money and counts get a chart each.
+    o.charts = {
+        "net": common.chart_of(series, "line", [1], currency=currency, chart_id="net",
+                               title=_("Net revenue")),
+        "orders": common.chart_of(series, "line", [2, 3], currency=currency,
+                                  chart_id="orders", title=_("Paid orders and conversations")),
+        "funnel": common.chart_of(funnel, "funnel", [1], currency=currency),
+        "sources": common.chart_of(sources, "hbar", [1], currency=currency),
+    }  # fmt: skip
     return o

@@ -109,7 +109,7 @@ def outcome_row(label: str, sums: Totals, link: Callable[..., str], currency: st
         Cell(sums.bought, link=link(outcome="bought", **f)),
         Cell(sums.unpaid, link=link(outcome="unpaid", **f)),
         Cell(sums.no_request, link=link(outcome="none", **f)),
-        Cell(sums.conversion, "percent"),
+        Cell(sums.conversion, "percent", link(**f)),
         Cell(sums.net, "money", currency=currency),
     ]
 
@@ -170,6 +170,7 @@ def lost_chats(business: Business, period: Period) -> QuerySet[ConversationFact]
 class Sales:
     total: Totals
     tables: dict[str, Table] = field(default_factory=dict)
+    charts: dict = field(default_factory=dict)  # insights.charts.Chart by table id
 
 
 def build_sales(
@@ -211,6 +212,16 @@ def build_sales(
         )
     tables.append(lost)
     sales.tables = {t.id: t for t in tables}
+    currency = business.currency
+    sales.charts = {
+        "sales_source": common.chart_of(sales.tables["sales_source"], "hbar", [5],
+                                        currency=currency, title=_("Conversion rate by source")),
+        "sales_response": common.chart_of(
+            sales.tables["sales_response"], "bar", [5], currency=currency,
+            title=_("Conversion rate by first response time"),
+        ),
+        "sales_heatmap": common.heatmap_of(sales.tables["sales_heatmap"], currency=currency),
+    }  # fmt: skip
     return sales
 
 
