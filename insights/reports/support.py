@@ -386,13 +386,14 @@ def build_support(
             series=[Series(name=_("Ratings"), values=[n for _s, n in total.distribution])],
         ),
     }  # fmt: skip
-    if len(data.agents) > 1:
+    medians = [_seconds(row.times["all"].response_median) for row in data.agents]
+    if len(data.agents) > 1 and any(m is not None for m in medians):
         charts["agents"] = Chart(
             id="support-agents", kind="hbar", title=_("Median first response by agent"),
             label_header=_("Agent"), labels=[row.label for row in data.agents],
             series=[Series(
                 name=_("First response, median"), format="seconds",
-                values=[_seconds(row.times["all"].response_median) for row in data.agents],
+                values=medians,
             )],
         )  # fmt: skip
     tables = {t.id: t for t in (summary, times, agents, ratings, heatmap)}
