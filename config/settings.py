@@ -373,6 +373,14 @@ CELERY_BEAT_SCHEDULE["flush-touches"] = {
     "schedule": max(1.0, TOUCH_FLUSH_INTERVAL),
     "options": {"expires": max(30.0, 3 * TOUCH_FLUSH_INTERVAL)},
 }
+# The reports' rollups fold in what changed every ROLLUP_REFRESH_INTERVAL seconds, so
+# today's figures are at most about that old (insights.services.rollups).
+ROLLUP_REFRESH_INTERVAL = env.float("ROLLUP_REFRESH_INTERVAL", default=30.0)
+CELERY_BEAT_SCHEDULE["refresh-rollups"] = {
+    "task": "insights.tasks.refresh_rollups",
+    "schedule": max(1.0, ROLLUP_REFRESH_INTERVAL),
+    "options": {"expires": max(30.0, 2 * ROLLUP_REFRESH_INTERVAL)},
+}
 # With the in-memory channel layer (embedded default) the web process pushes the
 # socket events that Celery workers write to the database (chats.relay).
 CHAT_EVENT_RELAY = env.bool("CHAT_EVENT_RELAY", default=True)

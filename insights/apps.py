@@ -10,7 +10,7 @@ class InsightsConfig(AppConfig):
         from catalog import hooks as catalog_hooks
         from chats import hooks as chat_hooks
         from insights import ui
-        from insights.services import attribution, touches
+        from insights.services import attribution, rollups, touches
         from marketing import hooks as marketing_hooks
         from payments import hooks as payment_hooks
 
@@ -21,3 +21,5 @@ class InsightsConfig(AppConfig):
         chat_hooks.on_scheduled_sent(touches.record_offers_delivered)
         marketing_hooks.on_broadcast_created(touches.create_broadcast_campaign)
         payment_hooks.on_order_status_changed(attribution.handle_order_status)
+        payment_hooks.on_order_status_changed(rollups.handle_order_status)
+        chat_hooks.on_conversation_changed(rollups.handle_conversation_changed)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Business, Membership, User
 from accounts.services import require_role
 from core.errors import AppError
+from core.events import enqueue_on_commit
 from core.money import check_minor
 from insights.models import (
     CODE_MAX,
@@ -400,11 +401,14 @@ def set_attribution_window(
     *, actor: User, business: Business, window_days: Any
 ) -> AttributionSettings:
     """The business's attribution window (1, 7 or 28 days). Orders already paid keep
-    the window they were attributed with. Admins and owners."""
+    the window they were attributed with; the reports' conversions (a conversation
+    that led to a paid order within the window) are rebuilt by a job. Admins and owners."""
     require_role(actor, business, ROLE.ADMIN)
     if type(window_days) is not int or window_days not in AttributionSettings.Window.values:
         raise AppError(_("Choose 1, 7 or 28 days."), code="invalid_window", field="window_days")
-    settings_row, _created = AttributionSettings.objects.update_or_create(
-        business=business, defaults={"window_days": window_days}
-    )
+    with transaction.atomic():
+        settings_row, _created = AttributionSettings.objects.update_or_create(
+            business=business, defaults={"window_days": window_days}
+        )
+        enqueue_on_commit("insights.tasks.rebuild_rollups", business.pk)
     return settings_row
