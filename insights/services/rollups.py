@@ -32,8 +32,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models import BigIntegerField, Count, OuterRef, Q, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from accounts.models import Business, OpeningHours
@@ -279,7 +280,13 @@ def _recompute_facts(business, ids, window, hours, since, changed) -> set[dateti
             first_seq=Subquery(customer_messages.values("seq")[:1]),
             first_at=Subquery(customer_messages.values("created_at")[:1]),
             first_kind=Subquery(customer_messages.values("kind")[:1]),
-            first_product=Subquery(customer_messages.values("payload__product_id")[:1]),
+            # As text cast to a number: a JSON value through a subquery is decoded
+            # again on SQLite (json.loads of an int: TypeError).
+            first_product=Subquery(
+                customer_messages.annotate(
+                    product=Cast(KeyTextTransform("product_id", "payload"), BigIntegerField())
+                ).values("product")[:1]
+            ),
             campaign=Subquery(
                 Touch.objects.filter(conversation=OuterRef("pk"), kind=Touch.Kind.CONVERSATION)
                 .order_by("pk")
