@@ -33,10 +33,12 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import Business, OpeningHours
+from catalog.models import Product
 from chats.models import Conversation, Message
 from insights.models import (
     ActivityDay,
@@ -279,7 +281,9 @@ def _recompute_facts(business, ids, window, hours, since, changed) -> set[dateti
             first_seq=Subquery(customer_messages.values("seq")[:1]),
             first_at=Subquery(customer_messages.values("created_at")[:1]),
             first_kind=Subquery(customer_messages.values("kind")[:1]),
-            first_product=Subquery(customer_messages.values("payload__product_id")[:1]),
+            first_product=Subquery(
+                customer_messages.annotate(product=KT("payload__product_id")).values("product")[:1]
+            ),
             campaign=Subquery(
                 Touch.objects.filter(conversation=OuterRef("pk"), kind=Touch.Kind.CONVERSATION)
                 .order_by("pk")
@@ -302,6 +306,14 @@ def _recompute_facts(business, ids, window, hours, since, changed) -> set[dateti
     ):
         orders[order["conversation_id"]].append(order)
     money = _order_money([o["pk"] for rows in orders.values() for o in rows])
+    # A product card's product may have been deleted since.
+    products = {str(c["first_product"]) for c in conversations if c["first_kind"] == "product"}
+    products = {
+        str(pk)
+        for pk in Product.objects.filter(
+            business=business, pk__in=[int(p) for p in products if p.isdigit()]
+        ).values_list("pk", flat=True)
+    }
     old = dict(ConversationFact.objects.filter(pk__in=ids).values_list("pk", "started_on"))
     facts, days = [], set(old.values())
     for c in conversations:
@@ -314,7 +326,7 @@ def _recompute_facts(business, ids, window, hours, since, changed) -> set[dateti
         in_window = [o for o in orders[c["pk"]] if o["created_at"] < end]
         paid = [o for o in orders[c["pk"]] if o["paid_at"] is not None and o["paid_at"] < end]
         outcome = Outcome.BOUGHT if paid else Outcome.UNPAID if in_window else Outcome.NONE
-        product = c["first_product"] if c["first_kind"] == "product" else None
+        product = str(c["first_product"]) if c["first_kind"] == "product" else None
         fact = ConversationFact(
             conversation_id=c["pk"],
             business=business,
@@ -323,7 +335,7 @@ def _recompute_facts(business, ids, window, hours, since, changed) -> set[dateti
             started_hour=local.hour,
             source=(c["utm_source"] or c["ref"])[:100],
             campaign_id=c["campaign"],
-            product_id=product if isinstance(product, int) else None,
+            product_id=int(product) if product in products else None,
             agent_id=c["assignee_id"] or c["responder"],
             first_customer_at=c["first_at"],
             first_response_at=c["response_at"],
