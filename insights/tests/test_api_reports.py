@@ -5,20 +5,33 @@ and 365 days, and the streamed CSV."""
 import csv
 import datetime
 import io
+import json
+import uuid
+import zoneinfo
 
+import jsonschema
 import pytest
+import time_machine
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.test import APIClient
 
 from accounts.services import create_api_token
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import make_product
+from chats.services.conversations import start_conversation_with_message
 from insights.models import DailyFigure
+from insights.services import rollups
 from insights.tests.factories import make_campaign
+from insights.tests.helpers import customer_with_card
 from insights.tests.report_data import activity, conversation, figure
+from payments.services import orders as order_services
+from payments.services import paying
+from payments.tests.factories import PIN
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -235,11 +248,14 @@ def test_an_agent_sees_support_with_their_own_row_only(agent, owner, business, s
     assert str(owner.display_name) not in str(body)
 
 
-def test_token_auth_works_as_on_the_other_endpoints(owner, business, seeded):
+def test_token_and_session_auth_work_as_on_the_other_endpoints(owner, business, seeded):
     raw = create_api_token(user=owner, name="reports")[1]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert client.get(_url(business, "overview/")).status_code == 200
+    session = APIClient()
+    session.force_login(owner)
+    assert session.get(_url(business, "support/")).status_code == 200
 
 
 # --- Bad input --------------------------------------------------------------------------
@@ -330,3 +346,83 @@ def test_query_count_is_the_same_for_1_and_365_days(owner, business, seeded, pat
     one_day = _count(client, f"{url}?range=today")
     a_year = _count(client, f"{url}?range=custom&from={year_ago}&to={today}")
     assert one_day == a_year
+
+
+# --- On rollups built through the services ----------------------------------------------
+
+
+def test_a_sale_through_the_services_in_the_api_on_its_local_day(owner, business):
+    business.timezone = "America/Sao_Paulo"
+    business.save(update_fields=["timezone"])
+    customer, card = customer_with_card(display_name="Late")
+    late = datetime.datetime(2026, 5, 10, 23, 30, tzinfo=zoneinfo.ZoneInfo("America/Sao_Paulo"))
+    with time_machine.travel(late, tick=False):  # 02:30 UTC on 11 May
+        conv, _m = start_conversation_with_message(
+            customer=customer, business=business, body="Oi", first_touch={"utm_source": "ig"}
+        )
+        order = order_services.create_payment_request(
+            actor=owner, conversation=conv,
+            lines=[{"name": "Bolo", "unit_price": 4_000, "quantity": 1}],
+        )  # fmt: skip
+        paying.pay_order(
+            payer=customer, order=order, card=card, confirmation="pin", pin=PIN,
+            idempotency_key=uuid.uuid4().hex,
+        )  # fmt: skip
+        rollups.rebuild(business=business)
+    fee = order.payments.get().fee
+    client = _client(owner)
+    day = "?range=custom&from=2026-05-10&to=2026-05-10"
+    overview = client.get(_url(business, "overview/") + day).json()["current"]
+    assert (overview["conversations"], overview["paid"], overview["gross"]) == (1, 1, 4_000)
+    assert overview["net"] == 4_000 - fee and overview["conversion"] == "100.0"
+    next_day = client.get(_url(business, "overview/") + day.replace("10", "11")).json()
+    assert next_day["current"]["paid"] == 0
+    (source,) = client.get(_url(business, "breakdowns/source/") + day).json()["results"]
+    assert (source["key"], source["bought"], source["net"]) == ("ig", 1, 4_000 - fee)
+    hours = client.get(_url(business, "breakdowns/hour/") + day).json()["results"]
+    assert [h["key"] for h in hours] == ["23"]
+    (row,) = client.get(_url(business, "conversations/") + day).json()["results"]
+    assert (row["conversation_id"], row["contact"], row["outcome"]) == (conv.pk, "Late", "bought")
+    assert (row["started_on"], row["started_hour"], row["revenue"]) == (
+        "2026-05-10",
+        23,
+        4_000 - fee,
+    )
+
+
+def _json_schema(node):
+    """OpenAPI 3.0's ``nullable: true`` as JSON Schema's ``null`` type."""
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _json_schema(value) for key, value in node.items() if key != "nullable"}
+    if node.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def test_the_responses_are_what_the_schema_documents(owner, agent, business, seeded):
+    with translation.override("en"):
+        spec = json.loads(OpenApiJsonRenderer().render(
+            SchemaGenerator().get_schema(request=None, public=True)
+        ))  # fmt: skip
+    components = _json_schema(spec["components"])
+    client = _client(owner)
+    for path, component in (
+        ("overview/", "Overview"), ("timeseries/", "Timeseries"),
+        ("breakdowns/product/", "Breakdown"), ("support/", "Support"),
+        ("conversations/?limit=2", "ConversationPage"),
+    ):  # fmt: skip
+        body = client.get(_url(business, path) + ("&" if "?" in path else "?") + "range=7").json()
+        jsonschema.validate(
+            body, {"$ref": f"#/components/schemas/{component}", "components": components}
+        )
+    refused = _client(agent).get(_url(business, "overview/")).json()
+    jsonschema.validate(refused, {"$ref": "#/components/schemas/Error", "components": components})
+    operations = [op for p, item in spec["paths"].items() if "/insights/" in p
+                  for op in item.values()]  # fmt: skip
+    assert len(operations) == 6 and all(op["tags"] == ["insights (reports)"] for op in operations)
