@@ -356,6 +356,22 @@ def build_support(
             Cell(_seconds(t.resolution_p90), "seconds"), Cell(row.ratings), _rating(row),
         ])  # fmt: skip
 
+    by_hours = Table(
+        "support_agent_hours", _("By agent, inside and outside opening hours"),
+        [_("Agent"), _("First response, median, inside opening hours"),
+         _("First response, median, outside opening hours"),
+         _("Resolution, median, inside opening hours"),
+         _("Resolution, median, outside opening hours")],
+        empty=_("No conversations in this period."),
+    )  # fmt: skip
+    for row in data.agents:
+        inside, outside = row.times["in"], row.times["out"]
+        by_hours.rows.append([Cell(row.label, "text")] + [
+            Cell(_seconds(v), "seconds")
+            for v in (inside.response_median, outside.response_median,
+                      inside.resolution_median, outside.resolution_median)
+        ])  # fmt: skip
+
     ratings = Table("support_ratings", _("Ratings by score"), [_("Score"), _("Ratings")])
     ratings.rows = [[Cell(score, "text"), Cell(n)] for score, n in total.distribution]
 
@@ -396,5 +412,5 @@ def build_support(
                 values=medians,
             )],
         )  # fmt: skip
-    tables = {t.id: t for t in (summary, times, agents, ratings, heatmap)}
+    tables = {t.id: t for t in (summary, times, agents, by_hours, ratings, heatmap)}
     return SupportPage(data=data, tables=tables, charts=charts)

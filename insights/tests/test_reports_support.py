@@ -237,7 +237,7 @@ def test_bad_input_is_the_default_never_a_500(client, owner, business, figures, 
         assert ('class="report-note"' in page) == ("range" in params)  # what was not usable
 
 
-def test_csv_tables(client, owner, business, agent, figures):
+def test_csv_tables(client, owner, business, agent, admin, figures):
     UserFactory._meta.model.objects.filter(pk=agent.pk).update(display_name="=HYPERLINK(1)")
     client.force_login(owner)
     agents = client.get(url(business), {"format": "csv", "table": "support_agents"}, **EN)
@@ -245,6 +245,10 @@ def test_csv_tables(client, owner, business, agent, figures):
     lines = b"".join(agents.streaming_content).decode().lstrip("\ufeff").splitlines()
     assert lines[0].startswith('Agent,Conversations,Messages out,Resolved,"First response, median"')
     assert "'=HYPERLINK(1),2,3,0,300,300,7200,7200,0," in lines[1:]  # formula-safe; seconds
+    hours = client.get(url(business), {"format": "csv", "table": "support_agent_hours"}, **EN)
+    lines = b"".join(hours.streaming_content).decode().lstrip("\ufeff").splitlines()
+    assert "'=HYPERLINK(1),300,,7200," in lines  # inside opening hours only
+    assert f"{admin},,90,," in lines  # outside
     summary = client.get(url(business), {"format": "csv"}, **EN)  # the first table
     body = b"".join(summary.streaming_content).decode()
     assert "Figure,Value\r\nConversations received,3\r\n" in body
