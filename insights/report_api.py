@@ -34,9 +34,9 @@ from insights.reports import common, support
 from insights.reports import conversations as drill
 from insights.reports.common import Totals
 from insights.reports.overview import build_overview
-from insights.reports.period import GROUPS, RANGES, ReportPeriod, parse_period
+from insights.reports.period import GROUPS, ReportPeriod, parse_period
 from insights.reports.sales import BUCKET_KEYS, contact_name, names_for
-from insights.selectors import sees_money
+from insights.selectors import MAX_PERIOD_DAYS, sees_money
 from payments.serializers.common import PageFilterSerializer
 
 REPORTS = ["insights (reports)"]
@@ -48,10 +48,12 @@ PERIOD_PARAMETERS = [
     OpenApiParameter(
         "range",
         str,
-        enum=list(RANGES),
         description=(
-            "The period (default `28`: the last 28 days, today included); `custom` with "
-            "`from` and `to`. Days are the business's, in its time zone."
+            "The period: `today`, `yesterday`, `7`, `28`, `90`, `this_month`, `last_month`, "
+            f"`custom` (with `from` and `to`) or another number of days up to {MAX_PERIOD_DAYS} "
+            "(the last N days, answered as `custom`); default `28`: the last 28 days, today "
+            "included. "
+            "Days are the business's, in its time zone."
         ),
     ),
     OpenApiParameter(

@@ -426,3 +426,11 @@ def test_the_responses_are_what_the_schema_documents(owner, agent, business, see
     operations = [op for p, item in spec["paths"].items() if "/insights/" in p
                   for op in item.values()]  # fmt: skip
     assert len(operations) == 6 and all(op["tags"] == ["insights (reports)"] for op in operations)
+
+
+def test_a_number_of_days_is_the_last_n_days_as_on_the_pages(owner, business, seeded):
+    body = _client(owner).get(_url(business, "timeseries/") + "?range=365").json()
+    today = seeded["today"]
+    assert body["period"]["range"] == "custom" and body["period"]["notes"] == []
+    assert body["period"]["first"] == (today - datetime.timedelta(days=364)).isoformat()
+    assert body["period"]["group"] == "month"
