@@ -19,7 +19,7 @@ def _money(help_text=MINOR, **kwargs):
     return serializers.IntegerField(help_text=help_text, **kwargs)
 
 
-def _percent(help_text, **kwargs):
+def _percent(help_text=None, **kwargs):
     return serializers.DecimalField(
         max_digits=30, decimal_places=1, allow_null=True, help_text=help_text, **kwargs
     )
@@ -84,17 +84,17 @@ class OverviewChangeSerializer(serializers.Serializer):
     """Each figure's change against the previous period, in percent; null when either
     is unknown or the previous one was 0."""
 
-    conversations = _percent("")
-    customers = _percent("")
-    requests = _percent("")
-    paid = _percent("")
+    conversations = _percent()
+    customers = _percent()
+    requests = _percent()
+    paid = _percent()
     conversion = _percent(_("The change of the rate (relative), not percentage points."))
-    gross = _percent("")
-    fee = _percent("")
-    refunds = _percent("")
-    net = _percent("")
-    average_order_value = _percent("", source="aov")
-    revenue_per_conversation = _percent("", source="per_conversation")
+    gross = _percent()
+    fee = _percent()
+    refunds = _percent()
+    net = _percent()
+    average_order_value = _percent(source="aov")
+    revenue_per_conversation = _percent(source="per_conversation")
 
 
 class OverviewSerializer(serializers.Serializer):
