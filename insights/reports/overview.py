@@ -144,15 +144,15 @@ def build_overview(*, business: Business, report: ReportPeriod, link: Linker) ->
         [_("Period"), _("Net revenue"), _("Paid orders"), _("Conversations started")],
     )
     for bucket, sums in o.series:
-        url = link(
-            range="custom", **{"from": bucket.first.isoformat(), "to": bucket.last.isoformat()}
-        )
+        days = {"range": "custom", "from": bucket.first.isoformat(), "to": bucket.last.isoformat()}
+        # Money and paid orders drill down to the conversations that bought.
+        bought = link(outcome="bought", **days)
         series.rows.append(
             [
                 Cell(bucket.label, "text"),
-                money(sums.net),
-                Cell(sums.paid),
-                Cell(sums.conversations, link=url),
+                money(sums.net, bought),
+                Cell(sums.paid, link=bought),
+                Cell(sums.conversations, link=link(**days)),
             ]
         )
 
@@ -190,8 +190,8 @@ def build_overview(*, business: Business, report: ReportPeriod, link: Linker) ->
         sources.rows.append(
             [
                 Cell(source_label(key), "text"),
-                money(sums.net),
-                Cell(sums.paid),
+                money(sums.net, link(dim="source", key=key, outcome="bought")),
+                Cell(sums.paid, link=link(dim="source", key=key, outcome="bought")),
                 Cell(sums.conversations, link=link(dim="source", key=key)),
             ]
         )

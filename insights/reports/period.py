@@ -51,6 +51,9 @@ class ReportPeriod:
     group: str
     note: str = ""  # shown above the report when the query was not usable
     notes: tuple = field(default=())
+    # The grouping the query chose; "" = automatic (by the period's length), so that a
+    # longer period chosen later is grouped for its own length.
+    group_chosen: str = ""
 
     @property
     def first(self) -> datetime.date:
@@ -78,7 +81,8 @@ class ReportPeriod:
         out = {"range": self.range}
         if self.range == "custom":
             out |= {"from": self.first.isoformat(), "to": self.last.isoformat()}
-        out["group"] = self.group
+        if self.group_chosen:
+            out["group"] = self.group_chosen
         return out
 
     @property
@@ -182,11 +186,11 @@ def _finish(business: Business, params, period: Period, name: str, notes: list) 
     if group and group not in GROUPS:
         notes.append(NOTE_GROUP)
         group = ""
-    group = group or default_group(period.days)
     return ReportPeriod(
         period=period,
         range=name,
-        group=group,
+        group=group or default_group(period.days),
+        group_chosen=group,
         note=" ".join(str(n) for n in notes),
         notes=tuple(notes),
     )
