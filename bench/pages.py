@@ -207,8 +207,14 @@ USER_AGENT = (
 )
 
 
-def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, int]:
-    conn.request("GET", path, headers={"Accept-Language": "pt-BR", "User-Agent": USER_AGENT})
+def get(
+    conn: http.client.HTTPConnection, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, int]:
+    conn.request(
+        "GET",
+        path,
+        headers={"Accept-Language": "pt-BR", "User-Agent": USER_AGENT, **(headers or {})},
+    )
     response = conn.getresponse()
     body = response.read()
     return response.status, len(body)
@@ -240,9 +246,12 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def hammer_python(port: int, path: str, requests: int, concurrency: int) -> dict:
+def hammer_python(
+    port: int, path: str, requests: int, concurrency: int, headers: dict[str, str] | None = None
+) -> dict:
     """Send ``requests`` GETs to ``path`` over ``concurrency`` keep-alive connections,
-    one thread each. Stops early (and says so) past DEADLINE_PER_URL."""
+    one thread each (with ``headers``, e.g. a session cookie, on each). Stops early
+    (and says so) past DEADLINE_PER_URL."""
     latencies: list[float] = []
     errors: list[str] = []
     sizes: set[int] = set()
@@ -260,7 +269,7 @@ def hammer_python(port: int, path: str, requests: int, concurrency: int) -> dict
                     remaining[0] -= 1
                 start = time.perf_counter()
                 try:
-                    status, size = get(conn, path)
+                    status, size = get(conn, path, headers)
                 except (OSError, http.client.HTTPException) as exc:
                     conn.close()
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -308,7 +317,14 @@ end
 """
 
 
-def hammer_wrk(port: int, path: str, seconds: float, concurrency: int, var_dir: Path) -> dict:
+def hammer_wrk(
+    port: int,
+    path: str,
+    seconds: float,
+    concurrency: int,
+    var_dir: Path,
+    headers: dict[str, str] | None = None,
+) -> dict:
     """Load ``path`` for ``seconds`` with wrk (C, 2 threads), which takes far less of
     the shared CPUs per request than a Python client. wrk runs for a time, not for a
     number of requests, so the count differs from URL to URL."""
@@ -323,6 +339,7 @@ def hammer_wrk(port: int, path: str, seconds: float, concurrency: int, var_dir: 
             "--timeout=10s",
             "--header=Accept-Language: pt-BR",
             f"--header=User-Agent: {USER_AGENT}",
+            *(f"--header={name}: {value}" for name, value in (headers or {}).items()),
             f"--script={script}",
             f"http://127.0.0.1:{port}{path}",
         ],
@@ -352,7 +369,11 @@ def run_server_bench(
     seconds: float,
     concurrency: int,
     client: str,
+    headers: dict[str, str] | None = None,
+    on_url=None,
 ):
+    """Start the server, load each of ``pages`` (name → path, with ``headers``), stop
+    it; returns each page's figures. ``on_url(name)`` is called before each URL."""
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
@@ -377,16 +398,18 @@ def run_server_bench(
         results = {}
 
         for name, path in pages.items():
+            if on_url is not None:
+                on_url(name)
             # warm-up, then the measured run
             if client == "wrk":
-                hammer_wrk(port, path, 1, concurrency, var_dir)
+                hammer_wrk(port, path, 1, concurrency, var_dir, headers)
             else:
-                hammer_python(port, path, max(50, requests // 10), concurrency)
+                hammer_python(port, path, max(50, requests // 10), concurrency, headers)
             cpu_before = cpu_seconds(server.pid)
             if client == "wrk":
-                result = hammer_wrk(port, path, seconds, concurrency, var_dir)
+                result = hammer_wrk(port, path, seconds, concurrency, var_dir, headers)
             else:
-                result = hammer_python(port, path, requests, concurrency)
+                result = hammer_python(port, path, requests, concurrency, headers)
             results[name] = result
             cpu_after = cpu_seconds(server.pid)
             if cpu_before is not None and cpu_after is not None and result["done"]:

@@ -1,7 +1,9 @@
-"""Demo campaigns (after marketing/demo.py): Padaria Aurora's Instagram campaign with
-its cost and a few clicks on its links over the last days, and one click from a link
-that matches no campaign (it lands in an automatic campaign), so the Campaigns page
-has figures to show."""
+"""Demo campaigns and history (after marketing/demo.py): Padaria Aurora's two
+campaigns — Instagram's sourdough week (one total cost) and Google's cake orders
+(daily spend) — with clicks on their links, one click from a link that matches no
+campaign (it lands in an automatic campaign), then a few months of chats, orders,
+ratings and offers for both shops (insights/demo_history.py), so the Campaigns page
+and every report have figures to show."""
 
 import datetime
 import hashlib
@@ -11,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Business, User
+from insights import demo_history
 from insights.models import Channel
-from insights.services import campaigns, touches
+from insights.services import campaigns, spend, touches
 
 
 def load_demo() -> None:
@@ -47,5 +50,37 @@ def load_demo() -> None:
     clicks.append(
         {"b": business.pk, "at": now - 7200, "pg": "shop", "v": "0" * 32, "source": "newsletter"}
     )
+    google = campaigns.create_campaign(
+        actor=ana,
+        business=business,
+        name="Google — encomendas de bolo",
+        channel=Channel.GOOGLE,
+        code="encomendas-de-bolo",
+        starts_on=today - datetime.timedelta(days=90),
+        cost_mode="daily",
+        utm_source="google",
+        utm_medium="cpc",
+        link_text="Oi! Quero encomendar um bolo",
+    )
+    for days_ago in range(90, -1, -1):
+        # R$ 12–30 a day, more at the weekend (a fixed pattern: the demo is deterministic)
+        day = today - datetime.timedelta(days=days_ago)
+        amount = 1_200 + (days_ago * 7 % 10) * 150 + (600 if day.weekday() >= 5 else 0)
+        spend.add_spend_line(actor=ana, campaign=google, day=day, amount=amount)
+        for n in range(days_ago % 4):
+            clicks.append(
+                {
+                    "b": business.pk,
+                    "at": now - days_ago * 86400 - n * 5400 - 3600,
+                    "pg": "chat" if n % 2 else "shop",
+                    "v": hashlib.sha256(f"demo-google-{days_ago}-{n}".encode()).hexdigest()[:32],
+                    "source": "google",
+                    "medium": "cpc",
+                    "campaign": google.code,
+                    "click_id_kind": "gclid",
+                    "click_id": f"demo-{days_ago}-{n}",
+                }
+            )
     with transaction.atomic():
         touches.write_clicks(clicks)
+    demo_history.load_history()

@@ -21,13 +21,12 @@ from django.http import StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import formats
 from django.utils.http import content_disposition_header
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Business
 from catalog.feed import escape_formula
-from core.money import format_money, from_minor
-from insights.charts import Chart, Series
+from core.money import from_minor
+from insights.charts import Chart, Series, format_value
 from insights.models import DailyFigure
 from insights.reports.period import GROUP_LABELS, GROUPS, RANGE_LABELS, ReportPeriod
 from insights.selectors import Period, sees_money
@@ -356,21 +355,7 @@ def money_cell(minor: int | None, currency: str) -> Decimal | None:
 # _table.html) and its CSV is the same cells, so the page and the file never disagree.
 
 
-def format_seconds(seconds: int | None) -> str:
-    """A duration the way a person reads it: "45 s", "12 min", "3 h 05 min", "2 d 4 h"."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    if seconds < 60:
-        return ngettext("%(n)d s", "%(n)d s", seconds) % {"n": seconds}
-    minutes = seconds // 60
-    if minutes < 60:
-        return ngettext("%(n)d min", "%(n)d min", minutes) % {"n": minutes}
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
-    days, hours = divmod(hours, 24)
-    return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+CHART_FORMATS = {"count": "count", "money": "money", "percent": "percent", "seconds": "seconds"}
 
 
 @dataclass
@@ -385,20 +370,16 @@ class Cell:
 
     @property
     def text(self) -> str:
+        """The value as the charts show it (``insights.charts.format_value``: Babel, in
+        the viewer's language), so a table and a chart never disagree."""
         if self.value is None or self.value == "":
             return "—"
-        if self.kind == "money":
-            return format_money(self.value, self.currency, language=get_language())
-        if self.kind == "percent":
-            return f"{formats.number_format(self.value, 1)} %"
-        if self.kind == "seconds":
-            return format_seconds(self.value)
+        if self.kind in CHART_FORMATS:
+            return format_value(self.value, self.kind, self.currency or "BRL")
         if self.kind == "date":
             return formats.date_format(self.value, "SHORT_DATE_FORMAT")
         if self.kind == "datetime":  # an aware datetime already in the business's zone
             return formats.date_format(self.value, "SHORT_DATETIME_FORMAT")
-        if self.kind == "count":
-            return formats.number_format(self.value, force_grouping=True)
         return str(self.value)
 
     @property
@@ -443,9 +424,6 @@ class Table:
                 if cell.kind == "money":
                     return cell.currency
         return ""
-
-
-CHART_FORMATS = {"count": "count", "money": "money", "percent": "percent", "seconds": "seconds"}
 
 
 def chart_of(table: Table, kind: str, columns: list[int], *, currency: str, title: str = "",

@@ -88,8 +88,9 @@ def parse_filters(params, period: Period) -> Filters:
 
     dim, key = _text(params, "dim"), _text(params, "key")
     if given("dim"):
+        # A key too long or with a NUL is unreadable, not "none".
+        ok = dim in DIMS and (key is not None or not given("key"))
         key = key or ""
-        ok = dim in DIMS
         if ok and dim in ID_DIMS:
             ok = key == "" or (key.isascii() and key.isdigit() and len(key) < 19)
         elif ok and dim == Dim.HOUR:

@@ -1,7 +1,8 @@
 """The period a report page shows, read from its query (docs/insights.md, "Reports").
 
 ``range`` is one of today, yesterday, 7, 28, 90, this_month, last_month or custom
-(default 28); ``from``/``to`` are ISO dates for custom; ``group`` is day, week or month
+(default 28), or another number of days up to ``MAX_PERIOD_DAYS`` (the last N days,
+shown as custom dates); ``from``/``to`` are ISO dates for custom; ``group`` is day, week or month
 (default: day up to 31 days, week up to 180, month above). Days are the business's, in
 its time zone. Nothing in a query can make :func:`parse_period` fail: anything
 unreadable gives the default period, with a ``note`` the page shows when the query
@@ -145,6 +146,10 @@ def parse_period(
         name = "custom"  # the campaigns pages' links carry from/to without a range
     if not name:
         name = DEFAULT_RANGE
+    days = _days(name)
+    if days is not None:  # "range=365": the last 365 days, shown as custom dates
+        first, last = today - datetime.timedelta(days=days - 1), today
+        return _finish(business, params, Period(first, last, business.tz), "custom", notes)
     if name not in RANGES:
         notes.append(NOTE_INVALID)
         name = DEFAULT_RANGE
@@ -161,7 +166,18 @@ def parse_period(
             first = last - datetime.timedelta(days=MAX_PERIOD_DAYS - 1)
     if name != "custom":
         first, last = _preset(name, today)
-    period = Period(first, last, business.tz)
+    return _finish(business, params, Period(first, last, business.tz), name, notes)
+
+
+def _days(name: str) -> int | None:
+    """A number of days other than the presets' (1 to ``MAX_PERIOD_DAYS``), else None."""
+    if name in RANGES or not (name.isascii() and name.isdigit()) or len(name) > 4:
+        return None
+    days = int(name)
+    return days if 1 <= days <= MAX_PERIOD_DAYS else None
+
+
+def _finish(business: Business, params, period: Period, name: str, notes: list) -> ReportPeriod:
     group = str(params.get("group") or "")
     if group and group not in GROUPS:
         notes.append(NOTE_GROUP)

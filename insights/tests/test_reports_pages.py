@@ -295,6 +295,7 @@ def test_sign_in_is_required(client, business):
         "range=%00&group=%00",
         "range=7&group=<script>alert(1)</script>",
         "range=7&dim=source&key=%00",
+        "range=7&dim=source&key=" + "x" * 101,
         "range=7&dim=campaign&key=abc",
         "range=7&dim=campaign&key=99999999999999999999999",
         "range=7&dim=hour&key=24",
@@ -323,6 +324,10 @@ def test_a_bad_period_says_so(client, owner, business, seeded):
     assert "The period ended before it started; showing the last 28 days." in page
     page = client.get(_url("insights_conversations", business) + "?outcome=maybe", **EN)
     assert "Some filters were not valid" in page.content.decode()
+    # An unreadable key is not "direct": the filter is dropped, all conversations show.
+    page = client.get(_url("insights_conversations", business) + "?range=7&dim=source&key="
+                      + "x" * 101, **EN).content.decode()  # fmt: skip
+    assert "Some filters were not valid" in page and "4 conversations" in page
 
 
 def test_unknown_export_is_404(client, owner, business):

@@ -47,6 +47,8 @@ def test_default_is_the_last_28_local_days():
         ("range=custom&from=2025-12-24&to=2026-01-02", D(2025, 12, 24), D(2026, 1, 2)),
         ("from=2025-12-24&to=2026-01-02", D(2025, 12, 24), D(2026, 1, 2)),  # campaigns' links
         ("range=7&from=2025-12-24&to=2026-01-02", D(2026, 2, 22), D(2026, 2, 28)),
+        ("range=1", D(2026, 2, 28), D(2026, 2, 28)),  # any number of days: the last N
+        ("range=365", D(2025, 3, 1), D(2026, 2, 28)),
     ],
 )
 def test_presets_and_custom_dates(query, first, last):
@@ -57,7 +59,9 @@ def test_presets_and_custom_dates(query, first, last):
 @pytest.mark.parametrize(
     "query",
     [
-        "range=365",
+        "range=0",
+        "range=5000",
+        "range=１２",
         "range=%00",
         "range=<script>",
         "range=custom",
