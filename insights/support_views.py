@@ -11,6 +11,8 @@ Every page reads a fixed number of queries whatever its period (the tests count
 them); anything unreadable in the query gives the default (period, page, table).
 """
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.urls import reverse
 
@@ -47,10 +49,12 @@ def _csv_urls(url: str, report: ReportPeriod, tables) -> None:
 
 def _linker(business, report: ReportPeriod):
     """``link(**filters)``: the drill-down (the conversations page) for these filters."""
-    base = reverse("insights_conversations", args=[business.slug])
+    # The period's part of the query is encoded once: the heatmap alone asks for 168.
+    base = f"{reverse('insights_conversations', args=[business.slug])}?{report.query}"
 
     def link(**filters) -> str:
-        return f"{base}?{report.query_with(**filters)}"
+        extra = urlencode({k: v for k, v in filters.items() if v is not None})
+        return f"{base}&{extra}" if extra else base
 
     return link
 

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
 from operator import or_
 
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     DurationField,
@@ -169,7 +171,23 @@ def _delivery(business: Business, broadcasts: list[Broadcast], window_days: int)
         )
         .order_by()
     )
-    return {row["broadcast"]: row for row in rows}
+    with _no_jit():
+        return {row["broadcast"]: row for row in rows}
+
+
+@contextmanager
+def _no_jit():
+    """PostgreSQL without its JIT compiler for one query. The query's estimated cost
+    grows with the offers sent (three index probes each), and past ``jit_above_cost``
+    PostgreSQL compiles it with LLVM first: measured at 2.4 s of compiling for a
+    3.7 s query over 20,000 offers, against 0.3 s without. Inside a transaction so
+    that ``SET LOCAL`` ends with it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 def _credited(business: Business, campaign_ids: list[int]) -> dict[int, dict]:
@@ -231,7 +249,8 @@ def _campaign(broadcast: Broadcast) -> Campaign | None:
 def offers_report(
     *, business: Business, period, page: int = 1, size: int | None = None
 ) -> OffersPage:
-    """One page of the period's broadcasts with their figures; six queries at most,
+    """One page of the period's broadcasts with their figures; six queries at most
+    (and on PostgreSQL the ``SET LOCAL`` of :func:`_no_jit`),
     whatever the page size and the period."""
     size = size or PAGE_SIZE
     window_days = attribution_window(business=business)

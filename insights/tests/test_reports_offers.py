@@ -160,7 +160,8 @@ def test_query_count_is_fixed(owner, business):
             report = offers.offers_report(business=business, period=today_period(business, days))
         assert len(report.rows) == n
         counts.append(len(captured))
-    assert counts[0] == counts[1] <= 6
+    # six, plus on PostgreSQL the JIT's SET LOCAL (and its savepoint in a test)
+    assert counts[0] == counts[1] <= 6 + (3 if connection.vendor == "postgresql" else 0)
 
 
 def test_period_from_the_query(business):

@@ -187,7 +187,7 @@ def test_the_owner_sees_every_agent(client, owner, business, agent, admin, figur
     assert str(agent) in page and str(admin) in page
     if language == "en":
         assert "Conversations received" in page and "5 min" in page and "4.50" in page
-        assert "Ratings per request" in page and "50.0 %" in page
+        assert "Ratings per request" in page and "50.0%" in page
         assert 'id="chart-support-heatmap"' in page and 'id="chart-support-ratings"' in page
 
 
