@@ -16,6 +16,7 @@ ICONS = [
     "phone", "mail", "external-link", "check", "x", "chevron-down", "menu", "plus", "trash-2",
     "key", "user", "image", "link", "send", "building-2", "layout-dashboard",
     "chevron-left", "chevron-up", "flag", "user-plus", "qr-code", "tag", "check-check",
+    "chart-column",
 ]  # fmt: skip
 
 
