@@ -60,11 +60,12 @@ AGENTS = 3
 PRODUCTS = 10
 GOAL_RATIO = 1.5  # overview time, big / tenth
 GOAL_SHARE = 0.25  # each report page's throughput, as a share of the bare view's
-# The report pages (URL names, kwargs ``slug``) and their period parameter. One place
-# to change when the pages' names settle (insights/urls.py).
+# The report pages (URL names, kwargs ``slug``; insights/urls.py) and their period
+# parameter (``range=N``: the last N days). One place to change when they change.
 REPORT_PAGES = {
     "overview": "insights_overview",
     "sales": "insights_sales",
+    "conversations": "insights_conversations",
     "support": "insights_support",
     "offers": "insights_offers",
     "products": "insights_products",
