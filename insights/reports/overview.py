@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import Business
 from insights.models import ActivityDay, DailyFigure
@@ -126,7 +127,12 @@ def build_overview(*, business: Business, report: ReportPeriod, link: Linker) ->
     figures = Table(
         "overview",
         _("Figures"),
-        [_("Figure"), _("This period"), _("Previous period"), _("Change")],
+        [
+            _("Figure"),
+            _("This period"),
+            _("Previous period"),
+            pgettext("against the previous period", "Change"),
+        ],
     )
     for m in o.metrics:
         figures.rows.append(

@@ -482,7 +482,6 @@ def test_a_broadcast_is_a_campaign_of_its_own_and_its_offers_are_touches(owner, 
 def test_a_broadcast_whose_code_is_taken_still_gets_its_campaign(owner, business, settings):
     settings.BROADCAST_MESSAGES_PER_SECOND = float("inf")
     opted_in(business)
-    from marketing.models import Broadcast
 
     # The next id: one more than a broadcast made just now (on PostgreSQL, ids that
     # earlier tests' rolled-back rows took are not given again).

@@ -12,7 +12,7 @@ from tests.browser.pages import assert_no_sideways_scroll, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 OWNER = "ana@padaria-aurora.example"
-DEMO_PASSWORD = "conversa-demo"  # noqa: S105 — accounts/demo.py prints it for the demo
+DEMO_PASSWORD = "conversa-demo"  # accounts/demo.py prints it for the demo
 DRAWN = """() => [...document.querySelectorAll("figure.chart canvas")].every((canvas) => {
   const chart = window.Chart && window.Chart.getChart(canvas);
   return chart && chart.width > 0;
