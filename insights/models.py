@@ -473,3 +473,18 @@ class StaleConversation(models.Model):
 
     def __str__(self) -> str:
         return f"conversation {self.conversation_id}"
+
+
+class RollupVersion(models.Model):
+    """A token of the current state of a business's rollups: a new random one in the
+    transaction that recomputes them, so a report rendered for one token can be reused
+    until the next (insights.reports.cache). Random, not a counter, so that two
+    databases sharing a cache (a test run and the next) never share a token."""
+
+    business = models.OneToOneField(
+        Business, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    version = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.business_id} {self.version}"

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
@@ -18,6 +19,7 @@ from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
 from insights.reports import common
 from insights.reports import conversations as drill
+from insights.reports.cache import cached_body
 from insights.reports.common import Cell, Table
 from insights.reports.overview import build_overview, source_label
 from insights.reports.period import ReportPeriod, parse_period
@@ -61,6 +63,25 @@ def _render(request, business, tab: str, report: ReportPeriod, template: str, co
     return render_dashboard(request, business, SECTION, template, context)
 
 
+def _render_report(request, business, tab: str, report: ReportPeriod, build, context=None):
+    """The page ``tab`` around its body (``insights/reports/_<tab>_body.html`` with
+    ``build()``'s context), the body reused while the rollups stay the same
+    (:mod:`insights.reports.cache`). Owners and admins only: the viewer is "money"."""
+
+    def render_body() -> str:
+        body_context = common.page_context(business, tab, report) | build()
+        return render_to_string(f"insights/reports/_{tab}_body.html", body_context, request)
+
+    body = cached_body(
+        request=request, business=business, page=tab, report=report, viewer="money",
+        render=render_body,
+    )  # fmt: skip
+    return _render(
+        request, business, tab, report, f"insights/reports/{tab}.html",
+        {"body": body} | (context or {}),
+    )  # fmt: skip
+
+
 @login_required
 def overview(request, slug: str):
     business = get_business_for(user=request.user, slug=slug)
@@ -71,33 +92,28 @@ def overview(request, slug: str):
         except NoReverseMatch:
             raise Http404 from None
     report = parse_period(business, request.GET)
-    data = build_overview(business=business, report=report, link=_linker(business, report))
-    tables = _with_csv_urls(business, report, data.tables)
-    return _render(
-        request,
-        business,
-        "overview",
-        report,
-        "insights/reports/overview.html",
-        {"data": data, "tables": tables},
-    )
+
+    def build() -> dict:
+        data = build_overview(business=business, report=report, link=_linker(business, report))
+        return {"data": data, "tables": _with_csv_urls(business, report, data.tables)}
+
+    return _render_report(request, business, "overview", report, build)
 
 
 @login_required
 def sales(request, slug: str):
     business = _business(request, slug)
     report = parse_period(business, request.GET)
-    link = _linker(business, report)
-    data = build_sales(business=business, report=report, link=link, chat_url=_chat_url(business))
-    tables = _with_csv_urls(business, report, data.tables)
-    return _render(
-        request,
-        business,
-        "sales",
-        report,
-        "insights/reports/sales.html",
-        {"data": data, "tables": list(tables.values()), "lost_url": link(outcome="lost")},
-    )
+
+    def build() -> dict:
+        link = _linker(business, report)
+        data = build_sales(
+            business=business, report=report, link=link, chat_url=_chat_url(business)
+        )
+        tables = _with_csv_urls(business, report, data.tables)
+        return {"data": data, "tables": list(tables.values()), "lost_url": link(outcome="lost")}
+
+    return _render_report(request, business, "sales", report, build)
 
 
 def _conversation_table(business, page) -> Table:
@@ -139,29 +155,25 @@ def conversations(request, slug: str):
     business = _business(request, slug)
     report = parse_period(business, request.GET)
     filters = drill.parse_filters(request.GET, report.period)
-    qs = drill.list_conversations(business=business, period=report.period, filters=filters)
-    page = Paginator(qs, drill.PAGE_SIZE).get_page(request.GET.get("page"))
-    table = _conversation_table(business, page)
-    query = report.query_with(**filters.params())
-    table.csv_url = f"{reverse('insights_conversations_csv', args=[business.slug])}?{query}"
-    hidden = {k: v for k, v in filters.params().items() if k != "day"}
-    return _render(
-        request,
-        business,
-        "conversations",
-        report,
-        "insights/reports/conversations.html",
-        {
+
+    def build() -> dict:
+        qs = drill.list_conversations(business=business, period=report.period, filters=filters)
+        page = Paginator(qs, drill.PAGE_SIZE).get_page(request.GET.get("page"))
+        table = _conversation_table(business, page)
+        query = report.query_with(**filters.params())
+        table.csv_url = f"{reverse('insights_conversations_csv', args=[business.slug])}?{query}"
+        clear = reverse("insights_conversations", args=[business.slug])
+        return {
             "table": table,
             "page": page,
             "query": query,
             "filters": drill.describe(business, filters),
             "filter_note": drill.NOTE_FILTER if filters.invalid else "",
-            "hidden": hidden,
-            "clear_url": f"{reverse('insights_conversations', args=[business.slug])}"
-            f"?{report.query}",
-        },
-    )
+            "clear_url": f"{clear}?{report.query}",
+        }
+
+    hidden = {k: v for k, v in filters.params().items() if k != "day"}
+    return _render_report(request, business, "conversations", report, build, {"hidden": hidden})
 
 
 @login_required

@@ -14,12 +14,14 @@ them); anything unreadable in the query gives the default (period, page, table).
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Membership
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
 from insights.reports import offers, products, support
+from insights.reports.cache import cached_body
 from insights.reports.common import Table, csv_response, page_context
 from insights.reports.period import ReportPeriod, parse_period, today_for
 from insights.selectors import sees_money
@@ -71,24 +73,46 @@ def _render(request, business, tab: str, report: ReportPeriod, template: str, co
     return render_dashboard(request, business, SECTION, template, context)
 
 
+def _render_report(request, business, tab: str, report: ReportPeriod, viewer: str, build):
+    """The page ``tab`` around its body (``_<tab>_body.html`` with ``build()``'s
+    context), the body reused while the rollups stay the same
+    (:mod:`insights.reports.cache`); ``viewer``: what the viewer may see."""
+
+    def render_body() -> str:
+        context = page_context(business, tab, report) | build()
+        return render_to_string(f"insights/reports/_{tab}_body.html", context, request)
+
+    body = cached_body(
+        request=request, business=business, page=tab, report=report, viewer=viewer,
+        render=render_body,
+    )  # fmt: skip
+    return _render(request, business, tab, report, f"insights/reports/{tab}.html", {"body": body})
+
+
 @login_required
 def support_report(request, slug: str):
     business = get_business_for(user=request.user, slug=slug)
     report = parse_period(business, request.GET)
     money = sees_money(business)
-    page = support.build_support(
-        business=business, period=report.period,
-        agent=None if money else request.user,
-        link=_linker(business, report) if money else None,
-    )  # fmt: skip
+
+    def build_page():
+        return support.build_support(
+            business=business, period=report.period,
+            agent=None if money else request.user,
+            link=_linker(business, report) if money else None,
+        )  # fmt: skip
+
     if _wants_csv(request):
-        return _csv(business, report, _chosen(request, page.tables))
-    url = reverse("insights_support", args=[business.slug])
-    _csv_urls(url, report, page.tables.values())
-    return _render(
-        request, business, "support", report, "insights/reports/support.html",
-        {"page": page, "tables": page.tables, "charts": page.charts, "is_agent": not money},
-    )  # fmt: skip
+        return _csv(business, report, _chosen(request, build_page().tables))
+
+    def build() -> dict:
+        page = build_page()
+        url = reverse("insights_support", args=[business.slug])
+        _csv_urls(url, report, page.tables.values())
+        return {"page": page, "tables": page.tables, "charts": page.charts, "is_agent": not money}
+
+    viewer = "money" if money else f"agent:{request.user.pk}"
+    return _render_report(request, business, "support", report, viewer, build)
 
 
 @login_required
@@ -130,13 +154,15 @@ def products_report(request, slug: str):
         data = products.products_report(business=business, period=report.period, size=None)
         return _csv(business, report, products.products_table(business, data.rows))
     number = offers.parse_page(request.GET.get("page"))
-    data = products.products_report(business=business, period=report.period, page=number)
-    link = _linker(business, report)
-    table = products.products_table(business, data.rows, link=link)
-    _csv_urls(reverse("insights_products", args=[business.slug]), report, [table])
-    charts = products.products_charts(business, data.rows, link=link) if number == 1 else []
-    return _render(
-        request, business, "products", report, "insights/reports/products.html",
-        {"data": data, "table": table, "charts": charts}
-        | _paging(report, number, data.has_next),
-    )  # fmt: skip
+
+    def build() -> dict:
+        data = products.products_report(business=business, period=report.period, page=number)
+        link = _linker(business, report)
+        table = products.products_table(business, data.rows, link=link)
+        _csv_urls(reverse("insights_products", args=[business.slug]), report, [table])
+        charts = products.products_charts(business, data.rows, link=link) if number == 1 else []
+        return {"data": data, "table": table, "charts": charts} | _paging(
+            report, number, data.has_next
+        )
+
+    return _render_report(request, business, "products", report, "money", build)

@@ -28,6 +28,7 @@ it may commit a message stamped earlier.
 """
 
 import datetime
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -46,6 +47,7 @@ from insights.models import (
     DailyFigure,
     Outcome,
     RollupState,
+    RollupVersion,
     StaleConversation,
     Touch,
 )
@@ -459,6 +461,10 @@ def recompute_days(business: Business, days: Iterable[datetime.date]) -> None:
         span = [d for d in days if d < days[0] + datetime.timedelta(days=SPAN)]
         days = days[len(span) :]
         _recompute_span(business, set(span))
+    # The reports rendered from the old rows are stale now (insights.reports.cache).
+    RollupVersion.objects.update_or_create(
+        business=business, defaults={"version": secrets.token_hex(16)}
+    )
 
 
 def _recompute_span(business: Business, days: set[datetime.date]) -> None:
