@@ -484,7 +484,10 @@ class RollupVersion(models.Model):
     business = models.OneToOneField(
         Business, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
-    version = models.CharField(max_length=32)
+    version = models.CharField(max_length=32, blank=True)
+    # Set when every rollup of the business must be recomputed (its attribution window
+    # changed); the next refresh rebuilds it and clears this, so no message can be lost.
+    rebuild_wanted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.business_id} {self.version}"

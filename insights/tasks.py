@@ -2,7 +2,6 @@
 
 from celery import shared_task
 
-from accounts.models import Business
 from insights.services import rollups, touches
 
 
@@ -16,10 +15,3 @@ def flush_touches() -> int:
 def refresh_rollups() -> int:
     """The beat's refresh of the reports' rollups (``ROLLUP_REFRESH_INTERVAL``)."""
     return rollups.refresh()
-
-
-@shared_task(ignore_result=True)
-def rebuild_rollups(business_id: int) -> int:
-    """Rebuild one business's rollups (after its attribution window changed)."""
-    business = Business.objects.filter(pk=business_id).first()
-    return rollups.rebuild(business=business) if business is not None else 0

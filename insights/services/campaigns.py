@@ -19,7 +19,6 @@ from django.utils.translation import gettext as _
 from accounts.models import Business, Membership, User
 from accounts.services import require_role
 from core.errors import AppError
-from core.events import enqueue_on_commit
 from core.money import check_minor
 from insights.models import (
     CODE_MAX,
@@ -29,6 +28,7 @@ from insights.models import (
     Campaign,
     Channel,
     OrderAttribution,
+    RollupVersion,
     Touch,
 )
 
@@ -402,7 +402,8 @@ def set_attribution_window(
 ) -> AttributionSettings:
     """The business's attribution window (1, 7 or 28 days). Orders already paid keep
     the window they were attributed with; the reports' conversions (a conversation
-    that led to a paid order within the window) are rebuilt by a job. Admins and owners."""
+    that led to a paid order within the window) are rebuilt by the next refresh
+    (``RollupVersion.rebuild_wanted_at``). Admins and owners."""
     require_role(actor, business, ROLE.ADMIN)
     if type(window_days) is not int or window_days not in AttributionSettings.Window.values:
         raise AppError(_("Choose 1, 7 or 28 days."), code="invalid_window", field="window_days")
@@ -410,5 +411,7 @@ def set_attribution_window(
         settings_row, _created = AttributionSettings.objects.update_or_create(
             business=business, defaults={"window_days": window_days}
         )
-        enqueue_on_commit("insights.tasks.rebuild_rollups", business.pk)
+        RollupVersion.objects.update_or_create(
+            business=business, defaults={"rebuild_wanted_at": timezone.now()}
+        )
     return settings_row

@@ -114,6 +114,18 @@ def refresh(*, now: datetime.datetime | None = None) -> int:
         if state.scanned_until is None:
             count = _rebuild(None, None)
         else:
+            # Businesses whose attribution window changed: everything, from scratch.
+            wanted = list(
+                RollupVersion.objects.filter(rebuild_wanted_at__isnull=False).values_list(
+                    "business_id", "rebuild_wanted_at"
+                )
+            )
+            for business in Business.objects.filter(pk__in=[b for b, _at in wanted]):
+                _rebuild(business, None)
+            for business_id, at in wanted:  # not one asked for again meanwhile
+                RollupVersion.objects.filter(business_id=business_id, rebuild_wanted_at=at).update(
+                    rebuild_wanted_at=None
+                )
             since = state.scanned_until - OVERLAP
             stale = list(StaleConversation.objects.values_list("pk", "conversation_id"))
             changed = {c for _pk, c in stale}

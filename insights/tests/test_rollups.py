@@ -28,9 +28,11 @@ from insights.models import (
     DailyFigure,
     Outcome,
     RollupState,
+    RollupVersion,
     StaleConversation,
 )
 from insights.services import rollups
+from insights.services.campaigns import set_attribution_window
 from insights.tests.helpers import customer_with_card
 from payments.models import PaymentPin
 from payments.services import orders as order_services
@@ -363,3 +365,22 @@ def test_refreshed_rollups_equal_a_rebuild_from_the_raw_rows(world, ops):
             raise Rollback
     except Rollback:
         pass
+
+
+def test_a_new_attribution_window_rebuilds_the_business_at_the_next_refresh(owner, shop):
+    customer, card = customer_with_card()
+    with time_machine.travel(at(8, 1, 9), tick=True) as clock:
+        rollups.refresh()
+        conversation, _m = start_conversation_with_message(
+            customer=customer, business=shop, body="Hi"
+        )
+        clock.shift(3 * DAY)  # 3 days later: inside a 7-day window, not a 1-day one
+        pay(customer, card, request_payment(owner, conversation, 2_000))
+        rollups.refresh()
+        assert ConversationFact.objects.get().outcome == Outcome.BOUGHT
+        set_attribution_window(actor=owner, business=shop, window_days=1)
+        assert RollupVersion.objects.get(business=shop).rebuild_wanted_at is not None
+        clock.shift(10 * MIN)
+        rollups.refresh()
+    assert ConversationFact.objects.get().outcome == Outcome.NONE
+    assert RollupVersion.objects.get(business=shop).rebuild_wanted_at is None
