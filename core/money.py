@@ -70,6 +70,14 @@ def check_minor(
     return value
 
 
+def per(amount: int, count: int) -> int | None:
+    """``amount`` (minor units) per ``count`` (an average), rounded half up to a minor
+    unit; None when there is nothing to divide by."""
+    if not count:
+        return None
+    return int((Decimal(amount) / count).to_integral_value(ROUND_HALF_UP))
+
+
 def parse_money(text: str, currency: str, *, language: str | None = None) -> int:
     """``"19,90"`` (pt-BR) or ``"19.90"`` (en) → 1990. Raises AppError on anything else."""
     text = (text or "").strip().replace("\u00a0", " ")

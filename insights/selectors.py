@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from accounts.models import Business, Membership
 from core.ids import get_by_id_or_404, parse_int
+from core.money import per
 from insights.models import AttributionSettings, Campaign, OrderAttribution, SpendLine, Touch
 from payments.models import Order, Refund
 
@@ -191,9 +192,8 @@ class Figures:
 
 
 def _per(amount: int, count: int) -> int | None:
-    if not amount or not count:
-        return None
-    return int((Decimal(amount) / count).to_integral_value(ROUND_HALF_UP))
+    """A cost per something; None without a cost (nothing was spent: no cost per)."""
+    return per(amount, count) if amount else None
 
 
 def _ratio(numerator: int, denominator: int) -> Decimal | None:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Business
 from catalog.feed import escape_formula
-from core.money import from_minor
+from core.money import from_minor, per
 from insights.charts import Chart, Series, format_value
 from insights.models import DailyFigure
 from insights.reports.period import GROUP_LABELS, GROUPS, RANGE_LABELS, ReportPeriod
@@ -63,13 +63,6 @@ def percent(numerator, denominator) -> Decimal | None:
     if not denominator:
         return None
     return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-
-
-def per(amount: int, count: int) -> int | None:
-    """``amount`` (minor units) per ``count``, rounded half up to a minor unit."""
-    if not count:
-        return None
-    return int((Decimal(amount) / count).to_integral_value(ROUND_HALF_UP))
 
 
 def change(current, previous) -> Decimal | None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.http import QueryDict
 
+from core.money import per
 from insights.reports import common
 from insights.reports.period import parse_period, previous_period
 from insights.selectors import MAX_PERIOD_DAYS, Period
@@ -139,8 +140,8 @@ def test_rates_and_changes():
     assert common.change(150, 100) == Decimal("50.0")
     assert common.change(50, 100) == Decimal("-50.0")
     assert common.change(5, 0) is None
-    assert common.per(1000, 3) == 333
-    assert common.per(5, 0) is None
+    assert per(1000, 3) == 333
+    assert per(5, 0) is None
 
 
 def test_csv_cells_are_safe_from_formulas():
