@@ -185,6 +185,10 @@ def test_the_owner_sees_every_agent(client, owner, business, agent, admin, figur
     assert response.status_code == 200
     page = response.content.decode()
     assert str(agent) in page and str(admin) in page
+    drill = reverse("insights_conversations", args=[business.slug]) + "?range=28&amp;group=day"
+    assert f"{drill}&amp;dim=agent&amp;key={agent.pk}" in page  # an agent's conversations
+    weekday = figures.isoweekday()
+    assert f"{drill}&amp;weekday={weekday}&amp;hour=14" in page  # a heatmap cell
     if language == "en":
         assert "Conversations received" in page and "5 min" in page and "4.50" in page
         assert "Ratings per request" in page and "50.0%" in page
