@@ -185,7 +185,7 @@ def test_the_owner_sees_every_agent(client, owner, business, agent, admin, figur
     assert response.status_code == 200
     page = response.content.decode()
     assert str(agent) in page and str(admin) in page
-    drill = reverse("insights_conversations", args=[business.slug]) + "?range=28&amp;group=day"
+    drill = reverse("insights_conversations", args=[business.slug]) + "?range=28"
     assert f"{drill}&amp;dim=agent&amp;key={agent.pk}" in page  # an agent's conversations
     weekday = figures.isoweekday()
     assert f"{drill}&amp;weekday={weekday}&amp;hour=14" in page  # a heatmap cell
