@@ -35,7 +35,9 @@ def _business(request, slug: str):
     return get_business_for(user=request.user, slug=slug, min_role=ADMIN)
 
 
-def _linker(business, report: ReportPeriod):
+def drill_linker(business, report: ReportPeriod):
+    """``link(**filters)``: the drill-down (the Conversations page) for this period and
+    these filters (None left out); a filter may replace the period (a chart's bucket)."""
     base = reverse("insights_conversations", args=[business.slug])
 
     def link(**filters) -> str:
@@ -58,25 +60,28 @@ def _with_csv_urls(business, report: ReportPeriod, tables: dict[str, Table]) -> 
     return tables
 
 
-def _render(request, business, tab: str, report: ReportPeriod, template: str, context: dict):
+def render_page(request, business, tab: str, report: ReportPeriod, template: str, context: dict):
     context = common.page_context(business, tab, report) | context
     return render_dashboard(request, business, SECTION, template, context)
 
 
-def _render_report(request, business, tab: str, report: ReportPeriod, build, context=None):
+def render_report(
+    request, business, tab: str, report: ReportPeriod, build, *, viewer="money", context=None
+):
     """The page ``tab`` around its body (``insights/reports/_<tab>_body.html`` with
     ``build()``'s context), the body reused while the rollups stay the same
-    (:mod:`insights.reports.cache`). Owners and admins only: the viewer is "money"."""
+    (:mod:`insights.reports.cache`). ``viewer``: what the viewer may see ("money" for
+    owners and admins, "agent:<id>")."""
 
     def render_body() -> str:
         body_context = common.page_context(business, tab, report) | build()
         return render_to_string(f"insights/reports/_{tab}_body.html", body_context, request)
 
     body = cached_body(
-        request=request, business=business, page=tab, report=report, viewer="money",
+        request=request, business=business, page=tab, report=report, viewer=viewer,
         render=render_body,
     )  # fmt: skip
-    return _render(
+    return render_page(
         request, business, tab, report, f"insights/reports/{tab}.html",
         {"body": body} | (context or {}),
     )  # fmt: skip
@@ -94,10 +99,10 @@ def overview(request, slug: str):
     report = parse_period(business, request.GET)
 
     def build() -> dict:
-        data = build_overview(business=business, report=report, link=_linker(business, report))
+        data = build_overview(business=business, report=report, link=drill_linker(business, report))
         return {"data": data, "tables": _with_csv_urls(business, report, data.tables)}
 
-    return _render_report(request, business, "overview", report, build)
+    return render_report(request, business, "overview", report, build)
 
 
 @login_required
@@ -106,14 +111,14 @@ def sales(request, slug: str):
     report = parse_period(business, request.GET)
 
     def build() -> dict:
-        link = _linker(business, report)
+        link = drill_linker(business, report)
         data = build_sales(
             business=business, report=report, link=link, chat_url=_chat_url(business)
         )
         tables = _with_csv_urls(business, report, data.tables)
         return {"data": data, "tables": list(tables.values()), "lost_url": link(outcome="lost")}
 
-    return _render_report(request, business, "sales", report, build)
+    return render_report(request, business, "sales", report, build)
 
 
 def _conversation_table(business, page) -> Table:
@@ -173,7 +178,9 @@ def conversations(request, slug: str):
         }
 
     hidden = {k: v for k, v in filters.params().items() if k != "day"}
-    return _render_report(request, business, "conversations", report, build, {"hidden": hidden})
+    return render_report(
+        request, business, "conversations", report, build, context={"hidden": hidden}
+    )
 
 
 @login_required
@@ -181,7 +188,7 @@ def export(request, slug: str, table: str):
     """One table of the Overview or "Chats that sell" as CSV, for the query's period."""
     business = _business(request, slug)
     report = parse_period(business, request.GET)
-    link = _linker(business, report)
+    link = drill_linker(business, report)
     if table in OVERVIEW_TABLES:
         tables = build_overview(business=business, report=report, link=link).tables
     elif table.startswith("sales_"):

@@ -11,22 +11,17 @@ Every page reads a fixed number of queries whatever its period (the tests count
 them); anything unreadable in the query gives the default (period, page, table).
 """
 
-from urllib.parse import urlencode
-
 from django.contrib.auth.decorators import login_required
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import Membership
 from accounts.selectors import get_business_for
-from accounts.views import render_dashboard
+from insights.report_views import drill_linker, render_page, render_report
 from insights.reports import offers, products, support
-from insights.reports.cache import cached_body
-from insights.reports.common import Table, csv_response, page_context
+from insights.reports.common import Table, csv_response
 from insights.reports.period import ReportPeriod, parse_period, today_for
 from insights.selectors import sees_money
 
-SECTION = "insights"
 ADMIN = Membership.Role.ADMIN
 
 
@@ -49,44 +44,11 @@ def _csv_urls(url: str, report: ReportPeriod, tables) -> None:
         table.csv_url = f"{url}?{report.query_with(format='csv', table=table.id)}"
 
 
-def _linker(business, report: ReportPeriod):
-    """``link(**filters)``: the drill-down (the conversations page) for these filters."""
-    # The period's part of the query is encoded once: the heatmap alone asks for 168.
-    base = f"{reverse('insights_conversations', args=[business.slug])}?{report.query}"
-
-    def link(**filters) -> str:
-        extra = urlencode({k: v for k, v in filters.items() if v is not None})
-        return f"{base}&{extra}" if extra else base
-
-    return link
-
-
 def _paging(report: ReportPeriod, page: int, has_next: bool) -> dict:
     return {
         "previous_page": report.query_with(page=page - 1) if page > 1 else None,
         "next_page": report.query_with(page=page + 1) if has_next else None,
     }
-
-
-def _render(request, business, tab: str, report: ReportPeriod, template: str, context: dict):
-    context = page_context(business, tab, report) | context
-    return render_dashboard(request, business, SECTION, template, context)
-
-
-def _render_report(request, business, tab: str, report: ReportPeriod, viewer: str, build):
-    """The page ``tab`` around its body (``_<tab>_body.html`` with ``build()``'s
-    context), the body reused while the rollups stay the same
-    (:mod:`insights.reports.cache`); ``viewer``: what the viewer may see."""
-
-    def render_body() -> str:
-        context = page_context(business, tab, report) | build()
-        return render_to_string(f"insights/reports/_{tab}_body.html", context, request)
-
-    body = cached_body(
-        request=request, business=business, page=tab, report=report, viewer=viewer,
-        render=render_body,
-    )  # fmt: skip
-    return _render(request, business, tab, report, f"insights/reports/{tab}.html", {"body": body})
 
 
 @login_required
@@ -99,7 +61,7 @@ def support_report(request, slug: str):
         return support.build_support(
             business=business, period=report.period,
             agent=None if money else request.user,
-            link=_linker(business, report) if money else None,
+            link=drill_linker(business, report) if money else None,
         )  # fmt: skip
 
     if _wants_csv(request):
@@ -112,7 +74,7 @@ def support_report(request, slug: str):
         return {"page": page, "tables": page.tables, "charts": page.charts, "is_agent": not money}
 
     viewer = "money" if money else f"agent:{request.user.pk}"
-    return _render_report(request, business, "support", report, viewer, build)
+    return render_report(request, business, "support", report, build, viewer=viewer)
 
 
 @login_required
@@ -139,7 +101,7 @@ def offers_report(request, slug: str):
 
     table = offers.offers_table(business, data.rows, link=link)
     _csv_urls(reverse("insights_offers", args=[business.slug]), report, [table])
-    return _render(
+    return render_page(
         request, business, "offers", report, "insights/reports/offers.html",
         {"data": data, "table": table, "chart": offers.offers_chart(business, table)}
         | _paging(report, number, data.has_next),
@@ -157,7 +119,7 @@ def products_report(request, slug: str):
 
     def build() -> dict:
         data = products.products_report(business=business, period=report.period, page=number)
-        link = _linker(business, report)
+        link = drill_linker(business, report)
         table = products.products_table(business, data.rows, link=link)
         _csv_urls(reverse("insights_products", args=[business.slug]), report, [table])
         charts = products.products_charts(business, data.rows, link=link) if number == 1 else []
@@ -165,4 +127,4 @@ def products_report(request, slug: str):
             report, number, data.has_next
         )
 
-    return _render_report(request, business, "products", report, "money", build)
+    return render_report(request, business, "products", report, build)
