@@ -59,6 +59,8 @@ class BusinessAdmin(admin.ModelAdmin):
         "city",
         "currency",
         "fee_bps",
+        "fee_pix_bps",
+        "pix_mode",
         "is_active",
         "created_at",
     ]

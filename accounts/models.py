@@ -90,6 +90,11 @@ class User(AbstractUser):
         return self.display_name or self.email.split("@")[0]
 
 
+class PixMode(models.TextChoices):
+    COLLECTED = "collected", _("Collected by the platform")
+    DIRECT = "direct", _("Direct to the business's Pix key")
+
+
 class Business(models.Model):
     """A merchant's public profile. Field limits follow WhatsApp's business profile."""
 
@@ -167,6 +172,23 @@ class Business(models.Model):
         default=399,
         validators=[MinValueValidator(0), MaxValueValidator(2000)],
         help_text=_("399 = 3.99 %. Editable by platform admins only."),
+    )
+    fee_pix_bps = models.PositiveIntegerField(
+        _("Pix fee (basis points)"),
+        default=99,
+        validators=[MinValueValidator(0), MaxValueValidator(2000)],
+        help_text=_("99 = 0.99 %, on collected Pix only. Editable by platform admins only."),
+    )
+    pix_mode = models.CharField(
+        _("Pix"),
+        max_length=12,
+        choices=PixMode,
+        default=PixMode.COLLECTED,
+        help_text=_(
+            "Collected: the platform's provider receives the Pix and pays it out with the "
+            "rest of the balance. Direct: customers pay the business's own Pix key and "
+            "the business marks the order paid."
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=now, editable=False)
