@@ -1,10 +1,11 @@
 """Payments API routes: the user's wallet under ``wallet/``, orders and paying under
 ``orders/``, the user's payments under ``payments/``, and the business's orders,
-payment requests and payments under ``businesses/<slug>/``."""
+payment requests, payments and shipping (``orders/<id>/shipments/``, ``deliver/``)
+under ``businesses/<slug>/``."""
 
 from django.urls import path
 
-from payments.api import cards, destinations, orders, p2p, paying, payouts, refunds
+from payments.api import cards, destinations, orders, p2p, paying, payouts, refunds, shipping
 
 SHOP = "businesses/<slug:slug>/"
 ORDER = "orders/<int:order_id>/"
@@ -40,6 +41,12 @@ urlpatterns = [
     path(
         SHOP + "payments/", paying.BusinessPaymentListView.as_view(), name="api_business_payments"
     ),
+    path(
+        SHOP + ORDER + "shipments/",
+        shipping.OrderShipmentListView.as_view(),
+        name="api_order_shipments",
+    ),
+    path(SHOP + ORDER + "deliver/", shipping.OrderDeliverView.as_view(), name="api_order_deliver"),
     path(ORDER, orders.OrderDetailView.as_view(), name="api_order_detail"),
     path(ORDER + "cancel/", orders.OrderCancelView.as_view(), name="api_order_cancel"),
     path(ORDER + "pay/", paying.OrderPayView.as_view(), name="api_order_pay"),

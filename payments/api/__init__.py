@@ -1,6 +1,7 @@
 """REST endpoints of the payments app, one module per area (the areas of
 ``payments/services/``): ``cards`` (the wallet: cards, PIN status, fingerprints),
-``orders`` (payment requests), ``paying``, ``refunds``, ``p2p``, ``destinations`` and
+``orders`` (payment requests), ``paying``, ``refunds``, ``shipping`` (shipped and
+delivered), ``p2p``, ``destinations`` and
 ``payouts`` (balances, payouts, statements, withdrawals); ``common`` holds what they
 share. ``payments/api_urls.py`` routes them. Import the module you need:
 ``from payments.api import refunds``.
@@ -14,6 +15,6 @@ with :func:`payments.selectors.get_order_for` and a card with
 customer who sees an order but tries a staff operation (cancel) gets 403, and so
 does staff trying the customer's (pay).
 
-Operations that move money or create a payment request need an ``Idempotency-Key``
-header (:mod:`payments.idempotency`).
+Operations that move money, create a payment request or ship an order need an
+``Idempotency-Key`` header (:mod:`payments.idempotency`).
 """

@@ -20,6 +20,7 @@ WALLET = ["payments (wallet)"]
 ORDERS = ["payments (orders)"]
 PAYING = ["payments (paying)"]
 REFUNDS = ["payments (refunds)"]
+SHIPPING = ["payments (shipping)"]
 P2P = ["payments (person to person)"]
 PAYOUTS = ["payments (payouts)"]
 DELETED = {204: OpenApiResponse(description=gettext_lazy("Deleted."))}

@@ -1,7 +1,7 @@
 """Small input and output serializers for the payments API, one per shape, one module
 per area (the areas of ``payments/api/``): ``cards``, ``orders``, ``paying``,
-``refunds``, ``p2p``, ``destinations``, ``payouts``; ``common`` holds the shared
-fields. Import from the area module: ``from payments.serializers.orders import
+``refunds``, ``shipping``, ``p2p``, ``destinations``, ``payouts``; ``common`` holds the
+shared fields. Import from the area module: ``from payments.serializers.orders import
 OrderSerializer``.
 
 Input serializers only parse and bound what a client sends; the rules (card checks,

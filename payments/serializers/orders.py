@@ -17,6 +17,7 @@ from payments.services.orders import MAX_LINES, MAX_QUANTITY
 
 
 class OrderItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text=_("The item's id, to name it in a shipment."))
     product_id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
     unit_price = serializers.IntegerField()
