@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Business, Membership, User
+from accounts.selectors import get_business_for
 from chats.selectors import staff_membership
 from core.ids import get_by_id_or_404, parse_int
 from payments.models import (
@@ -101,6 +102,17 @@ def get_order_for(*, user: User, order_id) -> Order:
         raise Http404
     order.membership = membership
     return order
+
+
+def get_business_order(*, user: User, slug: str, order_id) -> tuple[Business, Order]:
+    """Business ``slug`` and its order ``order_id`` if ``user`` is staff there who can
+    see the order's conversation (:func:`get_order_for`); Http404 alike for anything
+    else: another business's order under one's own slug, a customer, a stranger."""
+    business = get_business_for(user=user, slug=slug)
+    order = get_order_for(user=user, order_id=order_id)
+    if order.membership is None or order.business_id != business.pk:
+        raise Http404
+    return business, order
 
 
 def get_customer_order(*, user: User, order_id) -> Order:

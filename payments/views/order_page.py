@@ -6,10 +6,7 @@ both, so neither imports the other.
 Authorization: :func:`business_order` (another business's order is "not found").
 """
 
-from django.http import Http404
-
 from accounts.models import Membership
-from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
 from payments import selectors
 from payments.forms.refunds import RefundForm
@@ -20,11 +17,7 @@ from payments.services import shipping as shipping_services
 
 
 def business_order(request, slug: str, order_id: int) -> tuple:
-    business = get_business_for(user=request.user, slug=slug)
-    order = selectors.get_order_for(user=request.user, order_id=order_id)
-    if order.membership is None or order.business_id != business.pk:
-        raise Http404
-    return business, order
+    return selectors.get_business_order(user=request.user, slug=slug, order_id=order_id)
 
 
 def refund_context(business, order, form=None) -> dict:
