@@ -558,7 +558,12 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
 
 # --- Internationalisation ---------------------------------------------------------
 LANGUAGE_CODE = "pt-br"
-LANGUAGES = [("pt-br", _("Portuguese (Brazil)")), ("en", _("English"))]
+LANGUAGES = [
+    ("pt-br", _("Portuguese (Brazil)")),
+    ("en", _("English")),
+    ("fr", _("French")),
+    ("es", _("Spanish")),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # One time format per language, everywhere (config/formats/en: "11:39 PM", pt-br: "23:39").
 FORMAT_MODULE_PATH = ["config.formats"]

@@ -1,7 +1,8 @@
 """Money: integer minor units plus an ISO 4217 currency. Never a float.
 
 Parsing and formatting go through Babel, so ``19,90`` in pt-BR and ``19.90`` in
-English both mean 1990 centavos, and amounts print the way the viewer reads them.
+English both mean 1990 centavos, and amounts print the way the viewer reads them:
+``R$ 1.234,56`` in pt-BR and Spanish, ``1 234,56 R$`` in French, ``R$1,234.56`` in English.
 """
 
 import re
@@ -25,9 +26,37 @@ from core.errors import AppError
 _NUMBER = re.compile(r"-?\s*[0-9][0-9 .,]*", re.ASCII)
 MAX_MINOR = 10**12  # ten billion reais: anything above is a typo, not a price
 
+# Where CLDR's own pattern is not how our readers write money. CLDR's Spanish (Spain)
+# writes reais by their code, "1.234,56 BRL"; Conversa's Spanish readers are Brazil's
+# neighbours and its customers, who read "R$ 1.234,56": Spanish amounts take Brazil's
+# symbols and pattern (the same digits: "." groups, "," decimals).
+_MONEY_LOCALE = {"es": "pt_BR"}
+
+# French and Spanish amounts are typed in several unambiguous ways besides CLDR's own
+# ("1 234,56" in French, "1.234,56" in Spanish): grouped by spaces or by dots with a
+# decimal comma, or a bare decimal point with one or two decimals ("1234.56"; never
+# "1.234", which stays a thousand in Spanish as in pt-BR). Each is rewritten as
+# "1234,56" before Babel reads it.
+_LENIENT_LANGUAGES = {"fr", "es"}
+_GROUPED = re.compile(r"[0-9]{1,3}(?P<sep>[ .])[0-9]{3}(?:(?P=sep)[0-9]{3})*(?:,[0-9]+)?", re.ASCII)
+_POINT_DECIMAL = re.compile(r"[0-9]+\.[0-9]{1,2}", re.ASCII)
+
 
 def babel_locale(language: str | None = None) -> str:
     return to_locale(language or get_language() or "en")
+
+
+def _local_spelling(text: str, locale: str) -> str:
+    """``text`` (spaces already plain) with the other local spellings of an amount
+    rewritten as ``1234,56`` in French and Spanish; unchanged otherwise."""
+    if locale.split("_")[0] not in _LENIENT_LANGUAGES:
+        return text
+    sign, body = ("-", text[1:].strip()) if text.startswith("-") else ("", text)
+    if _GROUPED.fullmatch(body):
+        body = body.replace(" ", "").replace(".", "")
+    elif _POINT_DECIMAL.fullmatch(body):
+        body = body.replace(".", ",")
+    return sign + body
 
 
 def minor_digits(currency: str) -> int:
@@ -80,7 +109,8 @@ def per(amount: int, count: int) -> int | None:
 
 def parse_money(text: str, currency: str, *, language: str | None = None) -> int:
     """``"19,90"`` (pt-BR) or ``"19.90"`` (en) → 1990. Raises AppError on anything else."""
-    text = (text or "").strip().replace("\u00a0", " ")
+    # No-break spaces (U+00A0, and U+202F, French's group separator) as typed or pasted.
+    text = (text or "").strip().replace("\u00a0", " ").replace("\u202f", " ")
     for symbol in ("R$", "$", "€", currency):
         text = text.replace(symbol, "")
     text = text.strip()
@@ -89,7 +119,8 @@ def parse_money(text: str, currency: str, *, language: str | None = None) -> int
     try:
         if not _NUMBER.fullmatch(text):
             raise NumberFormatError(text)
-        amount = parse_decimal(text, locale=babel_locale(language), strict=True)
+        locale = babel_locale(language)
+        amount = parse_decimal(_local_spelling(text, locale), locale=locale, strict=True)
     except (NumberFormatError, InvalidOperation):
         example = format_money(1990, currency, language=language, symbol=False)
         raise AppError(
@@ -112,6 +143,7 @@ def format_money(
     amount = from_minor(minor, currency)
     locale = babel_locale(language)
     if symbol:
+        locale = _MONEY_LOCALE.get(locale.split("_")[0], locale)
         return format_currency(amount, currency, locale=locale)
     return format_currency(amount, currency, locale=locale, format="#,##0.00", currency_digits=True)
 

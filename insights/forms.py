@@ -85,7 +85,7 @@ class SpendLineForm(forms.Form):
 
 
 class SpendImportForm(forms.Form):
-    NUMBERS = [("pt-br", "1.234,56"), ("en", "1,234.56")]
+    NUMBERS = [("pt-br", "1.234,56"), ("en", "1,234.56"), ("fr", "1 234,56")]
 
     file = forms.FileField(
         label=_("Spend file (CSV)"),

@@ -138,7 +138,7 @@ class SpendImportInputSerializer(serializers.Serializer):
         )
     )
     numbers = serializers.ChoiceField(
-        choices=[("pt-br", "1.234,56"), ("en", "1,234.56")],
+        choices=[("pt-br", "1.234,56"), ("en", "1,234.56"), ("fr", "1 234,56"), ("es", "1.234,56")],
         required=False,
         help_text=_("How the amounts are written; the request's language when left out."),
     )

@@ -1,8 +1,10 @@
-"""One language per page: our strings and django-allauth's, in Brazilian Portuguese or
-English, chosen by the browser, the footer's switcher or the signed-in user's profile.
+"""One language per page: our strings and django-allauth's, in Brazilian Portuguese,
+English, French or Spanish, chosen by the browser, the footer's switcher or the
+signed-in user's profile.
 
-``locale/pt_BR/LC_MESSAGES/django.po`` is committed; ``make install`` compiles it into
-the ``.mo`` Django reads (``pybabel compile``, so no system gettext is needed).
+``locale/<pt_BR|fr|es>/LC_MESSAGES/django.po`` are committed; ``make install`` compiles
+them into the ``.mo`` files Django reads (``pybabel compile``, so no system gettext is
+needed). Every catalog test runs for each of the three.
 """
 
 import io
@@ -24,20 +26,31 @@ from django.utils.translation.template import templatize
 from accounts.tests.factories import UserFactory, create_business
 
 BASE_DIR = Path(settings.BASE_DIR)
-PO = BASE_DIR / "locale" / "pt_BR" / "LC_MESSAGES" / "django.po"
-MO = PO.with_suffix(".mo")
+# Each catalog and its plural rule (French counts 0 and 1 as singular, like pt-BR).
+LOCALES = {"pt_BR": "(n > 1)", "fr": "(n > 1)", "es": "(n != 1)"}
 
 PT = {"accept-language": "pt-BR,pt;q=0.9,en;q=0.8"}
 EN = {"accept-language": "en-US,en;q=0.9"}
+FR = {"accept-language": "fr-FR,fr;q=0.9,en;q=0.8"}
+ES = {"accept-language": "es-AR,es;q=0.9,en;q=0.8"}
 
 
-def _catalog():
-    with PO.open("rb") as f:
-        return read_po(f, locale="pt_BR")
+def _po(locale: str) -> Path:
+    return BASE_DIR / "locale" / locale / "LC_MESSAGES" / "django.po"
 
 
-def _messages():
-    return [m for m in _catalog() if m.id]
+def _catalog(locale: str = "pt_BR"):
+    with _po(locale).open("rb") as f:
+        return read_po(f, locale=locale)
+
+
+def _messages(locale: str = "pt_BR"):
+    return [m for m in _catalog(locale) if m.id]
+
+
+@pytest.fixture(params=list(LOCALES))
+def locale(request):
+    return request.param
 
 
 def _texts(message) -> list[str]:
@@ -53,6 +66,8 @@ def _texts(message) -> list[str]:
     [
         (PT, "pt-br", ["Venda onde seus clientes conversam.", "Buscar lojas", ">Entrar<"]),
         (EN, "en", ["Sell where your customers talk.", "Search shops", ">Sign in<"]),
+        (FR, "fr", ["Vendez là où vos clients discutent.", "Rechercher des boutiques"]),
+        (ES, "es", ["Vende donde conversan tus clientes.", "Buscar tiendas", ">Iniciar sesión<"]),
     ],
 )
 def test_the_home_page_speaks_the_browsers_language(client, headers, lang, expected):
@@ -65,13 +80,31 @@ def test_the_home_page_speaks_the_browsers_language(client, headers, lang, expec
 
 
 @pytest.mark.django_db
-def test_the_home_page_in_portuguese_has_no_english_left(client):
-    text = client.get(reverse("home"), headers=PT).text
+@pytest.mark.parametrize(
+    ("headers", "title"), [(PT, "Lojas"), (EN, "Shops"), (FR, "Boutiques"), (ES, "Tiendas")]
+)
+def test_a_page_title_is_in_the_visitors_language(client, headers, title):
+    text = client.get(reverse("business_directory"), headers=headers).text
+
+    assert f"<title>{title} · Conversa</title>" in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("headers", "sign_in", "sign_up"),
+    [
+        (PT, ">Entrar<", "Cadastrar-se"),
+        (FR, ">Se connecter<", "S'inscrire"),
+        (ES, ">Iniciar sesión<", "Registrarse"),
+    ],
+)
+def test_the_home_page_has_no_english_left(client, headers, sign_in, sign_up):
+    text = client.get(reverse("home"), headers=headers).text
 
     for english in ("Sell where your customers", "Search shops", "Sign in", "Sign up", "Language"):
         assert english not in text
-    assert ">Entrar<" in text
-    assert "Cadastrar-se" in text
+    assert sign_in in text
+    assert sign_up in text
 
 
 @pytest.mark.django_db
@@ -80,6 +113,8 @@ def test_the_home_page_in_portuguese_has_no_english_left(client):
     [
         (PT, "Entrar", "Esqueceu sua senha?", "Cadastrar-se"),
         (EN, "Sign In", "Forgot your password?", "Sign up"),
+        (FR, "Connexion", "Mot de passe oublié ?", "S'inscrire"),
+        (ES, "Iniciar sesión", "¿Ha olvidado su contraseña?", "Registrarse"),
     ],
 )
 def test_the_sign_in_page_is_in_one_language(client, headers, heading, allauth, ours):
@@ -98,6 +133,8 @@ def test_the_sign_in_page_is_in_one_language(client, headers, heading, allauth, 
     [
         ("pt-br", EN, "pt-br", ["Visão geral", "Catálogo", "Equipe", "Configurações"]),
         ("en", PT, "en", ["Overview", "Catalog", "Team", "Settings"]),
+        ("fr", PT, "fr", ["Vue d&#x27;ensemble", "Catalogue", "Équipe", "Paramètres"]),
+        ("es", FR, "es", ["Resumen", "Catálogo", "Equipo", "Configuración"]),
     ],
 )
 def test_the_signed_in_users_language_wins_over_the_browsers(
@@ -176,7 +213,12 @@ class LanguageForm(HTMLParser):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("headers", "label", "button", "selected"),
-    [(PT, "Idioma", "Alterar idioma", "pt-br"), (EN, "Language", "Change language", "en")],
+    [
+        (PT, "Idioma", "Alterar idioma", "pt-br"),
+        (EN, "Language", "Change language", "en"),
+        (FR, "Langue", "Changer de langue", "fr"),
+        (ES, "Idioma", "Cambiar idioma", "es"),
+    ],
 )
 def test_every_page_has_a_labelled_language_switcher(client, headers, label, button, selected):
     form = LanguageForm(client.get("/s/?q=p%C3%A3o", headers=headers).text)
@@ -185,7 +227,7 @@ def test_every_page_has_a_labelled_language_switcher(client, headers, label, but
     assert form.select["name"] == "language"
     assert form.labels[form.select["id"]] == label
     assert form.button == button
-    assert form.options == ["pt-br", "en"]
+    assert form.options == ["pt-br", "en", "fr", "es"]
     assert form.data["language"] == selected
     assert form.data["next"] == "/s/?q=p%C3%A3o"
     assert form.data["csrfmiddlewaretoken"]
@@ -206,6 +248,10 @@ def test_a_visitor_switches_language_with_the_footer_form():
     assert '<html lang="en"' in page
     assert "Name or keyword" in page
 
+    LanguageForm(page).submit(client, "fr", headers=PT)
+    assert "Nom ou mot-clé" in client.get(reverse("business_directory"), headers=EN).text
+    LanguageForm(page).submit(client, "es", headers=PT)
+    assert "Nombre o palabra clave" in client.get(reverse("business_directory"), headers=EN).text
     LanguageForm(page).submit(client, "pt-br", headers=PT)
     assert "Nome ou palavra-chave" in client.get(reverse("business_directory"), headers=EN).text
 
@@ -260,11 +306,11 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|\{\{.*?\}\}|\{\w*\}")
 TAG = re.compile(r"</?(?:a|b|br|code|em|i|kbd|span|strong)\b[^>]*>")
 
 
-def test_every_message_is_translated_and_none_is_fuzzy():
-    messages = _messages()
+def test_every_message_is_translated_and_none_is_fuzzy(locale):
+    messages = _messages(locale)
 
     assert len(messages) > 400
-    assert not _catalog().fuzzy
+    assert not _catalog(locale).fuzzy
     untranslated = [m.id for m in messages if not all(s.strip() for s in _texts(m))]
     fuzzy = [m.id for m in messages if m.fuzzy]
     assert untranslated == []
@@ -272,9 +318,9 @@ def test_every_message_is_translated_and_none_is_fuzzy():
     assert all(len(m.string) == 2 for m in messages if m.pluralizable)
 
 
-def test_translations_keep_every_placeholder_and_tag():
+def test_translations_keep_every_placeholder_and_tag(locale):
     problems = []
-    for m in _messages():
+    for m in _messages(locale):
         ids = list(m.id) if m.pluralizable else [m.id]
         want_placeholders = set().union(*(PLACEHOLDER.findall(i) for i in ids))
         want_tags = Counter(TAG.findall(ids[-1]))
@@ -284,13 +330,23 @@ def test_translations_keep_every_placeholder_and_tag():
             if Counter(TAG.findall(text)) != want_tags:
                 problems.append(("tags", m.id, text))
     # Babel's own checks too (python-format: names and conversion types).
-    problems += [(errors, m.id) for m, errors in _catalog().check()]
+    problems += [(errors, m.id) for m, errors in _catalog(locale).check()]
 
     assert problems == []
 
 
-def test_the_plural_rule_is_brazilian_portuguese():
-    assert _catalog().plural_expr == "(n > 1)"
+def test_each_catalog_has_its_languages_plural_rule(locale):
+    assert _catalog(locale).plural_expr == LOCALES[locale]
+    assert _catalog(locale).num_plurals == 2
+
+
+def test_the_catalogs_hold_the_same_messages():
+    ids = {locale: {(m.id, m.context) for m in _messages(locale)} for locale in LOCALES}
+
+    # (pt_BR may lag behind for a moment while new English strings are translated:
+    # the source test above says which.)
+    assert ids["fr"] == ids["es"]
+    assert ids["pt_BR"] <= ids["fr"]
 
 
 # Where makemessages looks (its default extensions, minus what the Makefile ignores).
@@ -336,23 +392,24 @@ def _source_messages() -> dict:
     return found
 
 
-def test_every_string_in_the_source_is_in_the_catalog():
+def test_every_string_in_the_source_is_in_the_catalog(locale):
     """Fails when a new string is not in the .po yet: run ``manage.py makemessages -l
-    pt_BR --ignore=.venv --ignore=var --ignore=static --ignore=node_modules
+    pt_BR -l fr -l es --ignore=.venv --ignore=var --ignore=static --ignore=node_modules
     --no-location``, translate the new entries and ``make install``."""
-    catalog = {m.id for m in _messages()}
+    catalog = {m.id for m in _messages(locale)}
 
     missing = {m: where for m, where in _source_messages().items() if m not in catalog}
 
     assert missing == {}
 
 
-def test_the_compiled_catalog_is_up_to_date():
-    assert MO.exists(), "run `make install` to compile the translations"
-    with MO.open("rb") as f:
+def test_the_compiled_catalog_is_up_to_date(locale):
+    mo = _po(locale).with_suffix(".mo")
+    assert mo.exists(), "run `make install` to compile the translations"
+    with mo.open("rb") as f:
         compiled = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
 
-    assert compiled == {m.id: _key(m.string) for m in _messages()}, "run `make install`"
+    assert compiled == {m.id: _key(m.string) for m in _messages(locale)}, "run `make install`"
 
 
 def _key(value):

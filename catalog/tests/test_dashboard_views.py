@@ -242,6 +242,12 @@ def test_a_product_filter_with_another_business_collection_shows_nothing(client,
         ("pt-br", "R$ 7", 700),
         ("en", "19.90", 1990),
         ("en", "1,234.50", 123450),
+        ("fr", "1 234,50", 123450),
+        ("fr", "1\u202f234,50\u00a0R$", 123450),
+        ("fr", "19.90", 1990),
+        ("es", "1.234,50", 123450),
+        ("es", "1 234,50", 123450),
+        ("es", "1234.5", 123450),
     ],
 )
 def test_prices_are_typed_the_way_the_merchant_writes_numbers(client, shop, language, typed, minor):

@@ -423,6 +423,8 @@ def test_cards_show_out_of_stock_and_sale_prices(client, business, catalog):
         ({}, "R$\xa024,90", "R$\xa029,90"),  # the site's default language, pt-br
         ({"HTTP_ACCEPT_LANGUAGE": "pt-BR,pt;q=0.9"}, "R$\xa024,90", "R$\xa029,90"),
         (EN, "R$24.90", "R$29.90"),
+        ({"HTTP_ACCEPT_LANGUAGE": "fr-FR,fr;q=0.9"}, "24,90\xa0R$", "29,90\xa0R$"),
+        ({"HTTP_ACCEPT_LANGUAGE": "es-AR,es;q=0.9"}, "R$\xa024,90", "R$\xa029,90"),
     ],
 )
 def test_prices_are_formatted_for_the_viewer_language(

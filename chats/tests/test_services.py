@@ -354,6 +354,26 @@ def test_product_card_renders_live_price_and_stock(business, owner, customer):
     assert "no longer available" in html
 
 
+def test_a_pushed_message_is_rendered_in_every_site_language(business, owner, customer):
+    from catalog.tests.factories import make_product
+    from chats import events
+
+    product = make_product(owner, business, name="Broa", price=123456, stock=0)
+    conversation = start_chat(business, customer)
+    message, _ = messages.share_product(
+        actor=customer, conversation=conversation, product_id=product.pk
+    )
+
+    html = events.render_in_every_language(message)
+
+    # Each socket sends its user the HTML in their language (chats.consumers).
+    assert set(html) == {"pt-br", "en", "fr", "es"}
+    assert "R$\xa01.234,56" in html["pt-br"] and "Esgotado" in html["pt-br"]
+    assert "R$1,234.56" in html["en"] and "Out of stock" in html["en"]
+    assert "1\u202f234,56\xa0R$" in html["fr"] and "Rupture de stock" in html["fr"]
+    assert "R$\xa01.234,56" in html["es"] and "Agotado" in html["es"]
+
+
 def test_a_card_number_typed_in_a_chat_is_stored_masked(business, owner):
     customer = UserFactory(email="card@example.com")
     conversation = start_chat(business, customer)

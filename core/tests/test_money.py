@@ -43,6 +43,61 @@ def test_parse_money_en(text, expected):
     assert type(minor) is int
 
 
+# French and Spanish readers type an amount in any of the unambiguous local ways.
+LOCAL_WAYS = [
+    ("1 234,56", 123456),  # grouped by a space (French)
+    ("1\u00a0234,56", 123456),  # … a no-break space, as pasted
+    ("1\u202f234,56", 123456),  # … the narrow one French amounts are printed with
+    ("1.234,56", 123456),  # grouped by dots (Spanish, as in pt-BR)
+    ("1234,56", 123456),
+    ("1234.56", 123456),  # a decimal point with one or two decimals is never a group
+    ("19.9", 1990),
+    ("19,90", 1990),
+    ("1 234 567,8", 123456780),
+    ("1.234.567,8", 123456780),
+    ("R$ 1.234,56", 123456),
+    ("1 234,56 R$", 123456),
+    ("1.234", 123400),  # three digits after a dot: a thousand, as in pt-BR
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LOCAL_WAYS)
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_parse_money_fr_and_es(text, expected, language):
+    minor = parse_money(text, "BRL", language=language)
+
+    assert minor == expected
+    assert type(minor) is int
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("1,234.56", "money_invalid"),  # English grouping: the comma is a decimal here
+        ("1 234.56", "money_invalid"),  # a space group with a decimal point: ambiguous
+        ("12 34,5", "money_invalid"),  # groups are three digits
+        ("1.23.456", "money_invalid"),
+        ("1 234.567,8", "money_invalid"),  # mixed separators
+        ("-1 234,56", "money_negative"),
+        ("19,999", "money_precision"),
+    ],
+)
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_fr_and_es_refuse_what_is_not_an_amount(text, code, language):
+    with pytest.raises(AppError) as exc:
+        parse_money(text, "BRL", language=language)
+    assert exc.value.code == code
+
+
+def test_the_lenient_ways_are_french_and_spanish_only():
+    # pt-BR and English read exactly as before
+    for text in ("1 234,56", "1234.56"):
+        with pytest.raises(AppError):
+            parse_money(text, "BRL", language="pt-br")
+    with pytest.raises(AppError):
+        parse_money("1 234,56", "BRL", language="en")
+
+
 def test_the_language_decides_the_decimal_separator():
     # given the same text read in two languages
     # then the pt-BR reader sees a thousands separator where English sees decimals
@@ -132,6 +187,12 @@ def test_yen_has_no_minor_unit():
         (123456, "pt-br", "R$\xa01.234,56"),
         (1990, "en", "R$19.90"),
         (0, "en", "R$0.00"),
+        # French: CLDR's own, grouped by a narrow no-break space, the symbol after.
+        (123456, "fr", "1\u202f234,56\u00a0R$"),
+        (1990, "fr", "19,90\u00a0R$"),
+        # Spanish: reais as Brazil writes them, not CLDR-Spain's "1.234,56 BRL".
+        (123456, "es", "R$\u00a01.234,56"),
+        (-1990, "es", "-R$\u00a019,90"),
     ],
 )
 def test_format_money(minor, language, expected):
@@ -146,9 +207,18 @@ def test_format_money_without_symbol_and_input_money():
     assert input_money(123456, "BRL", language="en") == "1234.56"
     assert input_money(1990, "JPY", language="pt-br") == "1990"
     assert input_money(None, "BRL") == ""
+    assert format_money(123456, "BRL", language="fr", symbol=False) == "1\u202f234,56"
+    assert format_money(123456, "BRL", language="es", symbol=False) == "1.234,56"
+    assert input_money(123456, "BRL", language="fr") == "1234,56"
+    assert input_money(123456, "BRL", language="es") == "1234,56"
 
 
-LANGUAGES = st.sampled_from(["pt-br", "en"])
+def test_spanish_takes_brazils_symbols_for_other_currencies_too():
+    assert format_money(123456, "USD", language="es") == "US$\u00a01.234,56"
+    assert format_money(1990, "JPY", language="es") == "JP¥\u00a01.990"
+
+
+LANGUAGES = st.sampled_from(["pt-br", "en", "fr", "es"])
 AMOUNTS = st.integers(min_value=0, max_value=MAX_MINOR)
 
 
@@ -196,7 +266,7 @@ NON_ASCII_DIGITS = ["١٢٣", "۱۲۳", "１２３", "¹²³", "12٫50", "1２3"
 
 
 @pytest.mark.parametrize("text", NON_ASCII_DIGITS)
-@pytest.mark.parametrize("language", ["pt-br", "en"])
+@pytest.mark.parametrize("language", ["pt-br", "en", "fr", "es"])
 def test_only_ascii_digits_are_an_amount(text, language):
     # given an amount written with Arabic-Indic, Persian, full-width or superscript digits
     # when it is parsed

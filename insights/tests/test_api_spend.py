@@ -193,7 +193,7 @@ def test_the_import_needs_a_file_and_an_admin(owner, agent, business, daily, oth
     assert not_a_file.status_code == 400
     json_body = client.post(_import_url(business), {"file": "x"}, format="json")
     assert json_body.status_code == 415
-    bad_numbers = _upload(client, business, b"date,campaign,amount\n", numbers="fr")
+    bad_numbers = _upload(client, business, b"date,campaign,amount\n", numbers="de")
     assert bad_numbers.status_code == 400 and "numbers" in bad_numbers.json()
     content = b"date,campaign,amount\n2026-03-01,summer,1.00\n"
     assert _upload(_client(agent), business, content).status_code == 404
