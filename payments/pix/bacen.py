@@ -55,6 +55,7 @@ MAX_CALLBACK_BYTES = 1_000_000
 # cheap to fetch again, and nothing else must see it.
 _tokens: dict[tuple[str, str], tuple[str, float]] = {}
 _tokens_lock = threading.Lock()
+_providers: dict[tuple, "BacenPixProvider"] = {}
 
 
 def mtls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -162,17 +163,28 @@ class BacenPixProvider:
 
     @classmethod
     def from_settings(cls) -> "BacenPixProvider":
-        return cls(
-            api_url=settings.PIX_BACEN_API_URL,
-            token_url=settings.PIX_BACEN_TOKEN_URL,
-            client_id=settings.PIX_BACEN_CLIENT_ID,
-            client_secret=settings.PIX_BACEN_CLIENT_SECRET,
-            cert=settings.PIX_BACEN_CERT,
-            key=settings.PIX_BACEN_KEY,
-            pix_key=settings.PIX_KEY,
-            callback_secret=settings.PIX_CALLBACK_SECRET,
-            city=settings.PIX_MERCHANT_CITY,
-        )
+        """The provider of the current settings, one per process (its HTTP client keeps
+        its connections, and the certificate is read once)."""
+        config = {
+            "api_url": settings.PIX_BACEN_API_URL,
+            "token_url": settings.PIX_BACEN_TOKEN_URL,
+            "client_id": settings.PIX_BACEN_CLIENT_ID,
+            "client_secret": settings.PIX_BACEN_CLIENT_SECRET,
+            "cert": settings.PIX_BACEN_CERT,
+            "key": settings.PIX_BACEN_KEY,
+            "pix_key": settings.PIX_KEY,
+            "callback_secret": settings.PIX_CALLBACK_SECRET,
+            "city": settings.PIX_MERCHANT_CITY,
+        }
+        cache_key = tuple(config.values())
+        with _tokens_lock:
+            provider = _providers.get(cache_key)
+        if provider is None:
+            provider = cls(**config)
+            with _tokens_lock:
+                _providers.clear()  # the settings changed (tests): drop the old one
+                _providers[cache_key] = provider
+        return provider
 
     # --- OAuth2 and the one request helper ------------------------------------------
 

@@ -224,6 +224,9 @@ def test_get_pix_provider_builds_the_adapter_from_settings(settings, certificate
     settings.PIX_CALLBACK_SECRET = SECRET
     pix = get_pix_provider()
     assert isinstance(pix, BacenPixProvider) and pix.api_url == API and pix.name == "bacen"
+    assert get_pix_provider() is pix  # one per process: the certificate is read once
+    settings.PIX_KEY = "another-key"
+    assert get_pix_provider() is not pix and get_pix_provider().pix_key == "another-key"
     with pytest.raises(ImproperlyConfigured):
         get_pix_provider("nonsense")
 
