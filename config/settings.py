@@ -398,6 +398,23 @@ if not PAYMENT_PIN_PEPPER:
     if not DEBUG:
         raise ImproperlyConfigured("Set PAYMENT_PIN_PEPPER when DEBUG is off.")
     PAYMENT_PIN_PEPPER = "insecure-embedded-default-pepper-only-for-local-development"
+# Pix (docs/pix.md). The provider of collected Pix: "sandbox" (built in, no network)
+# or "bacen" (the standard Bacen Pix API of a PSP: OAuth2 client credentials at the
+# token URL, mutual TLS with the PSP's certificate and key, PEM file paths).
+PIX_PROVIDER = env.str("PIX_PROVIDER", default="sandbox")
+PIX_BACEN_API_URL = env.str("PIX_BACEN_API_URL", default="")
+PIX_BACEN_TOKEN_URL = env.str("PIX_BACEN_TOKEN_URL", default="")
+PIX_BACEN_CLIENT_ID = env.str("PIX_BACEN_CLIENT_ID", default="")
+PIX_BACEN_CLIENT_SECRET = env.str("PIX_BACEN_CLIENT_SECRET", default="")
+PIX_BACEN_CERT = env.str("PIX_BACEN_CERT", default="")
+PIX_BACEN_KEY = env.str("PIX_BACEN_KEY", default="")
+# The platform's own Pix key, which receives collected Pix; the city its BR Codes show
+# when the PSP does not return a ready "copia e cola".
+PIX_KEY = env.str("PIX_KEY", default="")
+PIX_MERCHANT_CITY = env.str("PIX_MERCHANT_CITY", default="SAO PAULO")
+# The secret that authenticates the provider's callback: the last path segment of the
+# webhook URL registered at the PSP (mTLS ends at the proxy). Long and random.
+PIX_CALLBACK_SECRET = env.str("PIX_CALLBACK_SECRET", default="")
 # WebAuthn relying party: the site's host name, and the origins browsers report.
 WEBAUTHN_RP_ID = env.str(
     "WEBAUTHN_RP_ID", default=SITE_URL.split("://", 1)[-1].split(":")[0].split("/")[0]

@@ -100,14 +100,14 @@ class OrderAdmin(ReadOnlyAdmin):
     list_display = [
         "pk", "business", "number", "customer", "total", "currency", "status", "created_at",
     ]  # fmt: skip
-    list_filter = ["status", "currency"]
+    list_filter = ["status", "paid_outside", "currency"]
     search_fields = ["business__name", "business__slug", "customer__email", "=number"]
     list_select_related = ["business", "customer"]
     date_hierarchy = "created_at"
     fields = readonly_fields = [
         "business", "number", "conversation", "customer", "status", "currency", "subtotal",
         "shipping", "discount", "total", "note", "expires_at", "created_by", "created_at",
-        "paid_at", "message",
+        "paid_at", "paid_outside", "message",
     ]  # fmt: skip
     inlines = [OrderItemInline, OrderEventInline]
 

@@ -5,7 +5,17 @@ under ``businesses/<slug>/``."""
 
 from django.urls import path
 
-from payments.api import cards, destinations, orders, p2p, paying, payouts, refunds, shipping
+from payments.api import (
+    cards,
+    destinations,
+    direct_pix,
+    orders,
+    p2p,
+    paying,
+    payouts,
+    refunds,
+    shipping,
+)
 
 SHOP = "businesses/<slug:slug>/"
 ORDER = "orders/<int:order_id>/"
@@ -38,6 +48,11 @@ urlpatterns = [
         name="api_order_create",
     ),
     path(SHOP + "orders/", orders.BusinessOrderListView.as_view(), name="api_business_orders"),
+    path(
+        SHOP + ORDER + "pix-received/",
+        direct_pix.OrderPixReceivedView.as_view(),
+        name="api_order_pix_received",
+    ),
     path(
         SHOP + "payments/", paying.BusinessPaymentListView.as_view(), name="api_business_payments"
     ),

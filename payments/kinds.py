@@ -15,6 +15,7 @@ from catalog.models import Product
 from chats import kinds
 from core.money import format_money
 from payments.models import MoneyRequest, Order, Payment, Refund
+from payments.pix.direct import attach_direct_pix
 
 
 def _attach(messages, *, key: str, attr: str, queryset, conversation_of) -> None:
@@ -50,13 +51,29 @@ def _with_amount(text: str, amount, currency) -> str:
 
 
 def _prefetch_orders(messages) -> None:
-    """Attach ``message.order`` (with its items): two queries for any number of
-    messages."""
+    """Attach ``message.order`` (with its items and business): two queries for any
+    number of messages; plus, for pending orders of businesses in direct Pix mode,
+    their static BR Code (``order.direct_pix``: one query for the Pix keys)."""
     _attach(
         messages, key="order_id", attr="order",
-        queryset=Order.objects.prefetch_related("items"),
+        queryset=Order.objects.select_related("business").prefetch_related("items"),
         conversation_of=lambda order: order.conversation_id,
     )  # fmt: skip
+    attach_direct_pix(message.order for message in messages)
+
+
+def _prefetch_direct_receipts(messages) -> None:
+    """Attach ``message.order`` of a direct Pix receipt: one query."""
+    _attach(
+        messages, key="order_id", attr="order", queryset=Order.objects.all(),
+        conversation_of=lambda order: order.conversation_id,
+    )  # fmt: skip
+
+
+def _preview_direct_receipt(message) -> str:
+    payload = message.payload
+    text = _("✅ Pix received for order #%(number)s") % {"number": payload.get("number", "")}
+    return _with_amount(text, payload.get("amount"), payload.get("currency"))
 
 
 def _preview_payment_request(message) -> str:
@@ -239,6 +256,14 @@ def register() -> None:
             "payments/messages/payment_receipt.html",
             _preview_receipt,
             _prefetch_receipts,
+        )
+    )
+    kinds.register(
+        kinds.MessageKind(
+            "pix_direct_receipt",
+            "payments/messages/pix_direct_receipt.html",
+            _preview_direct_receipt,
+            _prefetch_direct_receipts,
         )
     )
     kinds.register(

@@ -1,6 +1,7 @@
 from payments.views import (
     balance,
     cart,
+    direct_pix,
     orders,
     p2p,
     paying,
@@ -14,6 +15,7 @@ urlpatterns = [
     *wallet.urlpatterns,
     *security.urlpatterns,
     *orders.urlpatterns,
+    *direct_pix.urlpatterns,
     *paying.urlpatterns,
     *balance.urlpatterns,
     *payouts.urlpatterns,

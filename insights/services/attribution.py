@@ -38,7 +38,10 @@ from payments.services.ledger import fee_for
 def handle_order_status(*, order: Order, from_status: str, to_status: str, data: dict) -> None:
     """``payments.hooks.order_status_changed`` handler: snapshot on → paid."""
     if to_status == Order.Status.PROCESSING:
-        attribute_order(order=order, payment_id=(data or {}).get("payment"))
+        data = data or {}
+        # Paid outside the platform (direct Pix: payments.services.direct_pix): no fee.
+        fee = 0 if data.get("method") == Order.OutsideMethod.PIX_DIRECT else None
+        attribute_order(order=order, payment_id=data.get("payment"), fee=fee)
 
 
 def window_days(business_id: int) -> int:
@@ -70,10 +73,13 @@ def candidate_touches(*, order: Order, contact_id: int | None, days: int):
     )
 
 
-def attribute_order(*, order: Order, payment_id: int | None = None) -> OrderAttribution:
+def attribute_order(
+    *, order: Order, payment_id: int | None = None, fee: int | None = None
+) -> OrderAttribution:
     """Store ``order``'s attribution snapshot (it must be paid: ``paid_at`` set).
     Inside the caller's transaction (the order row locked by the paying service).
-    Idempotent: a second call changes nothing."""
+    ``fee``: the platform's fee when known without a payment (0 for an order paid
+    outside the platform). Idempotent: a second call changes nothing."""
     if Order.conversation.is_cached(order):
         contact_id = order.conversation.contact_id
     else:
@@ -82,8 +88,9 @@ def attribute_order(*, order: Order, payment_id: int | None = None) -> OrderAttr
             .values_list("contact_id", flat=True)
             .first()
         )
-    fee = days = None
-    if type(payment_id) is int:
+    days, asked = None, False
+    if fee is None and type(payment_id) is int:
+        asked = True
         # The payment's fee and the business's window in one query (the paying path).
         window = AttributionSettings.objects.filter(business_id=order.business_id).values(
             "window_days"
@@ -96,6 +103,8 @@ def attribute_order(*, order: Order, payment_id: int | None = None) -> OrderAttr
         ) or (None, None)
     if fee is None:
         fee = fee_for(order.total, order.business.fee_bps)
+        days = window_days(order.business_id)
+    elif not asked:
         days = window_days(order.business_id)
     days = days or AttributionSettings.DEFAULT_WINDOW
     touches = candidate_touches(order=order, contact_id=contact_id, days=days)

@@ -388,9 +388,10 @@ class _Money:
 
 
 def _order_money(order_ids: list[int]) -> dict[int, _Money]:
-    """{order id: what it brought}: gross = the settled payment's amount, its fee, and
-    refunds = the succeeded refunds' amount − the fee they gave back (what the
-    merchant lost: docs/payments.md, "Refunds"). Two queries per 5,000 orders."""
+    """{order id: what it brought}: gross = the settled payment's amount (or, paid
+    outside the platform, the order's total), its fee, and refunds = the succeeded
+    refunds' amount − the fee they gave back (what the merchant lost:
+    docs/payments.md, "Refunds"). Three queries per 5,000 orders."""
     out: dict[int, _Money] = defaultdict(_Money)
     for chunk in _chunks(order_ids):
         for order_id, amount, fee in Payment.objects.filter(
@@ -402,6 +403,11 @@ def _order_money(order_ids: list[int]) -> dict[int, _Money]:
             order_id__in=chunk, status=Refund.Status.SUCCEEDED
         ).values_list("order_id", "amount", "fee"):
             out[order_id].refunds += amount - fee
+        # Paid outside the platform (direct Pix): its total, no fee, no Payment row.
+        for order_id, total in (
+            Order.objects.filter(pk__in=chunk).exclude(paid_outside="").values_list("pk", "total")
+        ):
+            out[order_id].gross += total
     return out
 
 

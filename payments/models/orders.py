@@ -27,6 +27,12 @@ class Order(models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
         REFUNDED = "refunded", _("Refunded")
 
+    class OutsideMethod(models.TextChoices):
+        """How an order was paid when the money never went through the platform
+        (nothing posted to the ledger, no fee): the merchant recorded it by hand."""
+
+        PIX_DIRECT = "pix_direct", _("Direct Pix")
+
     # The one map of allowed transitions; services.transition_order checks it. A paid
     # order can be refunded at any stage; a partly refunded one can still ship, be
     # refunded again (partially_refunded → partially_refunded records each refund) or
@@ -61,6 +67,11 @@ class Order(models.Model):
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=now, editable=False)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # Set when the merchant recorded a payment made straight to them (direct Pix,
+    # payments.services.direct_pix): no Payment row, no ledger posting.
+    paid_outside = models.CharField(
+        _("paid outside the platform"), max_length=20, choices=OutsideMethod.choices, blank=True
+    )
     # The chat message that shows this order (kind "payment_request").
     message = models.ForeignKey(
         "chats.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -80,6 +91,10 @@ class Order(models.Model):
                     total=models.F("subtotal") + models.F("shipping") - models.F("discount")
                 ),
                 name="order_total_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_outside="") | Q(paid_at__isnull=False),
+                name="order_paid_outside_is_paid",
             ),
         ]
         indexes = [models.Index(fields=["business", "status", "-created_at"])]

@@ -47,6 +47,13 @@ class OrderSerializer(OrderSummarySerializer):
     discount = serializers.IntegerField()
     note = serializers.CharField()
     items = OrderItemSerializer(many=True, source="items.all")
+    paid_outside = serializers.ChoiceField(
+        choices=[("", ""), *Order.OutsideMethod.choices],
+        help_text=_(
+            'How the order was paid outside the platform ("pix_direct": the business '
+            'recorded a Pix to its own key; no fee, no ledger), or "".'
+        ),
+    )
 
 
 class OrderLineInputSerializer(serializers.Serializer):

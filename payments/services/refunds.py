@@ -118,6 +118,13 @@ def refund_order(
     Idempotent per ``idempotency_key``: a repeat returns the first refund.
     """
     _can_refund(actor, order)
+    if order.paid_outside:
+        # Direct Pix: the money went straight to the business (docs/pix.md).
+        raise AppError(
+            _("This order was paid by Pix straight to your account: return it from your bank."),
+            code="paid_outside",
+            status_code=409,
+        )
     existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if existing.order_id != order.pk:
