@@ -126,14 +126,14 @@ class ConsentRecord(models.Model):
     text_version = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(default=now, editable=False)
 
+    objects = ConsentRecordQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["contact", "created_at"], name="consentrecord_contact")]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} · {self.get_source_display()}"
-
-    objects = ConsentRecordQuerySet.as_manager()
 
     def save(self, *args, **kwargs):
         # Append-only: a correction is a new record, never an edit.

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Business, Membership, User
 from chats.models import (
-    Contact,
     ConsentRecord,
+    Contact,
     ContactNote,
     Conversation,
     InboxSettings,

@@ -2,6 +2,8 @@
 record written with the change (who, when, where, the words shown, their version);
 nothing else writes one, and none is ever changed."""
 
+import itertools
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
@@ -49,7 +51,7 @@ def test_each_change_is_recorded_with_who_where_and_the_words(business, client):
     assert rows[3].text == "STOP"  # the customer's own words
     assert rows[5].text == "Stop offers from Padaria Central?"
     assert {r.text_version for r in rows} == {consent.CONSENT_TEXT_VERSION}
-    assert all(a.created_at <= b.created_at for a, b in zip(rows, rows[1:]))
+    assert all(a.created_at <= b.created_at for a, b in itertools.pairwise(rows))
 
 
 def test_the_log_is_append_only_through_the_orm(business):
