@@ -249,7 +249,9 @@ def _erase_user(user: User) -> None:
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
     ).update(object_repr=user.display_name, change_message="")
-    OutgoingEmail.objects.filter(to__iexact=email).update(to="", body="", html_body="")
+    mails = OutgoingEmail.objects.filter(to__iexact=email)
+    mails.filter(status=OutgoingEmail.Status.PENDING).delete()
+    mails.update(to="", subject="", body="", html_body="", last_error="")
     if phone:
         _replace_name(Message.objects.filter(conversation__in=conversations), phone, key)
     _delete_export_files(user)
