@@ -94,7 +94,7 @@ def build_export(*, request_id: int) -> PrivacyRequest | None:
     failure marks it failed and removes any partial file."""
     with transaction.atomic():
         request = (
-            PrivacyRequest.objects.select_for_update(no_key=True)
+            PrivacyRequest.objects.select_for_update(no_key=True, of=("self",))
             .select_related("subject", "actor", "business")
             .filter(pk=request_id, status=STATUS.PENDING)
             .first()
