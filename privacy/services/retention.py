@@ -3,11 +3,11 @@ tax retention period goes once that period is over (docs/privacy.md, "Retention"
 
 Kept for the period: the orders, payments, refunds, transfers and payouts of an
 erased account, pointing at its pseudonym, with their amounts, dates and ids. After
-it, the details that describe what the person bought and did — order lines, the
-orders' audit trail, shipments, money requests — are deleted. The ledger (and the
-payment and order rows the ledger's transactions point at) stays: it is the
-platform's own books, append-only, with amounts and no personal data, and the
-balances are derived from it.
+it, the details that describe what the person bought and did — order lines,
+shipments, the notes of money requests — are deleted. The ledger, the orders' audit
+trail (both append-only, PostgreSQL triggers) and the payment and order rows they
+point at stay: they are the platform's own books, with amounts, statuses and ids
+and no personal data, and the balances are derived from them.
 """
 
 import datetime
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from payments.models import AuditEvent, MoneyRequest, Order, OrderItem, Shipment
+from payments.models import MoneyRequest, Order, OrderItem, Shipment
 from payments.models.shipping import ShipmentItem
 
 
@@ -38,10 +38,8 @@ def apply_retention(*, now: datetime.datetime | None = None, batch: int = 500) -
     cleared = 0
     while True:
         with transaction.atomic():
-            has_details = (
-                Exists(OrderItem.objects.filter(order=OuterRef("pk")))
-                | Exists(AuditEvent.objects.filter(order=OuterRef("pk")))
-                | Exists(Shipment.objects.filter(order=OuterRef("pk")))
+            has_details = Exists(OrderItem.objects.filter(order=OuterRef("pk"))) | Exists(
+                Shipment.objects.filter(order=OuterRef("pk"))
             )
             ids = list(
                 Order.objects.filter(
@@ -56,7 +54,6 @@ def apply_retention(*, now: datetime.datetime | None = None, batch: int = 500) -
                 break
             ShipmentItem.objects.filter(shipment__order_id__in=ids).delete()
             Shipment.objects.filter(order_id__in=ids).delete()
-            AuditEvent.objects.filter(order_id__in=ids).delete()
             OrderItem.objects.filter(order_id__in=ids).delete()
             Order.objects.filter(pk__in=ids).update(note="")
             cleared += len(ids)
