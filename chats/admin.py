@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from chats.models import (
+    ConsentRecord,
     Contact,
     ContactNote,
     Conversation,
@@ -92,6 +93,14 @@ class ContactNoteInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class ConsentRecordInline(ReadOnlyInline):
+    """The contact's consent log: append-only, so read-only here."""
+
+    model = ConsentRecord
+    fields = ["created_at", "action", "source", "actor", "text", "text_version"]
+    readonly_fields = fields
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
     list_display = ["user", "business", "blocked_at", "created_at"]
@@ -99,7 +108,7 @@ class ContactAdmin(admin.ModelAdmin):
     list_select_related = ["user", "business"]
     raw_id_fields = ["user", "business", "blocked_by"]
     filter_horizontal = ["labels"]
-    inlines = [ContactNoteInline]
+    inlines = [ContactNoteInline, ConsentRecordInline]
 
 
 @admin.register(Label)

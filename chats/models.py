@@ -84,6 +84,67 @@ class Contact(models.Model):
         return self.offers_consent_at is not None
 
 
+class AppendOnlyError(Exception):
+    """An update or delete of an append-only record was attempted (a bug)."""
+
+
+class ConsentRecordQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("consent records are append-only")
+
+    def delete(self):
+        raise AppendOnlyError("consent records are append-only")
+
+
+class ConsentRecord(models.Model):
+    """One change of a contact's consent to receive offers, as it happened: the proof
+    LGPD art. 8 asks for (who, when, where, what they were shown). Append-only: written
+    only by ``chats.services.consent`` in the transaction that changes the contact;
+    never updated or deleted through the ORM, the admin, or (on PostgreSQL) a trigger.
+    Lives in chats because chats' consent services write it, and chats may not
+    import the privacy app above it."""
+
+    class Action(models.TextChoices):
+        GIVEN = "given", _("Given")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    contact = models.ForeignKey(
+        # They go with their contact (a business closed for good), and only then.
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="consent_records",
+    )
+    purpose = models.CharField(max_length=20, default="offers", editable=False)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    source = models.CharField(max_length=10, choices=ConsentSource.choices)
+    # Who made the change: the customer (chat, pay form, STOP) or nobody known (a
+    # signed opt-out link opened without signing in).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.CharField(max_length=300, blank=True)
+    text_version = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    objects = ConsentRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["contact", "created_at"], name="consentrecord_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.get_source_display()}"
+
+    def save(self, *args, **kwargs):
+        # Append-only: a correction is a new record, never an edit.
+        if not self._state.adding:
+            raise AppendOnlyError("consent records are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("consent records are append-only")
+
+
 class Label(models.Model):
     class Color(models.TextChoices):
         GRAY = "gray", _("Gray")

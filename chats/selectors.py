@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Business, Membership, User
 from chats.models import (
+    ConsentRecord,
     Contact,
     ContactNote,
     Conversation,
@@ -310,7 +311,12 @@ def get_contact_panel(*, conversation: Conversation) -> dict:
         .get(pk=conversation.contact_id)
     )
     notes = ContactNote.objects.filter(contact=contact).select_related("author")[:50]
-    return {"contact": contact, "notes": notes}
+    consents = ConsentRecord.objects.filter(contact=contact).select_related("actor")
+    return {
+        "contact": contact,
+        "notes": notes,
+        "consents": consents.order_by("-created_at", "-id")[:50],
+    }
 
 
 def list_labels(*, business: Business) -> QuerySet[Label]:

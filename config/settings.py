@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "payments",
     "marketing",
     "insights",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -676,3 +677,22 @@ LOGGING = {
 
 # Conversa's own limits (see the business profile rules in docs/architecture.md).
 INVITATION_TTL_DAYS = 7
+
+# --- Privacy (LGPD: docs/privacy.md) ----------------------------------------------
+# Data exports: where the ZIPs are written (never under MEDIA_ROOT: only the download
+# view serves them, to the one who asked), how long a link works, how many a day.
+PRIVACY_EXPORT_DIR = env.str("PRIVACY_EXPORT_DIR", default=str(VAR_DIR / "privacy-exports"))
+PRIVACY_EXPORT_TTL_DAYS = env.int("PRIVACY_EXPORT_TTL_DAYS", default=7)
+PRIVACY_EXPORTS_PER_DAY = env.int("PRIVACY_EXPORTS_PER_DAY", default=3)
+# How long the financial records of an erased account are kept, in days. Unset: the
+# tax rule (CTN art. 173) — five years counted from the first day of the year after
+# the record, i.e. until the end of the fifth calendar year after it.
+FINANCIAL_RETENTION_DAYS = env.int("FINANCIAL_RETENTION_DAYS", default=None)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {
+    "task": "privacy.tasks.apply_retention",
+    "schedule": crontab(hour=4, minute=15),
+}
+CELERY_BEAT_SCHEDULE["privacy-expire-exports"] = {
+    "task": "privacy.tasks.expire_exports",
+    "schedule": 60 * 60,
+}

@@ -45,16 +45,19 @@ def queue_email(
     dedupe_key: str | None = None,
     html_body: str = "",
     sensitive: bool = False,
+    forget_recipient: bool = False,
 ) -> OutgoingEmail:
     """Queue one e-mail, due now; call it inside the transaction of its cause.
     Idempotent by ``dedupe_key`` (the row already queued under it is returned; none
-    given: a new one). ``sensitive``: the body is cleared once sent (a one-time code)."""
+    given: a new one). ``sensitive``: the body is cleared once sent (a one-time code);
+    ``forget_recipient``: the address too (the last mail to an erased person)."""
     row = OutgoingEmail(
         to=to,
         subject=subject[:255],
         body=body,
         html_body=html_body,
-        sensitive=sensitive,
+        sensitive=sensitive or forget_recipient,
+        forget_recipient=forget_recipient,
         dedupe_key=(dedupe_key or f"mail:{uuid.uuid4().hex}")[:200],
         due_at=timezone.now(),
         created_at=timezone.now(),
@@ -114,6 +117,8 @@ def send_email(*, email_id: int) -> bool:
     sent = {"status": STATUS.SENT, "sent_at": timezone.now(), "attempts": row.attempts + 1}
     if row.sensitive:
         sent |= {"body": "", "html_body": ""}
+    if row.forget_recipient:
+        sent |= {"to": ""}
     OutgoingEmail.objects.filter(pk=row.pk).update(**sent)
     return True
 

@@ -8,7 +8,9 @@ class OutgoingEmail(models.Model):
     """One e-mail that must not be lost (a security notice, a sign-up code): written in
     the transaction of the event it is about, sent by a worker, swept by the beat
     (core.mail, docs/outbox.md). Rendered when queued, in the recipient's language.
-    A ``sensitive`` one (a one-time code, a reset link) has its body cleared once sent."""
+    A ``sensitive`` one (a one-time code, a reset link) has its body cleared once sent;
+    one with ``forget_recipient`` (the notice to the old address of an erased account)
+    has its address cleared too, so no trace of the person stays."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "pending"
@@ -21,6 +23,7 @@ class OutgoingEmail(models.Model):
     body = models.TextField()
     html_body = models.TextField(blank=True)
     sensitive = models.BooleanField(default=False)
+    forget_recipient = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # When it is due; a sender claiming it moves it to the end of its lease.
     due_at = models.DateTimeField()

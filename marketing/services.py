@@ -597,7 +597,9 @@ def handle_customer_text(*, conversation: Conversation, message: Message) -> Non
     if conversation.contact_id is None or not is_stop_word(message.body):
         return
     contact = Contact.objects.select_related("user", "business").get(pk=conversation.contact_id)
-    withdraw_offers_consent(contact=contact, source=ConsentSource.KEYWORD)
+    withdraw_offers_consent(
+        contact=contact, source=ConsentSource.KEYWORD, actor=contact.user, text=message.body
+    )
     with translation.override(contact.user.language or settings.LANGUAGE_CODE):
         note = _(
             "You will no longer receive offers from %(business)s. You can still chat and "

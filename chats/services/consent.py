@@ -6,17 +6,56 @@ Consent lives on :class:`~chats.models.Contact` (the business's view of a custom
 given; withdrawing clears it and records when and how (docs/marketing.md). Both
 services lock the contact row, so a broadcast choosing its audience (which locks the
 same rows) sees the consent before or after the change, never half of it.
+
+Every change also appends a :class:`~chats.models.ConsentRecord` in the same
+transaction (LGPD art. 8's proof): given or withdrawn, by whom, when, from which
+screen or keyword, and the words the person was shown (in the language they saw
+them) with ``CONSENT_TEXT_VERSION``. Bump the version whenever one of the
+``CONSENT_TEXTS`` below or the screens that show them change their meaning.
 """
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from chats import hooks
-from chats.models import ConsentSource, Contact
+from chats.models import ConsentRecord, ConsentSource, Contact
 from chats.selectors import not_found
+
+CONSENT_TEXT_VERSION = "2026-12"
+
+# The words on the screen where each change is made, keyed by (action, source): the
+# same msgids as the pay form's box, the chat's button and the opt-out page.
+CONSENT_TEXTS = {
+    ("given", ConsentSource.PAYMENT): gettext_noop(
+        "Send me this shop's offers in the chat (you can stop them any time)"
+    ),
+    ("given", ConsentSource.CHAT): gettext_noop("Receive offers from %(name)s"),
+    ("withdrawn", ConsentSource.CHAT): gettext_noop("Stop offers from %(name)s"),
+    ("withdrawn", ConsentSource.LINK): gettext_noop("Stop offers from %(name)s?"),
+}
 
 GRANT_SOURCES = (ConsentSource.PAYMENT, ConsentSource.CHAT)
 WITHDRAW_SOURCES = (ConsentSource.CHAT, ConsentSource.LINK, ConsentSource.KEYWORD)
+
+
+def consent_text(*, action: str, source: str, contact: Contact) -> str:
+    """The words shown where this change is made, in the active language."""
+    text = CONSENT_TEXTS.get((action, source))
+    if text is None:
+        return ""
+    return gettext(text).replace("%(name)s", contact.business.name)
+
+
+def _record(*, contact: Contact, action: str, source: str, actor, text: str) -> None:
+    ConsentRecord.objects.create(
+        contact=contact,
+        action=action,
+        source=source,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        text=(text or consent_text(action=action, source=source, contact=contact))[:300],
+        text_version=CONSENT_TEXT_VERSION,
+    )
 
 
 def grant_offers_consent(*, customer, contact: Contact, source: str) -> bool:
@@ -35,15 +74,24 @@ def grant_offers_consent(*, customer, contact: Contact, source: str) -> bool:
         locked.offers_consent_at = timezone.now()
         locked.offers_consent_source = source
         locked.save(update_fields=["offers_consent_at", "offers_consent_source"])
+        _record(
+            contact=contact,
+            action=ConsentRecord.Action.GIVEN,
+            source=source,
+            actor=customer,
+            text="",
+        )
     contact.offers_consent_at = locked.offers_consent_at
     contact.offers_consent_source = source
     return True
 
 
-def withdraw_offers_consent(*, contact: Contact, source: str) -> bool:
+def withdraw_offers_consent(*, contact: Contact, source: str, actor=None, text: str = "") -> bool:
     """The contact's customer no longer wants offers; returns whether that changed
     anything. The caller has established who asks (the customer in the chat, a
-    signed opt-out link, the customer's own STOP message). Registered handlers
+    signed opt-out link, the customer's own STOP message) and passes them as
+    ``actor`` when known, and ``text`` when the words were the customer's own (the
+    STOP message); otherwise the screen's words are recorded. Registered handlers
     (``chats.hooks.consent_withdrawn``: marketing cancels the offers not sent yet)
     run in the same transaction. Atomic, idempotent."""
     if source not in WITHDRAW_SOURCES:
@@ -63,6 +111,13 @@ def withdraw_offers_consent(*, contact: Contact, source: str) -> bool:
                 "offers_opt_out_at",
                 "offers_opt_out_source",
             ]
+        )
+        _record(
+            contact=contact,
+            action=ConsentRecord.Action.WITHDRAWN,
+            source=source,
+            actor=actor,
+            text=text,
         )
         hooks.consent_withdrawn(contact=locked)
     contact.offers_consent_at = None

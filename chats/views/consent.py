@@ -29,7 +29,9 @@ def offers_consent(request, conversation_id: int):
         )
         messages.success(request, _("You will receive offers from %(name)s.") % {"name": name})
     else:
-        consent.withdraw_offers_consent(contact=contact, source=ConsentSource.CHAT)
+        consent.withdraw_offers_consent(
+            contact=contact, source=ConsentSource.CHAT, actor=request.user
+        )
         messages.success(
             request, _("You will no longer receive offers from %(name)s.") % {"name": name}
         )

@@ -99,6 +99,12 @@ class Gateway(Protocol):
         """Refund part or all of a succeeded charge; returns the refund's id."""
         ...
 
+    def detach(self, token: str) -> None:
+        """Delete a saved card at the gateway (its holder erased their account): the
+        token can never be charged again. Idempotent; AppError ``gateway_unavailable``
+        when the gateway cannot be reached."""
+        ...
+
 
 # --- Checks every gateway makes before it calls anyone ----------------------------------
 

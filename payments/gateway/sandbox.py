@@ -133,6 +133,11 @@ class SandboxGateway:
         first = cache.get(key)
         if first is None:
             _brand, funding, behaviour = _parse_token(token)
+            if self.is_detached(token):
+                raise AppError(
+                    _("This card cannot be charged. Remove it and add it again."),
+                    code="card_token_unknown",
+                )
             reference = f"ch_sandbox_{secrets.token_hex(12)}"
             if behaviour == OK:
                 result = ChargeResult(ChargeResult.SUCCEEDED, reference, funding=funding)
@@ -223,6 +228,13 @@ class SandboxGateway:
             cache.delete(key)
             raise AppError(_("The refund is larger than the charge."), code="refund_too_large")
         return refund_id
+
+    def detach(self, token: str) -> None:
+        cache.set(_key("detached", token), True, STATE_TIMEOUT)
+
+    def is_detached(self, token: str) -> bool:
+        """Whether ``detach`` was called for ``token`` (for tests and the demo)."""
+        return bool(cache.get(_key("detached", token)))
 
     # --- State in the cache ---------------------------------------------------------
 

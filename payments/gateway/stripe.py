@@ -137,6 +137,14 @@ class StripeGateway:
             exp_year=details.exp_year,
         )
 
+    def detach(self, token: str) -> None:
+        try:
+            stripe.PaymentMethod.detach(token, api_key=self.api_key)
+        except stripe.InvalidRequestError:
+            return  # already detached or unknown: nothing left to delete
+        except stripe.StripeError as exc:
+            raise _unavailable(exc) from None
+
     def charge(
         self, *, token: str, amount: int, currency: str, idempotency_key: str, description: str
     ) -> ChargeResult:

@@ -1,0 +1,118 @@
+"""A business erases a contact (owners and admins, audited; outsiders: not found), the
+retention job, the operators' admin list, and the public privacy page."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from chats.models import ContactNote, Message
+from payments.models import LedgerAccount, Order, OrderItem
+from payments.tests.factories import PIN
+from privacy.models import PrivacyRequest
+from privacy.services import erasure, retention
+from privacy.tests.conftest import EMAIL, NAME
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_business_erases_its_contact_and_it_is_audited(person, owner, business, client):
+    url = reverse("privacy_contact_erase", args=[business.slug, person.contact.pk])
+    client.force_login(owner)
+    client.post(url, HTTP_ACCEPT_LANGUAGE="en")  # not confirmed: nothing happens
+    assert ContactNote.objects.filter(contact=person.contact).exists()
+    assert client.post(url, {"confirm": "1"}).status_code == 302
+
+    assert not ContactNote.objects.filter(contact=person.contact).exists()
+    shop = Message.objects.filter(conversation=person.conversation, author=person.user)
+    assert set(shop.values_list("body", flat=True)) == {erasure.REMOVED}
+    assert (
+        Message.objects.filter(conversation=person.direct, author=person.user)
+        .exclude(body=erasure.REMOVED)
+        .exists()
+    )  # another chat, not this business's: untouched
+    assert Order.objects.get(pk=person.order.pk).total == 4500
+    audit = client.get(
+        reverse("privacy_business_audit", args=[business.slug]), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Contact erasure" in audit and erasure.pseudonym_key(person.user.pk) in audit
+    assert EMAIL not in audit
+
+
+def test_outsiders_and_agents_cannot_erase(person, business, other, agent, outsider, client):
+    url = reverse("privacy_contact_erase", args=[business.slug, person.contact.pk])
+    for user in (other.owner, agent, outsider):
+        client.force_login(user)
+        assert client.post(url, {"confirm": "1"}).status_code == 404
+    client.force_login(other.owner)
+    wrong = reverse("privacy_contact_erase", args=[other.business.slug, person.contact.pk])
+    assert client.post(wrong, {"confirm": "1"}).status_code == 404
+    assert client.get(reverse("privacy_business_audit", args=[business.slug])).status_code == 404
+    assert ContactNote.objects.filter(contact=person.contact).exists()
+    assert not PrivacyRequest.objects.exists()
+
+
+def test_the_customer_panel_offers_the_actions_to_owners_only(
+    person, owner, agent, business, client
+):
+    page_url = reverse("inbox_thread", args=[business.slug, person.conversation.pk])
+    client.force_login(owner)
+    page = client.get(page_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Export this contact's data" in page and "Erase this contact" in page
+    client.force_login(agent)
+    page = client.get(page_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Erase this contact" not in page
+
+
+@pytest.mark.parametrize("days", [None, 30])
+def test_retention_clears_erased_accounts_old_details(person, settings, days):
+    settings.FINANCIAL_RETENTION_DAYS = days
+    erasure.delete_account(user=person.user, password="password", pin=PIN)
+    balances = dict(LedgerAccount.objects.values_list("code", "balance"))
+    order = Order.objects.get(pk=person.order.pk)
+    assert retention.apply_retention() == 0  # still within the period
+    assert OrderItem.objects.filter(order=order).exists()
+
+    years = 6 if days is None else 0
+    later = timezone.now() + datetime.timedelta(days=365 * years + (days or 0) + 1)
+    assert retention.apply_retention(now=later) == 1
+    assert not OrderItem.objects.filter(order=order).exists()
+    assert Order.objects.get(pk=order.pk).total == 4500  # the books' row stays
+    assert dict(LedgerAccount.objects.values_list("code", "balance")) == balances
+    assert retention.apply_retention(now=later) == 0  # idempotent
+
+
+def test_retention_cutoff_is_the_tax_rule_by_default(settings):
+    settings.FINANCIAL_RETENTION_DAYS = None
+    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
+    # A record of 2021 is kept to the end of 2026; one of 2020 is past.
+    assert retention.cutoff(now) == datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC)
+
+
+def test_the_admin_lists_requests_without_personal_data(person, admin_client):
+    erasure.delete_account(user=person.user, password="password", pin=PIN)
+    key = erasure.pseudonym_key(person.user.pk)
+    url = reverse("admin:privacy_privacyrequest_changelist")
+    page = admin_client.get(url, {"q": key}).content.decode()
+    assert key in page and "Account deletion" in page
+    request = PrivacyRequest.objects.get()
+    detail = admin_client.get(
+        reverse("admin:privacy_privacyrequest_change", args=[request.pk])
+    ).content.decode()
+    for needle in (EMAIL, NAME, "Zephyrine"):
+        assert needle not in page and needle not in detail
+    user_page = admin_client.get(reverse("admin:accounts_user_change", args=[person.user.pk]))
+    assert "Zephyrine" not in user_page.content.decode()
+
+
+def test_the_public_page_is_linked_from_the_footer_and_reads_the_settings(client, settings):
+    settings.PRIVACY_EXPORT_TTL_DAYS = 9
+    home = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert reverse("privacy_policy") in home
+    page = client.get(reverse("privacy_policy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Privacy at Conversa" in page and "9 days" in page
+    assert "until the end of the fifth calendar year after the payment" in page
+    settings.FINANCIAL_RETENTION_DAYS = 2000
+    page = client.get(reverse("privacy_policy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "2000 days after the payment" in page
