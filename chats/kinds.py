@@ -129,6 +129,10 @@ def _preview_system(message) -> str:
     return message.body
 
 
+def _preview_removed(message) -> str:
+    return _("Message removed")
+
+
 register(MessageKind("text", "chats/messages/text.html", _preview_text, user_sendable=True))
 register(MessageKind("image", "chats/messages/image.html", _preview_image, user_sendable=True))
 register(
@@ -146,4 +150,7 @@ register(
     )
 )
 register(MessageKind("system", "chats/messages/system.html", _preview_system))
+# A message whose author had it erased (privacy: account deletion, contact erasure): its
+# text and images are gone; readers see "Message removed" in their own language.
+register(MessageKind("removed", "chats/messages/removed.html", _preview_removed))
 register(MessageKind("unknown", "chats/messages/text.html", _preview_text))

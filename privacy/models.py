@@ -66,6 +66,8 @@ class PrivacyRequest(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("privacy request")
+        verbose_name_plural = _("privacy requests")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["subject", "kind", "-created_at"])]
         constraints = [

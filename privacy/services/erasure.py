@@ -56,12 +56,26 @@ from privacy.models import PrivacyRequest
 
 logger = logging.getLogger(__name__)
 
-REMOVED = "message removed"
+REMOVED = "message removed"  # in reports' reasons
+REMOVED_KIND = "removed"  # chats.kinds: what an erased message becomes
 ORDERS_IN_PROGRESS = (
     Order.Status.PROCESSING,
     Order.Status.PARTIALLY_SHIPPED,
     Order.Status.SHIPPED,
 )
+
+
+def _remove_messages(messages) -> None:
+    """Replace ``messages`` (their author's, being erased) by the ``removed`` kind: no
+    text, payload or images left; readers see "Message removed" in their language.
+    Inside the caller's transaction."""
+    for message in messages.exclude(kind=REMOVED_KIND):
+        for field in (message.image, message.image_thumb):
+            if field:
+                field.delete(save=False)
+        message.body, message.payload, message.kind = "", {}, REMOVED_KIND
+        message.image = message.image_thumb = ""
+        message.save(update_fields=["body", "payload", "kind", "image", "image_thumb"])
 
 
 def pseudonym_key(user_id: int) -> str:
@@ -216,13 +230,7 @@ def _erase_user(user: User) -> None:
     Invitation.objects.filter(Q(email__iexact=email) | Q(accepted_by=user)).delete()
 
     # What they wrote: their messages, notes on orders and transfers, reports.
-    for message in Message.objects.filter(author=user).exclude(body=REMOVED):
-        for field in (message.image, message.image_thumb):
-            if field:
-                field.delete(save=False)
-        message.body, message.payload, message.kind = REMOVED, {}, "text"
-        message.image = message.image_thumb = ""
-        message.save(update_fields=["body", "payload", "kind", "image", "image_thumb"])
+    _remove_messages(Message.objects.filter(author=user))
     Order.objects.filter(customer=user).exclude(note="").update(note="")
     Payment.objects.filter(payer=user).exclude(note="").update(note="")
     MoneyRequest.objects.filter(Q(requester=user) | Q(payer=user)).update(note="")
@@ -337,13 +345,7 @@ def erase_contact(*, actor: User, contact: Contact) -> PrivacyRequest:
         user = locked.user
         _anonymise_contacts([locked], name=user.display_name)
         conversations = Conversation.objects.filter(contact=locked)
-        for message in Message.objects.filter(conversation__in=conversations, author=user):
-            for field in (message.image, message.image_thumb):
-                if field:
-                    field.delete(save=False)
-            message.body, message.payload, message.kind = REMOVED, {}, "text"
-            message.image = message.image_thumb = ""
-            message.save(update_fields=["body", "payload", "kind", "image", "image_thumb"])
+        _remove_messages(Message.objects.filter(conversation__in=conversations, author=user))
         return PrivacyRequest.objects.create(
             kind=PrivacyRequest.Kind.CONTACT_ERASURE,
             status=PrivacyRequest.Status.DONE,

@@ -26,10 +26,10 @@ def test_a_business_erases_its_contact_and_it_is_audited(person, owner, business
 
     assert not ContactNote.objects.filter(contact=person.contact).exists()
     shop = Message.objects.filter(conversation=person.conversation, author=person.user)
-    assert set(shop.values_list("body", flat=True)) == {erasure.REMOVED}
+    assert set(shop.values_list("kind", "body")) == {(erasure.REMOVED_KIND, "")}
     assert (
         Message.objects.filter(conversation=person.direct, author=person.user)
-        .exclude(body=erasure.REMOVED)
+        .exclude(kind=erasure.REMOVED_KIND)
         .exists()
     )  # another chat, not this business's: untouched
     assert Order.objects.get(pk=person.order.pk).total == 4500
@@ -90,7 +90,9 @@ def test_retention_cutoff_is_the_tax_rule_by_default(settings):
     assert retention.cutoff(now) == datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC)
 
 
-def test_the_admin_lists_requests_without_personal_data(person, admin_client):
+def test_the_admin_lists_requests_without_personal_data(person, admin_client, admin_user):
+    admin_user.language = "en"  # the assertions below read English
+    admin_user.save(update_fields=["language"])
     erasure.delete_account(user=person.user, password="password", pin=PIN)
     key = erasure.pseudonym_key(person.user.pk)
     url = reverse("admin:privacy_privacyrequest_changelist")
@@ -116,3 +118,19 @@ def test_the_public_page_is_linked_from_the_footer_and_reads_the_settings(client
     settings.FINANCIAL_RETENTION_DAYS = 2000
     page = client.get(reverse("privacy_policy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "2000 days after the payment" in page
+
+
+def test_a_removed_message_reads_in_the_readers_language():
+    """An erased message keeps no words of its own: each reader sees "Message removed"
+    in their language (rendered from the kind, not stored text)."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from chats import kinds
+
+    kind = kinds.get(erasure.REMOVED_KIND)
+    with translation.override("pt-br"):
+        html = render_to_string(kind.template, {"message": None})
+        assert "Mensagem removida" in html
+    with translation.override("en"):
+        assert "Message removed" in render_to_string(kind.template, {"message": None})

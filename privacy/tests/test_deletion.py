@@ -85,9 +85,10 @@ def test_what_goes_and_what_stays(person, client):
     assert not ApiToken.objects.filter(user=user).exists()
     assert not Card.objects.filter(user=user, removed_at=None).exists()
     assert client.get(reverse("privacy_home")).status_code == 302  # signed out
-    # Her messages are "message removed", image gone; the shop's and friend's stay.
+    # Her messages are "removed" (no text, no image); the shop's and friend's stay.
     mine = Message.objects.filter(author=user)
-    assert mine.exists() and set(mine.values_list("body", flat=True)) == {erasure.REMOVED}
+    assert mine.exists()
+    assert set(mine.values_list("kind", "body")) == {(erasure.REMOVED_KIND, "")}
     assert not mine.exclude(image="").exists()
     assert Message.objects.filter(body=FRIEND_TEXT).exists()
     assert Message.objects.filter(body__startswith="Hi Deleted user").exists()
