@@ -304,6 +304,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 120},
     },
+    # Collected Pix: expired charges canceled at the provider, anomalies' returns retried.
+    "sweep-pix": {
+        "task": "payments.tasks.sweep_pix",
+        "schedule": 60,
+        "options": {"expires": 120},
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------
@@ -390,6 +396,21 @@ CHAT_EVENT_RELAY = env.bool("CHAT_EVENT_RELAY", default=True)
 # (PaymentIntents; needs STRIPE_SECRET_KEY).
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Collected Pix (docs/pix.md): the provider ("sandbox", built in, no network), the
+# shared secret its callback is signed with (HMAC-SHA256, header X-Pix-Signature), the
+# longest a charge stays payable (Bacen's calendario.expiracao default, 24 h), and the
+# base URL the sandbox bank posts its callback to (empty: the URL of the bank page's
+# own request, which is right for `make run`).
+PIX_PROVIDER = env.str("PIX_PROVIDER", default="sandbox")
+PIX_CALLBACK_SECRET = env.str("PIX_CALLBACK_SECRET", default="")
+if not PIX_CALLBACK_SECRET:
+    if not DEBUG and PIX_PROVIDER == "sandbox":
+        raise ImproperlyConfigured("Set PIX_CALLBACK_SECRET when DEBUG is off.")
+    PIX_CALLBACK_SECRET = "insecure-embedded-default-pix-secret-for-local-development"  # noqa: S105
+PIX_CHARGE_MAX_SECONDS = env.int("PIX_CHARGE_MAX_SECONDS", default=24 * 60 * 60)
+PIX_SANDBOX_CALLBACK_BASE = env.str("PIX_SANDBOX_CALLBACK_BASE", default="")
+# Callbacks one address may post per minute (the provider's few addresses in production).
+PIX_CALLBACK_RATE_LIMIT = env.str("PIX_CALLBACK_RATE_LIMIT", default="120/m/ip")
 # The PIN pepper: PINs are stored as a slow hash of HMAC(pepper, PIN), so a copy of
 # the database alone does not let anyone search the 10^6 PINs offline. Keep it out of
 # the database and its backups; changing it invalidates every PIN.
