@@ -16,7 +16,6 @@ from chats.models import Message
 from core.errors import AppError
 from payments.models import (
     LedgerAccount,
-    LedgerEntry,
     LedgerTransaction,
     Order,
     Payment,
@@ -28,7 +27,7 @@ from payments.models import (
 from payments.pix import sandbox
 from payments.services import pix, reconciliation, refunds
 from payments.tests.factories import card_for, pay
-from payments.tests.pix_helpers import bank_pays, post_callback
+from payments.tests.pix_helpers import bank_pays, post_callback, signed_headers
 
 TOTAL = 2 * 4500 + 800
 
@@ -158,8 +157,6 @@ def test_an_unsigned_or_wrongly_signed_callback_is_401_and_changes_nothing(
     elif how == "old timestamp":
         response = post_callback(client, [paid], timestamp=int(timezone.now().timestamp()) - 3600)
     else:
-        from payments.tests.pix_helpers import signed_headers
-
         headers = signed_headers(body)
         forged = body.replace(b'"valor": "98.00"', b'"valor": "1.00"')
         response = client.post(url, data=forged, content_type="application/json", **headers)
@@ -173,8 +170,6 @@ def test_an_unsigned_or_wrongly_signed_callback_is_401_and_changes_nothing(
     "body", [b"not json", b"{}", b'{"pix": []}', b'{"pix": [{"endToEndId": "E1"}]}']
 )
 def test_a_malformed_signed_callback_is_400(client, db, body):
-    from payments.tests.pix_helpers import signed_headers
-
     response = client.post(
         reverse("pix_callback", args=["sandbox"]),
         data=body,
@@ -357,7 +352,7 @@ def _pix_findings() -> list:
 
 
 def test_reconciliation_agrees_after_payments_anomalies_and_refunds(owner, client, paid_by_pix):
-    order, paid = paid_by_pix
+    order, _paid = paid_by_pix
     charge = PixCharge.objects.get()
     _anomaly(client, [bank_pays(charge, amount=3)], "already_paid")
     refunds.refund_order(
@@ -377,7 +372,6 @@ def test_reconciliation_reports_every_difference(client, paid_by_pix):
     SandboxPix.objects.filter(pk=paid.pk).update(
         refunds=[{"id": "X1", "amount": 100, "status": "DEVOLVIDO", "rtr_id": "D1"}]
     )
-    LedgerEntry  # noqa: B018 - the ledger itself is covered by the card checks
     found = dict(_pix_findings())
     assert f"Pix {unreported.end_to_end_id}" in found
     assert f"Pix {gone.end_to_end_id}" in found
