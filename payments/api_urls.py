@@ -4,7 +4,7 @@ payment requests and payments under ``businesses/<slug>/``."""
 
 from django.urls import path
 
-from payments.api import cards, destinations, orders, p2p, paying, payouts, refunds
+from payments.api import cards, destinations, orders, p2p, paying, payouts, pix, refunds
 
 SHOP = "businesses/<slug:slug>/"
 ORDER = "orders/<int:order_id>/"
@@ -43,6 +43,7 @@ urlpatterns = [
     path(ORDER, orders.OrderDetailView.as_view(), name="api_order_detail"),
     path(ORDER + "cancel/", orders.OrderCancelView.as_view(), name="api_order_cancel"),
     path(ORDER + "pay/", paying.OrderPayView.as_view(), name="api_order_pay"),
+    path(ORDER + "pix/", pix.OrderPixView.as_view(), name="api_order_pix"),
     path(
         ORDER + "pay/fingerprint/",
         paying.OrderPayFingerprintView.as_view(),

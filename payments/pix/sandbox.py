@@ -203,7 +203,11 @@ class SandboxPixProvider:
 
     def refund(self, *, end_to_end_id: str, refund_id: str, amount: int) -> PixRefund:
         with transaction.atomic():
-            row = SandboxPix.objects.select_for_update().filter(end_to_end_id=end_to_end_id).first()
+            row = (
+                SandboxPix.objects.select_for_update(no_key=True)
+                .filter(end_to_end_id=end_to_end_id)
+                .first()
+            )
             if row is None:
                 raise AppError(_("Pix not found."), code="pix_not_found", status_code=404)
             for existing in row.refunds:

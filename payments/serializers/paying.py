@@ -13,7 +13,12 @@ from payments.services import paying
 
 class PayInputSerializer(serializers.Serializer):
     card_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    confirmation = serializers.ChoiceField(choices=Payment.Confirmation.choices)
+    confirmation = serializers.ChoiceField(
+        choices=[
+            (Payment.Confirmation.PIN.value, Payment.Confirmation.PIN.label),
+            (Payment.Confirmation.WEBAUTHN.value, Payment.Confirmation.WEBAUTHN.label),
+        ]
+    )
     pin = serializers.CharField(
         max_length=6, required=False, allow_blank=True, help_text=_("With confirmation pin.")
     )
@@ -41,7 +46,8 @@ class PaymentSerializer(serializers.Serializer):
     status = serializers.CharField(help_text=PAYMENT_STATUS)
     amount = serializers.IntegerField(help_text=_("Minor units (cents)."))
     currency = serializers.CharField()
-    card = CardRefSerializer()
+    method = serializers.ChoiceField(choices=Payment.Method.choices)
+    card = CardRefSerializer(allow_null=True, help_text=_("None for a Pix payment."))
     confirmation = serializers.ChoiceField(choices=Payment.Confirmation.choices)
     failure_code = serializers.CharField()
     failure_message = serializers.CharField()
@@ -63,6 +69,7 @@ class BusinessPaymentSerializer(serializers.Serializer):
     order_number = serializers.IntegerField(source="order.number", allow_null=True)
     payer = UserRefSerializer()
     status = serializers.CharField(help_text=PAYMENT_STATUS)
+    method = serializers.ChoiceField(choices=Payment.Method.choices)
     amount = serializers.IntegerField()
     fee = serializers.IntegerField()
     net = serializers.IntegerField(help_text=_("amount − fee: what the business is credited."))

@@ -417,3 +417,46 @@ def test_the_sandbox_bank_shows_the_charge_of_a_pasted_code(client, charge):
 def test_the_sandbox_bank_is_not_served_for_a_real_provider(client, settings):
     settings.PIX_PROVIDER = "bacen"
     assert client.get(reverse("pix_sandbox_bank")).status_code == 404
+
+
+# --- API -----------------------------------------------------------------------------------
+
+
+def _api(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_the_api_starts_pix_once_per_key_and_reads_its_status(shop, customer, client):
+    order, _product = shop
+    api = _api(customer)
+    url = reverse("api_order_pix", args=[order.pk])
+    assert api.get(url).status_code == 404  # no Pix started yet
+    assert api.post(url).status_code == 400  # the Idempotency-Key is required
+    first = api.post(url, headers={"Idempotency-Key": "k1"})
+    again = api.post(url, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    data = first.json()
+    assert data["amount"] == TOTAL and data["status"] == "active" and data["copy_paste"]
+    assert data["payee_name"] == "Padaria Central" and data["order_status"] == "pending"
+    assert PixCharge.objects.count() == 1
+    paid = bank_pays(PixCharge.objects.get())
+    assert post_callback(client, [paid]).status_code == 200
+    read = api.get(url).json()
+    assert read["status"] == "paid" and read["order_status"] == "processing"
+    payment = _api(customer).get(reverse("api_payment", args=[read["payment_id"]])).json()
+    assert payment["method"] == "pix" and payment["card"] is None
+
+
+def test_the_api_pix_of_someone_else_s_order_is_not_found(shop, owner):
+    order, _product = shop
+    url = reverse("api_order_pix", args=[order.pk])
+    outsider = _api(UserFactory())
+    assert outsider.get(url).status_code == 404
+    assert outsider.post(url, headers={"Idempotency-Key": "k2"}).status_code == 404
+    assert _api(owner).post(url, headers={"Idempotency-Key": "k3"}).status_code == 403
+    assert not PixCharge.objects.exists()
