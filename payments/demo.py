@@ -1,7 +1,8 @@
 """Demo wallets and a payment request (see chats/demo.py): Diego and Elisa have a
 sandbox test card and a payment PIN; Padaria Aurora has asked Diego to pay for the
 carrot cake he asked about (by card or Pix: its Pix code is ready, docs/pix.md), and
-Diego has already paid Aurora for two loaves (order #2), ready to be marked shipped from the dashboard (docs/payments.md, "Shipping").
+Diego has already paid Aurora for two loaves (order #2), ready to be marked shipped
+from the dashboard (docs/payments.md, "Shipping").
 Elisa has sent Diego R$25.00 in their direct chat from her debit card (friends pay no
 fee), and Diego can withdraw it to his Pix key; Padaria Aurora's payouts go to a Pix
 key of its own."""
