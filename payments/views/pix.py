@@ -32,7 +32,9 @@ def _customer_order(request, order_id: int) -> Order:
 
 def qr_svg(code: str) -> str:
     """The BR Code as an inline SVG (no style attribute: the page's CSP allows none)."""
-    return segno.make(code, error="m").svg_inline(scale=5, border=2, title=_("Pix QR code"))
+    return segno.make(code, error="m").svg_inline(
+        scale=5, border=2, omitsize=True, title=_("Pix QR code")
+    )
 
 
 @login_required
