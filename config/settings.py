@@ -636,6 +636,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CardConfirmationEnum": "payments.serializers.paying.CARD_CONFIRMATIONS",
+        "PaymentConfirmationEnum": "payments.models.paying.Payment.Confirmation",
+    },
 }
 
 # --- Security ----------------------------------------------------------------------

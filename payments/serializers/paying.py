@@ -10,15 +10,16 @@ from payments.serializers.cards import CardRefSerializer
 from payments.serializers.common import PAYMENT_STATUS, PageFilterSerializer
 from payments.services import paying
 
+# How a card payer confirms (a Pix payer's bank does it: ``bank`` is not for cards).
+CARD_CONFIRMATIONS = [
+    (Payment.Confirmation.PIN.value, Payment.Confirmation.PIN.label),
+    (Payment.Confirmation.WEBAUTHN.value, Payment.Confirmation.WEBAUTHN.label),
+]
+
 
 class PayInputSerializer(serializers.Serializer):
     card_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    confirmation = serializers.ChoiceField(
-        choices=[
-            (Payment.Confirmation.PIN.value, Payment.Confirmation.PIN.label),
-            (Payment.Confirmation.WEBAUTHN.value, Payment.Confirmation.WEBAUTHN.label),
-        ]
-    )
+    confirmation = serializers.ChoiceField(choices=CARD_CONFIRMATIONS)
     pin = serializers.CharField(
         max_length=6, required=False, allow_blank=True, help_text=_("With confirmation pin.")
     )

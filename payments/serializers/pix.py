@@ -3,12 +3,12 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from payments.models import Order, PixCharge
-
 
 class PixChargeSerializer(serializers.Serializer):
     txid = serializers.CharField()
-    status = serializers.ChoiceField(choices=PixCharge.Status.choices)
+    status = serializers.CharField(
+        help_text=_("active (awaiting the Pix), paid, expired or canceled.")
+    )
     amount = serializers.IntegerField(help_text=_("Minor units (centavos)."))
     currency = serializers.CharField()
     copy_paste = serializers.CharField(
@@ -18,5 +18,7 @@ class PixChargeSerializer(serializers.Serializer):
     payee_name = serializers.CharField(source="business.name")
     payee_city = serializers.CharField(source="business.city")
     order_id = serializers.IntegerField()
-    order_status = serializers.ChoiceField(source="order.status", choices=Order.Status.choices)
+    order_status = serializers.CharField(
+        source="order.status", help_text=_("The order's status: processing once paid.")
+    )
     payment_id = serializers.IntegerField(allow_null=True)
