@@ -31,6 +31,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,6 +49,8 @@ ANOMALY = ReceivedPix.Anomaly
 REFUND = ReceivedPix.RefundStatus
 # A charge this close to its expiry is not handed out again: a new one is made.
 REUSE_MARGIN = datetime.timedelta(minutes=1)
+# A charge still without its code this long after its start lost its request.
+STUCK_AFTER = datetime.timedelta(seconds=30)
 # Anomalies whose return the provider did not answer are retried after this.
 RETRY_AFTER = datetime.timedelta(minutes=1)
 
@@ -100,8 +103,13 @@ def start_pix(*, payer: User, order: Order) -> PixCharge:
                 )
             if locked.payments.filter(status__in=Payment.LIVE).exists():
                 raise AppError(_("This order is already being paid."), code="already_paying")
-            # Charges past (or at) their end make room for a new one.
-            stale = locked.pix_charges.filter(status=PixCharge.Status.ACTIVE)
+            # Charges at their end, or whose start died before the provider answered,
+            # make room for a new one (a start still under way keeps its charge: the
+            # unique index sends this one to it below).
+            stale = locked.pix_charges.filter(status=PixCharge.Status.ACTIVE).filter(
+                Q(expires_at__lte=now + REUSE_MARGIN)
+                | Q(copy_paste="", created_at__lt=now - STUCK_AFTER)
+            )
             stale.update(status=PixCharge.Status.EXPIRED, closed_at=now)
             expires_at = min(
                 locked.expires_at, now + datetime.timedelta(seconds=settings.PIX_CHARGE_MAX_SECONDS)

@@ -460,3 +460,27 @@ def test_the_api_pix_of_someone_else_s_order_is_not_found(shop, owner):
     assert outsider.post(url, headers={"Idempotency-Key": "k2"}).status_code == 404
     assert _api(owner).post(url, headers={"Idempotency-Key": "k3"}).status_code == 403
     assert not PixCharge.objects.exists()
+
+
+def test_a_charge_about_to_expire_is_replaced_by_a_new_one(shop, customer, charge):
+    order, _product = shop
+    PixCharge.objects.filter(pk=charge.pk).update(
+        expires_at=timezone.now() + datetime.timedelta(seconds=30)
+    )
+    fresh = pix.start_pix(payer=customer, order=order)
+    assert fresh.pk != charge.pk and fresh.txid != charge.txid
+    charge.refresh_from_db()
+    assert charge.status == "expired"
+    assert PixCharge.objects.filter(order=order, status="active").get() == fresh
+
+
+def test_a_start_that_died_before_the_provider_answered_is_finished(shop, customer):
+    order, _product = shop
+    # A start whose process died after its claim: the row, no code yet.
+    stuck = PixCharge.objects.create(
+        order=order, business=order.business, customer=customer, provider="sandbox",
+        txid="S" * 32, amount=order.total, expires_at=order.expires_at,
+    )  # fmt: skip
+    again = pix.start_pix(payer=customer, order=order)
+    assert again.pk == stuck.pk and again.copy_paste
+    assert SandboxPixCharge.objects.get(txid=stuck.txid).copy_paste == again.copy_paste
