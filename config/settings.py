@@ -305,6 +305,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 120},
     },
+    # Collected Pix: expired charges canceled at the provider, anomalies' returns retried.
+    "sweep-pix": {
+        "task": "payments.tasks.sweep_pix",
+        "schedule": 60,
+        "options": {"expires": 120},
+    },
 }
 
 # --- Chats ----------------------------------------------------------------------
@@ -391,6 +397,22 @@ CHAT_EVENT_RELAY = env.bool("CHAT_EVENT_RELAY", default=True)
 # (PaymentIntents; needs STRIPE_SECRET_KEY).
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Collected Pix (docs/pix.md): the provider ("sandbox", built in, no network, or
+# "bacen", below), the
+# shared secret its callback is signed with (HMAC-SHA256, header X-Pix-Signature), the
+# longest a charge stays payable (Bacen's calendario.expiracao default, 24 h), and the
+# base URL the sandbox bank posts its callback to (empty: the URL of the bank page's
+# own request, which is right for `make run`).
+PIX_PROVIDER = env.str("PIX_PROVIDER", default="sandbox")
+PIX_CALLBACK_SECRET = env.str("PIX_CALLBACK_SECRET", default="")
+if not PIX_CALLBACK_SECRET:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set PIX_CALLBACK_SECRET when DEBUG is off.")
+    PIX_CALLBACK_SECRET = "insecure-embedded-default-pix-secret-for-local-development"  # noqa: S105
+PIX_CHARGE_MAX_SECONDS = env.int("PIX_CHARGE_MAX_SECONDS", default=24 * 60 * 60)
+PIX_SANDBOX_CALLBACK_BASE = env.str("PIX_SANDBOX_CALLBACK_BASE", default="")
+# Callbacks one address may post per minute (the provider's few addresses in production).
+PIX_CALLBACK_RATE_LIMIT = env.str("PIX_CALLBACK_RATE_LIMIT", default="120/m/ip")
 # The PIN pepper: PINs are stored as a slow hash of HMAC(pepper, PIN), so a copy of
 # the database alone does not let anyone search the 10^6 PINs offline. Keep it out of
 # the database and its backups; changing it invalidates every PIN.
@@ -399,10 +421,10 @@ if not PAYMENT_PIN_PEPPER:
     if not DEBUG:
         raise ImproperlyConfigured("Set PAYMENT_PIN_PEPPER when DEBUG is off.")
     PAYMENT_PIN_PEPPER = "insecure-embedded-default-pepper-only-for-local-development"
-# Pix (docs/pix.md). The provider of collected Pix: "sandbox" (built in, no network)
-# or "bacen" (the standard Bacen Pix API of a PSP: OAuth2 client credentials at the
-# token URL, mutual TLS with the PSP's certificate and key, PEM file paths).
-PIX_PROVIDER = env.str("PIX_PROVIDER", default="sandbox")
+# The Bacen adapter (PIX_PROVIDER="bacen": the standard Bacen Pix API of a PSP):
+# OAuth2 client credentials at the token URL, mutual TLS with the PSP's certificate and
+# key (PEM file paths). Its callback is authenticated by PIX_CALLBACK_SECRET, the last
+# path segment of the webhook URL registered at the PSP (mTLS ends at the proxy).
 PIX_BACEN_API_URL = env.str("PIX_BACEN_API_URL", default="")
 PIX_BACEN_TOKEN_URL = env.str("PIX_BACEN_TOKEN_URL", default="")
 PIX_BACEN_CLIENT_ID = env.str("PIX_BACEN_CLIENT_ID", default="")
@@ -413,9 +435,6 @@ PIX_BACEN_KEY = env.str("PIX_BACEN_KEY", default="")
 # when the PSP does not return a ready "copia e cola".
 PIX_KEY = env.str("PIX_KEY", default="")
 PIX_MERCHANT_CITY = env.str("PIX_MERCHANT_CITY", default="SAO PAULO")
-# The secret that authenticates the provider's callback: the last path segment of the
-# webhook URL registered at the PSP (mTLS ends at the proxy). Long and random.
-PIX_CALLBACK_SECRET = env.str("PIX_CALLBACK_SECRET", default="")
 # WebAuthn relying party: the site's host name, and the origins browsers report.
 WEBAUTHN_RP_ID = env.str(
     "WEBAUTHN_RP_ID", default=SITE_URL.split("://", 1)[-1].split(":")[0].split("/")[0]
@@ -638,6 +657,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CardConfirmationEnum": "payments.serializers.paying.CARD_CONFIRMATIONS",
+        "PaymentConfirmationEnum": "payments.models.paying.Payment.Confirmation",
+    },
 }
 
 # --- Security ----------------------------------------------------------------------

@@ -17,6 +17,9 @@ from payments.models import (
     OrderItem,
     P2PLimits,
     Payment,
+    PixAnomaly,
+    PixCharge,
+    ReceivedPix,
     Refund,
 )
 from payments.services import payouts
@@ -173,17 +176,67 @@ class PaymentAdmin(ReadOnlyAdmin):
         "pk", "business", "order", "payer", "payee", "amount", "fee", "refunded", "currency",
         "status", "confirmation", "created_at",
     ]  # fmt: skip
-    list_filter = ["status", "confirmation", "gateway", "currency"]
+    list_filter = ["status", "method", "confirmation", "gateway", "currency"]
     search_fields = ["business__name", "payer__email", "gateway_reference", "=idempotency_key"]
     list_select_related = ["business", "order", "payer", "payee"]
     date_hierarchy = "created_at"
     fields = readonly_fields = [
-        "order", "payer", "business", "payee", "conversation", "money_request", "note", "card",
-        "amount", "fee", "refunded", "currency", "status", "confirmation", "idempotency_key",
-        "gateway", "gateway_reference", "funding",
+        "order", "payer", "business", "payee", "conversation", "money_request", "note", "method",
+        "card", "amount", "fee", "refunded", "currency", "status", "confirmation",
+        "idempotency_key", "gateway", "gateway_reference", "funding",
         "failure_code", "failure_message", "created_at", "completed_at",
     ]  # fmt: skip
     inlines = [PaymentEventInline]
+
+
+# --- Collected Pix (docs/pix.md) ---------------------------------------------------
+
+
+@admin.register(PixCharge)
+class PixChargeAdmin(ReadOnlyAdmin):
+    list_display = ["txid", "business", "order", "amount", "status", "expires_at", "created_at"]
+    list_filter = ["status", "provider"]
+    search_fields = ["=txid", "business__name", "customer__email"]
+    list_select_related = ["business", "order"]
+    date_hierarchy = "created_at"
+    fields = readonly_fields = [
+        "txid", "provider", "order", "business", "customer", "amount", "currency", "status",
+        "expires_at", "payment", "copy_paste", "location", "created_at", "closed_at",
+    ]  # fmt: skip
+
+
+_RECEIVED_FIELDS = [
+    "end_to_end_id", "provider", "txid", "amount", "paid_at", "payer_name", "charge", "order",
+    "payment", "anomaly", "refund_status", "refund_id", "refund_reference", "refund_error",
+    "received_at",
+]  # fmt: skip
+
+
+@admin.register(ReceivedPix)
+class ReceivedPixAdmin(ReadOnlyAdmin):
+    list_display = ["end_to_end_id", "txid", "amount", "paid_at", "order", "payment", "anomaly"]
+    list_filter = ["anomaly", "refund_status", "provider"]
+    search_fields = ["=end_to_end_id", "=txid"]
+    list_select_related = ["order", "payment"]
+    date_hierarchy = "received_at"
+    fields = readonly_fields = _RECEIVED_FIELDS
+
+
+@admin.register(PixAnomaly)
+class PixAnomalyAdmin(ReadOnlyAdmin):
+    """Pix that paid nothing: what the operator follows up (a failed return by hand)."""
+
+    list_display = [
+        "end_to_end_id", "anomaly", "amount", "txid", "order", "refund_status", "received_at",
+    ]  # fmt: skip
+    list_filter = ["anomaly", "refund_status", "provider"]
+    search_fields = ["=end_to_end_id", "=txid", "payer_name"]
+    list_select_related = ["order"]
+    date_hierarchy = "received_at"
+    fields = readonly_fields = _RECEIVED_FIELDS
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(anomaly="")
 
 
 # --- Payouts -------------------------------------------------------------------------

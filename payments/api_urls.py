@@ -13,6 +13,7 @@ from payments.api import (
     p2p,
     paying,
     payouts,
+    pix,
     refunds,
     shipping,
 )
@@ -65,6 +66,7 @@ urlpatterns = [
     path(ORDER, orders.OrderDetailView.as_view(), name="api_order_detail"),
     path(ORDER + "cancel/", orders.OrderCancelView.as_view(), name="api_order_cancel"),
     path(ORDER + "pay/", paying.OrderPayView.as_view(), name="api_order_pay"),
+    path(ORDER + "pix/", pix.OrderPixView.as_view(), name="api_order_pix"),
     path(
         ORDER + "pay/fingerprint/",
         paying.OrderPayFingerprintView.as_view(),

@@ -1,7 +1,8 @@
 """Demo wallets and a payment request (see chats/demo.py): Diego and Elisa have a
 sandbox test card and a payment PIN; Padaria Aurora has asked Diego to pay for the
-carrot cake he asked about, and Diego has already paid Aurora for two loaves (order
-#2), ready to be marked shipped from the dashboard (docs/payments.md, "Shipping").
+carrot cake he asked about (by card or Pix: its Pix code is ready, docs/pix.md), and
+Diego has already paid Aurora for two loaves (order #2), ready to be marked shipped
+from the dashboard (docs/payments.md, "Shipping").
 Elisa has sent Diego R$25.00 in their direct chat from her debit card (friends pay no
 fee), and Diego can withdraw it to his Pix key; Padaria Aurora's payouts go to a Pix
 key of its own."""
@@ -16,7 +17,7 @@ from catalog.models import Product
 from chats.models import Conversation
 from chats.services import conversations
 from payments.gateway.base import CardDetails
-from payments.services import cards, destinations, orders, p2p, paying, pins
+from payments.services import cards, destinations, orders, p2p, paying, pins, pix
 
 DEMO_PIN = "730519"
 ELISA_DEBIT = "4000056655665556"  # Visa debit: friends are paid from debit cards only
@@ -43,7 +44,7 @@ def load_demo() -> None:
         business=aurora, contact__user__email="diego@example.com"
     )
     cake = Product.objects.get(business=aurora, retailer_id="BOLO-CENOURA")
-    orders.create_payment_request(
+    cake_order = orders.create_payment_request(
         actor=bruno,
         conversation=conversation,
         lines=[{"product_id": cake.pk, "quantity": 1}],
@@ -51,6 +52,8 @@ def load_demo() -> None:
         note="Retirada ou entrega no sábado de manhã.",
         expires_in=datetime.timedelta(days=7),
     )
+    # Payable by card or by Pix: its Pix code is ready (collected Pix, docs/pix.md).
+    pix.start_pix(payer=User.objects.get(email="diego@example.com"), order=cake_order)
     paid = orders.create_payment_request(
         actor=bruno,
         conversation=conversation,
@@ -106,6 +109,8 @@ def print_logins(out) -> None:
         "\n  4000 0566 5566 5556 is a debit card (sending money to a friend needs one)."
         "\n  The demo users speak Portuguese: choose English, French or Spanish at the foot of"
         " a page to switch."
+        "\n  Padaria Aurora's order #1 (Diego) is payable by card or Pix: choose Pay with Pix,"
+        " copy the code and pay it in the sandbox bank at /pix/sandbox/bank/."
         "\n  Padaria Aurora's order #2 is paid: mark it shipped (Dashboard › Orders) and"
         " Diego's open chat shows the shipping card within seconds."
         "\n  Elisa sent Diego R$25.00 in their direct chat (Send money / Request money there);"

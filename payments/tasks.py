@@ -7,6 +7,7 @@ from payments.services import (
     destinations,
     orders,
     payouts,
+    pix,
     reconciliation,
     recovery,
     refunds,
@@ -74,3 +75,25 @@ def recover_stranded_money() -> dict:
         "payments_settled": recovery.recover_payments(),
         "payouts_checked": payouts.process_overdue_payouts(),
     }
+
+
+@shared_task(acks_late=True)
+def sweep_pix() -> dict:
+    """Collected Pix upkeep (beat: every minute): cancel at the provider the charges
+    past their expiry, and ask again about anomalies' returns not yet decided."""
+    return {
+        "charges_expired": pix.expire_charges(),
+        "returns_settled": pix.retry_anomaly_refunds(),
+    }
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), max_retries=5, retry_backoff=5)
+def deliver_sandbox_pix(pix_id: int, callback_base: str) -> int:
+    """The sandbox provider posts a paid Pix to our callback (what a PSP does), when
+    the sandbox bank's own immediate delivery failed. Retried with back-off."""
+    from payments.pix import sandbox
+
+    status = sandbox.deliver(pix_id=pix_id, callback_base=callback_base)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"callback answered {status}")
+    return status

@@ -2,7 +2,7 @@
 same areas as ``payments/services/``: ``cards`` (cards, PIN, fingerprints and
 challenges), ``orders``, ``paying`` (payments, the audit trail, stored idempotent
 responses), ``refunds``, ``p2p``, ``ledger``, ``destinations``, ``payouts``,
-``reconciliation`` and ``shipping``.
+``reconciliation``, ``shipping`` and ``pix``.
 
 Money is always an integer number of minor units with a currency (invariant 1). A
 card number or CVC never reaches these modules: a card is the gateway's token, brand,
@@ -24,6 +24,13 @@ from payments.models.orders import Order, OrderItem
 from payments.models.p2p import MoneyRequest, P2PLimits
 from payments.models.paying import AuditEvent, IdempotencyRecord, Payment
 from payments.models.payouts import Payout, PayoutControl
+from payments.models.pix import (
+    PixAnomaly,
+    PixCharge,
+    ReceivedPix,
+    SandboxPix,
+    SandboxPixCharge,
+)
 from payments.models.reconciliation import Discrepancy, ReconciliationRun
 from payments.models.refunds import Refund
 from payments.models.shipping import Shipment, ShipmentItem
@@ -46,8 +53,13 @@ __all__ = [
     "Payout",
     "PayoutControl",
     "PayoutDestination",
+    "PixAnomaly",
+    "PixCharge",
+    "ReceivedPix",
     "ReconciliationRun",
     "Refund",
+    "SandboxPix",
+    "SandboxPixCharge",
     "Shipment",
     "ShipmentItem",
     "WebAuthnCredential",

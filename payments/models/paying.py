@@ -19,7 +19,16 @@ USER = settings.AUTH_USER_MODEL
 class Payment(models.Model):
     """One attempt to pay with a card: an order (to its business) or a friend (person
     to person: ``payee`` set, no order, no business, no fee). A decline ends the
-    attempt; a retry is a new Payment with its own idempotency key."""
+    attempt; a retry is a new Payment with its own idempotency key.
+
+    Or a collected Pix (``method`` pix, no card): created succeeded when the provider
+    reports the Pix that paid the order's charge (``payments.services.pix``), its
+    ``gateway`` the provider (``pix_<name>``) and ``gateway_reference`` the Pix's
+    ``endToEndId``."""
+
+    class Method(models.TextChoices):
+        CARD = "card", _("Card")
+        PIX = "pix", _("Pix")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -37,6 +46,7 @@ class Payment(models.Model):
     class Confirmation(models.TextChoices):
         PIN = "pin", _("PIN")
         WEBAUTHN = "webauthn", _("Fingerprint")
+        BANK = "bank", _("Payer's bank app")  # Pix: the bank authenticated the payer
 
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
@@ -57,7 +67,10 @@ class Payment(models.Model):
         "MoneyRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.CARD)
+    card = models.ForeignKey(
+        Card, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+    )
     amount = models.BigIntegerField()
     fee = models.BigIntegerField(default=0)
     # Refunds pending or succeeded (changed only under a lock on this row, with the
@@ -115,6 +128,12 @@ class Payment(models.Model):
                     fee=0,
                 ),
                 name="payment_merchant_or_p2p",
+            ),
+            # A card payment has its card; a Pix one none, and pays an order.
+            models.CheckConstraint(
+                condition=Q(method="card", card__isnull=False)
+                | Q(method="pix", card__isnull=True, order__isnull=False),
+                name="payment_method_card_or_pix",
             ),
         ]
 

@@ -289,8 +289,17 @@ class BacenPixProvider:
             raise _malformed() from None
 
     def create_charge(
-        self, *, txid: str, amount: int, expires_in: int, payee_name: str, description: str
+        self,
+        *,
+        txid: str,
+        amount: int,
+        expires_in: int,
+        payee_name: str,
+        description: str,
+        payee_city: str = "",
     ) -> PixCharge:
+        # The payee of a collected Pix is the platform's account at the PSP: its code
+        # shows the platform's city (PIX_MERCHANT_CITY), not the shop's (payee_city).
         body: dict[str, Any] = {
             "calendario": {"expiracao": int(expires_in)},
             "valor": {"original": to_api_amount(amount)},

@@ -84,11 +84,20 @@ class PixProvider(Protocol):
     name: str
 
     def create_charge(
-        self, *, txid: str, amount: int, expires_in: int, payee_name: str, description: str
+        self,
+        *,
+        txid: str,
+        amount: int,
+        expires_in: int,
+        payee_name: str,
+        description: str,
+        payee_city: str = "",
     ) -> PixCharge:
         """``PUT /cob/{txid}``: a dynamic charge of ``amount`` centavos, payable for
-        ``expires_in`` seconds, to the platform's own Pix key (collected Pix). Idempotent
-        per txid: the same txid with the same amount returns the existing charge."""
+        ``expires_in`` seconds, to the platform's own Pix key (collected Pix), shown to
+        the payer as ``payee_name`` (and ``payee_city`` where the provider makes the BR
+        Code itself). Idempotent per txid: the same txid with the same amount returns the
+        existing charge."""
         ...
 
     def get_charge(self, txid: str) -> PixCharge:

@@ -10,10 +10,16 @@ from payments.serializers.cards import CardRefSerializer
 from payments.serializers.common import PAYMENT_STATUS, PageFilterSerializer
 from payments.services import paying
 
+# How a card payer confirms (a Pix payer's bank does it: ``bank`` is not for cards).
+CARD_CONFIRMATIONS = [
+    (Payment.Confirmation.PIN.value, Payment.Confirmation.PIN.label),
+    (Payment.Confirmation.WEBAUTHN.value, Payment.Confirmation.WEBAUTHN.label),
+]
+
 
 class PayInputSerializer(serializers.Serializer):
     card_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    confirmation = serializers.ChoiceField(choices=Payment.Confirmation.choices)
+    confirmation = serializers.ChoiceField(choices=CARD_CONFIRMATIONS)
     pin = serializers.CharField(
         max_length=6, required=False, allow_blank=True, help_text=_("With confirmation pin.")
     )
@@ -41,7 +47,8 @@ class PaymentSerializer(serializers.Serializer):
     status = serializers.CharField(help_text=PAYMENT_STATUS)
     amount = serializers.IntegerField(help_text=_("Minor units (cents)."))
     currency = serializers.CharField()
-    card = CardRefSerializer()
+    method = serializers.ChoiceField(choices=Payment.Method.choices)
+    card = CardRefSerializer(allow_null=True, help_text=_("None for a Pix payment."))
     confirmation = serializers.ChoiceField(choices=Payment.Confirmation.choices)
     failure_code = serializers.CharField()
     failure_message = serializers.CharField()
@@ -63,6 +70,7 @@ class BusinessPaymentSerializer(serializers.Serializer):
     order_number = serializers.IntegerField(source="order.number", allow_null=True)
     payer = UserRefSerializer()
     status = serializers.CharField(help_text=PAYMENT_STATUS)
+    method = serializers.ChoiceField(choices=Payment.Method.choices)
     amount = serializers.IntegerField()
     fee = serializers.IntegerField()
     net = serializers.IntegerField(help_text=_("amount − fee: what the business is credited."))

@@ -39,6 +39,7 @@ from payments.models import (
 
 KIND = LedgerAccount.Kind
 CARD_PAYMENT = "card_payment"
+PIX_PAYMENT = "pix_payment"
 P2P_PAYMENT = "p2p_payment"
 REFUND = "refund"
 REFUND_REVERSAL = "refund_reversal"
@@ -288,10 +289,21 @@ def post_card_payment(*, payment: Payment) -> LedgerTransaction:
     fixed ``payment.fee`` (:func:`fee_for`). At most once per payment: a second call
     raises ``AppError(code="already_posted")``.
     """
+    return _post_merchant_payment(payment, CARD_PAYMENT, "card payment")
+
+
+def post_pix_payment(*, payment: Payment) -> LedgerTransaction:
+    """Post a succeeded collected Pix to a business, as :func:`post_card_payment`
+    does (the Pix provider's clearing account ``clearing:pix_<provider>:BRL``; the fee
+    is ``fee_pix_bps``'s, fixed on the payment), as kind ``pix_payment``."""
+    return _post_merchant_payment(payment, PIX_PAYMENT, "Pix payment")
+
+
+def _post_merchant_payment(payment: Payment, kind: str, label: str) -> LedgerTransaction:
     if payment.status != Payment.Status.SUCCEEDED:
         raise ValueError(f"only a succeeded payment is posted, not {payment.status!r}")
     if payment.business_id is None:
-        raise ValueError("post_card_payment posts merchant payments only")
+        raise ValueError("merchant payment postings are for merchant payments only")
     amount, fee, currency = payment.amount, payment.fee, payment.currency
     if type(amount) is not int or type(fee) is not int or not 0 <= fee <= amount or amount <= 0:
         raise AppError(
@@ -305,11 +317,11 @@ def post_card_payment(*, payment: Payment) -> LedgerTransaction:
     )
     entries = [(clearing, -amount), (merchant, amount - fee), (revenue, fee)]
     return post(
-        kind=CARD_PAYMENT,
+        kind=kind,
         currency=currency,
         entries=[(account, value) for account, value in entries if value != 0],
         payment=payment,
-        description=f"card payment {payment.pk}",
+        description=f"{label} {payment.pk}",
     )
 
 

@@ -53,20 +53,20 @@ def payee_of(order: Order) -> str:
     return f"business:{order.business_id}"
 
 
-def _payable(order: Order) -> None:
+def check_payable(order: Order) -> None:
     if order.status != Order.Status.PENDING:
         raise AppError(_("This order cannot be paid any more."), code="not_payable")
     if order.expires_at <= timezone.now():
         raise AppError(_("This payment request has expired."), code="expired")
 
 
-def _quantities(order: Order) -> dict[int, int]:
+def quantities(order: Order) -> dict[int, int]:
     """The order's catalog products and how many of each (``{product id: quantity}``)."""
-    quantities: dict[int, int] = {}
+    found: dict[int, int] = {}
     for item in order.items.all():
         if item.product_id:
-            quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
-    return quantities
+            found[item.product_id] = found.get(item.product_id, 0) + item.quantity
+    return found
 
 
 def pay_order(
@@ -98,7 +98,7 @@ def pay_order(
         raise AppError(_("Order not found."), code="not_found", status_code=404)
     if card.user_id != payer.pk or card.removed_at is not None:
         raise AppError(_("Choose one of your cards."), code="card_invalid", field="card")
-    _payable(order)
+    check_payable(order)
 
     if confirmation == Payment.Confirmation.PIN:
         pins.verify_pin(user=payer, pin=pin or "")
@@ -138,13 +138,13 @@ def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str
                 .select_related("business")
                 .get(pk=order.pk)
             )
-            _payable(locked)
+            check_payable(locked)
             # Read, not left to ``payment_one_live_per_order``: inserting beside a live
             # payment whose settlement is under way would wait for that transaction,
             # which waits for the order lock held here (a deadlock).
             if locked.payments.filter(status__in=LIVE).exists():
                 raise AppError(_("This order is already being paid."), code="already_paying")
-            check_stock(business_id=locked.business_id, quantities=_quantities(locked))
+            check_stock(business_id=locked.business_id, quantities=quantities(locked))
             payment = Payment.objects.create(
                 order=locked,
                 payer=payer,
@@ -192,16 +192,16 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             payment.status = Payment.Status.SUCCEEDED
             payment.completed_at = timezone.now()
             payment.save(update_fields=[*fields, "completed_at"])
-            order = _lock_order_to_settle(payment.order_id)
+            order = lock_order_to_settle(payment.order_id)
             payment.order = order
-            take_stock(business_id=payment.business_id, quantities=_quantities(order))
+            take_stock(business_id=payment.business_id, quantities=quantities(order))
             # The payment's audit row goes in with the order's (one INSERT).
             orders.transition_order(
                 order=order, to=Order.Status.PROCESSING, actor=payment.payer,
                 data={"payment": payment.pk}, order_locked=True,
                 audit=[_payment_event(payment, result, before)],
             )  # fmt: skip
-            _post_receipt(payment, order)
+            post_receipt(payment, order)
             # Last: the clearing and revenue rows every payment updates then stay
             # locked only from here to the commit.
             ledger.post_card_payment(payment=payment)
@@ -232,7 +232,7 @@ def _payment_event(payment: Payment, result: ChargeResult, before: str) -> Audit
     )
 
 
-def _lock_order_to_settle(order_id: int) -> Order:
+def lock_order_to_settle(order_id: int) -> Order:
     """The order under its row lock, with its conversation, the message of its card
     (and that message's sender, the business's side of the chat: the receipt's
     sender too) and its items: two queries."""
@@ -258,9 +258,9 @@ def _business_side(order: Order) -> Participant:
     )
 
 
-def _post_receipt(payment: Payment, order: Order) -> None:
+def post_receipt(payment: Payment, order: Order) -> None:
     """The receipt card, in both sides' chat, live (kind ``payment_receipt``).
-    ``order`` is read by :func:`_lock_order_to_settle`; the card renders ``payment``
+    ``order`` is read by :func:`lock_order_to_settle`; the card renders ``payment``
     as it is (its order and card at hand), without reading it back."""
     post_message(
         conversation=order.conversation,

@@ -27,10 +27,18 @@ from payments.models import (
     LedgerTransaction,
     Payment,
     Payout,
+    ReceivedPix,
     ReconciliationRun,
     Refund,
 )
-from payments.services.ledger import CARD_PAYMENT, P2P_PAYMENT, REFUND, REFUND_REVERSAL
+from payments.pix import get_pix_provider, ledger_gateway
+from payments.services.ledger import (
+    CARD_PAYMENT,
+    P2P_PAYMENT,
+    PIX_PAYMENT,
+    REFUND,
+    REFUND_REVERSAL,
+)
 from payments.services.payouts import PAYOUT, PAYOUT_PAID, PAYOUT_REVERSAL
 from payments.services.refunds import RETRY_AFTER as REFUND_RETRY_AFTER
 
@@ -104,7 +112,8 @@ def check_card_payments(*, now: datetime.datetime) -> Iterable[Finding]:
             yield Finding(
                 name, f"ledger transaction {posting_id}", f"{kind} posting without a payment"
             )
-    settled = Payment.objects.filter(status__in=Payment.SETTLED)
+    # Collected Pix payments have their own check (check_pix).
+    settled = Payment.objects.filter(status__in=Payment.SETTLED).exclude(method=Payment.Method.PIX)
     settled_kinds = {
         pk: _posting_kind(order_id is None)
         for pk, order_id in settled.values_list("pk", "order_id")
@@ -275,6 +284,97 @@ def check_pending_payments(*, now: datetime.datetime) -> Iterable[Finding]:
         yield Finding(name, f"refund {pk}", f"pending for {age} s")
 
 
+def check_pix(*, now: datetime.datetime) -> Iterable[Finding]:
+    """Collected Pix against the ledger and the provider: each settled Pix payment has
+    exactly one ``pix_payment`` posting whose clearing entry is its amount (and each
+    such posting a settled Pix payment); every Pix the provider lists for the last
+    ``RECONCILE_GATEWAY_DAYS`` is recorded here with the same amount, and every Pix
+    recorded in that window is on the provider's list; the returns the provider made
+    of a Pix add up to what we refunded of it (its payment's succeeded refunds, or the
+    whole anomaly once returned)."""
+    name = "pix"
+    settled = Payment.objects.filter(status__in=Payment.SETTLED, method=Payment.Method.PIX)
+    postings = defaultdict(list)
+    for pk, payment_id in LedgerTransaction.objects.filter(kind=PIX_PAYMENT).values_list(
+        "pk", "payment_id"
+    ):
+        postings[payment_id].append(pk)
+    settled_ids = set(settled.values_list("pk", flat=True))
+    for payment_id in sorted(settled_ids):
+        count = len(postings.get(payment_id, []))
+        if count != 1:
+            yield Finding(
+                name, f"payment {payment_id}", f"settled with {count} Pix postings, expected one"
+            )
+    for payment_id in sorted(set(postings) - settled_ids, key=lambda pk: pk or 0):
+        yield Finding(name, f"payment {payment_id}", "posted as a Pix payment but not settled")
+    cleared = LedgerEntry.objects.filter(
+        transaction__kind=PIX_PAYMENT, account__kind=LedgerAccount.Kind.CLEARING
+    ).values_list("transaction__payment_id", "amount")
+    amounts = dict(settled.values_list("pk", "amount"))
+    for payment_id, amount in cleared:
+        if payment_id in amounts and -amount != amounts[payment_id]:
+            yield Finding(
+                name, f"payment {payment_id}",
+                f"amount {amounts[payment_id]}, clearing posted {-amount}",
+            )  # fmt: skip
+    start = now - datetime.timedelta(days=settings.RECONCILE_GATEWAY_DAYS)
+    provider = get_pix_provider()
+    try:
+        listed = {pix.end_to_end_id: pix for pix in provider.list_received(start=start, end=now)}
+    except AppError as exc:
+        yield Finding(name, f"provider {provider.name}", f"could not list received Pix: {exc.code}")
+        return
+    ours = {
+        record.end_to_end_id: record
+        for record in ReceivedPix.objects.filter(provider=provider.name, paid_at__gte=start)
+        .filter(paid_at__lt=now)
+        .select_related("payment")
+    }
+    missing = set(listed) - set(ours)
+    known = {
+        e2e: record
+        for e2e, record in ReceivedPix.objects.filter(end_to_end_id__in=missing)
+        .select_related("payment")
+        .in_bulk(field_name="end_to_end_id")
+        .items()
+    }  # recorded with another paid_at than the provider's list says
+    ours |= known
+    for e2e in sorted(missing - set(known)):
+        pix = listed[e2e]
+        yield Finding(
+            name, f"Pix {e2e}",
+            f"received {pix.amount} at the provider (txid {pix.txid or '-'}), not recorded here",
+        )  # fmt: skip
+    for e2e in sorted(set(ours) - set(listed)):
+        if ours[e2e].paid_at >= start:
+            yield Finding(name, f"Pix {e2e}", "recorded here, not on the provider's list")
+    refunded = dict(
+        Refund.objects.filter(
+            status=Refund.Status.SUCCEEDED, payment__method=Payment.Method.PIX,
+            payment__gateway=ledger_gateway(provider.name),
+        )
+        .values("payment__gateway_reference")
+        .annotate(total=Sum("amount"))
+        .values_list("payment__gateway_reference", "total")
+    )  # fmt: skip
+    for e2e in sorted(set(ours) & set(listed)):
+        record, pix = ours[e2e], listed[e2e]
+        if record.amount != pix.amount:
+            yield Finding(
+                name, f"Pix {e2e}", f"amount {record.amount} here, {pix.amount} at the provider"
+            )
+        returned = sum(r.amount for r in pix.refunds if r.status == "DEVOLVIDO")
+        if record.anomaly:
+            expected = record.amount if record.refund_status == "returned" else 0
+        else:
+            expected = refunded.get(e2e, 0)
+        if returned != expected:
+            yield Finding(
+                name, f"Pix {e2e}", f"{expected} returned here, {returned} at the provider"
+            )
+
+
 # The checks, in the order they run. Add a function here to add a check.
 CHECKS: list[Callable[..., Iterable[Finding]]] = [
     check_transactions_balance,
@@ -283,6 +383,7 @@ CHECKS: list[Callable[..., Iterable[Finding]]] = [
     check_refunds,
     check_payouts,
     check_pending_payments,
+    check_pix,
 ]
 
 

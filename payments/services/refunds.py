@@ -20,6 +20,7 @@ The sequence (docs/payments.md, "Refunds") mirrors paying, in the safe order:
 """
 
 import datetime
+import hashlib
 import logging
 import uuid
 
@@ -35,6 +36,8 @@ from core.errors import AppError
 from core.money import check_minor, format_money
 from payments.gateway import get_gateway
 from payments.models import AuditEvent, Order, Payment, Refund
+from payments.pix import get_pix_provider, provider_of
+from payments.pix.base import RefundStatus
 from payments.services import ledger, orders
 
 log = logging.getLogger(__name__)
@@ -218,6 +221,8 @@ def _claim(*, actor: User, order: Order, amount: int, reason: str, key: str) -> 
 def _send(refund: Refund) -> Refund:
     """Ask the gateway (outside any transaction), then settle."""
     payment = refund.payment
+    if payment.method == Payment.Method.PIX:
+        return _send_pix(refund, payment)
     try:
         reference = get_gateway(refund.gateway).refund(
             reference=payment.gateway_reference,
@@ -230,6 +235,36 @@ def _send(refund: Refund) -> Refund:
             return refund
         return _settle(refund, reference="", error=exc)
     return _settle(refund, reference=reference, error=None)
+
+
+def pix_refund_id(refund: Refund) -> str:
+    """The return's id at the Pix provider (``[a-zA-Z0-9]{1,35}``), from the refund's
+    idempotency key: the same key, the same return."""
+    return "F" + hashlib.sha256(refund.idempotency_key.encode()).hexdigest()[:34]
+
+
+def _send_pix(refund: Refund, payment: Payment) -> Refund:
+    """A Pix payment goes back by Pix: the provider's return (``devolucao``) of the
+    Pix that paid, keyed by the refund's own key (idempotent per (e2eid, id)). A
+    return still processing stays pending and is asked again like a gateway that did
+    not answer."""
+    try:
+        result = get_pix_provider(provider_of(payment.gateway)).refund(
+            end_to_end_id=payment.gateway_reference,
+            refund_id=pix_refund_id(refund),
+            amount=refund.amount,
+        )
+    except AppError as exc:
+        if exc.status_code >= 500:
+            log.warning("refund %s pending: Pix provider said %s", refund.pk, exc.code)
+            return refund
+        return _settle(refund, reference="", error=exc)
+    if result.status == RefundStatus.PROCESSING:
+        return refund
+    if result.status == RefundStatus.NOT_DONE:
+        error = AppError(_("The Pix could not be returned."), code="pix_refund_refused")
+        return _settle(refund, reference="", error=error)
+    return _settle(refund, reference=result.rtr_id or result.refund_id, error=None)
 
 
 def _settle(refund: Refund, *, reference: str, error: AppError | None) -> Refund:

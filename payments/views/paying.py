@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.models import PixMode
 from chats.models import ConsentSource, Contact
 from chats.services import consent
 from core.errors import AppError, add_form_error
@@ -38,6 +39,7 @@ def pay_context(request, order: Order, form: PayForm | None = None) -> dict:
         "cards": cards,
         "has_pin": pins.has_pin(request.user),
         "has_fingerprint": webauthn_service.has_credentials(request.user),
+        "pix_enabled": order.business.pix_mode == PixMode.COLLECTED,
     }
 
 
