@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = ("accounts", "catalog", "chats", "core", "marketing", "payments", "insights")
+APPS = ("accounts", "catalog", "chats", "core", "marketing", "payments", "insights", "webhooks")
 
 
 def _tasks() -> list[str]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from chats import hooks
 from chats.models import ConsentSource, Contact
 from chats.selectors import not_found
+from core import domain_events
 
 GRANT_SOURCES = (ConsentSource.PAYMENT, ConsentSource.CHAT)
 WITHDRAW_SOURCES = (ConsentSource.CHAT, ConsentSource.LINK, ConsentSource.KEYWORD)
@@ -65,6 +66,7 @@ def withdraw_offers_consent(*, contact: Contact, source: str) -> bool:
             ]
         )
         hooks.consent_withdrawn(contact=locked)
+        domain_events.emit("contact.opted_out", business_id=locked.business_id, subject=locked)
     contact.offers_consent_at = None
     contact.offers_opt_out_at = locked.offers_opt_out_at
     return True
