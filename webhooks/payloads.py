@@ -60,6 +60,7 @@ def _message(message) -> dict:
         "seq": message.seq,
         "kind": message.kind,
         "side": sender.side if sender is not None else "system",
+        "from": "business" if sender is not None and sender.business_id else "customer",
         "author": UserRefSerializer(message.author).data if message.author_id else None,
         "body": message.body,
         "payload": message.payload,
