@@ -459,6 +459,15 @@ CELERY_BEAT_SCHEDULE["purge-webhook-log"] = {
 }
 # Seconds one request may take, in all (connect, send, the answer read up to 64 kB).
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=15.0)
+# Seconds before each retry of a delivery that failed: 10 attempts in all over ~3 days
+# (docs/webhooks.md). Shorter only in tests.
+WEBHOOKS_RETRY_SCHEDULE = [
+    int(s)
+    for s in env.list(
+        "WEBHOOKS_RETRY_SCHEDULE",
+        default=["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"],
+    )
+]
 # Events and their delivery log are kept this many days.
 WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
 # CIDRs an operator allows on purpose although they are private (a receiver on the

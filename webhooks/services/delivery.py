@@ -34,11 +34,6 @@ log = logging.getLogger(__name__)
 STATUS = Delivery.Status
 REASON = Endpoint.DisabledReason
 
-# The waits before each retry (the issue's schedule): 10 attempts in all, over ~3 days.
-SCHEDULE = tuple(
-    datetime.timedelta(seconds=s)
-    for s in (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 24 * 3600)
-)
 FAILING_LIMIT = datetime.timedelta(days=5)
 MAX_RETRY_AFTER = datetime.timedelta(hours=24)
 ANSWER_KEPT = 2048
@@ -47,8 +42,15 @@ USER_AGENT = "Conversa-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
 
 
 def lease() -> datetime.timedelta:
-    """How long a claimed delivery is left to its sender before another may take it."""
-    return datetime.timedelta(seconds=settings.WEBHOOKS_TIMEOUT + 45)
+    """How long a claimed delivery is left to its sender before another may take it:
+    longer than one request may last, and its outcome's transaction."""
+    return datetime.timedelta(seconds=settings.WEBHOOKS_TIMEOUT + 15)
+
+
+def retry_schedule() -> list[datetime.timedelta]:
+    """The waits before each retry (``WEBHOOKS_RETRY_SCHEDULE``: 5 s, 5 min, 30 min,
+    2 h, 5 h, 10 h, 14 h, 20 h, 24 h)."""
+    return [datetime.timedelta(seconds=s) for s in settings.WEBHOOKS_RETRY_SCHEDULE]
 
 
 def _due(now: datetime.datetime):
@@ -168,10 +170,10 @@ def record_attempt(*, delivery_id: int, answer: network.Answer) -> Delivery:
             if code == 410:
                 delivery.status, delivery.next_attempt_at = STATUS.FAILED, None
                 _disable(endpoint, REASON.GONE)
-            elif delivery.attempts > len(SCHEDULE):
+            elif delivery.attempts > len(schedule := retry_schedule()):
                 delivery.status, delivery.next_attempt_at = STATUS.FAILED, None
             else:
-                delivery.next_attempt_at = now + (wait or SCHEDULE[delivery.attempts - 1])
+                delivery.next_attempt_at = now + (wait or schedule[delivery.attempts - 1])
             _note_failure(endpoint, now)
         delivery.save(
             update_fields=[

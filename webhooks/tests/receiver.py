@@ -27,7 +27,7 @@ class Receiver:
     """``with Receiver() as r:`` … ``r.url``; ``r.replies`` is consumed in order, then
     ``r.default`` answers; ``r.requests`` lists what arrived."""
 
-    def __init__(self, default: Reply | None = None, *, record_bodies: bool = True):
+    def __init__(self, default: Reply | None = None, *, record_bodies: bool = True, port: int = 0):
         self.default = default or Reply()
         self.replies: list[Reply] = []
         self.requests: list[Received] = []
@@ -63,7 +63,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"

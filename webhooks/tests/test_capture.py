@@ -40,7 +40,10 @@ def listening(owner, business, loopback):
 
 def test_a_sale_tells_its_story(owner, business, listening):
     sale = sale_in_chat(owner, business)
-    assert _types() == ["contact.created", "conversation.created", "message.created", "message.created", "order.created"]  # fmt: skip
+    assert _types() == [
+        "contact.created", "conversation.created", "message.created", "message.created",
+        "order.created",
+    ]  # fmt: skip
     assert _data("message.created")["from"] == "business"  # the payment request's card
     order_data = _data("order.created")
     assert order_data["id"] == str(sale.order.pk) and order_data["total"] == 4500
