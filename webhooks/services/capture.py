@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 from core.events import enqueue_on_commit
@@ -35,8 +36,25 @@ ORDER_EVENTS = {
 }
 
 
+_generation: list[str] = []
+
+
+def _database_generation() -> str:
+    """When this database got the webhooks tables (read once per process): the keys
+    of a database created again from scratch (a test run, a fresh install on the same
+    Redis) are never the previous one's, whose business ids they would share."""
+    if not _generation:
+        applied = (
+            MigrationRecorder.Migration.objects.filter(app="webhooks", name="0001_initial")
+            .values_list("applied", flat=True)
+            .first()
+        )
+        _generation.append(f"{applied.timestamp():.6f}" if applied else "0")
+    return _generation[0]
+
+
 def _key(business_id: int) -> str:
-    return f"webhooks:on:{business_id}"
+    return f"webhooks:on:{_database_generation()}:{business_id}"
 
 
 def _has_enabled(business_id: int) -> bool:
