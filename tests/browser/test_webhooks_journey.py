@@ -37,23 +37,23 @@ def test_add_an_endpoint_send_a_test_event_and_see_it_in_the_log(context, settin
         sign_in(page, merchant.email)
         page.goto("/dashboard/cestas-rosa/")
         page.get_by_role("link", name="Integrations").click()
-        page.get_by_role("link", name="Add endpoint").click()
+        page.get_by_role("button", name="Add endpoint").click()
         page.get_by_label("Endpoint URL").fill(receiver.url)
         page.get_by_label("Description").fill("My ERP")
         page.get_by_label("order.paid").check()
         page.get_by_role("button", name="Add endpoint").click()
 
         expect(page.get_by_role("heading", level=1, name=receiver.url)).to_be_visible()
-        secret = page.get_by_label("Signing secret").input_value()
+        secret = page.get_by_role("textbox", name="Signing secret").input_value()
         assert re.fullmatch(r"whsec_[A-Za-z0-9+/=]{40,}", secret)
         assert_no_sideways_scroll(page)
-        screenshot(page, "webhooks-endpoint")
+        screenshot(page, "webhooks-endpoint.png")
 
         page.get_by_role("button", name="Send a test event").click()
         expect(page.get_by_text("Test event sent")).to_be_visible()
         _deliver(Endpoint.objects.get().pk)
         page.reload()
-        expect(page.get_by_label("Signing secret")).to_have_count(0)  # shown once
+        expect(page.get_by_role("textbox", name="Signing secret")).to_have_count(0)  # shown once
         log = page.get_by_role("table", name="Delivery log")
         expect(log.get_by_text("webhook.test")).to_be_visible()
         expect(log.get_by_text("Succeeded")).to_be_visible()
