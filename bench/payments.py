@@ -211,7 +211,8 @@ def load_payers(args) -> tuple[list[Payer], list[Payer]]:
         store.create()
         return Payer(f"customer{n}", store.session_key, card.pk, order_ids)
 
-    measured = [payer(n, 1 + args.orders, True) for n in range(args.clients)]
+    rounds = 2 if args.webhooks else 1  # with --webhooks: a second round of orders
+    measured = [payer(n, 1 + rounds * args.orders, True) for n in range(args.clients)]
     production = [payer(args.clients + n, 1, False) for n in range(args.production_payers)]
     return measured, production
 
@@ -528,6 +529,12 @@ def main() -> int:
         action="store_true",
         help="with --profile: sample only the thread holding the GIL (CPU, not waits)",
     )
+    parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="then a webhook endpoint per business, and as many payments again "
+        "(bench/webhooks.py compares the two)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     if args.workers > 1 and not args.redis:
@@ -564,6 +571,27 @@ def run(args, database_url: str) -> int:
         print(f"total time {time.monotonic() - started:.1f} s")
 
 
+def add_webhook_endpoints() -> None:
+    """An endpoint (every event type) for each business, through the service, as a
+    merchant adds one: from now on each payment writes its events and deliveries
+    (``order.paid``, the receipt's ``message.created``) and enqueues their sender. No
+    worker sends them here: this measures what a payment pays, not the delivery."""
+    from django.db import connections
+
+    from accounts.models import Membership
+    from webhooks.services import endpoints
+
+    for membership in Membership.objects.filter(role=Membership.Role.OWNER).select_related(
+        "user", "business"
+    ):
+        endpoints.create_endpoint(
+            actor=membership.user,
+            business=membership.business,
+            url="https://hooks.bench.invalid/conversa",
+        )
+    connections.close_all()
+
+
 def drive(args, port, pid, measured, production, var_dir) -> dict[str, Phase]:
     def floor_work() -> list[list]:
         return [[(floor_request, p, n) for n in range(args.floor_requests)] for p in measured]
@@ -582,10 +610,18 @@ def drive(args, port, pid, measured, production, var_dir) -> dict[str, Phase]:
         "pay (fast PIN hash)",
         port,
         pid,
-        [[(pay_request, p, order) for order in p.orders[1:]] for p in measured],
+        [[(pay_request, p, order) for order in p.orders[1 : 1 + args.orders]] for p in measured],
     )
     profiler.stop()
     phases["floor again"] = run_phase("floor /bench-insert again", port, pid, floor_work())
+    if args.webhooks:
+        add_webhook_endpoints()
+        phases["pay webhooks"] = run_phase(
+            "pay, a webhook endpoint",
+            port,
+            pid,
+            [[(pay_request, p, order) for order in p.orders[1 + args.orders :]] for p in measured],
+        )
     if production:
         phases["production"] = run_phase(
             "pay (production PIN hash)",
@@ -624,6 +660,15 @@ def report(args, phases: dict[str, Phase], measured, production) -> int:
             f"= {slow.rate / floor:.1%} of the floor, p95 {slow.percentile(0.95):.0f} ms, "
             f"{slow.cpu_ms or 0:.0f} ms server cpu per payment"
         )
+    hooked = phases.get("pay webhooks")
+    if hooked is not None and hooked.ok and pay.ok:
+        slower = 1 - hooked.rate / pay.rate if pay.rate else 0.0
+        cpu = (hooked.cpu_ms / pay.cpu_ms - 1) if hooked.cpu_ms and pay.cpu_ms else 0.0
+        print(
+            f"with a webhook endpoint: {hooked.rate:.1f} payments/s ({slower:+.1%} slower), "
+            f"{hooked.cpu_ms or 0:.2f} ms server cpu per payment ({cpu:+.1%})"
+        )
+        print(f"WEBHOOKS_COST rate={slower:.4f} cpu={cpu:.4f}")
     # Every pay request answered with success paid its order (failures: see errors).
     paid = [phase.paid for phase in phases.values()]
     problems = check_ledger(sum(paid))

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("payments.api_urls")),
     path("", include("marketing.api_urls")),
     path("", include("insights.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]

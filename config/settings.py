@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "payments",
     "marketing",
     "insights",
+    "webhooks",
     "privacy",
 ]
 
@@ -479,6 +480,41 @@ CELERY_BEAT_SCHEDULE["start-due-broadcasts"] = {
     "schedule": BROADCAST_BEAT_INTERVAL,
     "options": {"expires": 3 * BROADCAST_BEAT_INTERVAL},
 }
+
+# --- Webhooks (outbound, signed; docs/webhooks.md) ----------------------------------
+# Seconds between the beat's sweeps for deliveries that are due (a retry, or one whose
+# immediate task was lost with the broker or a killed worker).
+WEBHOOKS_DISPATCH_INTERVAL = env.float("WEBHOOKS_DISPATCH_INTERVAL", default=5.0)
+CELERY_BEAT_SCHEDULE["dispatch-webhooks"] = {
+    "task": "webhooks.tasks.dispatch_due_deliveries",
+    "schedule": max(1.0, WEBHOOKS_DISPATCH_INTERVAL),
+    "options": {"expires": max(30.0, 3 * WEBHOOKS_DISPATCH_INTERVAL)},
+}
+CELERY_BEAT_SCHEDULE["purge-webhook-log"] = {
+    "task": "webhooks.tasks.purge_old_events",
+    "schedule": 60 * 60,
+}
+# Seconds one request may take, in all (connect, send, the answer read up to 64 kB).
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=15.0)
+# Seconds before each retry of a delivery that failed: 10 attempts in all over ~3 days
+# (docs/webhooks.md). Shorter only in tests.
+WEBHOOKS_RETRY_SCHEDULE = [
+    int(s)
+    for s in env.list(
+        "WEBHOOKS_RETRY_SCHEDULE",
+        default=["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"],
+    )
+]
+# Events and their delivery log are kept this many days.
+WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
+# CIDRs an operator allows on purpose although they are private (a receiver on the
+# same private network), e.g. "10.1.2.0/24,fd00::/8". Loopback stays refused unless
+# listed too.
+WEBHOOKS_ALLOWED_NETWORKS = env.list("WEBHOOKS_ALLOWED_NETWORKS", default=[])
+# Whether "does this business have an endpoint?" is cached in the shared cache (Redis).
+# The embedded default's cache is each process's own, which a worker's events could
+# not trust: there the database answers (SQLite, in process).
+WEBHOOKS_CACHE_ENDPOINTS = bool(REDIS_URL)
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Conversa <no-reply@localhost>")

@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("marketing.urls")),
     path("", include("insights.urls")),
+    path("", include("webhooks.urls")),
     path("", include("privacy.urls")),
 ]
 

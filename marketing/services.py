@@ -33,6 +33,7 @@ from chats.services.consent import withdraw_offers_consent
 from chats.services.messages import post_message
 from chats.services.outbox import cancel_scheduled, clean_send_time, schedule_message, send_batch
 from chats.services.outbox_bulk import Row, schedule_many
+from core import domain_events
 from core.errors import AppError
 from core.events import enqueue_on_commit
 from core.ids import MAX_ID
@@ -338,6 +339,7 @@ def rate_order(*, customer: User, message: Message, score: Any) -> SatisfactionR
             )
             refreshed = Message.objects.select_related("sender", "conversation").get(pk=message.pk)
             events.push_message_update(refreshed.conversation, refreshed)
+            domain_events.emit("rating.submitted", business_id=order.business_id, subject=rating)
     except IntegrityError:
         raise AppError(
             _("You have already rated this order."), code="already_rated", status_code=409

@@ -23,7 +23,7 @@ def register() -> None:
         section="privacy",
         label=_("Privacy"),
         icon="key",
-        order=95,
+        order=96,
         url_name="privacy_business_audit",
         min_role="admin",
     )

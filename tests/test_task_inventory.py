@@ -7,7 +7,17 @@ from pathlib import Path
 
 from django.conf import settings
 
-APPS = ("accounts", "catalog", "chats", "core", "marketing", "payments", "insights", "privacy")
+APPS = (
+    "accounts",
+    "catalog",
+    "chats",
+    "core",
+    "marketing",
+    "payments",
+    "insights",
+    "webhooks",
+    "privacy",
+)
 
 
 def _tasks() -> list[str]:

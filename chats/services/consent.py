@@ -21,6 +21,7 @@ from django.utils.translation import gettext, gettext_noop
 from chats import hooks
 from chats.models import ConsentRecord, ConsentSource, Contact
 from chats.selectors import not_found
+from core import domain_events
 
 CONSENT_TEXT_VERSION = "2026-12"
 
@@ -120,6 +121,7 @@ def withdraw_offers_consent(*, contact: Contact, source: str, actor=None, text: 
             text=text,
         )
         hooks.consent_withdrawn(contact=locked)
+        domain_events.emit("contact.opted_out", business_id=locked.business_id, subject=locked)
     contact.offers_consent_at = None
     contact.offers_opt_out_at = locked.offers_opt_out_at
     return True

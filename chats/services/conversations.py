@@ -13,6 +13,7 @@ from chats import hooks
 from chats.models import Contact, Conversation, Message, Participant, Report
 from chats.selectors import not_found, participant_for
 from chats.services.messages import send_text, share_product
+from core import domain_events
 from core.errors import AppError
 
 FIRST_TOUCH_FIELDS = (
@@ -60,7 +61,9 @@ def start_conversation(
     web request it started from, if any: not stored here).
     """
     check_can_start_conversation(customer=customer, business=business)
-    contact, _created = Contact.objects.get_or_create(business=business, user=customer)
+    contact, contact_created = Contact.objects.get_or_create(business=business, user=customer)
+    if contact_created:
+        domain_events.emit("contact.created", business_id=business.pk, subject=contact)
     try:
         conversation = contact.conversation
         return conversation, False
@@ -85,6 +88,7 @@ def start_conversation(
     hooks.conversation_started(
         conversation=conversation, contact=contact, touch=dict(first_touch or {}), client=client
     )
+    domain_events.emit("conversation.created", business_id=business.pk, subject=conversation)
     return conversation, True
 
 

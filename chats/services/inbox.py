@@ -14,6 +14,7 @@ from accounts.services import require_role
 from chats import events, hooks
 from chats.models import Contact, ContactNote, Conversation, Label
 from chats.selectors import staff_or_not_found
+from core import domain_events
 from core.errors import AppError
 from core.ids import parse_int
 
@@ -31,6 +32,11 @@ def set_status(*, actor: User, conversation: Conversation, status: str) -> Conve
         )
         conversation.status, conversation.resolved_at = status, resolved_at
         hooks.conversation_changed(conversation=conversation)
+        domain_events.emit(
+            "conversation.status_changed",
+            business_id=conversation.business_id,
+            subject=conversation,
+        )
         events.push_inbox_update(conversation)
     return conversation
 

@@ -28,7 +28,7 @@ from chats import events, hooks
 from chats.models import MAX_TEXT, Conversation, Message, Participant
 from chats.selectors import if_it_sees, not_found, participant_for, staff_membership
 from chats.services.unread_email import schedule_unread_email
-from core import counters
+from core import counters, domain_events
 from core.cards import mask_card_numbers
 from core.errors import AppError
 from core.ids import parse_int
@@ -178,6 +178,12 @@ def append_messages(drafts: Sequence[Draft]) -> list[Message]:
         [(m.conversation, m, touched[m.conversation.pk].participants) for m in messages]
     )
     schedule_unread_email([p for pk in business_wrote for p in touched[pk].participants])
+    for message in messages:
+        # The customer's and the business's messages (system notes are not theirs).
+        if message.sender is not None:
+            domain_events.emit(
+                "message.created", business_id=message.conversation.business_id, subject=message
+            )
     return messages
 
 

@@ -23,6 +23,7 @@ from chats.selectors import staff_membership
 from chats.services.conversations import start_conversation
 from chats.services.messages import post_message
 from chats.services.outbox import cancel_scheduled, schedule_message
+from core import domain_events
 from core.cards import refuse_card_number
 from core.errors import AppError
 from core.ids import MAX_ID
@@ -235,6 +236,7 @@ def create_payment_request(
         order.message = message
         Order.objects.filter(pk=order.pk).update(message=message)
         schedule_payment_reminder(order)
+        domain_events.emit("order.created", business_id=business.pk, subject=order)
     return order
 
 

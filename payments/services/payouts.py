@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Business, Membership, User
 from accounts.services import require_role
+from core import domain_events
 from core.errors import AppError
 from core.events import enqueue_on_commit
 from core.money import MAX_MINOR, format_money
@@ -407,6 +408,12 @@ def settle_payout(*, payout_id: int, result: TransferResult) -> Payout:
             entries=entries,
             payout=payout,
             description=f"{kind.replace('_', ' ')} {payout.pk}",
+        )
+        payout.business = head.business
+        domain_events.emit(
+            "payout.paid" if to == Payout.Status.PAID else "payout.failed",
+            business_id=payout.business_id,
+            subject=payout,
         )
     return payout
 

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, User
 from chats.models import Participant
 from chats.services.messages import post_message
+from core import domain_events
 from core.errors import AppError
 from core.money import check_minor, format_money
 from payments.gateway import get_gateway
@@ -209,6 +210,7 @@ def _claim(*, actor: User, order: Order, amount: int, reason: str, key: str) -> 
                     field="amount",
                     status_code=409,
                 ) from None
+            domain_events.emit("refund.created", business_id=payment.business_id, subject=refund)
     except IntegrityError:
         # The same key from a concurrent double submit: the unique key decided.
         first = Refund.objects.filter(idempotency_key=key).first()
