@@ -97,3 +97,22 @@ def test_a_customer_downloads_their_data_then_deletes_their_account(page, server
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("language", "link", "heading", "rights"),
+    [
+        ("français", "Confidentialité", "La confidentialité chez Conversa", "Vos droits"),
+        ("español", "Privacidad", "La privacidad en Conversa", "Tus derechos"),
+    ],
+)
+def test_the_privacy_page_reads_in_french_and_spanish(page, language, link, heading, rights):
+    """A visitor chooses French or Spanish in the footer's switcher and opens the privacy
+    page from the footer; screenshots privacy-page-fr.png and privacy-page-es.png."""
+    page.goto("/privacy/")
+    page.get_by_label("Language").select_option(label=language)
+    page.get_by_role("button", name="Change language").click()
+    page.locator("footer").get_by_role("link", name=link, exact=True).click()
+    expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+    expect(page.get_by_role("heading", level=2, name=rights)).to_be_visible()
+    screenshot(page, f"privacy-page-{'fr' if language == 'français' else 'es'}.png")
