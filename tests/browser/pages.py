@@ -1,6 +1,7 @@
 """Helpers the browser journeys share: a verified user, signing in, screenshots, the
 phone layout check."""
 
+import threading
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -50,3 +51,26 @@ def screenshot(page, name: str) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / name, full_page=True)
+
+
+def in_a_thread(fn) -> None:
+    """Run ``fn`` off Playwright's event loop, in a thread of its own, and re-raise what
+    it raised: database work that sends socket events after commit uses
+    ``async_to_sync``, which Playwright's running loop forbids in the test's thread."""
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            fn()
+        except BaseException as exc:  # re-raised below, in the test's thread
+            failure.append(exc)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if failure:
+        raise failure[0]

@@ -11,7 +11,6 @@ default through the database relay the server runs (chats.relay)."""
 
 import contextlib
 import copy
-import threading
 import time
 
 import pytest
@@ -28,7 +27,7 @@ from core.events import collect_events
 from marketing.models import SatisfactionRating
 from payments.services import orders, pins, shipping
 from payments.tests.factories import card_for, pay
-from tests.browser.pages import screenshot, sign_in, verified_user
+from tests.browser.pages import in_a_thread, screenshot, sign_in, verified_user
 
 pytestmark = pytest.mark.browser
 PIN = "739154"
@@ -47,27 +46,6 @@ def _events_to_the_server(settings):
             yield
         finally:
             events.set_relay_writer(None)
-
-
-def _in_a_thread(fn) -> None:
-    """Run ``fn`` off Playwright's event loop (its socket sends use their own loop)."""
-    failure = []
-
-    def run():
-        try:
-            fn()
-        except BaseException as exc:  # re-raised below, in the test's thread
-            failure.append(exc)
-        finally:
-            from django.db import connection
-
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    if failure:
-        raise failure[0]
 
 
 def _send_due_until(kind: str, timeout: float = 20.0) -> None:
@@ -120,7 +98,7 @@ def test_checkin_arrives_live_and_the_customer_rates_5(open_live, settings):
             )
             _send_due_until("shipping_update")
 
-        _in_a_thread(ship)
+        in_a_thread(ship)
         expect(buyer.locator("#messages .shipping-card").last).to_contain_text("AA123456789BR")
 
         # Delivered: the delivery card now, the check-in three "days" (seconds) later.
@@ -128,10 +106,10 @@ def test_checkin_arrives_live_and_the_customer_rates_5(open_live, settings):
             shipping.mark_delivered(actor=merchant, order=order)
             _send_due_until("shipping_update")
 
-        _in_a_thread(deliver)
+        in_a_thread(deliver)
         expect(buyer.locator("#messages")).to_contain_text("delivered")
         expect(buyer.locator(".followup-card")).to_have_count(0)
-        _in_a_thread(lambda: _send_due_until("followup"))
+        in_a_thread(lambda: _send_due_until("followup"))
         checkin = buyer.locator("#messages .followup-card").last
         expect(checkin).to_contain_text("How is the Sourdough loaf working out for you?")
         expect(shop.locator("#messages .followup-card").last).to_contain_text("Sourdough loaf")
@@ -183,7 +161,7 @@ def test_the_open_inbox_follows_a_batch_of_offers_in_few_requests(open_live, set
         _send_due_until("text")
 
     with _events_to_the_server(settings):
-        _in_a_thread(send_offers)
+        in_a_thread(send_offers)
     for i in range(12):
         expect(
             shop.locator("#inbox-rows").get_by_role("link", name=f"Cliente {i:02d}")

@@ -3,7 +3,6 @@ through the real UI in Chromium."""
 
 import io
 import json
-import threading
 import zipfile
 
 import pytest
@@ -13,7 +12,7 @@ from accounts.models import User
 from accounts.tests.factories import create_business
 from chats.tests.factories import say, start_chat
 from config.celery import app as celery_app
-from tests.browser.pages import PASSWORD, screenshot, sign_in, verified_user
+from tests.browser.pages import PASSWORD, in_a_thread, screenshot, sign_in, verified_user
 
 pytestmark = pytest.mark.browser
 
@@ -28,33 +27,11 @@ def _tasks_in_process(settings, tmp_path):
     celery_app.conf.task_always_eager = previous
 
 
-def _outside_the_event_loop(fn) -> None:
-    """Run ``fn`` in a thread of its own: a chat message's socket push (after commit)
-    uses ``async_to_sync``, which Playwright's running loop forbids in this thread."""
-    failure: list[BaseException] = []
-
-    def run():
-        try:
-            fn()
-        except BaseException as exc:  # re-raised below, in the test's thread
-            failure.append(exc)
-        finally:
-            from django.db import connection
-
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    if failure:
-        raise failure[0]
-
-
 def test_a_customer_downloads_their_data_then_deletes_their_account(page, server_url):
     owner = verified_user("owner@example.com", "Olga Owner")
     business = create_business(owner=owner, name="Padaria Central", slug="padaria-central")
     customer = verified_user("ines@example.com", "Inês Cardoso")
-    _outside_the_event_loop(
+    in_a_thread(
         lambda: say(customer, start_chat(business, customer), "Bom dia! Tem pão de queijo?")
     )
 
