@@ -67,6 +67,7 @@ urlpatterns = [
     path(ORDER + "cancel/", orders.OrderCancelView.as_view(), name="api_order_cancel"),
     path(ORDER + "pay/", paying.OrderPayView.as_view(), name="api_order_pay"),
     path(ORDER + "pix/", pix.OrderPixView.as_view(), name="api_order_pix"),
+    path(ORDER + "pix/direct/", pix.OrderDirectPixView.as_view(), name="api_order_direct_pix"),
     path(
         ORDER + "pay/fingerprint/",
         paying.OrderPayFingerprintView.as_view(),

@@ -1,5 +1,6 @@
-"""Collected Pix of an order (its customer): start a charge, read its code and status.
-Start needs an ``Idempotency-Key`` header, as paying by card does."""
+"""Pix of an order (its customer): collected Pix — start a charge, read its code and
+status (start needs an ``Idempotency-Key`` header, as paying by card does) — and direct
+Pix — the static code to the business's own key."""
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -10,7 +11,8 @@ from rest_framework.views import APIView
 from payments.api.common import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY, PAYING
 from payments.api.paying import _customer_order
 from payments.idempotency import idempotent
-from payments.serializers.pix import PixChargeSerializer
+from payments.pix.direct import direct_pix, pix_key_of
+from payments.serializers.pix import DirectPixSerializer, PixChargeSerializer
 from payments.services import pix
 
 
@@ -52,3 +54,25 @@ class OrderPixView(APIView):
         charge = pix.start_pix(payer=request.user, order=order)
         charge.order = order
         return Response(PixChargeSerializer(charge).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDirectPixView(APIView):
+    @extend_schema(
+        tags=PAYING,
+        summary="The order's direct Pix code (its customer)",
+        description=(
+            "For a pending order of a business paid by direct Pix (`pix_mode` `direct`): the "
+            "static BR Code to the business's own Pix key, with the amount and a txid. The "
+            "money goes straight to the business, which then marks the order paid "
+            "(`…/pix-received/`); read the order to see it. 404 when the order is not "
+            "payable this way (paid, expired, or the business takes collected Pix)."
+        ),
+        responses=DirectPixSerializer,
+    )
+    def get(self, request, order_id):
+        order = _customer_order(request, order_id)
+        business = order.business
+        found = direct_pix(order, business=business, key=pix_key_of(business))
+        if found is None:
+            raise Http404
+        return Response(DirectPixSerializer(found).data)

@@ -22,3 +22,18 @@ class PixChargeSerializer(serializers.Serializer):
         source="order.status", help_text=_("The order's status: processing once paid.")
     )
     payment_id = serializers.IntegerField(allow_null=True)
+
+
+class DirectPixSerializer(serializers.Serializer):
+    """Direct Pix of a pending order (``payments.pix.direct.DirectPix``): the static code
+    to the business's own Pix key."""
+
+    code = serializers.CharField(
+        help_text=_("The static BR Code (“Pix Copia e Cola”) with the amount and the txid.")
+    )
+    payee = serializers.CharField(help_text=_("The name the payer's bank shows."))
+    city = serializers.CharField()
+    key_masked = serializers.CharField(help_text=_("The business's Pix key, partly hidden."))
+    txid = serializers.CharField()
+    amount = serializers.IntegerField(help_text=_("Minor units (centavos)."))
+    currency = serializers.CharField()

@@ -382,6 +382,26 @@ def test_the_api_scopes_like_the_pages(order, owner, business, customer, outside
     assert fresh(order).status == STATUS.PENDING
 
 
+def test_the_customer_reads_the_direct_code_through_the_api(order, owner, customer, outsider):
+    url = f"/api/v1/orders/{order.pk}/pix/direct/"
+    body = api(customer).get(url).json()
+    parsed = brcode.parse(body["code"])
+    assert parsed.key == KEY and parsed.amount == 9800 and parsed.txid == txid_for(order)
+    assert body["amount"] == 9800 and body["currency"] == "BRL"
+    assert body["txid"] == txid_for(order) and KEY not in body["key_masked"]
+    # not found for anyone else, forbidden for the business's staff (they do not pay it)
+    assert api(outsider).get(url).status_code == 404
+    assert api(owner).get(url).status_code == 403
+    # and gone once it is paid
+    direct_pix.mark_pix_received(actor=owner, order=fresh(order))
+    assert api(customer).get(url).status_code == 404
+
+
+def test_the_direct_code_api_is_404_for_collected_pix(order, business, customer):
+    Business.objects.filter(pk=business.pk).update(pix_mode=PixMode.COLLECTED)
+    assert api(customer).get(f"/api/v1/orders/{order.pk}/pix/direct/").status_code == 404
+
+
 def test_the_order_detail_api_says_how_it_was_paid(order, owner):
     body = api(owner).get(f"/api/v1/orders/{order.pk}/").json()
     assert body["paid_outside"] == ""
