@@ -128,6 +128,17 @@ def test_the_chat_card_shows_the_code_to_the_customer(client, order, customer):
     assert 'data-copy="pix-code-' in html and "<svg" in html
 
 
+def test_the_order_page_shows_the_code_to_its_customer_only(client, order, customer, owner):
+    client.force_login(customer)
+    url = reverse("order_review", args=[order.pk])
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    pix = fresh(order)
+    attach_direct_pix([pix])
+    assert "Pay with Pix" in html and pix.direct_pix.code in html
+    client.force_login(owner)  # staff see the order, not a code to pay
+    assert pix.direct_pix.code not in client.get(url).content.decode()
+
+
 def test_the_card_costs_one_query_for_the_pix_keys(client, order, customer):
     # given the thread page with the card, at a collected business (no Pix query)
     client.force_login(customer)

@@ -27,6 +27,7 @@ from payments import selectors
 from payments.forms.orders import PaymentRequestForm
 from payments.forms.refunds import RefundForm
 from payments.models import Order
+from payments.pix.direct import attach_direct_pix
 from payments.services import orders as services
 from payments.services import refunds
 from payments.views.order_page import business_order, render_order_detail
@@ -178,6 +179,7 @@ def order_review(request, order_id: int):
     context = {"order": order, "items": list(order.items.all()), "back_url": back}
     if order.customer_id == request.user.pk and order.status == Order.Status.PENDING:
         context |= pay_context(request, order)
+        attach_direct_pix([order])  # the static code, when the business takes direct Pix
     return render(request, "payments/orders/review.html", context)
 
 
