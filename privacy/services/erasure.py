@@ -18,6 +18,7 @@ deletion changes no payment and no ledger row.
 
 import hashlib
 import hmac
+import json
 import logging
 
 from django.conf import settings
@@ -25,7 +26,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -53,6 +55,7 @@ from payments.models import (
 from payments.services import orders as order_services
 from payments.services import pins
 from privacy.models import PrivacyRequest
+from webhooks.models import Event as WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -243,6 +246,7 @@ def _erase_user(user: User) -> None:
         status=ScheduledMessage.Status.SCHEDULED
     ).delete()
     _replace_name(Message.objects.filter(conversation__in=conversations), name, key)
+    _forget_webhook_events(user, conversations=conversations, names=(name, *name.split()))
 
     # Sign-in, e-mail, sessions, admin history, queued mail, exports.
     user.email = f"deleted-{key}-{user.pk}@deleted.invalid"
@@ -263,6 +267,32 @@ def _erase_user(user: User) -> None:
     if phone:
         _replace_name(Message.objects.filter(conversation__in=conversations), phone, key)
     _delete_export_files(user)
+
+
+def _forget_webhook_events(
+    user: User, *, conversations, business=None, names: tuple[str, ...] = ()
+) -> None:
+    """Delete the webhook events still in the delivery log (``WEBHOOKS_RETENTION_DAYS``)
+    that carry the person: about their ``conversations`` (the chat, its messages, its
+    orders), naming them as customer or author, or holding their e-mail, phone or
+    ``names``; with ``business``, only that business's. Their deliveries and attempts
+    go with them, so the person's data is neither sent again nor shown in the log.
+    Inside the caller's transaction."""
+    pk = str(user.pk)
+    ids = [str(c) for c in conversations.values_list("pk", flat=True)]
+    about = (
+        Q(payload__data__conversation_id__in=ids)
+        | Q(type__startswith="conversation.", payload__data__id__in=ids)
+        | Q(payload__data__customer__id=pk)
+        | Q(payload__data__author__id=pk)
+    )
+    for text in (user.email, user.phone, *names):
+        if text and len(text) >= 3:
+            # As stored: jsonb keeps the characters; SQLite's JSON text escapes them.
+            escaped = json.dumps(text)[1:-1]
+            about |= Q(as_text__icontains=text) | Q(as_text__icontains=escaped)
+    events = WebhookEvent.objects.all() if business is None else business.webhook_events.all()
+    events.annotate(as_text=Cast("payload", TextField())).filter(about).delete()
 
 
 def _anonymise_contacts(contacts, *, name: str) -> None:
@@ -346,6 +376,9 @@ def erase_contact(*, actor: User, contact: Contact) -> PrivacyRequest:
         _anonymise_contacts([locked], name=user.display_name)
         conversations = Conversation.objects.filter(contact=locked)
         _remove_messages(Message.objects.filter(conversation__in=conversations, author=user))
+        _forget_webhook_events(
+            user, conversations=conversations, business=locked.business, names=(user.display_name,)
+        )
         return PrivacyRequest.objects.create(
             kind=PrivacyRequest.Kind.CONTACT_ERASURE,
             status=PrivacyRequest.Status.DONE,

@@ -28,6 +28,7 @@ from payments.models import WebAuthnCredential
 from payments.payout_bank import TransferResult
 from payments.services import cards, orders, p2p, payouts, pins
 from payments.tests.factories import PIN, pay
+from webhooks.services import endpoints
 
 NAME, EMAIL, PHONE = "Zephyrine Quillfeather", "zephyrine.q@example.org", "+5511987650123"
 FRIEND_EMAIL = "friend-of-z@example.org"
@@ -46,6 +47,8 @@ def _card(user, number, holder):
 @pytest.fixture
 def person(owner, business):
     """Zephyrine, with everything; her friend; the shop's chat and order."""
+    # The shop sends webhooks: its delivery log holds her data too, until she is erased.
+    endpoints.create_endpoint(actor=owner, business=business, url="https://hooks.example/in")
     z = UserFactory(email=EMAIL, display_name=NAME, phone=PHONE)
     z.set_password("password")
     z.save(update_fields=["password"])

@@ -56,6 +56,7 @@ def delete(person, **kwargs):
 
 def test_erasure_leaves_no_personal_string_anywhere(person, django_capture_on_commit_callbacks):
     assert places_with(NAME.split()[0]) and places_with(EMAIL) and places_with(PHONE)
+    assert [p for p in places_with(NAME.split()[0]) if p.startswith("webhooks.Event")]
     tokens = list(Card.objects.filter(user=person.user).values_list("token", flat=True))
 
     with django_capture_on_commit_callbacks(execute=True):
