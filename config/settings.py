@@ -78,10 +78,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "core.middleware.HtmxRedirectMiddleware",
-    # At the bottom: it needs only the user, and nothing above reads the language before the
-    # view. Being sync-only, at the bottom it makes the whole stack run in one thread
-    # under ASGI; in the middle it left the ones below it async, where Django's own
-    # middleware calls each of its hooks through a thread hop (about 0.5 ms a request).
+    # At the bottom: it needs only the user; sync-only, here it keeps the whole stack in
+    # one thread under ASGI (in the middle: a thread hop per hook, ~0.5 ms a request).
     "accounts.middleware.UserLanguageMiddleware",
     # Below the language: its 400 page speaks the user's.
     "core.middleware.AdminNulCharacterMiddleware",
@@ -133,18 +131,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a Celery worker started by a test sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
-    # Under ASGI every request runs in a thread of its own, so a persistent connection
-    # (CONN_MAX_AGE) is never reused, and Django advises against it there; psycopg's
-    # pool keeps the connections for the process instead (Django requires
-    # CONN_MAX_AGE = 0 with it). DATABASE_POOL_MAX_SIZE=0 turns the pool off, e.g.
-    # behind PgBouncer, and CONN_MAX_AGE applies again.
-    #
-    # Failing fast when PostgreSQL is down (docs/architecture.md, "Outages"): libpq
-    # gives up connecting after connect_timeout seconds (2 is its minimum), and a
-    # connection whose sent data goes unacknowledged for tcp_user_timeout ms (the
-    # server's host or the network gone) is dropped instead of hanging for the
-    # kernel's ~15 minutes of retransmissions. Either can be set in DATABASE_URL's
-    # query string (?connect_timeout=5), which wins.
+    # ASGI runs each request in its own thread, so CONN_MAX_AGE never reuses a
+    # connection: psycopg's pool keeps them per process (DATABASE_POOL_MAX_SIZE=0: off,
+    # e.g. behind PgBouncer). Failing fast when PostgreSQL is down (docs/architecture.md,
+    # "Outages"): connect_timeout (s) and tcp_user_timeout (ms) instead of the kernel's
+    # ~15 minutes of retransmissions; DATABASE_URL's query string wins.
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": 2,
         "tcp_user_timeout": 2000,
@@ -162,11 +153,8 @@ else:
             # Past this many requests waiting for a connection, the next one is refused
             # at once (psycopg_pool's TooManyRequests, a 503) instead of queueing.
             "max_waiting": env.int("DATABASE_POOL_MAX_WAITING", default=5 * _pool_max_size),
-            # The pool retries a lost connection with a doubling delay (1, 2, 4 ... s)
-            # for reconnect_timeout seconds (default 300), so after a long outage its
-            # next attempt could be minutes away. Giving up after 2 s frees the slot;
-            # the next request starts a fresh attempt at once, so service returns
-            # within a second or two of the database.
+            # The pool's own retries back off for minutes after a long outage; giving
+            # up after 2 s lets the next request try at once (service returns with it).
             "reconnect_timeout": 2,
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -221,15 +209,10 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
         "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
-        # Redis hands a message its worker has not acknowledged to another worker
-        # after this many seconds. Tasks are acknowledged after they ran (acks_late),
-        # and a task with a countdown is held unacknowledged until it runs, so this
-        # must be longer than the longest run (a large product import, the nightly
-        # reconciliation: minutes) plus the longest countdown (the unread e-mail's
-        # CHAT_UNREAD_EMAIL_DELAY, 10 min; checked below), or a task still running or
-        # waiting is started a second time. The price of a long one is only how late a
-        # killed worker's message comes back, and nothing waits for that: what must
-        # not be lost is a database row that a beat sweep finds (docs/outbox.md).
+        # Seconds before Redis gives an unacknowledged message to another worker: longer
+        # than the longest run plus the longest countdown (CHAT_UNREAD_EMAIL_DELAY,
+        # checked below; acks_late), or a task runs twice. A long one only delays a
+        # killed worker's message; the rows a beat sweep finds are the truth (outbox.md).
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60),
     }
 else:
@@ -247,11 +230,8 @@ else:
         "store_processed": False,
     }
 
-# Rendered parts of the public shop and product pages (catalog.views). Kept in each
-# process, not in Redis: a hit costs no round trip for ~30 KB of HTML, and a deploy
-# (new templates, translations, static URLs) starts empty, so no page rendered by
-# the previous release is served. Entries are keyed by the catalog version, so
-# processes never disagree; each renders a version once.
+# Rendered parts of the public shop and product pages, per process (no round trip for
+# ~30 KB; a deploy starts empty), keyed by the catalog version so processes agree.
 CACHES["fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "conversa-fragments",
@@ -319,13 +299,9 @@ CELERY_BEAT_SCHEDULE = {
 # unread customer gets one e-mail about it (replies in between join the same one).
 CHAT_MESSAGES_PER_MINUTE = env.int("CHAT_MESSAGES_PER_MINUTE", default=30)
 CHAT_UNREAD_EMAIL_DELAY = env.int("CHAT_UNREAD_EMAIL_DELAY", default=10 * 60)
-# That e-mail is a row (Participant.email_due_at), not only a Celery message: the beat
-# sends the due ones every CHAT_UNREAD_EMAIL_SWEEP_INTERVAL seconds (up to
-# CHAT_UNREAD_EMAIL_BATCH a run), so a lost task or a killed worker loses nothing. A
-# sender holds one for CHAT_UNREAD_EMAIL_LEASE seconds (longer than an SMTP exchange:
-# the mail server's timeout is 10 s per operation); a failed send is retried after
-# CHAT_UNREAD_EMAIL_RETRY_BASE seconds, doubling, and given up after
-# CHAT_UNREAD_EMAIL_MAX_ATTEMPTS (docs/outbox.md).
+# That e-mail is a row (Participant.email_due_at) the beat sends when due, so a lost task
+# loses nothing; a sender's lease outlasts an SMTP exchange; failures retry, doubling
+# (docs/outbox.md).
 CHAT_UNREAD_EMAIL_SWEEP_INTERVAL = env.float("CHAT_UNREAD_EMAIL_SWEEP_INTERVAL", default=30.0)
 CHAT_UNREAD_EMAIL_BATCH = env.int("CHAT_UNREAD_EMAIL_BATCH", default=200)
 CHAT_UNREAD_EMAIL_LEASE = env.float("CHAT_UNREAD_EMAIL_LEASE", default=5 * 60)
@@ -353,10 +329,8 @@ CHAT_LIST_EVENT_WINDOW = env.float("CHAT_LIST_EVENT_WINDOW", default=0.25)
 CHAT_SEND_WRITERS = env.int("CHAT_SEND_WRITERS", default=1)
 
 # --- Outbox (automated messages; docs/outbox.md) -------------------------------------
-# The beat sends the due scheduled messages every OUTBOX_DISPATCH_INTERVAL seconds,
-# OUTBOX_BATCH per run (a full batch enqueues the next at once). A failed send is
-# retried after OUTBOX_RETRY_BASE seconds, doubling up to OUTBOX_RETRY_MAX, and the
-# row is marked failed (Django admin) after OUTBOX_MAX_ATTEMPTS.
+# The beat sends due scheduled messages in batches; failures retry, doubling, and the
+# row is failed (Django admin) after OUTBOX_MAX_ATTEMPTS.
 OUTBOX_DISPATCH_INTERVAL = env.float("OUTBOX_DISPATCH_INTERVAL", default=5.0)
 OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=200)
 # …OUTBOX_CHUNK rows per transaction, their messages appended together.
@@ -398,12 +372,8 @@ CHAT_EVENT_RELAY = env.bool("CHAT_EVENT_RELAY", default=True)
 # (PaymentIntents; needs STRIPE_SECRET_KEY).
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
-# Collected Pix (docs/pix.md): the provider ("sandbox", built in, no network, or
-# "bacen", below), the
-# shared secret its callback is signed with (HMAC-SHA256, header X-Pix-Signature), the
-# longest a charge stays payable (Bacen's calendario.expiracao default, 24 h), and the
-# base URL the sandbox bank posts its callback to (empty: the URL of the bank page's
-# own request, which is right for `make run`).
+# Pix (docs/pix.md, README's settings table): the provider, the callback's secret, the
+# longest a charge stays payable, where the sandbox bank posts (empty: its own origin).
 PIX_PROVIDER = env.str("PIX_PROVIDER", default="sandbox")
 PIX_CALLBACK_SECRET = env.str("PIX_CALLBACK_SECRET", default="")
 if not PIX_CALLBACK_SECRET:
@@ -412,7 +382,6 @@ if not PIX_CALLBACK_SECRET:
     PIX_CALLBACK_SECRET = "insecure-embedded-default-pix-secret-for-local-development"  # noqa: S105
 PIX_CHARGE_MAX_SECONDS = env.int("PIX_CHARGE_MAX_SECONDS", default=24 * 60 * 60)
 PIX_SANDBOX_CALLBACK_BASE = env.str("PIX_SANDBOX_CALLBACK_BASE", default="")
-# Callbacks one address may post per minute (the provider's few addresses in production).
 PIX_CALLBACK_RATE_LIMIT = env.str("PIX_CALLBACK_RATE_LIMIT", default="120/m/ip")
 # The PIN pepper: PINs are stored as a slow hash of HMAC(pepper, PIN), so a copy of
 # the database alone does not let anyone search the 10^6 PINs offline. Keep it out of
@@ -422,18 +391,13 @@ if not PAYMENT_PIN_PEPPER:
     if not DEBUG:
         raise ImproperlyConfigured("Set PAYMENT_PIN_PEPPER when DEBUG is off.")
     PAYMENT_PIN_PEPPER = "insecure-embedded-default-pepper-only-for-local-development"
-# The Bacen adapter (PIX_PROVIDER="bacen": the standard Bacen Pix API of a PSP):
-# OAuth2 client credentials at the token URL, mutual TLS with the PSP's certificate and
-# key (PEM file paths). Its callback is authenticated by PIX_CALLBACK_SECRET, the last
-# path segment of the webhook URL registered at the PSP (mTLS ends at the proxy).
+# PIX_PROVIDER="bacen": a PSP's Bacen Pix API (OAuth2, mTLS with these PEM files).
 PIX_BACEN_API_URL = env.str("PIX_BACEN_API_URL", default="")
 PIX_BACEN_TOKEN_URL = env.str("PIX_BACEN_TOKEN_URL", default="")
 PIX_BACEN_CLIENT_ID = env.str("PIX_BACEN_CLIENT_ID", default="")
 PIX_BACEN_CLIENT_SECRET = env.str("PIX_BACEN_CLIENT_SECRET", default="")
 PIX_BACEN_CERT = env.str("PIX_BACEN_CERT", default="")
 PIX_BACEN_KEY = env.str("PIX_BACEN_KEY", default="")
-# The platform's own Pix key, which receives collected Pix; the city its BR Codes show
-# when the PSP does not return a ready "copia e cola".
 PIX_KEY = env.str("PIX_KEY", default="")
 PIX_MERCHANT_CITY = env.str("PIX_MERCHANT_CITY", default="SAO PAULO")
 # WebAuthn relying party: the site's host name, and the origins browsers report.
@@ -447,11 +411,8 @@ WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Conversa")
 PAYOUT_BANK = env.str("PAYOUT_BANK", default="sandbox")
 PAYOUT_MINIMUM = env.int("PAYOUT_MINIMUM", default=1000)
 PAYOUT_CONFIRM_DELAY = env.int("PAYOUT_CONFIRM_DELAY", default=5)
-# Recovery (docs/payments.md, "Recovery"), in seconds: a payment still pending this
-# long after its claim is looked up at the gateway by its idempotency key and settled;
-# one the gateway has no charge for is failed (its order freed) only this long after
-# its claim, longer than any gateway call can take; a 3-D Secure challenge the
-# customer has not answered is given up this long after the claim.
+# Recovery (docs/payments.md, "Recovery"), seconds after a claim: look a pending payment
+# up at the gateway; fail one the gateway never charged; give up a 3-D Secure challenge.
 PAYMENT_RECOVERY_GRACE = env.int("PAYMENT_RECOVERY_GRACE", default=60)
 PAYMENT_RECOVERY_ABANDON_AFTER = env.int("PAYMENT_RECOVERY_ABANDON_AFTER", default=10 * 60)
 PAYMENT_ACTION_TIMEOUT = env.int("PAYMENT_ACTION_TIMEOUT", default=30 * 60)
@@ -481,9 +442,7 @@ CELERY_BEAT_SCHEDULE["start-due-broadcasts"] = {
     "options": {"expires": 3 * BROADCAST_BEAT_INTERVAL},
 }
 
-# --- Webhooks (outbound, signed; docs/webhooks.md) ----------------------------------
-# Seconds between the beat's sweeps for deliveries that are due (a retry, or one whose
-# immediate task was lost with the broker or a killed worker).
+# --- Webhooks (docs/webhooks.md; README's settings table) ---------------------------
 WEBHOOKS_DISPATCH_INTERVAL = env.float("WEBHOOKS_DISPATCH_INTERVAL", default=5.0)
 CELERY_BEAT_SCHEDULE["dispatch-webhooks"] = {
     "task": "webhooks.tasks.dispatch_due_deliveries",
@@ -492,28 +451,16 @@ CELERY_BEAT_SCHEDULE["dispatch-webhooks"] = {
 }
 CELERY_BEAT_SCHEDULE["purge-webhook-log"] = {
     "task": "webhooks.tasks.purge_old_events",
-    "schedule": 60 * 60,
+    "schedule": 3600,
 }
-# Seconds one request may take, in all (connect, send, the answer read up to 64 kB).
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=15.0)
-# Seconds before each retry of a delivery that failed: 10 attempts in all over ~3 days
-# (docs/webhooks.md). Shorter only in tests.
-WEBHOOKS_RETRY_SCHEDULE = [
-    int(s)
-    for s in env.list(
-        "WEBHOOKS_RETRY_SCHEDULE",
-        default=["5", "300", "1800", "7200", "18000", "36000", "50400", "72000", "86400"],
-    )
-]
-# Events and their delivery log are kept this many days.
+# Seconds before each retry of a failed delivery: 10 attempts in all over ~3 days.
+_RETRIES = "5,300,1800,7200,18000,36000,50400,72000,86400"
+WEBHOOKS_RETRY_SCHEDULE = [int(s) for s in env.str("WEBHOOKS_RETRY_SCHEDULE", _RETRIES).split(",")]
 WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
-# CIDRs an operator allows on purpose although they are private (a receiver on the
-# same private network), e.g. "10.1.2.0/24,fd00::/8". Loopback stays refused unless
-# listed too.
+# Private CIDRs an operator allows on purpose, e.g. "10.1.2.0/24,fd00::/8".
 WEBHOOKS_ALLOWED_NETWORKS = env.list("WEBHOOKS_ALLOWED_NETWORKS", default=[])
-# Whether "does this business have an endpoint?" is cached in the shared cache (Redis).
-# The embedded default's cache is each process's own, which a worker's events could
-# not trust: there the database answers (SQLite, in process).
+# "Does this business have an endpoint?" in the shared cache (Redis; embedded: the DB).
 WEBHOOKS_CACHE_ENDPOINTS = bool(REDIS_URL)
 
 # --- E-mail (Django 6.1 MAILERS) ------------------------------------------------
@@ -569,11 +516,8 @@ else:
         }
     }
 
-# E-mails that must not be lost (security notices: core.mail, docs/outbox.md) are rows
-# sent by a worker; the beat sends the due ones every MAIL_SWEEP_INTERVAL seconds. A
-# sender holds one for MAIL_LEASE seconds (well above an SMTP exchange); a failure is
-# retried after MAIL_RETRY_BASE seconds, doubling, and the row is failed (Django
-# admin) after MAIL_MAX_ATTEMPTS.
+# E-mails that must not be lost (core.mail, docs/outbox.md) are rows the beat sends when
+# due; failures retry, doubling, then the row is failed (Django admin).
 MAIL_SWEEP_INTERVAL = env.float("MAIL_SWEEP_INTERVAL", default=30.0)
 MAIL_LEASE = env.float("MAIL_LEASE", default=5 * 60)
 MAIL_RETRY_BASE = env.int("MAIL_RETRY_BASE", default=60)
@@ -738,14 +682,12 @@ LOGGING = {
 INVITATION_TTL_DAYS = 7
 
 # --- Privacy (LGPD: docs/privacy.md) ----------------------------------------------
-# Data exports: where the ZIPs are written (never under MEDIA_ROOT: only the download
-# view serves them, to the one who asked), how long a link works, how many a day.
+# Exports: never under MEDIA_ROOT (only the download view serves them, to the asker).
 PRIVACY_EXPORT_DIR = env.str("PRIVACY_EXPORT_DIR", default=str(VAR_DIR / "privacy-exports"))
 PRIVACY_EXPORT_TTL_DAYS = env.int("PRIVACY_EXPORT_TTL_DAYS", default=7)
 PRIVACY_EXPORTS_PER_DAY = env.int("PRIVACY_EXPORTS_PER_DAY", default=3)
-# How long the financial records of an erased account are kept, in days. Unset: the
-# tax rule (CTN art. 173) — five years counted from the first day of the year after
-# the record, i.e. until the end of the fifth calendar year after it.
+# Days an erased account's financial records keep their details; unset: the tax rule
+# (CTN art. 173: to the end of the fifth calendar year after the record).
 FINANCIAL_RETENTION_DAYS = env.int("FINANCIAL_RETENTION_DAYS", default=None)
 CELERY_BEAT_SCHEDULE["privacy-retention"] = {
     "task": "privacy.tasks.apply_retention",
@@ -753,5 +695,5 @@ CELERY_BEAT_SCHEDULE["privacy-retention"] = {
 }
 CELERY_BEAT_SCHEDULE["privacy-expire-exports"] = {
     "task": "privacy.tasks.expire_exports",
-    "schedule": 60 * 60,
+    "schedule": 3600,
 }

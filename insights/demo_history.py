@@ -49,7 +49,13 @@ SEED = 19
 DAYS = 120
 PIN = "730519"
 # Append-only (database triggers refuse an UPDATE): the ledger and the audit trail.
-NOT_BACKDATED = {"payments.ledgertransaction", "payments.ledgerentry", "payments.auditevent"}
+# Append-only tables (PostgreSQL triggers refuse an UPDATE): they keep the load's dates.
+NOT_BACKDATED = {
+    "payments.ledgertransaction",
+    "payments.ledgerentry",
+    "payments.auditevent",
+    "chats.consentrecord",
+}
 BACKDATED_APPS = {"accounts", "chats", "payments", "marketing", "insights"}
 
 FIRST_NAMES = [

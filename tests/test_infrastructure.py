@@ -142,6 +142,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         DEBUG="0",
         SECRET_KEY=_random_secret_key(),
         PAYMENT_PIN_PEPPER=_random_secret_key(),
+        PIX_CALLBACK_SECRET=_random_secret_key(),
         ALLOWED_HOSTS="conversa.example",
         SMTP_URL="smtp://user:pass@mail.example:587/?tls=True",
     )
