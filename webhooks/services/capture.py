@@ -9,6 +9,7 @@ every commit that changes the business's endpoints.
 """
 
 import datetime
+import time
 from typing import Any
 
 from django.conf import settings
@@ -61,10 +62,23 @@ def _has_enabled(business_id: int) -> bool:
     return Endpoint.objects.filter(business_id=business_id, is_enabled=True).exists()
 
 
+# Without the shared cache (the embedded default): each process remembers an answer for
+# LOCAL_SECONDS, so a burst of events (a batch of messages) costs one query, and another
+# process's endpoint change is seen within that time; this process's own at once.
+LOCAL_SECONDS = 5.0
+_local: dict[str, tuple[bool, float]] = {}
+
+
 def has_endpoints(business_id: int) -> bool:
     """Whether ``business_id`` has an enabled endpoint (cached, see the module)."""
     if not settings.WEBHOOKS_CACHE_ENDPOINTS:
-        return _has_enabled(business_id)
+        key, now = _key(business_id), time.monotonic()
+        remembered = _local.get(key)
+        if remembered is not None and remembered[1] > now:
+            return remembered[0]
+        answer = _has_enabled(business_id)
+        _local[key] = (answer, now + LOCAL_SECONDS)
+        return answer
     cached = cache.get(_key(business_id))
     if cached is None:
         cached = _has_enabled(business_id)
@@ -77,6 +91,7 @@ def has_endpoints(business_id: int) -> bool:
 def endpoints_changed(business_id: int) -> None:
     """Call inside a transaction that changes ``business_id``'s endpoints: after the
     commit the cached answer is read again from the database and set."""
+    _local.clear()  # this process reads the database again (harmless if it rolls back)
     if settings.WEBHOOKS_CACHE_ENDPOINTS:
         transaction.on_commit(
             lambda: cache.set(_key(business_id), _has_enabled(business_id), CACHE_SECONDS),
