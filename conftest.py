@@ -16,6 +16,7 @@ are in ``accounts/tests/factories.py``, catalog helpers in
 import os
 from types import SimpleNamespace
 
+import hypothesis
 import pytest
 import redis
 from django.conf import settings
@@ -24,6 +25,11 @@ from django.db import connection
 from accounts.models import Membership
 from accounts.tests.factories import UserFactory, create_business, join
 from core.pagecache import PUBLIC_STATES
+
+# No per-example deadline for property tests: the machines are shared and small, and a
+# slow example is not a wrong one (speed is measured under bench/, not in tests).
+hypothesis.settings.register_profile("conversa", deadline=None)
+hypothesis.settings.load_profile("conversa")
 
 # The real Celery worker (``celery_worker``). pytest reads ``pytest_plugins`` in the
 # root conftest only.

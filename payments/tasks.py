@@ -89,8 +89,8 @@ def sweep_pix() -> dict:
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), max_retries=5, retry_backoff=5)
 def deliver_sandbox_pix(pix_id: int, callback_base: str) -> int:
-    """The sandbox provider posts a paid Pix to our callback (what a PSP does), when
-    the sandbox bank's own immediate delivery failed. Retried with back-off."""
+    """The sandbox provider posts a paid Pix to our callback (what a PSP does), unless
+    the sandbox bank's immediate delivery already did. Retried with back-off."""
     from payments.pix import sandbox
 
     status = sandbox.deliver(pix_id=pix_id, callback_base=callback_base)

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import segno
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import AppError
@@ -196,3 +198,12 @@ def parse(code: str) -> BRCode:
         description=account.get("02", ""),
         dynamic=fields.get("01") == "12",
     )
+
+
+def qr_svg(code: str) -> SafeString:
+    """``code`` as a QR code, an inline SVG sized by its viewBox (no script and no style
+    attribute: the pages' Content-Security-Policy allows neither)."""
+    svg = segno.make(code, error="m", micro=False).svg_inline(
+        scale=5, border=2, omitsize=True, title=str(_("Pix QR code"))
+    )
+    return mark_safe(svg)  # noqa: S308 (segno's own markup; it escapes the title)

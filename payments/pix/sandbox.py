@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 import uuid
@@ -36,6 +37,7 @@ from payments.pix.base import (
     RefundStatus,
 )
 
+log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Pix-Signature"
 TIMESTAMP_HEADER = "X-Pix-Timestamp"
 SIGNATURE_TOLERANCE = 5 * 60  # seconds a signed callback stays valid
@@ -306,10 +308,24 @@ def pay_code(*, code: str, payer_name: str, callback_base: str) -> SandboxPix:
     return pix
 
 
+def deliver_now(*, pix_id: int, callback_base: str) -> bool:
+    """The bank page's immediate delivery, so the payer's chat turns paid at once;
+    whether it reached the callback. A failure is only logged: ``pay_code``'s task
+    (after its commit) delivers it, with retries."""
+    try:
+        return 200 <= deliver(pix_id=pix_id, callback_base=callback_base) < 300
+    except Exception:  # the task delivers it; the bank page never fails for this
+        log.warning("sandbox Pix %s: immediate delivery failed; the task retries it", pix_id)
+        return False
+
+
 def deliver(*, pix_id: int, callback_base: str) -> int:
     """POST the Pix ``pix_id`` to ``{callback_base}/pix``, signed; returns the HTTP
-    status. Marks it delivered on a 2xx (the Celery task retries otherwise)."""
+    status. Marks it delivered on a 2xx (the Celery task retries otherwise); one
+    already delivered is not sent again (200)."""
     row = SandboxPix.objects.get(pk=pix_id)
+    if row.delivered:
+        return 200
     base = settings.PIX_SANDBOX_CALLBACK_BASE or callback_base
     body = callback_body([row])
     timestamp = int(time.time())

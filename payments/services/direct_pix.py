@@ -19,27 +19,14 @@ from django.utils.translation import gettext as _
 from accounts.models import Business, Membership, PixMode, User
 from accounts.services import require_role
 from catalog.services import take_stock
-from chats.models import Participant
 from chats.selectors import staff_membership
 from chats.services.messages import post_message
 from core.errors import AppError, forbidden
 from payments.models import AuditEvent, Order, Payment
 from payments.pix.direct import pix_key_of, txid_for, unavailable_reason
-from payments.services import orders
+from payments.services import orders, paying
 
 RECEIPT_KIND = "pix_direct_receipt"
-
-
-def _not_found() -> AppError:
-    return AppError(_("Order not found."), code="not_found", status_code=404)
-
-
-def _quantities(order: Order) -> dict[int, int]:
-    quantities: dict[int, int] = {}
-    for item in order.items.all():
-        if item.product_id:
-            quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
-    return quantities
 
 
 def mark_pix_received(*, actor: User, order: Order) -> Order:
@@ -59,7 +46,7 @@ def mark_pix_received(*, actor: User, order: Order) -> Order:
     if staff_membership(actor, conversation) is None:
         if order.customer_id == actor.pk:
             raise forbidden()
-        raise _not_found()
+        raise orders.order_not_found()
     with transaction.atomic():
         locked = (
             Order.objects.select_for_update(no_key=True, of=("self",))
@@ -87,7 +74,7 @@ def mark_pix_received(*, actor: User, order: Order) -> Order:
                 code="already_paying",
                 status_code=409,
             )
-        take_stock(business_id=business.pk, quantities=_quantities(locked))
+        take_stock(business_id=business.pk, quantities=paying.quantities(locked))
         txid = txid_for(locked)
         locked.paid_outside = Order.OutsideMethod.PIX_DIRECT
         orders.transition_order(
@@ -120,14 +107,9 @@ def mark_pix_received(*, actor: User, order: Order) -> Order:
 
 def _post_receipt(order: Order, actor: User) -> None:
     """The receipt card in both sides' chat, live (kind ``pix_direct_receipt``)."""
-    sender = order.message.sender if order.message is not None else None
-    if sender is None or sender.business_id != order.business_id:
-        sender = Participant.objects.get(
-            conversation_id=order.conversation_id, business_id=order.business_id
-        )
     post_message(
         conversation=order.conversation,
-        sender=sender,
+        sender=paying.business_side(order),
         author=actor,
         kind=RECEIPT_KIND,
         payload={

@@ -42,7 +42,8 @@ MAX_EXPIRY = datetime.timedelta(days=7)
 LIVE_PAYMENT = Payment.LIVE
 
 
-def _not_found() -> AppError:
+def order_not_found() -> AppError:
+    """What anyone who may not see an order is told (404), by every order service."""
     return AppError(_("Order not found."), code="not_found", status_code=404)
 
 
@@ -340,7 +341,7 @@ def cancel_order(*, actor: User, order: Order) -> Order:
     payment that locks it too (``services.paying``) cannot slip in between.
     """
     if staff_membership(actor, order.conversation) is None:
-        raise _not_found()
+        raise order_not_found()
     with transaction.atomic():
         locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         if locked.status != STATUS.PENDING:

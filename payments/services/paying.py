@@ -95,7 +95,7 @@ def pay_order(
         # A first request that died before its settlement: ask the gateway now.
         return charge_outcome(recovery.resume_attempt(existing))
     if order.customer_id != payer.pk:
-        raise AppError(_("Order not found."), code="not_found", status_code=404)
+        raise orders.order_not_found()
     if card.user_id != payer.pk or card.removed_at is not None:
         raise AppError(_("Choose one of your cards."), code="card_invalid", field="card")
     check_payable(order)
@@ -247,7 +247,7 @@ def lock_order_to_settle(order_id: int) -> Order:
     return order
 
 
-def _business_side(order: Order) -> Participant:
+def business_side(order: Order) -> Participant:
     """The business's participant in the order's chat: the sender of the order's card
     (read only for an order without one)."""
     sender = order.message.sender if order.message is not None else None
@@ -264,7 +264,7 @@ def post_receipt(payment: Payment, order: Order) -> None:
     as it is (its order and card at hand), without reading it back."""
     post_message(
         conversation=order.conversation,
-        sender=_business_side(order),
+        sender=business_side(order),
         kind="payment_receipt",
         payload={
             "payment_id": payment.pk,

@@ -60,10 +60,6 @@ def new_txid() -> str:
     return uuid.uuid4().hex
 
 
-def _not_found() -> AppError:
-    return AppError(_("Order not found."), code="not_found", status_code=404)
-
-
 def active_charge(order: Order) -> PixCharge | None:
     """The order's charge still payable (and not about to expire), or None."""
     return (
@@ -83,7 +79,7 @@ def start_pix(*, payer: User, order: Order) -> PixCharge:
 
     Idempotent: calling it again returns the same charge while it is valid."""
     if order.customer_id != payer.pk:
-        raise _not_found()
+        raise orders.order_not_found()
     existing = active_charge(order)
     if existing is not None:
         return existing

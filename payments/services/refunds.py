@@ -81,7 +81,7 @@ def _can_refund(actor: User, order: Order) -> None:
         .first()
     )
     if role is None:
-        raise AppError(_("Order not found."), code="not_found", status_code=404)
+        raise orders.order_not_found()
     if role not in (ROLE.OWNER, ROLE.ADMIN):
         raise AppError(
             _("Only the business's owners and admins can refund."),

@@ -24,6 +24,7 @@ from chats.selectors import staff_membership
 from chats.services.outbox import schedule_message
 from core.errors import AppError
 from payments.models import AuditEvent, Order, OrderItem, Shipment, ShipmentItem
+from payments.services import orders
 from payments.services.orders import transition_order
 
 STATUS = Order.Status
@@ -34,10 +35,6 @@ MAX_URL = Shipment._meta.get_field("tracking_url").max_length
 # Letters, digits and the separators carriers print (Correios: "AA123456789BR").
 CODE_RE = re.compile(r"^[\w][\w .\-/]*$")
 _url = URLValidator(schemes=["http", "https"])
-
-
-def _not_found() -> AppError:
-    return AppError(_("Order not found."), code="not_found", status_code=404)
 
 
 def _text(value: Any, field: str, limit: int, message: str) -> str:
@@ -145,7 +142,7 @@ def mark_shipped(
     locked first, so two clerks shipping the last items cannot both succeed.
     """
     if staff_membership(actor, order.conversation) is None:
-        raise _not_found()
+        raise orders.order_not_found()
     carrier = _text(carrier, "carrier", MAX_CARRIER, _("Name the carrier."))
     tracking_code = _text(tracking_code, "tracking_code", MAX_CODE, _("Enter the tracking code."))
     if not CODE_RE.match(tracking_code):
@@ -206,7 +203,7 @@ def mark_delivered(*, actor: User, order: Order) -> Order:
     delivery card through the outbox (dedupe ``order:<id>:delivered``). Staff who can
     see the order's conversation ("not found" for anyone else). Atomic."""
     if staff_membership(actor, order.conversation) is None:
-        raise _not_found()
+        raise orders.order_not_found()
     with transaction.atomic():
         locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         if locked.status != STATUS.SHIPPED:

@@ -484,3 +484,21 @@ def test_a_start_that_died_before_the_provider_answered_is_finished(shop, custom
     again = pix.start_pix(payer=customer, order=order)
     assert again.pk == stuck.pk and again.copy_paste
     assert SandboxPixCharge.objects.get(txid=stuck.txid).copy_paste == again.copy_paste
+
+
+def test_the_sandbox_sends_a_delivered_pix_once(db, respx_mock):
+    # given a sandbox Pix the bank page already delivered, and one it did not
+    sent = respx_mock.post("http://testserver/pix/callback/sandbox/pix").respond(200)
+    delivered = SandboxPix.objects.create(
+        end_to_end_id="E" + "1" * 31, txid="", amount=100, delivered=True
+    )
+    pending = SandboxPix.objects.create(end_to_end_id="E" + "2" * 31, txid="", amount=100)
+    base = "http://testserver/pix/callback/sandbox"
+
+    # when the task delivers both
+    assert sandbox.deliver(pix_id=delivered.pk, callback_base=base) == 200
+    assert sandbox.deliver(pix_id=pending.pk, callback_base=base) == 200
+
+    # then only the pending one was posted, and it is now delivered
+    assert sent.call_count == 1
+    assert SandboxPix.objects.get(pk=pending.pk).delivered

@@ -2,9 +2,7 @@
 Cola", countdown), its status for the page's poll, the provider's callback, and the
 sandbox bank (public, like a payer's bank app). The work is ``services.pix``'s."""
 
-import logging
 
-import segno
 from allauth.core.internal import ratelimit
 from django.conf import settings
 from django.contrib import messages
@@ -12,29 +10,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from core import events
 from core.errors import AppError
 from payments import selectors
 from payments.models import Order
-from payments.pix import sandbox
+from payments.pix import brcode, sandbox
 from payments.services import pix as pix_service
-
-log = logging.getLogger(__name__)
 
 
 def _customer_order(request, order_id: int) -> Order:
     return selectors.get_customer_order(user=request.user, order_id=order_id)
-
-
-def qr_svg(code: str) -> str:
-    """The BR Code as an inline SVG (no style attribute: the page's CSP allows none)."""
-    return segno.make(code, error="m").svg_inline(
-        scale=5, border=2, omitsize=True, title=_("Pix QR code")
-    )
 
 
 @login_required
@@ -64,7 +51,7 @@ def order_pix(request, order_id: int):
         "order": order,
         "charge": charge,
         "business": order.business,
-        "qr": qr_svg(charge.copy_paste),
+        "qr": brcode.qr_svg(charge.copy_paste),
         "chat_url": chat_url,
         "bank_url": reverse("pix_sandbox_bank") if settings.PIX_PROVIDER == "sandbox" else "",
     }
@@ -145,28 +132,13 @@ def pix_sandbox_bank(request):
         except AppError as exc:
             context["error"] = str(exc.message)
         else:
-            delivered = _deliver(paid.pk, _callback_base(request))
+            delivered = sandbox.deliver_now(pix_id=paid.pk, callback_base=_callback_base(request))
             context["paid"] = paid
             context["delivered"] = delivered
     status = 400 if context["error"] and request.method == "POST" else 200
     if context["charge"] is not None:
         context["expired"] = sandbox.charge_expired(context["charge"])
     return render(request, "payments/pix/sandbox_bank.html", context, status=status)
-
-
-def _deliver(pix_id: int, base: str) -> bool:
-    """Deliver the Pix now (HTTP to our own callback); if that fails, the Celery task
-    tries again a little later."""
-    try:
-        ok = 200 <= sandbox.deliver(pix_id=pix_id, callback_base=base) < 300
-    except Exception:  # a failed delivery is retried, never an error page
-        log.warning("sandbox Pix %s: delivery failed, retried by the worker", pix_id)
-        ok = False
-    if not ok:
-        events.registered_task("payments.tasks.deliver_sandbox_pix").apply_async(
-            kwargs={"pix_id": pix_id, "callback_base": base}, countdown=5
-        )
-    return ok
 
 
 urlpatterns = [

@@ -1,9 +1,11 @@
 """Helpers the browser journeys share: a verified user, signing in, screenshots, the
 phone layout check."""
 
+import contextlib
 import threading
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 SCREENSHOTS = Path("test-results")
@@ -41,6 +43,11 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
 
 
 def assert_no_sideways_scroll(page) -> None:
+    """No element reaches past the viewport's right edge, once the layout has settled
+    (a resized viewport reaches Chart.js's canvases a frame or more later, through
+    their ResizeObserver): waits up to 3 s for that, then reports what overflows."""
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(f"() => ({_OVERFLOW})().length === 0", timeout=3_000)
     wide = page.evaluate(_OVERFLOW)
     assert not wide, f"the page scrolls sideways at {page.viewport_size}: {wide}"
 
