@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from accounts.selectors import get_business_for
 from core.errors import AppError, add_form_error
-from payments.models import PaymentPin
+from payments.services import pins
 from privacy import facts, selectors
 from privacy.forms import DeleteAccountForm
 from privacy.models import PrivacyRequest
@@ -28,7 +28,7 @@ def privacy_policy(request):
 
 
 def _home_context(request, form=None) -> dict:
-    has_pin = PaymentPin.objects.filter(user=request.user).exists()
+    has_pin = pins.has_pin(request.user)
     return {
         "export": selectors.latest_export(user=request.user),
         "refusals": erasure.deletion_refusals(request.user),
@@ -88,7 +88,7 @@ def export_download(request, request_id: int):
 @login_required
 @require_POST
 def delete_account(request):
-    has_pin = PaymentPin.objects.filter(user=request.user).exists()
+    has_pin = pins.has_pin(request.user)
     form = DeleteAccountForm(request.POST, has_pin=has_pin)
     if form.is_valid():
         try:

@@ -153,7 +153,7 @@ def delete_account(*, user: User, password: str, pin: str = "") -> PrivacyReques
     if not user.is_authenticated or is_erased(user) or not user.is_active:
         raise AppError(_("This account was already deleted."), code="already_deleted")
     pins.verify_account_password(user=user, password=password)
-    if PaymentPin.objects.filter(user=user).exists():
+    if pins.has_pin(user):
         if not pin:
             raise AppError(_("Enter your payment PIN."), code="pin_missing", field="pin")
         pins.verify_pin(user=user, pin=pin)  # outside the transaction: the attempt counts
