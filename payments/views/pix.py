@@ -2,7 +2,6 @@
 Cola", countdown), its status for the page's poll, the provider's callback, and the
 sandbox bank (public, like a payer's bank app). The work is ``services.pix``'s."""
 
-
 from allauth.core.internal import ratelimit
 from django.conf import settings
 from django.contrib import messages
