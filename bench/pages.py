@@ -57,6 +57,7 @@ def server_environment(var_dir: Path, database_url: str = "") -> dict[str, str]:
         DEBUG="0",
         SECRET_KEY="bench-only-" + os.urandom(16).hex(),
         PAYMENT_PIN_PEPPER="bench-only-" + os.urandom(16).hex(),
+        PIX_CALLBACK_SECRET="bench-only-" + os.urandom(16).hex(),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
