@@ -127,6 +127,15 @@ def _public_states():
 
 
 @pytest.fixture(autouse=True)
+def _webhook_targets():
+    """The same for the embedded default's memo of each business's webhook endpoints
+    (webhooks.services.capture.LOCAL_SECONDS)."""
+    from webhooks.services import capture
+
+    capture._local.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """PINs and passwords are hashed with one PBKDF2 iteration in this process
     (tests/hashers.py says why that is safe with the servers a test starts). The tests

@@ -211,7 +211,7 @@ def load_payers(args) -> tuple[list[Payer], list[Payer]]:
         store.create()
         return Payer(f"customer{n}", store.session_key, card.pk, order_ids)
 
-    rounds = 2 if args.webhooks else 1  # with --webhooks: a second round of orders
+    rounds = 3 if args.webhooks else 1  # with --webhooks: two more rounds of orders
     measured = [payer(n, 1 + rounds * args.orders, True) for n in range(args.clients)]
     production = [payer(args.clients + n, 1, False) for n in range(args.production_payers)]
     return measured, production
@@ -532,8 +532,8 @@ def main() -> int:
     parser.add_argument(
         "--webhooks",
         action="store_true",
-        help="then a webhook endpoint per business, and as many payments again "
-        "(bench/webhooks.py compares the two)",
+        help="then as many payments again in four phases: without, with, with and without "
+        "a webhook endpoint per business (bench/webhooks.py compares the two)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -571,24 +571,29 @@ def run(args, database_url: str) -> int:
         print(f"total time {time.monotonic() - started:.1f} s")
 
 
-def add_webhook_endpoints() -> None:
-    """An endpoint (every event type) for each business, through the service, as a
-    merchant adds one: from now on each payment writes its events and deliveries
-    (``order.paid``, the receipt's ``message.created``) and enqueues their sender. No
-    worker sends them here: this measures what a payment pays, not the delivery."""
+def set_webhook_endpoints(*, enabled: bool) -> None:
+    """An endpoint (every event type) for each business, through the services, as a
+    merchant adds, disables or enables one: while enabled each payment writes its
+    events and deliveries (``order.paid``, the receipt's ``message.created``) and
+    enqueues their sender. No worker sends them here: this measures what a payment
+    pays, not the delivery."""
     from django.db import connections
 
     from accounts.models import Membership
+    from webhooks.models import Endpoint
     from webhooks.services import endpoints
 
     for membership in Membership.objects.filter(role=Membership.Role.OWNER).select_related(
         "user", "business"
     ):
-        endpoints.create_endpoint(
-            actor=membership.user,
-            business=membership.business,
-            url="https://hooks.bench.invalid/conversa",
-        )
+        endpoint = Endpoint.objects.filter(business=membership.business).first()
+        if endpoint is None:
+            endpoint = endpoints.create_endpoint(
+                actor=membership.user,
+                business=membership.business,
+                url="https://hooks.bench.invalid/conversa",
+            )
+        endpoints.set_enabled(actor=membership.user, endpoint=endpoint, enabled=enabled)
     connections.close_all()
 
 
@@ -615,13 +620,22 @@ def drive(args, port, pid, measured, production, var_dir) -> dict[str, Phase]:
     profiler.stop()
     phases["floor again"] = run_phase("floor /bench-insert again", port, pid, floor_work())
     if args.webhooks:
-        add_webhook_endpoints()
-        phases["pay webhooks"] = run_phase(
-            "pay, a webhook endpoint",
-            port,
-            pid,
-            [[(pay_request, p, order) for order in p.orders[1 + args.orders :]] for p in measured],
-        )
+        # Without, with, with, without (ABBA): a drift of the server or the machine
+        # during the four phases weighs the same on both sides.
+        extra = [p.orders[1 + args.orders :] for p in measured]
+        quarter = args.orders // 2
+        for n, hooked in enumerate((False, True, True, False)):
+            if n in (1, 3):
+                set_webhook_endpoints(enabled=hooked)
+            phases[f"webhooks {n}"] = run_phase(
+                f"pay, {'a webhook endpoint' if hooked else 'no endpoint'}",
+                port,
+                pid,
+                [
+                    [(pay_request, p, o) for o in orders[n * quarter : (n + 1) * quarter]]
+                    for p, orders in zip(measured, extra, strict=True)
+                ],
+            )
     if production:
         phases["production"] = run_phase(
             "pay (production PIN hash)",
@@ -660,13 +674,18 @@ def report(args, phases: dict[str, Phase], measured, production) -> int:
             f"= {slow.rate / floor:.1%} of the floor, p95 {slow.percentile(0.95):.0f} ms, "
             f"{slow.cpu_ms or 0:.0f} ms server cpu per payment"
         )
-    hooked = phases.get("pay webhooks")
-    if hooked is not None and hooked.ok and pay.ok:
-        slower = 1 - hooked.rate / pay.rate if pay.rate else 0.0
-        cpu = (hooked.cpu_ms / pay.cpu_ms - 1) if hooked.cpu_ms and pay.cpu_ms else 0.0
+    quarters = [phases.get(f"webhooks {n}") for n in range(4)]
+    if all(q is not None and q.ok and q.server_cpu is not None for q in quarters):
+
+        def pooled(*some: Phase) -> tuple[float, float]:  # payments/s, server cpu ms each
+            done, cpu = sum(q.ok for q in some), sum(q.server_cpu for q in some)
+            return done / sum(q.elapsed for q in some), cpu * 1000 / done
+
+        (rate, cpu_ms), (hooked_rate, hooked_cpu) = pooled(*quarters[::3]), pooled(*quarters[1:3])
+        slower, cpu = 1 - hooked_rate / rate, hooked_cpu / cpu_ms - 1
         print(
-            f"with a webhook endpoint: {hooked.rate:.1f} payments/s ({slower:+.1%} slower), "
-            f"{hooked.cpu_ms or 0:.2f} ms server cpu per payment ({cpu:+.1%})"
+            f"without an endpoint {rate:.1f} payments/s, {cpu_ms:.2f} ms server cpu each; "
+            f"with one {hooked_rate:.1f}/s ({slower:+.1%} slower), {hooked_cpu:.2f} ms ({cpu:+.1%})"
         )
         print(f"WEBHOOKS_COST rate={slower:.4f} cpu={cpu:.4f}")
     # Every pay request answered with success paid its order (failures: see errors).

@@ -68,7 +68,7 @@ def deliveries(args, database_url: str) -> bool:
         # (the threads below are the workers).
         settings.DEBUG = True
         settings.WEBHOOKS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-        capture.enqueue_on_commit = lambda *a, **k: None
+        capture.wake_sender = lambda *a, **k: None
         owner = User.objects.create_user(email="owner@bench.invalid", display_name="Owner")
         business = account_services.create_business(user=owner, name="Loja", slug="loja-bench")
         with Receiver(record_bodies=False) as receiver:
@@ -86,7 +86,7 @@ def deliveries(args, database_url: str) -> bool:
                             business_id=business.pk,
                             type="order.paid",
                             data={"id": str(n), "status": "processing", "total": 4500},
-                            endpoints=[hooks[n % len(hooks)]],
+                            endpoint_ids=[hooks[n % len(hooks)].pk],
                         )
             written = time.monotonic() - started
             connection.close()

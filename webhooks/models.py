@@ -87,7 +87,10 @@ class Event(models.Model):
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="webhook_events")
     type = models.CharField(max_length=64)
     msg_id = models.CharField(max_length=40, unique=True)
-    payload = models.JSONField(help_text=_('{"type", "timestamp", "data"}'))
+    # Written by the sender before the first attempt, from the subject as it is then
+    # (capture.ensure_payload); null until then. A test event has it at once.
+    payload = models.JSONField(null=True, help_text=_('{"type", "timestamp", "data"}'))
+    subject_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

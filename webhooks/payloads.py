@@ -10,9 +10,12 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from chats.models import Contact, Conversation, Message
 from chats.serializers import BusinessRefSerializer, UserRefSerializer
 from insights.models import OrderAttribution
+from marketing.models import SatisfactionRating
 from marketing.serializers import RatingSerializer
+from payments.models import Order, Payout, Refund
 from payments.serializers.orders import OrderSerializer
 from payments.serializers.payouts import PayoutSerializer
 from payments.serializers.refunds import RefundSerializer
@@ -151,6 +154,44 @@ BUILDERS: dict[str, Callable[[Any], dict]] = {
     "payout.failed": _payout,
     "rating.submitted": _rating,
 }
+
+
+def _loader(model, *related: str) -> Callable[[int], Any]:
+    def load(pk: int) -> Any:
+        rows = model.objects.select_related(*related) if related else model.objects
+        return rows.filter(pk=pk).first()
+
+    return load
+
+
+_ORDER = _loader(Order, "customer", "business")
+_CONVERSATION = _loader(Conversation, "business", "contact__user")
+_CONTACT = _loader(Contact, "user")
+_PAYOUT = _loader(Payout, "business")
+
+# Each event type's subject, read again by id when the sender builds the payload.
+SUBJECTS: dict[str, Callable[[int], Any]] = {
+    "conversation.created": _CONVERSATION,
+    "conversation.status_changed": _CONVERSATION,
+    "message.created": _loader(Message, "sender", "author"),
+    "contact.created": _CONTACT,
+    "contact.opted_out": _CONTACT,
+    "refund.created": _loader(Refund),
+    "payout.paid": _PAYOUT,
+    "payout.failed": _PAYOUT,
+    "rating.submitted": _loader(SatisfactionRating, "order"),
+} | {t: _ORDER for t in BUILDERS if t.startswith("order.")}
+
+
+def event_payload(event) -> dict:
+    """``{"type", "timestamp", "data"}`` of ``event``: its subject as it is now (a
+    subject deleted since, e.g. an erased contact's: its id and ``"deleted": true``)."""
+    subject = SUBJECTS[event.type](event.subject_id)
+    if subject is None:
+        data = {"id": str(event.subject_id), "deleted": True}
+    else:
+        data = build(event.type, subject)
+    return {"type": event.type, "timestamp": event.created_at.isoformat(), "data": data}
 
 
 def encode(payload: dict) -> bytes:

@@ -55,7 +55,7 @@ class DeliverySerializer(serializers.Serializer):
     webhook_id = serializers.CharField(source="event.msg_id")
     event_type = serializers.CharField(source="event.type")
     payload = serializers.DictField(
-        source="event.payload", help_text=_('{"type", "timestamp", "data"}')
+        source="event.payload", allow_null=True, help_text=_('{"type", "timestamp", "data"}')
     )
     status = serializers.CharField(help_text=_("pending, succeeded, failed"))
     attempts = serializers.IntegerField(help_text=_("Attempts since it was created or resent."))

@@ -28,7 +28,8 @@ from payments.models import WebAuthnCredential
 from payments.payout_bank import TransferResult
 from payments.services import cards, orders, p2p, payouts, pins
 from payments.tests.factories import PIN, pay
-from webhooks.services import endpoints
+from webhooks.models import Event as WebhookEvent
+from webhooks.services import capture, endpoints
 
 NAME, EMAIL, PHONE = "Zephyrine Quillfeather", "zephyrine.q@example.org", "+5511987650123"
 FRIEND_EMAIL = "friend-of-z@example.org"
@@ -105,6 +106,10 @@ def person(owner, business):
     payouts.settle_payout(
         payout_id=payout.pk, result=TransferResult(status="paid", reference="bank-z1")
     )
+
+    # The shop's endpoint was sent those events: their payloads are built and logged.
+    for event in WebhookEvent.objects.all():
+        capture.ensure_payload(event)
 
     # Traces elsewhere: an invitation to her address, a mail to her.
     Invitation.objects.create(

@@ -14,17 +14,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from core.events import enqueue_on_commit
+from core.events import registered_task
 from payments.models import Order
-from webhooks import payloads, signing
+from webhooks import payloads, signing, sql
 from webhooks.models import Delivery, Endpoint, Event
 
 STATUS = Order.Status
 CACHE_SECONDS = 24 * 60 * 60
+QUEUED_SECONDS = 60
 
 # An order's move → its event. partially_shipped is a shipment too.
 ORDER_EVENTS = {
@@ -55,37 +56,51 @@ def _database_generation() -> str:
 
 
 def _key(business_id: int) -> str:
-    return f"webhooks:on:{_database_generation()}:{business_id}"
+    return f"webhooks:to:{_database_generation()}:{business_id}"
 
 
-def _has_enabled(business_id: int) -> bool:
-    return Endpoint.objects.filter(business_id=business_id, is_enabled=True).exists()
+Targets = list[tuple[int, list[str]]]  # the enabled endpoints: (id, event types), by id
+
+
+def _enabled_targets(business_id: int) -> Targets:
+    return [
+        (pk, types)
+        for pk, types in Endpoint.objects.filter(business_id=business_id, is_enabled=True)
+        .order_by("pk")
+        .values_list("pk", "event_types")
+    ]
 
 
 # Without the shared cache (the embedded default): each process remembers an answer for
 # LOCAL_SECONDS, so a burst of events (a batch of messages) costs one query, and another
 # process's endpoint change is seen within that time; this process's own at once.
 LOCAL_SECONDS = 5.0
-_local: dict[str, tuple[bool, float]] = {}
+_local: dict[str, tuple[Targets, float]] = {}
 
 
-def has_endpoints(business_id: int) -> bool:
-    """Whether ``business_id`` has an enabled endpoint (cached, see the module)."""
+def enabled_targets(business_id: int) -> Targets:
+    """``business_id``'s enabled endpoints with the event types each wants (empty: all),
+    cached (see the module): no query on a hot path once known."""
     if not settings.WEBHOOKS_CACHE_ENDPOINTS:
         key, now = _key(business_id), time.monotonic()
         remembered = _local.get(key)
         if remembered is not None and remembered[1] > now:
             return remembered[0]
-        answer = _has_enabled(business_id)
+        answer = _enabled_targets(business_id)
         _local[key] = (answer, now + LOCAL_SECONDS)
         return answer
     cached = cache.get(_key(business_id))
     if cached is None:
-        cached = _has_enabled(business_id)
+        cached = _enabled_targets(business_id)
         # add, not set: an endpoint write committed meanwhile has set the new answer,
         # which this (maybe older) one must not overwrite.
         cache.add(_key(business_id), cached, CACHE_SECONDS)
-    return bool(cached)
+    return [(pk, list(types)) for pk, types in cached]
+
+
+def has_endpoints(business_id: int) -> bool:
+    """Whether ``business_id`` has an enabled endpoint (cached, see the module)."""
+    return bool(enabled_targets(business_id))
 
 
 def endpoints_changed(business_id: int) -> None:
@@ -94,18 +109,45 @@ def endpoints_changed(business_id: int) -> None:
     _local.clear()  # this process reads the database again (harmless if it rolls back)
     if settings.WEBHOOKS_CACHE_ENDPOINTS:
         transaction.on_commit(
-            lambda: cache.set(_key(business_id), _has_enabled(business_id), CACHE_SECONDS),
+            lambda: cache.set(_key(business_id), _enabled_targets(business_id), CACHE_SECONDS),
             robust=True,
         )
 
 
+def _queued_key(endpoint_id: int) -> str:
+    return f"webhooks:queued:{_database_generation()}:{endpoint_id}"
+
+
+def wake_sender(endpoint_id: int) -> None:
+    """After a commit that made a delivery due: enqueue the endpoint's sender, unless
+    one is already queued and not yet started (with the shared cache, a flag the
+    sender clears when it starts, before it claims anything: what was committed
+    before that is claimed by it, what comes after enqueues again). A flag left by a
+    lost message expires after ``QUEUED_SECONDS``; the beat's sweep sends meanwhile."""
+    shared = settings.WEBHOOKS_CACHE_ENDPOINTS
+    if shared and not cache.add(_queued_key(endpoint_id), 1, QUEUED_SECONDS):
+        return
+    try:
+        registered_task("webhooks.tasks.deliver_endpoint").delay(endpoint_id)
+    except Exception:
+        if shared:
+            cache.delete(_queued_key(endpoint_id))
+        raise
+
+
+def sender_started(endpoint_id: int) -> None:
+    """The sender's first step (see :func:`wake_sender`)."""
+    if settings.WEBHOOKS_CACHE_ENDPOINTS:
+        cache.delete(_queued_key(endpoint_id))
+
+
 def create_event(
-    *, business_id: int, type: str, data: dict, endpoints: list[Endpoint]
+    *, business_id: int, type: str, data: dict, endpoint_ids: list[int]
 ) -> Event | None:
-    """The event and a due delivery of it to each of ``endpoints``, in the current
-    transaction; each endpoint's sender is enqueued after the commit (the beat's sweep
-    finds the deliveries if that enqueue is lost)."""
-    if not endpoints:
+    """The event with its payload ``data`` and a due delivery of it to each of
+    ``endpoint_ids``, in the current transaction; each endpoint's sender is woken
+    after the commit (the beat's sweep finds the deliveries if that is lost)."""
+    if not endpoint_ids:
         return None
     moment = timezone.now()
     event = Event.objects.create(
@@ -117,33 +159,83 @@ def create_event(
     )
     Delivery.objects.bulk_create(
         [
-            Delivery(event=event, endpoint=e, next_attempt_at=moment, created_at=moment)
-            for e in endpoints
+            Delivery(event=event, endpoint_id=pk, next_attempt_at=moment, created_at=moment)
+            for pk in endpoint_ids
         ]
     )
-    for endpoint in endpoints:
-        enqueue_on_commit("webhooks.tasks.deliver_endpoint", endpoint.pk, robust=True)
+    _wake_after_commit(endpoint_ids)
     return event
 
 
-def record_event(*, type: str, business_id: int, subject: Any) -> Event | None:
+def _wake_after_commit(endpoint_ids: list[int]) -> None:
+    for pk in endpoint_ids:
+        transaction.on_commit(lambda pk=pk: wake_sender(pk), robust=True)
+
+
+def record_subject_event(
+    *, business_id: int, type: str, subject_id: int, endpoint_ids: list[int]
+) -> list[int]:
+    """The event about ``subject_id`` (its payload built by the sender before the
+    first attempt: :func:`ensure_payload`, off the hot path of the change) and a due
+    delivery to each of ``endpoint_ids`` still enabled; those endpoints' ids. One
+    statement on PostgreSQL (``webhooks.sql``)."""
+    moment, msg_id = timezone.now(), signing.new_msg_id()
+    if connection.vendor == "postgresql":
+        sent_to = sql.insert_event(
+            business_id=business_id,
+            type=type,
+            msg_id=msg_id,
+            subject_id=subject_id,
+            moment=moment,
+            endpoint_ids=endpoint_ids,
+        )
+    else:
+        sent_to = list(
+            Endpoint.objects.filter(pk__in=endpoint_ids, is_enabled=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not sent_to:
+            return []
+        event = Event.objects.create(
+            business_id=business_id,
+            type=type,
+            msg_id=msg_id,
+            subject_id=subject_id,
+            created_at=moment,
+        )
+        Delivery.objects.bulk_create(
+            [
+                Delivery(event=event, endpoint_id=pk, next_attempt_at=moment, created_at=moment)
+                for pk in sent_to
+            ]
+        )
+    _wake_after_commit(sent_to)
+    return sent_to
+
+
+def ensure_payload(event: Event) -> dict:
+    """``event``'s payload, built and written once if it is not yet (the first of
+    several senders to write it wins; every attempt then signs the same body)."""
+    if event.payload is None:
+        Event.objects.filter(pk=event.pk, payload__isnull=True).update(
+            payload=payloads.event_payload(event)
+        )
+        event.payload = Event.objects.values_list("payload", flat=True).get(pk=event.pk)
+    return event.payload
+
+
+def record_event(*, type: str, business_id: int, subject: Any) -> None:
     """The ``core.domain_events`` receiver: the event, if an enabled endpoint of the
-    business wants ``type``. In the caller's transaction."""
-    if type not in payloads.BUILDERS or not has_endpoints(business_id):
-        return None
-    endpoints = [
-        e
-        for e in Endpoint.objects.filter(business_id=business_id, is_enabled=True).order_by("pk")
-        if e.wants(type)
-    ]
-    if not endpoints:
-        return None
-    return create_event(
-        business_id=business_id,
-        type=type,
-        data=payloads.build(type, subject),
-        endpoints=endpoints,
-    )
+    business wants ``type``. In the caller's transaction: a cached lookup, then (when
+    someone listens) one INSERT on PostgreSQL; the payload is built by the sender."""
+    if type not in payloads.BUILDERS:
+        return
+    wanted = [pk for pk, types in enabled_targets(business_id) if not types or type in types]
+    if wanted:
+        record_subject_event(
+            business_id=business_id, type=type, subject_id=subject.pk, endpoint_ids=wanted
+        )
 
 
 def handle_order_status(*, order, from_status: str, to_status: str, data: dict) -> None:

@@ -28,7 +28,12 @@ from core.events import registered_task
 from core.mail import queue_email
 from webhooks import network, payloads, signing
 from webhooks.models import Attempt, Delivery, Endpoint, Event
-from webhooks.services.capture import endpoints_changed, retention_cutoff
+from webhooks.services.capture import (
+    endpoints_changed,
+    ensure_payload,
+    retention_cutoff,
+    sender_started,
+)
 
 log = logging.getLogger(__name__)
 STATUS = Delivery.Status
@@ -91,7 +96,7 @@ def signing_secrets(endpoint: Endpoint, now: datetime.datetime) -> list[str]:
 def request_for(delivery: Delivery, *, timestamp: int | None = None) -> tuple[bytes, dict]:
     """The body and headers of one attempt of ``delivery`` (signed now)."""
     event, endpoint = delivery.event, delivery.endpoint
-    body = payloads.encode(event.payload)
+    body = payloads.encode(ensure_payload(event))
     timestamp = int(time.time()) if timestamp is None else timestamp
     headers = {
         "content-type": "application/json",
@@ -234,6 +239,7 @@ def _tell_owners(endpoint: Endpoint) -> None:
 def deliver_endpoint(*, endpoint_id: int, limit: int = BATCH) -> int:
     """Send the endpoint's due deliveries oldest first, up to ``limit``; more left:
     the task is enqueued again. Returns how many were sent."""
+    sender_started(endpoint_id)
     sent = 0
     while sent < limit:
         delivery = claim_next(endpoint_id=endpoint_id)

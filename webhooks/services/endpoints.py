@@ -156,7 +156,7 @@ def send_test_event(*, actor: User, endpoint: Endpoint):
                 "endpoint_id": str(endpoint.pk),
                 "message": "A test event from Conversa.",
             },
-            endpoints=[endpoint],
+            endpoint_ids=[endpoint.pk],
         )
 
 
