@@ -8,8 +8,6 @@ behind an endpoint's deletion, and a delivery to a deleted endpoint would fail t
 payment's commit (a deferred foreign key).
 """
 
-import datetime
-
 from django.db import connection
 
 from webhooks.models import Delivery, Endpoint, Event
@@ -36,27 +34,19 @@ RETURNING endpoint_id
 """  # noqa: S608 (table names from the models, values as parameters)
 
 
-def insert_event(
-    *,
-    business_id: int,
-    type: str,
-    msg_id: str,
-    subject_id: int | None,
-    moment: datetime.datetime,
-    endpoint_ids: list[int],
-) -> list[int]:
-    """Write the event (payload to be built by the sender) and a due delivery to each
-    of ``endpoint_ids`` still enabled; those endpoints' ids (none: nothing written).
-    PostgreSQL only."""
+def insert_event(event: Event, endpoint_ids: list[int]) -> list[int]:
+    """Write ``event`` (unsaved, no payload: the sender builds it) and a due delivery
+    to each of ``endpoint_ids`` still enabled; those endpoints' ids (none: nothing
+    written). PostgreSQL only."""
     with connection.cursor() as cursor:
         cursor.execute(
             INSERT_EVENT,
             {
-                "business_id": business_id,
-                "type": type,
-                "msg_id": msg_id,
-                "subject_id": subject_id,
-                "moment": moment,
+                "business_id": event.business_id,
+                "type": event.type,
+                "msg_id": event.msg_id,
+                "subject_id": event.subject_id,
+                "moment": event.created_at,
                 "pending": Delivery.Status.PENDING,
                 "endpoint_ids": list(endpoint_ids),
             },

@@ -150,13 +150,22 @@ def create_event(
     if not endpoint_ids:
         return None
     moment = timezone.now()
-    event = Event.objects.create(
-        business_id=business_id,
-        type=type,
-        msg_id=signing.new_msg_id(),
-        payload={"type": type, "timestamp": moment.isoformat(), "data": data},
-        created_at=moment,
+    return _write(
+        Event(
+            business_id=business_id,
+            type=type,
+            msg_id=signing.new_msg_id(),
+            payload={"type": type, "timestamp": moment.isoformat(), "data": data},
+            created_at=moment,
+        ),
+        endpoint_ids,
     )
+
+
+def _write(event: Event, endpoint_ids: list[int]) -> Event:
+    """The ORM's way: ``event``, its deliveries, the senders woken after the commit."""
+    event.save(force_insert=True)
+    moment = event.created_at
     Delivery.objects.bulk_create(
         [
             Delivery(event=event, endpoint_id=pk, next_attempt_at=moment, created_at=moment)
@@ -179,38 +188,24 @@ def record_subject_event(
     first attempt: :func:`ensure_payload`, off the hot path of the change) and a due
     delivery to each of ``endpoint_ids`` still enabled; those endpoints' ids. One
     statement on PostgreSQL (``webhooks.sql``)."""
-    moment, msg_id = timezone.now(), signing.new_msg_id()
+    event = Event(
+        business_id=business_id,
+        type=type,
+        msg_id=signing.new_msg_id(),
+        subject_id=subject_id,
+        created_at=timezone.now(),
+    )
     if connection.vendor == "postgresql":
-        sent_to = sql.insert_event(
-            business_id=business_id,
-            type=type,
-            msg_id=msg_id,
-            subject_id=subject_id,
-            moment=moment,
-            endpoint_ids=endpoint_ids,
-        )
-    else:
-        sent_to = list(
-            Endpoint.objects.filter(pk__in=endpoint_ids, is_enabled=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        if not sent_to:
-            return []
-        event = Event.objects.create(
-            business_id=business_id,
-            type=type,
-            msg_id=msg_id,
-            subject_id=subject_id,
-            created_at=moment,
-        )
-        Delivery.objects.bulk_create(
-            [
-                Delivery(event=event, endpoint_id=pk, next_attempt_at=moment, created_at=moment)
-                for pk in sent_to
-            ]
-        )
-    _wake_after_commit(sent_to)
+        sent_to = sql.insert_event(event, endpoint_ids)
+        _wake_after_commit(sent_to)
+        return sent_to
+    sent_to = list(
+        Endpoint.objects.filter(pk__in=endpoint_ids, is_enabled=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if sent_to:
+        _write(event, sent_to)
     return sent_to
 
 
