@@ -1,17 +1,14 @@
-"""A business erases a contact (owners and admins, audited; outsiders: not found), the
-retention job, the operators' admin list, and the public privacy page."""
-
-import datetime
+"""A business erases a contact (owners and admins, audited; outsiders: not found),
+the operators' admin list, and the public privacy page."""
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from chats.models import ContactNote, Message
-from payments.models import LedgerAccount, Order, OrderItem
+from payments.models import Order
 from payments.tests.factories import PIN
 from privacy.models import PrivacyRequest
-from privacy.services import erasure, retention
+from privacy.services import erasure
 from privacy.tests.conftest import EMAIL, NAME
 
 pytestmark = pytest.mark.django_db
@@ -63,31 +60,6 @@ def test_the_customer_panel_offers_the_actions_to_owners_only(
     client.force_login(agent)
     page = client.get(page_url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Erase this contact" not in page
-
-
-@pytest.mark.parametrize("days", [None, 30])
-def test_retention_clears_erased_accounts_old_details(person, settings, days):
-    settings.FINANCIAL_RETENTION_DAYS = days
-    erasure.delete_account(user=person.user, password="password", pin=PIN)
-    balances = dict(LedgerAccount.objects.values_list("code", "balance"))
-    order = Order.objects.get(pk=person.order.pk)
-    assert retention.apply_retention() == 0  # still within the period
-    assert OrderItem.objects.filter(order=order).exists()
-
-    years = 6 if days is None else 0
-    later = timezone.now() + datetime.timedelta(days=365 * years + (days or 0) + 1)
-    assert retention.apply_retention(now=later) == 1
-    assert not OrderItem.objects.filter(order=order).exists()
-    assert Order.objects.get(pk=order.pk).total == 4500  # the books' row stays
-    assert dict(LedgerAccount.objects.values_list("code", "balance")) == balances
-    assert retention.apply_retention(now=later) == 0  # idempotent
-
-
-def test_retention_cutoff_is_the_tax_rule_by_default(settings):
-    settings.FINANCIAL_RETENTION_DAYS = None
-    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
-    # A record of 2021 is kept to the end of 2026; one of 2020 is past.
-    assert retention.cutoff(now) == datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC)
 
 
 def test_the_admin_lists_requests_without_personal_data(person, admin_client, admin_user):
