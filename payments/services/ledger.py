@@ -4,7 +4,8 @@ A posting is a :class:`~payments.models.LedgerTransaction` in one currency with
 entries that sum to zero (invariant 4). Entries are signed integer minor units from
 the account holder's side: positive credits (merchant payable and fee revenue grow),
 negative debits (clearing: what the gateway owes us). Rows are only ever inserted;
-a correction is a new posting. PostgreSQL checks the same rules again
+a correction is a new posting (the one deletion: :func:`replace_with_summary`, for the
+privacy retention job). PostgreSQL checks the same rules again
 (``payments/migrations/0002_ledger_triggers.py`` and ``0006_truncate_guards.py``):
 entries and transactions refuse UPDATE, DELETE and TRUNCATE, and a deferred trigger
 refuses at commit a transaction whose entries do not sum to zero.
