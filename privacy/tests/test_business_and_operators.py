@@ -92,6 +92,28 @@ def test_the_public_page_is_linked_from_the_footer_and_reads_the_settings(client
     assert "2000 days after the payment" in page
 
 
+@pytest.mark.parametrize(
+    ("accept", "lang", "privacy", "home"),
+    [
+        ("fr", "fr", "La confidentialité chez Conversa", "vendez dans la conversation"),
+        ("es-ES,es;q=0.9,en;q=0.8", "es", "La privacidad en Conversa", "vende en el chat"),
+    ],
+)
+def test_an_anonymous_visitor_reads_the_browsers_language(
+    client, settings, accept, lang, privacy, home
+):
+    """No cookie, no session: Accept-Language chooses (LocaleMiddleware); neither page
+    is kept in the public page cache (catalog's shop pages are, keyed by language:
+    catalog/tests/test_page_cache.py)."""
+    for url, text in ((reverse("privacy_policy"), privacy), ("/", home)):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=accept)
+        page = response.content.decode()
+        assert f'<html lang="{lang}"' in page and text in page
+        assert "Accept-Language" in response["Vary"]
+    assert settings.LANGUAGE_COOKIE_NAME not in client.cookies  # nor the session's
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
+
+
 def test_a_removed_message_reads_in_the_readers_language():
     """An erased message keeps no words of its own: each reader sees "Message removed"
     in their language (rendered from the kind, not stored text)."""
