@@ -4,7 +4,8 @@ A posting is a :class:`~payments.models.LedgerTransaction` in one currency with
 entries that sum to zero (invariant 4). Entries are signed integer minor units from
 the account holder's side: positive credits (merchant payable and fee revenue grow),
 negative debits (clearing: what the gateway owes us). Rows are only ever inserted;
-a correction is a new posting. PostgreSQL checks the same rules again
+a correction is a new posting (the one deletion: :func:`replace_with_summary`, for the
+privacy retention job). PostgreSQL checks the same rules again
 (``payments/migrations/0002_ledger_triggers.py`` and ``0006_truncate_guards.py``):
 entries and transactions refuse UPDATE, DELETE and TRUNCATE, and a deferred trigger
 refuses at commit a transaction whose entries do not sum to zero.
@@ -24,6 +25,7 @@ import re
 from collections.abc import Sequence
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from accounts.models import Business, User
@@ -386,3 +388,58 @@ def post_refund_reversal(*, refund: Refund, payment: Payment) -> LedgerTransacti
         refund=refund,
         description=f"refund {refund.pk} failed: reversal",
     )
+
+
+# --- Retention ---------------------------------------------------------------------
+
+RETENTION_SUMMARY = "retention_summary"
+RETENTION_MEMO = "Records past the retention period"
+
+
+def replace_with_summary(
+    *, transaction_ids: Sequence[int], summaries: dict[str, LedgerTransaction]
+) -> int:
+    """Delete the postings ``transaction_ids`` (and their entries) and add, per
+    account, the net of their entries to the summary posting of its currency — kind
+    ``retention_summary``, no payment, payout or refund — taken from ``summaries``
+    (``{currency: posting}``, filled here on first need, so one run of the caller
+    makes one per currency). Every account's entries keep their sum, so the cached
+    balances stay as they are and are not touched (no account lock); the deleted
+    postings each summed to zero, so the summary's new entries do too (the deferred
+    trigger checks it at commit). An account whose deleted entries net to zero gets
+    no entry (entries are never zero). How many postings were deleted.
+
+    For ``privacy.services.retention`` only, inside its transaction, which has
+    allowed the DELETE on PostgreSQL (``conversa.retention``, payments migration
+    0011); elsewhere the triggers refuse it, as they should.
+    """
+    if not transaction_ids:
+        return 0
+    nets = (
+        LedgerEntry.objects.filter(transaction_id__in=transaction_ids)
+        .values_list("account_id", "account__currency")
+        .annotate(net=Sum("amount"))
+        .order_by("account_id")
+    )
+    by_currency: dict[str, list[tuple[int, int]]] = {}
+    for account_id, currency, net in nets:
+        if net:
+            by_currency.setdefault(currency, []).append((account_id, net))
+    LedgerEntry.objects.filter(transaction_id__in=transaction_ids).delete()
+    deleted, _rows = LedgerTransaction.objects.filter(pk__in=transaction_ids).delete()
+    for currency, nets_of in by_currency.items():
+        if sum(net for _account, net in nets_of) != 0:
+            raise ValueError(f"the deleted {currency} postings did not balance")
+        summary = summaries.get(currency)
+        if summary is None:
+            summary = summaries[currency] = LedgerTransaction.objects.create(
+                kind=RETENTION_SUMMARY, currency=currency, description=RETENTION_MEMO
+            )
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(
+                transaction=summary, account_id=account, amount=net,
+                created_at=summary.created_at,
+            )
+            for account, net in nets_of
+        )  # fmt: skip
+    return deleted

@@ -1,17 +1,14 @@
-"""A business erases a contact (owners and admins, audited; outsiders: not found), the
-retention job, the operators' admin list, and the public privacy page."""
-
-import datetime
+"""A business erases a contact (owners and admins, audited; outsiders: not found),
+the operators' admin list, and the public privacy page."""
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from chats.models import ContactNote, Message
-from payments.models import LedgerAccount, Order, OrderItem
+from payments.models import Order
 from payments.tests.factories import PIN
 from privacy.models import PrivacyRequest
-from privacy.services import erasure, retention
+from privacy.services import erasure
 from privacy.tests.conftest import EMAIL, NAME
 
 pytestmark = pytest.mark.django_db
@@ -65,31 +62,6 @@ def test_the_customer_panel_offers_the_actions_to_owners_only(
     assert "Erase this contact" not in page
 
 
-@pytest.mark.parametrize("days", [None, 30])
-def test_retention_clears_erased_accounts_old_details(person, settings, days):
-    settings.FINANCIAL_RETENTION_DAYS = days
-    erasure.delete_account(user=person.user, password="password", pin=PIN)
-    balances = dict(LedgerAccount.objects.values_list("code", "balance"))
-    order = Order.objects.get(pk=person.order.pk)
-    assert retention.apply_retention() == 0  # still within the period
-    assert OrderItem.objects.filter(order=order).exists()
-
-    years = 6 if days is None else 0
-    later = timezone.now() + datetime.timedelta(days=365 * years + (days or 0) + 1)
-    assert retention.apply_retention(now=later) == 1
-    assert not OrderItem.objects.filter(order=order).exists()
-    assert Order.objects.get(pk=order.pk).total == 4500  # the books' row stays
-    assert dict(LedgerAccount.objects.values_list("code", "balance")) == balances
-    assert retention.apply_retention(now=later) == 0  # idempotent
-
-
-def test_retention_cutoff_is_the_tax_rule_by_default(settings):
-    settings.FINANCIAL_RETENTION_DAYS = None
-    now = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
-    # A record of 2021 is kept to the end of 2026; one of 2020 is past.
-    assert retention.cutoff(now) == datetime.datetime(2021, 1, 1, tzinfo=datetime.UTC)
-
-
 def test_the_admin_lists_requests_without_personal_data(person, admin_client, admin_user):
     admin_user.language = "en"  # the assertions below read English
     admin_user.save(update_fields=["language"])
@@ -118,6 +90,28 @@ def test_the_public_page_is_linked_from_the_footer_and_reads_the_settings(client
     settings.FINANCIAL_RETENTION_DAYS = 2000
     page = client.get(reverse("privacy_policy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "2000 days after the payment" in page
+
+
+@pytest.mark.parametrize(
+    ("accept", "lang", "privacy", "home"),
+    [
+        ("fr", "fr", "La confidentialité chez Conversa", "vendez dans la conversation"),
+        ("es-ES,es;q=0.9,en;q=0.8", "es", "La privacidad en Conversa", "vende en el chat"),
+    ],
+)
+def test_an_anonymous_visitor_reads_the_browsers_language(
+    client, settings, accept, lang, privacy, home
+):
+    """No cookie, no session: Accept-Language chooses (LocaleMiddleware); neither page
+    is kept in the public page cache (catalog's shop pages are, keyed by language:
+    catalog/tests/test_page_cache.py)."""
+    for url, text in ((reverse("privacy_policy"), privacy), ("/", home)):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=accept)
+        page = response.content.decode()
+        assert f'<html lang="{lang}"' in page and text in page
+        assert "Accept-Language" in response["Vary"]
+    assert settings.LANGUAGE_COOKIE_NAME not in client.cookies  # nor the session's
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
 
 
 def test_a_removed_message_reads_in_the_readers_language():

@@ -93,3 +93,17 @@ def test_the_privacy_page_reads_in_french_and_spanish(page, language, link, head
     expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
     expect(page.get_by_role("heading", level=2, name=rights)).to_be_visible()
     screenshot(page, f"privacy-page-{'fr' if language == 'français' else 'es'}.png")
+
+
+@pytest.mark.browser_context_args(locale="fr-FR")
+def test_a_french_browser_gets_the_privacy_page_in_french(page):
+    """A visitor whose browser asks for French (Accept-Language, no cookie) reads the
+    page in French. The suite's contexts are en-US (``browser_context_args``): a test
+    sets another browser language with this marker — ``new_context(locale=…)`` is a
+    duplicate argument, and an ``Accept-Language`` in ``extra_http_headers`` is
+    overridden by the context's locale."""
+    page.goto("/privacy/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(
+        page.get_by_role("heading", level=1, name="La confidentialité chez Conversa")
+    ).to_be_visible()
