@@ -131,8 +131,6 @@ def payments(args) -> bool:
         str(args.clients),
         "--orders",
         str(args.orders),
-        "--production-payers",
-        "0",
         "--postgres",
         args.postgres,
         "--redis",
