@@ -96,9 +96,7 @@ def hash_pin(pin: str) -> str:
 
 def _is_current(pin_hash: str) -> bool:
     """Hashed by :func:`hash_pin` with today's parameters (else: rehash at next use)."""
-    return pin_hash.startswith(PIN_HASHER.algorithm + "$") and not PIN_HASHER.must_update(
-        pin_hash
-    )
+    return pin_hash.startswith(PIN_HASHER.algorithm + "$") and not PIN_HASHER.must_update(pin_hash)
 
 
 def _pin_matches(pin: str, pin_hash: str) -> bool:
