@@ -137,10 +137,10 @@ def _webhook_targets():
 
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
-    """PINs and passwords are hashed with one PBKDF2 iteration in this process
+    """Passwords are hashed with one PBKDF2 iteration in this process
     (tests/hashers.py says why that is safe with the servers a test starts). The tests
-    about the hash itself, or about timing, set the production hasher again
-    (payments/tests/test_pins.py, accounts/tests/test_signup_timing.py)."""
+    about timing set the production hasher again (accounts/tests/test_signup_timing.py).
+    PINs have their own hasher, ~4 ms (payments.hashers), not affected by this."""
     settings.PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
 
 

@@ -21,19 +21,17 @@ of its own) with a settings module written into the temporary directory that add
 in the same run: the floor (``/bench-insert``), the pay form of their own orders
 (``/orders/<id>/pay/``: card, ``confirmation=pin``, the PIN, a fresh ``attempt``;
 all orders distinct), and the floor again. It prints payments/s, p50/p95 latency,
-the server's CPU per request (``/proc``), the ratio to the floor (goal: ≥ 25 %), and
-then checks the ledger: every transaction sums to zero, every account's cached
+the server's CPU per request (``/proc``), payments/s as a share of the floor's
+requests/s (goal: ≥ 20 %, issue #23) and the server CPU per payment, and then checks
+the ledger: every transaction sums to zero, every account's cached
 balance is the sum of its entries, succeeded payments = card_payment postings = paid
 orders = payments made, and each merchant's payable is Σ(amount − fee).
 
-The PIN is a slow hash on purpose (PBKDF2, ~0.5 s of CPU per check), and it
-dominates a payment: the measured payers' PINs are therefore stored with a fast hash
-(MD5, which the bench's settings accept for checking only; new hashes stay PBKDF2),
-and a second group of ``--production-payers`` customers, whose PINs have the
-production hash, pays one order each afterwards: both figures are printed (see
-bench/README.md). Exit 1 on an imbalance, a failed request, or the goal missed (on
-the fast-hash figure). The server is stopped, the Redis keys of the run, the
-database and the directory removed, whatever happened.
+Every PIN is set by ``pins.set_pin`` with the production settings: the production
+PIN hash (scrypt of the peppered HMAC, ~4 ms, docs/payments.md "PIN storage"), checked
+on every payment. Exit 1 on an imbalance, a failed request, or the goal missed. The
+server is stopped, the Redis keys of the run, the database and the directory
+removed, whatever happened.
 """
 
 import argparse
@@ -55,7 +53,7 @@ from chat import PySpy, server_process
 from pages import clean_up, cpu_seconds, server_environment, throwaway_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
-GOAL = 0.25  # payments/s as a share of the floor's requests/s
+GOAL = 0.20  # payments/s as a share of the floor's requests/s (issue #23)
 PIN = "480517"
 CSRF = "benchpaymentscsrftoken0123456789"  # a 32-character CSRF secret, cookie and form
 REQUEST_TIMEOUT = 120.0
@@ -64,16 +62,6 @@ SETTINGS_OVERRIDE = """\
 from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench_payments_urls"
-# The bench's measured payers have PINs hashed with MD5 (fast): accepted for checking
-# only. New hashes (the production payers' PINs) still use the first, PBKDF2.
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    "django.contrib.auth.hashers.ScryptPasswordHasher",
-    "django.contrib.auth.hashers.MD5PasswordHasher",
-]
 """
 
 URLS_OVERRIDE = """\
@@ -118,6 +106,10 @@ def environment(var_dir: Path, args, database_url: str, prefix: str) -> dict[str
     env.update(
         DJANGO_SETTINGS_MODULE="bench_payments_settings",
         PYTHONPATH=f"{var_dir}{os.pathsep}{ROOT}",
+        # 32 clients on one process's 10 connections queue for them: the production
+        # 1.5 s wait (a quick 503 during an outage) turned 10-15 % of the payments into
+        # 503s on a loaded machine. This measures throughput, not load shedding.
+        DATABASE_POOL_TIMEOUT="10",
     )
     if args.redis:
         env.update(REDIS_URL=args.redis, REDIS_KEY_PREFIX=prefix)
@@ -136,13 +128,12 @@ class Payer:
     orders: list[int]
 
 
-def load_payers(args) -> tuple[list[Payer], list[Payer]]:
+def load_payers(args) -> list[Payer]:
     """Businesses, customers, cards, PINs and orders, through the services."""
     import datetime
 
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.test import override_settings
 
     from accounts import services as account_services
     from accounts.models import User
@@ -169,7 +160,7 @@ def load_payers(args) -> tuple[list[Payer], list[Payer]]:
         shops.append((owner, business, product))
     next_year = datetime.date.today().year + 1
 
-    def payer(n: int, orders_each: int, fast_pin: bool) -> Payer:
+    def payer(n: int, orders_each: int) -> Payer:
         owner, business, product = shops[n % len(shops)]
         customer = User.objects.create_user(
             email=f"customer{n}@bench.invalid", display_name=f"Customer {n}"
@@ -185,13 +176,7 @@ def load_payers(args) -> tuple[list[Payer], list[Payer]]:
                 holder_name=f"Customer {n}",
             ),
         )
-        if fast_pin:
-            with override_settings(
-                PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
-            ):
-                pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
-        else:
-            pins.set_pin(user=customer, pin=PIN, pin_again=PIN)
+        pins.set_pin(user=customer, pin=PIN, pin_again=PIN)  # the production hash
         order_ids = []
         for k in range(orders_each):
             order = orders.create_payment_request(
@@ -212,12 +197,10 @@ def load_payers(args) -> tuple[list[Payer], list[Payer]]:
         return Payer(f"customer{n}", store.session_key, card.pk, order_ids)
 
     rounds = 3 if args.webhooks else 1  # with --webhooks: two more rounds of orders
-    measured = [payer(n, 1 + rounds * args.orders, True) for n in range(args.clients)]
-    production = [payer(args.clients + n, 1, False) for n in range(args.production_payers)]
-    return measured, production
+    return [payer(n, 1 + rounds * args.orders) for n in range(args.clients)]
 
 
-def prepare(env: dict[str, str], args) -> tuple[list[Payer], list[Payer]]:
+def prepare(env: dict[str, str], args) -> list[Payer]:
     os.environ.clear()
     os.environ.update(env)
     sys.path[:0] = [env["VAR_DIR"], str(ROOT)]
@@ -504,13 +487,6 @@ def main() -> int:
         "--floor-requests", type=int, default=20, help="floor requests per client, each time (20)"
     )
     parser.add_argument(
-        "--production-payers",
-        type=int,
-        default=32,
-        help="payers with the production (slow) PIN hash, one order each, paying "
-        "concurrently after the measured ones (32; 0 skips)",
-    )
-    parser.add_argument(
         "--postgres",
         metavar="URL",
         default="postgres://postgres@127.0.0.1:5432/postgres",
@@ -554,18 +530,18 @@ def run(args, database_url: str) -> int:
         redis_client = redis.Redis.from_url(args.redis)
     started = time.monotonic()
     try:
-        measured, production = prepare(env, args)
+        measured = prepare(env, args)
         print(
             f"{len(measured)} payers × {args.orders} orders (+1 warm-up each), "
-            f"{len(production)} production-hash payers, {args.businesses} businesses; "
+            f"{args.businesses} businesses, production PIN hash; "
             f"set up in {time.monotonic() - started:.1f} s ({var_dir})"
         )
         with server_process(env, var_dir, args.workers, "config.asgi:application") as (
             server,
             port,
         ):
-            phases = drive(args, port, server.pid, measured, production, var_dir)
-        return report(args, phases, measured, production)
+            phases = drive(args, port, server.pid, measured, var_dir)
+        return report(args, phases)
     finally:
         clean_up(var_dir, args.keep, redis_client, prefix)
         print(f"total time {time.monotonic() - started:.1f} s")
@@ -597,7 +573,7 @@ def set_webhook_endpoints(*, enabled: bool) -> None:
     connections.close_all()
 
 
-def drive(args, port, pid, measured, production, var_dir) -> dict[str, Phase]:
+def drive(args, port, pid, measured, var_dir) -> dict[str, Phase]:
     def floor_work() -> list[list]:
         return [[(floor_request, p, n) for n in range(args.floor_requests)] for p in measured]
 
@@ -612,7 +588,7 @@ def drive(args, port, pid, measured, production, var_dir) -> dict[str, Phase]:
     profiler = NonBlockingPySpy(pid, var_dir, args.profile, gil=args.gil)
     profiler.start()
     phases["pay"] = run_phase(
-        "pay (fast PIN hash)",
+        "pay (production PIN hash)",
         port,
         pid,
         [[(pay_request, p, order) for order in p.orders[1 : 1 + args.orders]] for p in measured],
@@ -636,17 +612,10 @@ def drive(args, port, pid, measured, production, var_dir) -> dict[str, Phase]:
                     for p, orders in zip(measured, extra, strict=True)
                 ],
             )
-    if production:
-        phases["production"] = run_phase(
-            "pay (production PIN hash)",
-            port,
-            pid,
-            [[(pay_request, p, p.orders[0])] for p in production],
-        )
     return phases
 
 
-def report(args, phases: dict[str, Phase], measured, production) -> int:
+def report(args, phases: dict[str, Phase]) -> int:
     print(
         f"\n{args.clients} concurrent clients (threads, a keep-alive connection and a session "
         f"each); uvicorn, {args.workers} worker(s), DEBUG=0, PostgreSQL (pooled), "
@@ -655,7 +624,7 @@ def report(args, phases: dict[str, Phase], measured, production) -> int:
     for n, phase in enumerate(phases.values()):
         print_phase(phase, header=n == 0)
     errors = [e for phase in phases.values() for e in phase.errors]
-    pay, slow = phases["pay"], phases.get("production")
+    pay = phases["pay"]
     floor = statistics.mean([phases["floor"].rate, phases["floor again"].rate])
     ratio = pay.rate / floor if floor else 0.0
     print(
@@ -667,12 +636,6 @@ def report(args, phases: dict[str, Phase], measured, production) -> int:
         print(
             f"server cpu per request: payment {pay.cpu_ms:.2f} ms, floor "
             f"{statistics.mean(floor_cpu):.2f} ms ({statistics.mean(floor_cpu) / pay.cpu_ms:.1%})"
-        )
-    if slow is not None and slow.ok:
-        print(
-            f"with the production PIN hash: {slow.rate:.2f} payments/s "
-            f"= {slow.rate / floor:.1%} of the floor, p95 {slow.percentile(0.95):.0f} ms, "
-            f"{slow.cpu_ms or 0:.0f} ms server cpu per payment"
         )
     quarters = [phases.get(f"webhooks {n}") for n in range(4)]
     if all(q is not None and q.ok and q.server_cpu is not None for q in quarters):
@@ -709,10 +672,9 @@ def report(args, phases: dict[str, Phase], measured, production) -> int:
         )
     met = ratio >= GOAL
     print(
-        f"\ngoal (payments ≥ {GOAL:.0%} of the floor, fast PIN hash): {'met' if met else 'NOT met'}"
+        f"\ngoal (payments ≥ {GOAL:.0%} of the floor, production PIN hash): "
+        f"{'met' if met else 'NOT met'} ({ratio:.1%})"
     )
-    if slow is not None and slow.ok:
-        print(f"with the production PIN hash: {'met' if slow.rate / floor >= GOAL else 'NOT met'}")
     return 0 if ok and met else 1
 
 

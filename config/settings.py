@@ -383,7 +383,7 @@ if not PIX_CALLBACK_SECRET:
 PIX_CHARGE_MAX_SECONDS = env.int("PIX_CHARGE_MAX_SECONDS", default=24 * 60 * 60)
 PIX_SANDBOX_CALLBACK_BASE = env.str("PIX_SANDBOX_CALLBACK_BASE", default="")
 PIX_CALLBACK_RATE_LIMIT = env.str("PIX_CALLBACK_RATE_LIMIT", default="120/m/ip")
-# The PIN pepper: PINs are stored as a slow hash of HMAC(pepper, PIN), so a copy of
+# The PIN pepper: PINs are stored as a scrypt hash of HMAC(pepper, PIN), so a copy of
 # the database alone does not let anyone search the 10^6 PINs offline. Keep it out of
 # the database and its backups; changing it invalidates every PIN.
 PAYMENT_PIN_PEPPER = env.str("PAYMENT_PIN_PEPPER", default="")

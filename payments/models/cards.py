@@ -51,7 +51,7 @@ class Card(models.Model):
 
 
 class PaymentPin(models.Model):
-    """A user's 6-digit payment PIN: a slow hash of an HMAC keyed with a secret from
+    """A user's 6-digit payment PIN: a scrypt hash of an HMAC keyed with a secret from
     the environment (``PAYMENT_PIN_PEPPER``), never the PIN; and the attempt counter,
     changed only under a lock on this row."""
 

@@ -304,10 +304,12 @@ def transition_order(
 
 
 def _refresh_card(order: Order) -> None:
-    """Re-render the order's chat card for the open threads (sent after the commit).
+    """Re-render the order's chat card for the open threads, after the commit.
 
     The card shows ``order`` itself (handed to the kind's prefetch, which then reads
-    nothing); its message is the one loaded with the order when the caller did."""
+    nothing); its message is the one loaded with the order when the caller did. The
+    rendering (two languages, ~1 ms each) waits for the commit, so the transaction
+    does not hold the order's, the payment's and the ledger's row locks meanwhile."""
     if order.message_id is None:
         return
     if Order._meta.get_field("message").is_cached(order):
@@ -320,7 +322,7 @@ def _refresh_card(order: Order) -> None:
         )
     if message is not None:
         message.order = order
-        events.push_message_update(message.conversation, message)
+        _update_card_on_commit(message)
     # The reminder card, if one was sent, shows the order's status too. Most orders
     # are paid before it is due: ask whether there is one first (a plain query).
     # (The dedupe key is unique: no ordering to build.)
@@ -331,7 +333,15 @@ def _refresh_card(order: Order) -> None:
     if reminder_id is not None:
         reminder = Message.objects.select_related("sender", "conversation").get(pk=reminder_id)
         reminder.order = order
-        events.push_message_update(reminder.conversation, reminder)
+        _update_card_on_commit(reminder)
+
+
+def _update_card_on_commit(message: Message) -> None:
+    """Render ``message`` (its ``order`` attached) and send it to the open threads once
+    the transaction commits; a failure is logged (the threads catch up on reload)."""
+    transaction.on_commit(
+        lambda: events.push_message_update(message.conversation, message), robust=True
+    )
 
 
 def cancel_order(*, actor: User, order: Order) -> Order:

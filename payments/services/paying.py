@@ -173,12 +173,31 @@ def _claim(*, payer: User, order: Order, card: Card, confirmation: str, key: str
 
 def _settle(payment: Payment, result: ChargeResult) -> Payment:
     """Record the gateway's ``result`` on the pending ``payment`` in one transaction
-    (see the module docstring). Locks the payment, then — when it succeeded — the
+    (see the module docstring). Locks the payment (when it succeeded, by the
+    ``UPDATE`` that marks it, :func:`_mark_succeeded`), then — when it succeeded — the
     order, read once with what the order's card and the receipt need; then stock
     takes the business and product rows, the receipt the conversation, and the
     ledger its accounts, last (docs/payments.md, "Paying")."""
     given = payment
     with transaction.atomic():
+        if result.status == "succeeded":
+            payment = _mark_succeeded(given, result)
+            if payment is None:  # settled by a concurrent retry of the same attempt
+                return Payment.objects.get(pk=given.pk)
+            order = lock_order_to_settle(payment.order_id)
+            payment.order = order
+            take_stock(business_id=payment.business_id, quantities=quantities(order))
+            # The payment's audit row goes in with the order's (one INSERT).
+            orders.transition_order(
+                order=order, to=Order.Status.PROCESSING, actor=payment.payer,
+                data={"payment": payment.pk}, order_locked=True,
+                audit=[_payment_event(payment, result, Payment.Status.PENDING)],
+            )  # fmt: skip
+            post_receipt(payment, order)
+            # Last: the clearing and revenue rows every payment updates then stay
+            # locked only from here to the commit.
+            ledger.post_card_payment(payment=payment)
+            return payment
         payment = Payment.objects.select_for_update(no_key=True).get(pk=given.pk)
         if payment.status != Payment.Status.PENDING:
             return payment  # settled by a concurrent retry of the same attempt
@@ -188,24 +207,6 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
         payment.gateway_reference = result.reference or payment.gateway_reference
         payment.funding = result.funding or payment.funding
         fields = ["status", "gateway_reference", "funding"]
-        if result.status == "succeeded":
-            payment.status = Payment.Status.SUCCEEDED
-            payment.completed_at = timezone.now()
-            payment.save(update_fields=[*fields, "completed_at"])
-            order = lock_order_to_settle(payment.order_id)
-            payment.order = order
-            take_stock(business_id=payment.business_id, quantities=quantities(order))
-            # The payment's audit row goes in with the order's (one INSERT).
-            orders.transition_order(
-                order=order, to=Order.Status.PROCESSING, actor=payment.payer,
-                data={"payment": payment.pk}, order_locked=True,
-                audit=[_payment_event(payment, result, before)],
-            )  # fmt: skip
-            post_receipt(payment, order)
-            # Last: the clearing and revenue rows every payment updates then stay
-            # locked only from here to the commit.
-            ledger.post_card_payment(payment=payment)
-            return payment
         if result.status == "requires_action":
             # Still pending; the audit event keeps where the challenge is.
             payment.save(update_fields=fields)
@@ -217,6 +218,24 @@ def _settle(payment: Payment, result: ChargeResult) -> Payment:
             payment.save(update_fields=[*fields, "failure_code", "failure_message", "completed_at"])
         _payment_event(payment, result, before).save()
     return payment
+
+
+def _mark_succeeded(given: Payment, result: ChargeResult) -> Payment | None:
+    """Mark the pending payment ``given`` succeeded in one ``UPDATE … WHERE status =
+    'pending'``, which also takes its row lock (the first of the settlement's locks);
+    None if it was not pending any more (a concurrent retry settled it). A pending
+    payment's other columns do not change, so ``given`` is returned updated, not read
+    again."""
+    changes = {"status": Payment.Status.SUCCEEDED, "completed_at": timezone.now()}
+    if result.reference:
+        changes["gateway_reference"] = result.reference
+    if result.funding:
+        changes["funding"] = result.funding
+    if not Payment.objects.filter(pk=given.pk, status=Payment.Status.PENDING).update(**changes):
+        return None
+    for name, value in changes.items():
+        setattr(given, name, value)
+    return given
 
 
 def _payment_event(payment: Payment, result: ChargeResult, before: str) -> AuditEvent:

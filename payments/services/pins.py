@@ -1,6 +1,8 @@
-"""The payment PIN: 6 digits, weak ones refused, stored as a slow hash of an HMAC keyed
-with ``settings.PAYMENT_PIN_PEPPER`` (a secret outside the database), and a strict
-attempt counter changed only under a lock on the ``PaymentPin`` row.
+"""The payment PIN: 6 digits, weak ones refused, stored as a memory-hard hash (scrypt,
+``payments.hashers.PinScryptHasher``, ~4 ms) of an HMAC keyed with
+``settings.PAYMENT_PIN_PEPPER`` (a secret outside the database), and a strict attempt
+counter changed only under a lock on the ``PaymentPin`` row. PINs stored with the
+former hash (Django's PBKDF2) still verify and are rehashed at their next right use.
 
 3 wrong PINs lock it for 15 minutes; 5 consecutive wrong PINs lock it until
 :func:`reset_pin` with the account password. A correct PIN resets the counter.
@@ -20,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -28,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.errors import AppError
+from payments.hashers import PinScryptHasher
 from payments.models import PaymentPin
 
 PIN_LENGTH = 6
@@ -83,13 +86,26 @@ def _keyed(pin: str) -> str:
     return hmac.new(settings.PAYMENT_PIN_PEPPER.encode(), pin.encode(), hashlib.sha256).hexdigest()
 
 
+PIN_HASHER = PinScryptHasher()
+
+
 def hash_pin(pin: str) -> str:
-    """Django's slow password hash (PBKDF2 by default) of HMAC-SHA256(pepper, PIN)."""
-    return make_password(_keyed(pin))
+    """scrypt (:class:`~payments.hashers.PinScryptHasher`) of HMAC-SHA256(pepper, PIN)."""
+    return PIN_HASHER.encode(_keyed(pin), PIN_HASHER.salt())
+
+
+def _is_current(pin_hash: str) -> bool:
+    """Hashed by :func:`hash_pin` with today's parameters (else: rehash at next use)."""
+    return pin_hash.startswith(PIN_HASHER.algorithm + "$") and not PIN_HASHER.must_update(pin_hash)
 
 
 def _pin_matches(pin: str, pin_hash: str) -> bool:
-    return check_password(_keyed((pin or "").strip()), pin_hash)
+    keyed = _keyed((pin or "").strip())
+    if pin_hash.startswith(PIN_HASHER.algorithm + "$"):
+        return PIN_HASHER.verify(keyed, pin_hash)
+    # A PIN from before the scrypt hash: Django's password hash (PBKDF2) of the same
+    # HMAC, checked by the hasher named in it (PASSWORD_HASHERS).
+    return check_password(keyed, pin_hash)
 
 
 def has_pin(user) -> bool:
@@ -164,9 +180,11 @@ def _wrong(failed: int) -> AppError:
 def check_pin(*, user, pin: str) -> PinCheck:
     """Check ``pin`` and count the attempt; never raises for a wrong PIN.
 
-    The slow hash runs first, *outside* any transaction and with this thread's
-    database connection handed back to the pool (a few concurrent payers would
-    otherwise hold every pooled connection for half a second each). The verdict then
+    The hash runs first, *outside* any transaction (a former PBKDF2 hash, about a
+    second of CPU, with this thread's database connection handed back to the pool
+    meanwhile, so that a few such payers do not hold every pooled connection). A right
+    PIN whose hash is not the current one (:func:`_is_current`) is rehashed, also
+    outside, and stored with the verdict. The verdict then
     counts under ``SELECT … FOR UPDATE`` on the user's PaymentPin row, re-reading its
     state: an attempt that reaches the lock after the PIN got locked is refused even
     if it was right, so a flood of concurrent guesses still gets only as many tries as
@@ -179,9 +197,10 @@ def check_pin(*, user, pin: str) -> PinCheck:
     early = _refusal(state, timezone.now())
     if early is not None:
         return PinCheck(ok=False, error=early)
-    if not connection.in_atomic_block:
-        connection.close()  # back to the pool while we hash
+    if not connection.in_atomic_block and not state.pin_hash.startswith(PIN_HASHER.algorithm):
+        connection.close()  # back to the pool during the slow, former hash
     matches = _pin_matches(pin, state.pin_hash)
+    rehashed = hash_pin(pin.strip()) if matches and not _is_current(state.pin_hash) else None
     with transaction.atomic():
         row = PaymentPin.objects.select_for_update(no_key=True).filter(user=user).first()
         if row is None:
@@ -192,10 +211,18 @@ def check_pin(*, user, pin: str) -> PinCheck:
             return PinCheck(ok=False, error=refused)
         if row.pin_hash != state.pin_hash:  # changed meanwhile: check the new one
             matches = _pin_matches(pin, row.pin_hash)
+            rehashed = None if _is_current(row.pin_hash) else rehashed
         if matches:
+            fields = []
             if row.failed_attempts or row.locked_until:
-                row.failed_attempts, row.locked_until, row.updated_at = 0, None, now
-                row.save(update_fields=["failed_attempts", "locked_until", "updated_at"])
+                row.failed_attempts, row.locked_until = 0, None
+                fields += ["failed_attempts", "locked_until"]
+            if rehashed is not None:
+                row.pin_hash = rehashed
+                fields.append("pin_hash")
+            if fields:
+                row.updated_at = now
+                row.save(update_fields=[*fields, "updated_at"])
             return PinCheck(ok=True)
         row.failed_attempts += 1
         row.updated_at = now
