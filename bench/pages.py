@@ -1,6 +1,6 @@
 """Throughput and latency of the public pages, measured against the bare view.
 
-    .venv/bin/python bench/pages.py [--client auto|wrk|python] [--profile]
+    .venv/bin/python bench/pages.py [--client auto|wrk|python] [--profile] [--only a,b]
 
 One command, nothing to set up: it makes a throw-away SQLite database and media
 folder in a temporary directory, migrates, loads a shop of 48 products with photos
@@ -8,15 +8,21 @@ in collections, collects the static files (DEBUG=0 uses the manifest storage), t
 starts the production-like server (uvicorn, one worker, DEBUG=0) on 127.0.0.1 and
 loads each URL over 8 keep-alive connections after a warm-up: the bare view
 (``/bare``, the floor), the shop page, the shop page from a campaign link
-(``?utm_source=…``: a click recorded on each request) and a product page, in the same run. It
-prints requests/s, p50 and p95 latency, each page's throughput as a share of the
-bare view's (the goal is at least 50 %) and the server's CPU time per request, then
-stops the server and removes the directory, whatever happened.
+(``?utm_source=…``: a click recorded on each request) and a product page; then,
+signed in (issue #23), the signed-in floor (``/bare/user``: the session and its user
+loaded, nothing else), the merchant's inbox of 1,000 conversations, a thread of 500
+messages in it, the dashboard's overview, the orders list (120 orders), and the
+customer's chat list (61 chats) and thread, all in the same run. It prints
+requests/s, p50 and p95 latency, each page's throughput as a share of its floor's
+(the goal is at least 50 %) and the server's CPU time per request, then stops the
+server and removes the directory, whatever happened. ``--anonymous`` skips the
+signed-in data (faster); ``--only inbox,orders`` loads only those pages (and the
+floors).
 
 The load comes from ``wrk`` for a fixed time when it is installed, else from Python
 threads sending a fixed number of requests (see bench/README.md for the difference).
-``--profile`` skips the server and prints a cProfile of each page rendered
-in-process with the same settings, to find the hot spots.
+``--profile`` skips the server and prints each page's CPU time and queries
+in-process, then its cProfile, with the same settings, to find the hot spots.
 """
 
 import argparse

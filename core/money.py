@@ -6,8 +6,8 @@ English both mean 1990 centavos, and amounts print the way the viewer reads them
 """
 
 import re
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import (
