@@ -654,7 +654,6 @@ def profile(pages: dict, repeat: int = 200) -> None:
 
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_ACCEPT_LANGUAGE="pt-BR", HTTP_HOST="127.0.0.1")
     for name, page in pages.items():
@@ -663,7 +662,13 @@ def profile(pages: dict, repeat: int = 200) -> None:
             continue
         for _ in range(20):
             assert client.get(path, headers=headers).status_code == 200, path
-        with CaptureQueriesContext(connection) as queries:
+        queries = []
+
+        def count(execute, sql, params, many, context, queries=queries):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
             client.get(path, headers=headers)
         start = time.process_time()
         for _ in range(repeat):
