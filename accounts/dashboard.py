@@ -1,9 +1,19 @@
 """The business dashboard's navigation. Every app adds its own entries from its
 ``AppConfig.ready()`` (chats the inbox, payments the orders, ...), so accounts'
 dashboard shell names no higher app's URL (docs/architecture.md, "Layers"). The
-entries are providers of the ``dashboard.nav`` slot (``core.slots``)."""
+entries are providers of the ``dashboard.nav`` slot (``core.slots``).
 
-from django.urls import reverse
+Every dashboard page draws the same navigation for the same business, role, section
+and language, so :func:`render_nav` keeps it in the process's ``fragments`` cache:
+drawing its dozen entries (a template, an icon and a URL each) cost more than a
+small page's own content. That holds because the entries come only from
+:func:`register_nav`, whose output depends on nothing else; a provider that reads
+more of the page must not join this slot."""
+
+from django.core.cache import caches
+from django.urls import get_script_prefix, reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from accounts.models import Membership
 from core import slots
@@ -43,3 +53,27 @@ def register_nav(
         }
 
     slots.register(NAV, entry, order=order)
+
+
+def render_nav(context) -> str:
+    """The navigation's entries (``<li>``s) for the page's business, the member's role
+    and the current section, drawn once per process for each of these and language."""
+    business, membership = context["business"], context.get("membership")
+    role = membership.role if membership is not None else ""
+    key = (
+        ":".join(
+            ("dashboard-nav", business.slug, role, str(context.get("section", "")), get_language())
+        )
+        + get_script_prefix()
+    )
+    fragments = caches["fragments"]
+    html = fragments.get(key)
+    if html is None:
+        engine = context.template.engine
+        parts = []
+        for part in slots.fill(NAV, context):
+            with context.push({k: v for k, v in part.items() if k != "template"}):
+                parts.append(engine.get_template(part["template"]).render(context))
+        html = "".join(parts)
+        fragments.set(key, html)
+    return mark_safe(html)  # noqa: S308 - our templates' own output

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.dashboard import register_nav
 from chats import selectors
+from chats.rows import chat_rows
 from core import slots
 
 RECENT = 5
@@ -16,7 +17,9 @@ def recent_chats(context) -> dict:
     """The user's latest conversations with shops and friends."""
     return {
         "template": "chats/_home_chats.html",
-        "sides": selectors.list_my_conversations(user=context["request"].user, limit=RECENT),
+        "rows": chat_rows(
+            selectors.list_my_conversations(user=context["request"].user, limit=RECENT)
+        ),
     }
 
 

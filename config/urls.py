@@ -11,6 +11,7 @@ urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("bare", core_views.bare, name="bare"),
+    path("bare/user", core_views.bare_user, name="bare_user"),
     path("admin/", admin.site.urls),
     # Django's set_language, plus saving a signed-in user's choice (see the view).
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),

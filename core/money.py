@@ -7,6 +7,7 @@ English both mean 1990 centavos, and amounts print the way the viewer reads them
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import (
@@ -140,8 +141,15 @@ def parse_money(text: str, currency: str, *, language: str | None = None) -> int
 def format_money(
     minor: int, currency: str, *, language: str | None = None, symbol: bool = True
 ) -> str:
+    """``minor`` as the viewer reads it, e.g. ``R$ 12,90``. Babel's ``format_currency``
+    costs tens of microseconds a call, and lists repeat the same amounts (previews,
+    prices); the result depends only on the arguments, so it is memoised."""
+    return _format_money(minor, currency, babel_locale(language), symbol)
+
+
+@lru_cache(maxsize=4096)
+def _format_money(minor: int, currency: str, locale: str, symbol: bool) -> str:
     amount = from_minor(minor, currency)
-    locale = babel_locale(language)
     if symbol:
         locale = _MONEY_LOCALE.get(locale.split("_")[0], locale)
         return format_currency(amount, currency, locale=locale)

@@ -1,5 +1,6 @@
 import redis
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -75,6 +76,14 @@ def _check_database() -> None:
 def bare(request):
     """A view that does nothing: the floor the benchmarks measure pages against."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+@login_required
+def bare_user(request):
+    """The signed-in floor: the session and its user loaded (as every signed-in page
+    does, in the middleware), nothing else. Signed-in pages are measured against it
+    (bench/pages.py)."""
+    return HttpResponse(str(request.user.pk).encode(), content_type="text/plain")
 
 
 def media(request, path):

@@ -747,6 +747,26 @@ def test_directory_queries_do_not_grow_with_the_page(client, db, django_assert_m
     assert len(response.context["page"].object_list) == 20
 
 
+def test_dashboard_queries_do_not_grow_with_the_businesses(client, owner, business):
+    """The dashboard's overview, with its business switcher and navigation, costs the
+    same for a member of 3 businesses as for one of 30."""
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("dashboard", args=[business.slug])).status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(2):
+        create_business(owner=owner, name=f"Loja {i:02}")
+    client.force_login(owner)
+    few = queries()
+    for i in range(2, 29):
+        create_business(owner=owner, name=f"Loja {i:02}")
+    assert queries() == few
+    html = client.get(reverse("dashboard", args=[business.slug])).content.decode()
+    assert html.count("<option value=") >= 30
+
+
 def _json_ld(html: str) -> list[dict]:
     blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     return [json.loads(b) for b in blocks]

@@ -90,3 +90,26 @@ def test_thread_with_five_hundred_messages(client, business, owner, settings):
     assert many == few
     html = client.get(urls[0]).content.decode()
     assert html.count('class="msg ') == 50 and "m500" in html and "?before=451" in html
+
+
+def test_chat_list_queries_do_not_grow_with_the_conversations(client, settings):
+    """The customer's chat list (and the API's) cost the same for 3 and 30 chats."""
+    from accounts.tests.factories import UserFactory
+    from chats.services import conversations
+
+    settings.CHAT_MESSAGES_PER_MINUTE = 10_000
+    me = UserFactory()
+
+    def chat_with(n: int) -> None:
+        for _ in range(n):
+            friend = UserFactory()
+            conversation, _created = conversations.start_direct_conversation(user=me, peer=friend)
+            say(friend, conversation, "oi")
+
+    chat_with(3)
+    client.force_login(me)
+    few = _queries(client, reverse("my_chats"))
+    chat_with(27)
+    many = _queries(client, reverse("my_chats"))
+    assert many == few
+    assert client.get(reverse("my_chats")).content.decode().count('<li class="chat-row') == 30

@@ -8,8 +8,8 @@ renders.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from chats.forms import (
     NoteForm,
 )
 from chats.models import ContactNote, Conversation
+from chats.rows import inbox_rows
 from chats.services import inbox as chat_inbox
 from chats.services import messages as chat_messages
 from chats.services import receipts
@@ -55,7 +56,8 @@ def inbox(request, slug: str, conversation_id: int | None = None):
         before=before,
         before_id=request.GET.get("before_id") if before else None,
     )
-    context = {"rows": rows, "filter_form": form, "query": request.GET.urlencode(), "since": since}
+    query = request.GET.urlencode()
+    context = {"filter_form": form, "query": query, "since": since}
     if len(rows) == selectors.PAGE:
         older = request.GET.copy()
         older["before"] = rows[-1].last_message_at.isoformat()
@@ -79,6 +81,8 @@ def inbox(request, slug: str, conversation_id: int | None = None):
         for row in rows:
             if row.pk == conversation.pk:
                 row.unread = 0
+    current = conversation_id if conversation_id is not None else None
+    context["rows_html"] = inbox_rows(rows, slug=slug, query=query, current=current)
     return render_dashboard(request, business, "inbox", "chats/inbox.html", context)
 
 
@@ -107,11 +111,8 @@ def inbox_row(request, slug: str, conversation_id: int):
         membership=business.membership,
         conversation_id=conversation_id,
     )
-    return render(
-        request,
-        "chats/_inbox_row.html",
-        {"row": row, "business": business, "query": "", "current": request.GET.get("current")},
-    )
+    [html] = inbox_rows([row], slug=slug, current=request.GET.get("current"))
+    return HttpResponse(html)
 
 
 INBOX_ACTIONS = {"status", "assign", "labels", "notes", "block", "unblock", "products"}

@@ -33,6 +33,7 @@ from chats.forms import (
     StartChatForm,
 )
 from chats.models import ChatPreferences, Conversation
+from chats.rows import chat_rows
 from chats.services import conversations, receipts
 from chats.services import messages as chat_messages
 from chats.services import settings as settings_services
@@ -221,7 +222,7 @@ def list_moment() -> int:
 def _my_chats(request, form, *, status: int = 200):
     since = list_moment()
     sides = selectors.list_my_conversations(user=request.user)
-    context = {"sides": sides, "direct_form": form, "since": since}
+    context = {"rows": chat_rows(sides), "direct_form": form, "since": since}
     return render(request, "chats/my_chats.html", context, status=status)
 
 

@@ -2,6 +2,8 @@
 detail (with cancel), and the customer's review page; who sees what."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
@@ -347,3 +349,24 @@ async def test_an_outsider_socket_gets_no_card_updates(open_socket, business, ow
     await ws.drain(socket)
     await ws.run(orders.cancel_order, actor=owner, order=order)
     assert await ws.drain(socket) == []
+
+
+def test_the_orders_list_queries_do_not_grow_with_the_orders(client, owner, business):
+    def request(n: int) -> None:
+        for _n in range(n):
+            orders.create_payment_request(
+                actor=owner,
+                conversation=start_chat(business),
+                lines=[{"name": "x", "unit_price": 1}],
+            )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("orders", args=[business.slug])).status_code == 200
+        return len(ctx.captured_queries)
+
+    request(3)
+    _login(client, owner)
+    few = queries()
+    request(27)
+    assert queries() == few

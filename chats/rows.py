@@ -1,0 +1,70 @@
+"""The rows of the chat lists (a user's chats, the merchant inbox) as HTML, each
+drawn once per distinct content (``core.fragments``): the row templates get plain
+values only, computed here."""
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from chats.models import Conversation
+from chats.templatetags.chats import chat_time, message_preview
+from core.fragments import render_rows
+
+STATUS_LABELS = dict(Conversation.Status.choices)
+
+
+def _moment(value) -> tuple[str, str]:
+    """(the ``datetime`` attribute, the list's time stamp) of a moment."""
+    if value is None:
+        return "", ""
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M:%S%z"), chat_time(value)
+
+
+def chat_rows(sides) -> list[SafeString]:
+    """The rows of ``selectors.list_my_conversations``' sides."""
+    rows = []
+    for side in sides:
+        conversation, other = side.conversation, side.other
+        if other is not None and other.business_id:
+            name = other.business.name
+        else:
+            name = other.user.get_short_name() if other is not None and other.user else ""
+        at, at_label = _moment(conversation.last_message_at)
+        rows.append(
+            {
+                "url": reverse("chat_thread", args=[conversation.pk]),
+                "name": name,
+                "preview": message_preview(conversation.last_message),
+                "at": at,
+                "at_label": at_label,
+                "unread": side.unread,
+            }
+        )
+    return render_rows("chats/_chat_row.html", rows)
+
+
+def inbox_rows(rows, *, slug: str, query: str = "", current=None) -> list[SafeString]:
+    """The rows of ``selectors.list_inbox``, ``current`` (a conversation id) marked."""
+    # The thread's URL is the inbox's plus the id (chats/urls.py): one reverse a page.
+    prefix = reverse("inbox", args=[slug])
+    suffix = f"?{query}" if query else ""
+    values = []
+    for row in rows:
+        at, at_label = _moment(row.last_message_at)
+        values.append(
+            {
+                "pk": row.pk,
+                "url": f"{prefix}{row.pk}/{suffix}",
+                "current": str(row.pk) == str(current or ""),
+                "name": row.contact.user.get_short_name(),
+                "at": at,
+                "at_label": at_label,
+                "preview": message_preview(row.last_message),
+                "unread": row.unread,
+                "status": row.status,
+                "status_label": str(STATUS_LABELS.get(row.status, row.status)),
+                "labels": tuple((label.color, label.name) for label in row.contact.labels.all()),
+                "assignee": row.assignee.get_short_name() if row.assignee_id else None,
+            }
+        )
+    return render_rows("chats/_inbox_row.html", values)
