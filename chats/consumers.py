@@ -376,9 +376,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         seq, seen = event["message"]["seq"], self.seen.get(conversation_id)
         if seen is not None and seq <= seen:
             return  # already sent by a catch-up
-        if seen is not None and seq > seen + 1:
-            await self._catch_up(conversation_id, seen)  # a hole: the database has it
+        if seen is not None and (seq > seen + 1 or not event["html"]):
+            # A hole (a lost or overtaken event), or a message whose rendering failed
+            # after its commit: the database has it.
+            await self._catch_up(conversation_id, seen)
             return
+        if not event["html"]:
+            return  # the page is reloading (told by a catch-up): it reads the messages
         html = event["html"].get(self.language) or next(iter(event["html"].values()))
         await self.send_json(
             {
