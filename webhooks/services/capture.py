@@ -10,6 +10,7 @@ every commit that changes the business's endpoints.
 
 import datetime
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -71,21 +72,36 @@ _local: dict[str, tuple[bool, float]] = {}
 
 def has_endpoints(business_id: int) -> bool:
     """Whether ``business_id`` has an enabled endpoint (cached, see the module)."""
+    return business_id in with_endpoints({business_id})
+
+
+def with_endpoints(business_ids: set[int]) -> set[int]:
+    """Those of ``business_ids`` that have an enabled endpoint (cached, see the
+    module): one cache read for them all."""
     if not settings.WEBHOOKS_CACHE_ENDPOINTS:
-        key, now = _key(business_id), time.monotonic()
-        remembered = _local.get(key)
-        if remembered is not None and remembered[1] > now:
-            return remembered[0]
-        answer = _has_enabled(business_id)
-        _local[key] = (answer, now + LOCAL_SECONDS)
-        return answer
-    cached = cache.get(_key(business_id))
-    if cached is None:
-        cached = _has_enabled(business_id)
-        # add, not set: an endpoint write committed meanwhile has set the new answer,
-        # which this (maybe older) one must not overwrite.
-        cache.add(_key(business_id), cached, CACHE_SECONDS)
-    return bool(cached)
+        found, now = set(), time.monotonic()
+        for business_id in business_ids:
+            key = _key(business_id)
+            remembered = _local.get(key)
+            if remembered is None or remembered[1] <= now:
+                remembered = (_has_enabled(business_id), now + LOCAL_SECONDS)
+                _local[key] = remembered
+            if remembered[0]:
+                found.add(business_id)
+        return found
+    keys = {business_id: _key(business_id) for business_id in business_ids}
+    cached = cache.get_many(keys.values())
+    found = set()
+    for business_id, key in keys.items():
+        answer = cached.get(key)
+        if answer is None:
+            answer = _has_enabled(business_id)
+            # add, not set: an endpoint write committed meanwhile has set the new
+            # answer, which this (maybe older) one must not overwrite.
+            cache.add(key, answer, CACHE_SECONDS)
+        if answer:
+            found.add(business_id)
+    return found
 
 
 def endpoints_changed(business_id: int) -> None:
@@ -126,11 +142,27 @@ def create_event(
     return event
 
 
+def record_events(*, type: str, events: Sequence[tuple[int, Any]]) -> None:
+    """The ``core.domain_events`` receiver: each ``(business_id, subject)``'s event,
+    if an enabled endpoint of its business wants ``type``; one cache read for all of
+    them. In the caller's transaction."""
+    if type not in payloads.BUILDERS:
+        return
+    listening = with_endpoints({business_id for business_id, _subject in events})
+    for business_id, subject in events:
+        if business_id in listening:
+            _record(type=type, business_id=business_id, subject=subject)
+
+
 def record_event(*, type: str, business_id: int, subject: Any) -> Event | None:
-    """The ``core.domain_events`` receiver: the event, if an enabled endpoint of the
-    business wants ``type``. In the caller's transaction."""
+    """The event, if an enabled endpoint of the business wants ``type``. In the
+    caller's transaction."""
     if type not in payloads.BUILDERS or not has_endpoints(business_id):
         return None
+    return _record(type=type, business_id=business_id, subject=subject)
+
+
+def _record(*, type: str, business_id: int, subject: Any) -> Event | None:
     endpoints = [
         e
         for e in Endpoint.objects.filter(business_id=business_id, is_enabled=True).order_by("pk")
