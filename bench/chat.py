@@ -27,9 +27,10 @@ programs share the machine), the highest rate with p99 ≤ 50 ms and the highest
 server kept up with. Then the floor: the same sockets on a bare Channels fan-out, at
 the same rate. It exits 1 when a message was lost or duplicated, a send failed or
 the goal (issue #23, goal 1) was missed: at 125 sends/s, p99 send → delivery ≤ 50 ms
-and server CPU per delivery ≤ 1.5 × the floor's at that rate, printed as ratios. ``--profile`` records
-the server with py-spy (when on PATH) during the measured sends. Redis keys of the
-run are deleted, the server stopped and the directory removed, whatever happened.
+and server CPU per delivery ≤ 1.5 × the floor's at that rate, printed as ratios.
+``--profile`` records the server with py-spy (when on PATH) during the measured sends.
+Redis keys of the run are deleted, the server stopped and the directory removed,
+whatever happened.
 """
 
 import argparse

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 BODIES = [
     "Oi",
     "see https://example.com/a?b=1&c=<2> or mail me@example.com",
-    'quotes " \' & <b>not bold</b>\nsecond line',
+    "quotes \" ' & <b>not bold</b>\nsecond line",
     "ação — 日本語 — 🙂",
 ]
 # A morning, an afternoon (English shows AM / PM, translated), midnight, noon.
