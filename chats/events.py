@@ -110,7 +110,8 @@ def render_pushed(messages) -> list[dict[str, str]]:
             per_language.append(i)
             continue
         [marked] = _render([message], codes[0], time_text=_TIME_MARK)
-        html[i] = {code: marked.replace(_TIME_MARK, _time_text(message, code)) for code in codes}
+        times = _time_texts(message, codes)
+        html[i] = {code: marked.replace(_TIME_MARK, times[code]) for code in codes}
     if per_language:
         chosen = [messages[i] for i in per_language]
         rendered = {code: _render(chosen, code) for code in codes}
@@ -119,11 +120,24 @@ def render_pushed(messages) -> list[dict[str, str]]:
     return html  # type: ignore[return-value]
 
 
-def _time_text(message, language: str) -> str:
-    """``{{ message.created_at|time }}`` in ``language``, escaped as the template does."""
-    with translation.override(language):
-        moment = timezone.template_localtime(message.created_at)
-        return escape(dateformat.time_format(moment, formats.get_format("TIME_FORMAT")))
+# Format characters whose output is translated (a.m., noon, month and day names).
+_TRANSLATED = frozenset("aAPbDEFlMN")
+
+
+def _time_texts(message, languages: list[str]) -> dict[str, str]:
+    """``{{ message.created_at|time }}`` in each of ``languages``, escaped as the
+    template does; computed once for languages with the same untranslated format."""
+    moment = timezone.template_localtime(message.created_at)
+    texts: dict[str, str] = {}
+    by_format: dict[str, str] = {}
+    for language in languages:
+        time_format = formats.get_format("TIME_FORMAT", lang=language)
+        key = language if _TRANSLATED.intersection(time_format) else time_format
+        if key not in by_format:
+            with translation.override(language):
+                by_format[key] = escape(dateformat.time_format(moment, time_format))
+        texts[language] = by_format[key]
+    return texts
 
 
 def _status(message, other) -> str:
