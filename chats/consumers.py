@@ -112,6 +112,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.typing_sent: dict[int, float] = {}  # conversation id -> when (monotonic)
         self.staff_roles: dict[int, str] = {}  # conversation id -> my role, on the business side
         self.seen: dict[int, int] = {}  # conversation id -> last seq this socket sent
+        # conversation id -> a bare Conversation(pk=…) to send in (one per subscription,
+        # not one model instance per send: the send queue reads it under the lock).
+        self.bare: dict[int, Conversation] = {}
         self.inboxes: dict[int, Membership] = {}  # business id -> my membership
         self.groups_joined: set[str] = set()
         self.own_side = f"u{self.user.pk}"
@@ -141,6 +144,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _leave_conversation(self, conversation_id: int) -> None:
         """Stop the conversation's events (the user may no longer see it)."""
         self.sides.pop(conversation_id, None)
+        self.bare.pop(conversation_id, None)
         self.staff_roles.pop(conversation_id, None)
         self.seen.pop(conversation_id, None)
         group = events.conversation_group(conversation_id)
@@ -211,6 +215,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         conversation = await self._conversation(content)
         side = conversation.me.side
         self.sides[conversation.pk] = side
+        self.bare[conversation.pk] = Conversation(pk=conversation.pk)
         if conversation.membership is not None:
             self.staff_roles[conversation.pk] = conversation.membership.role
         else:
@@ -315,7 +320,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             raise AppError(_("Conversation not found."), code="not_found")
         send = chat_messages.text_message(
             actor=self.user,
-            conversation=Conversation(pk=conversation_id),
+            conversation=self.bare.get(conversation_id) or Conversation(pk=conversation_id),
             body=_text(content, "body"),
             client_id=_text(content, "client_id") or None,
         )
@@ -376,9 +381,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         seq, seen = event["message"]["seq"], self.seen.get(conversation_id)
         if seen is not None and seq <= seen:
             return  # already sent by a catch-up
-        if seen is not None and seq > seen + 1:
-            await self._catch_up(conversation_id, seen)  # a hole: the database has it
+        if seen is not None and (seq > seen + 1 or not event["html"]):
+            # A hole (a lost or overtaken event), or a message whose rendering failed
+            # after its commit: the database has it.
+            await self._catch_up(conversation_id, seen)
             return
+        if not event["html"]:
+            return  # the page is reloading (told by a catch-up): it reads the messages
         html = event["html"].get(self.language) or next(iter(event["html"].values()))
         await self.send_json(
             {

@@ -16,19 +16,27 @@ Groups (see docs/realtime.md):
   its staff come online or go away.
 
 Every send happens after the commit, through :func:`core.events.send_event_on_commit`.
-Messages travel pre-rendered (once per site language) so that 500 sockets do
+Messages travel pre-rendered (in every site language) so that 500 sockets do
 not render the same message 500 times; the HTML is the same for both sides, and
-CSS places "mine" and "theirs" by the ``data-side`` attribute.
+CSS places "mine" and "theirs" by the ``data-side`` attribute. New messages are
+rendered after their commit, outside the conversations' row locks
+(:func:`push_messages`).
 """
+
+import logging
+import secrets
 
 from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import dateformat, formats, timezone, translation
+from django.utils.html import escape
 
 from chats import kinds
 from chats.models import Participant
-from core.events import send_event_on_commit
+from core.events import prepare_on_commit, send_event_on_commit
+
+logger = logging.getLogger(__name__)
 
 PRESENCE_TTL = 75  # seconds; clients send a heartbeat every 30 s
 
@@ -57,11 +65,12 @@ def render_messages(messages, language: str | None = None, *, me=None, other=Non
 def render_in_every_language(message) -> dict[str, str]:
     """``{language code: HTML}`` of one message for every site language; what its kind
     needs is read once for all of them."""
-    [message] = kinds.prefetch([message])
-    return {code: _render([message], code)[0] for code, _name in settings.LANGUAGES}
+    return render_pushed([message])[0]
 
 
-def _render(messages: list, language: str | None, *, me=None, other=None) -> list[str]:
+def _render(
+    messages: list, language: str | None, *, me=None, other=None, time_text: str = ""
+) -> list[str]:
     with translation.override(language or translation.get_language()):
         return [
             render_to_string(
@@ -71,10 +80,64 @@ def _render(messages: list, language: str | None, *, me=None, other=None) -> lis
                     "kind_template": kinds.get(m.kind).template,
                     "mine": me is not None and m.sender_id == me.pk,
                     "status": _status(m, other),
+                    "time_text": time_text,
                 },
             )
             for m in messages
         ]
+
+
+# Stands for the message's time in the one rendering of a message whose kind renders
+# the same in every language; random, so no message text can contain it.
+_TIME_MARK = f"\x00time-{secrets.token_hex(8)}\x00"
+
+
+def render_pushed(messages) -> list[dict[str, str]]:
+    """``{language code: HTML}`` of each message for every site language, as
+    :func:`_render` makes it without a viewer (what a pushed message carries).
+
+    A message whose kind renders the same in every language
+    (``MessageKind.same_in_every_language``) is rendered once, with a mark where its
+    time goes, and each language gets it with its own time format: nothing else in
+    ``chats/_message.html`` differs between languages for it. The others are rendered
+    once per language. (``chats/tests/test_render_pushed.py`` compares the two.)"""
+    messages = kinds.prefetch(messages)
+    codes = [code for code, _name in settings.LANGUAGES]
+    html: list[dict[str, str] | None] = [None] * len(messages)
+    per_language = []
+    for i, message in enumerate(messages):
+        if not kinds.get(message.kind).same_in_every_language:
+            per_language.append(i)
+            continue
+        [marked] = _render([message], codes[0], time_text=_TIME_MARK)
+        times = _time_texts(message, codes)
+        html[i] = {code: marked.replace(_TIME_MARK, times[code]) for code in codes}
+    if per_language:
+        chosen = [messages[i] for i in per_language]
+        rendered = {code: _render(chosen, code) for code in codes}
+        for j, i in enumerate(per_language):
+            html[i] = {code: rendered[code][j] for code in codes}
+    return html  # type: ignore[return-value]
+
+
+# Format characters whose output is translated (a.m., noon, month and day names).
+_TRANSLATED = frozenset("aAPbDEFlMN")
+
+
+def _time_texts(message, languages: list[str]) -> dict[str, str]:
+    """``{{ message.created_at|time }}`` in each of ``languages``, escaped as the
+    template does; computed once for languages with the same untranslated format."""
+    moment = timezone.template_localtime(message.created_at)
+    texts: dict[str, str] = {}
+    by_format: dict[str, str] = {}
+    for language in languages:
+        time_format = formats.get_format("TIME_FORMAT", lang=language)
+        key = language if _TRANSLATED.intersection(time_format) else time_format
+        if key not in by_format:
+            with translation.override(language):
+                by_format[key] = escape(dateformat.time_format(moment, time_format))
+        texts[language] = by_format[key]
+    return texts
 
 
 def _status(message, other) -> str:
@@ -106,21 +169,37 @@ def push_message(conversation, message, participants=None) -> None:
 
 
 def push_messages(items) -> None:
-    """:func:`push_message` for many ``(conversation, message, participants)``: what
-    their kinds need is read once, and each site language's template rendering runs
-    once over them all."""
-    messages = kinds.prefetch([message for _c, message, _p in items])
-    html = {code: _render(messages, code) for code, _name in settings.LANGUAGES}
-    for i, (conversation, message, _participants) in enumerate(items):
-        send_event_on_commit(
-            conversation_group(conversation.pk),
-            {
-                "type": "chat.message",
-                "conversation": conversation.pk,
-                "message": message_data(message),
-                "html": {code: rendered[i] for code, rendered in html.items()},
-            },
-        )
+    """:func:`push_message` for many ``(conversation, message, participants)``.
+
+    Their HTML is rendered after the commit, before their events go out
+    (:func:`core.events.prepare_on_commit`): not while the transaction holds the
+    conversations' row locks, which every other message of those conversations waits
+    for. What their kinds need is read once for all of them (:func:`render_pushed`).
+    If rendering fails, the events go out without HTML and each socket reads the
+    messages from the database instead (``ChatConsumer.chat_message``)."""
+    items = list(items)
+    pushed = [
+        {
+            "type": "chat.message",
+            "conversation": conversation.pk,
+            "message": message_data(message),
+            "html": {},
+        }
+        for conversation, message, _participants in items
+    ]
+
+    def render() -> None:
+        try:
+            rendered = render_pushed([message for _c, message, _p in items])
+        except Exception:
+            logger.exception("chat: %d messages not rendered; sockets read them", len(items))
+            return
+        for event, html in zip(pushed, rendered, strict=True):
+            event["html"] = html
+
+    prepare_on_commit(render)
+    for (conversation, _message, _participants), event in zip(items, pushed, strict=True):
+        send_event_on_commit(conversation_group(conversation.pk), event)
     _push_many_lists([(conversation, participants) for conversation, _m, participants in items])
 
 

@@ -32,6 +32,10 @@ class MessageKind:
     # (locked) conversation; checked by the outbox just before sending, under the lock
     # (e.g. an offer after its customer opted out is canceled, not sent).
     still_wanted: Callable[["Conversation"], bool] | None = None  # noqa: F821
+    # Whether the kind's template renders the same in every language (nothing in it is
+    # translated or localised): a pushed message of such a kind is rendered once, not
+    # once per site language (``chats.events.render_pushed``).
+    same_in_every_language: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -133,7 +137,15 @@ def _preview_removed(message) -> str:
     return _("Message removed")
 
 
-register(MessageKind("text", "chats/messages/text.html", _preview_text, user_sendable=True))
+register(
+    MessageKind(
+        "text",
+        "chats/messages/text.html",
+        _preview_text,
+        user_sendable=True,
+        same_in_every_language=True,
+    )
+)
 register(MessageKind("image", "chats/messages/image.html", _preview_image, user_sendable=True))
 register(
     MessageKind(
@@ -149,8 +161,14 @@ register(
         True,
     )
 )
-register(MessageKind("system", "chats/messages/system.html", _preview_system))
+register(
+    MessageKind(
+        "system", "chats/messages/system.html", _preview_system, same_in_every_language=True
+    )
+)
 # A message whose author had it erased (privacy: account deletion, contact erasure): its
 # text and images are gone; readers see "Message removed" in their own language.
 register(MessageKind("removed", "chats/messages/removed.html", _preview_removed))
-register(MessageKind("unknown", "chats/messages/text.html", _preview_text))
+register(
+    MessageKind("unknown", "chats/messages/text.html", _preview_text, same_in_every_language=True)
+)

@@ -20,9 +20,6 @@ from core.events import collect_events, group_send_all
 
 logger = logging.getLogger(__name__)
 
-SEND_BATCH = 50  # sends written in one transaction at most
-
-
 _send_threads: ThreadPoolExecutor | None = None
 
 
@@ -193,7 +190,7 @@ _send_queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SendQueue]" 
 def send_queue() -> SendQueue:
     loop = asyncio.get_running_loop()
     if loop not in _send_queues:
-        _send_queues[loop] = SendQueue(settings.CHAT_SEND_WRITERS, SEND_BATCH)
+        _send_queues[loop] = SendQueue(settings.CHAT_SEND_WRITERS, settings.CHAT_SEND_BATCH)
     return _send_queues[loop]
 
 

@@ -322,11 +322,11 @@ CELERY_BEAT_SCHEDULE["send-due-unread-emails"] = {
 # Seconds: the inbox and chat-list updates of messages sent on sockets go out at most
 # once per list per window, merged (chats.send_queue.ListEvents); 0 sends each at once.
 CHAT_LIST_EVENT_WINDOW = env.float("CHAT_LIST_EVENT_WINDOW", default=0.25)
-# Transactions writing the messages sent on sockets at once, per server process
-# (chats.send_queue.SendQueue): sends that arrive while they are busy are written
-# together in the next one. One measured best (bench/README.md: less CPU per send and
-# lower latency from 120 sends/s on than 2, the same below).
+# Transactions writing socket sends at once per process, and sends per transaction at
+# most (chats.send_queue.SendQueue): sends arriving while they are busy wait for the
+# next. 1 writer, 50 measured best (bench/README.md, chat.py).
 CHAT_SEND_WRITERS = env.int("CHAT_SEND_WRITERS", default=1)
+CHAT_SEND_BATCH = env.int("CHAT_SEND_BATCH", default=50)
 
 # --- Outbox (automated messages; docs/outbox.md) -------------------------------------
 # The beat sends due scheduled messages in batches; failures retry, doubling, and the

@@ -17,14 +17,16 @@ Order status changes are not emitted here: ``payments.hooks.order_status_changed
 already tells every one of them, from the one place they happen.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _receivers: list[Callable[..., None]] = []
 
 
 def on_event(receiver: Callable[..., None]) -> None:
-    """Register ``receiver(type=, business_id=, subject=)``; idempotent."""
+    """Register ``receiver(type=, events=[(business_id, subject), …])``; idempotent.
+    It gets the events of one :func:`emit_many` together (those of a batch of chat
+    messages), so what it reads per business it can read once for them all."""
     if receiver not in _receivers:
         _receivers.append(receiver)
 
@@ -33,7 +35,14 @@ def emit(type: str, *, business_id: int | None, subject: Any) -> None:
     """Tell the receivers that ``type`` happened to ``subject`` in ``business_id``'s
     business. Call it inside the transaction of the change. ``business_id`` None (a
     direct chat between two users): nobody is told."""
-    if business_id is None:
+    emit_many(type, [(business_id, subject)])
+
+
+def emit_many(type: str, events: Sequence[tuple[int | None, Any]]) -> None:
+    """:func:`emit` for several ``(business_id, subject)`` of the same ``type``, in
+    order, in one call of each receiver."""
+    events = [(business_id, subject) for business_id, subject in events if business_id is not None]
+    if not events:
         return
     for receiver in _receivers:
-        receiver(type=type, business_id=business_id, subject=subject)
+        receiver(type=type, events=events)

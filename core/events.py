@@ -100,6 +100,19 @@ def send_event_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(_EventBatch([(group, event)]), robust=True)
 
 
+def prepare_on_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` after the current transaction commits, before the socket events
+    queued after this call go out: work those events need that should not hold the
+    transaction's row locks (``chats.events.push_messages`` renders its messages here
+    and puts the HTML into its events). ``fn`` must not raise (it is logged if it
+    does). At once outside a transaction, and in a process that relays its events
+    (they are written inside the transaction, so they must be complete there)."""
+    if _relay_writer is not None:
+        fn()
+        return
+    transaction.on_commit(fn, robust=True)
+
+
 def send_events(collected: list[tuple[str, dict[str, Any]]]) -> None:
     """Send the events :func:`collect_events` collected, in one event loop and one
     batch (:func:`group_send_all`; each ``async_to_sync`` call of its own would cost

@@ -13,5 +13,5 @@ class WebhooksConfig(AppConfig):
         from webhooks.services import capture
 
         ui.register()
-        domain_events.on_event(capture.record_event)
+        domain_events.on_event(capture.record_events)
         payment_hooks.on_order_status_changed(capture.handle_order_status)

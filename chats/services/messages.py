@@ -178,12 +178,11 @@ def append_messages(drafts: Sequence[Draft]) -> list[Message]:
         [(m.conversation, m, touched[m.conversation.pk].participants) for m in messages]
     )
     schedule_unread_email([p for pk in business_wrote for p in touched[pk].participants])
-    for message in messages:
-        # The customer's and the business's messages (system notes are not theirs).
-        if message.sender is not None:
-            domain_events.emit(
-                "message.created", business_id=message.conversation.business_id, subject=message
-            )
+    # The customer's and the business's messages (system notes are not theirs).
+    domain_events.emit_many(
+        "message.created",
+        [(m.conversation.business_id, m) for m in messages if m.sender is not None],
+    )
     return messages
 
 

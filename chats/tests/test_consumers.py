@@ -513,6 +513,29 @@ async def test_sync_fills_a_gap_and_a_repeated_event_is_dropped(
     assert [m["message"]["seq"] for m in messages] == [3, 4]
 
 
+async def test_a_message_whose_rendering_failed_is_read_from_the_database_once(
+    open_socket, conversation, customer, owner, monkeypatch
+):
+    """The HTML is rendered after the commit; if that fails, the event goes out
+    without it and the socket sends the message from the database, once."""
+    socket = await open_socket(customer)
+    await subscribe(socket, conversation)
+
+    def broken(batch):
+        raise RuntimeError("template error")
+
+    monkeypatch.setattr(events, "render_pushed", broken)
+    await run(say, owner, conversation, "unrendered")
+    [message] = await messages_until(socket, 1)
+    assert message["message"]["seq"] == 1 and "unrendered" in message["html"]
+
+    monkeypatch.undo()
+    await run(say, owner, conversation, "rendered")
+    [message] = await messages_until(socket, 1)
+    assert message["message"]["seq"] == 2
+    assert of_type(await drain(socket), "message") == []
+
+
 async def test_subscribe_with_a_bad_after_is_refused(open_socket, conversation, customer):
     socket = await open_socket(customer)
     for after in (-1, "abc", 1.5, [1]):

@@ -10,6 +10,7 @@ every commit that changes the business's endpoints.
 
 import datetime
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -78,24 +79,37 @@ LOCAL_SECONDS = 5.0
 _local: dict[str, tuple[Targets, float]] = {}
 
 
-def enabled_targets(business_id: int) -> Targets:
-    """``business_id``'s enabled endpoints with the event types each wants (empty: all),
-    cached (see the module): no query on a hot path once known."""
+def targets_of(business_ids: set[int]) -> dict[int, Targets]:
+    """Each of ``business_ids``'s enabled endpoints with the event types each wants
+    (empty: all), cached (see the module): one cache read for them all (a batch of
+    chat messages), no query on a hot path once known."""
     if not settings.WEBHOOKS_CACHE_ENDPOINTS:
-        key, now = _key(business_id), time.monotonic()
-        remembered = _local.get(key)
-        if remembered is not None and remembered[1] > now:
-            return remembered[0]
-        answer = _enabled_targets(business_id)
-        _local[key] = (answer, now + LOCAL_SECONDS)
-        return answer
-    cached = cache.get(_key(business_id))
-    if cached is None:
-        cached = _enabled_targets(business_id)
-        # add, not set: an endpoint write committed meanwhile has set the new answer,
-        # which this (maybe older) one must not overwrite.
-        cache.add(_key(business_id), cached, CACHE_SECONDS)
-    return [(pk, list(types)) for pk, types in cached]
+        found, now = {}, time.monotonic()
+        for business_id in business_ids:
+            key = _key(business_id)
+            remembered = _local.get(key)
+            if remembered is None or remembered[1] <= now:
+                remembered = (_enabled_targets(business_id), now + LOCAL_SECONDS)
+                _local[key] = remembered
+            found[business_id] = remembered[0]
+        return found
+    keys = {business_id: _key(business_id) for business_id in business_ids}
+    cached = cache.get_many(keys.values())
+    found = {}
+    for business_id, key in keys.items():
+        answer = cached.get(key)
+        if answer is None:
+            answer = _enabled_targets(business_id)
+            # add, not set: an endpoint write committed meanwhile has set the new
+            # answer, which this (maybe older) one must not overwrite.
+            cache.add(key, answer, CACHE_SECONDS)
+        found[business_id] = [(pk, list(types)) for pk, types in answer]
+    return found
+
+
+def enabled_targets(business_id: int) -> Targets:
+    """:func:`targets_of` one business."""
+    return targets_of({business_id})[business_id]
 
 
 def has_endpoints(business_id: int) -> bool:
@@ -220,17 +234,25 @@ def ensure_payload(event: Event) -> dict:
     return event.payload
 
 
-def record_event(*, type: str, business_id: int, subject: Any) -> None:
-    """The ``core.domain_events`` receiver: the event, if an enabled endpoint of the
-    business wants ``type``. In the caller's transaction: a cached lookup, then (when
-    someone listens) one INSERT on PostgreSQL; the payload is built by the sender."""
+def record_events(*, type: str, events: Sequence[tuple[int, Any]]) -> None:
+    """The ``core.domain_events`` receiver: each ``(business_id, subject)``'s event,
+    if an enabled endpoint of its business wants ``type``. In the caller's
+    transaction: one cached lookup for them all, then (where someone listens) one
+    INSERT each on PostgreSQL; the payloads are built by the sender."""
     if type not in payloads.BUILDERS:
         return
-    wanted = [pk for pk, types in enabled_targets(business_id) if not types or type in types]
-    if wanted:
-        record_subject_event(
-            business_id=business_id, type=type, subject_id=subject.pk, endpoint_ids=wanted
-        )
+    targets = targets_of({business_id for business_id, _subject in events})
+    for business_id, subject in events:
+        wanted = [pk for pk, types in targets[business_id] if not types or type in types]
+        if wanted:
+            record_subject_event(
+                business_id=business_id, type=type, subject_id=subject.pk, endpoint_ids=wanted
+            )
+
+
+def record_event(*, type: str, business_id: int, subject: Any) -> None:
+    """:func:`record_events` for one event."""
+    record_events(type=type, events=[(business_id, subject)])
 
 
 def handle_order_status(*, order, from_status: str, to_status: str, data: dict) -> None:
