@@ -160,7 +160,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000, help="events delivered (10,000)")
     parser.add_argument("--endpoints", type=int, default=4, help="endpoints, one sender each (4)")
     parser.add_argument("--clients", type=int, default=16, help="payers for part 2 (16)")
-    parser.add_argument("--orders", type=int, default=10, help="payments each, each time (10)")
+    parser.add_argument("--orders", type=int, default=20, help="payments each, each time (20)")
     parser.add_argument("--skip-payments", action="store_true", help="part 1 only")
     parser.add_argument(
         "--postgres", default="postgres://postgres@127.0.0.1:5432/postgres", metavar="URL"
