@@ -139,15 +139,24 @@ def _order_is_past(before: datetime.datetime) -> Q:
     )
 
 
+def _claim(model, past: Q, batch: int, *, with_payments: bool = False) -> list[int]:
+    """Up to ``batch`` ids of ``model``'s rows that are ``past``, locked (orders with
+    their payments), then checked again under the lock: a refund or a Pix committed
+    meanwhile keeps its row for a later run. Empty when there is nothing, or when
+    every candidate changed under the lock: this run stops there, the next looks again."""
+    ids = list(model.objects.filter(past).order_by("pk").values_list("pk", flat=True)[:batch])
+    if not ids:
+        return []
+    list(model.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+    if with_payments:
+        list(Payment.objects.select_for_update(no_key=True).filter(order_id__in=ids).order_by("pk"))
+    return list(model.objects.filter(past, pk__in=ids).values_list("pk", flat=True))
+
+
 def _orders(*, before, batch: int, summaries) -> int:
-    past = _order_is_past(before)
-    ids = list(Order.objects.filter(past).order_by("pk").values_list("pk", flat=True)[:batch])
+    ids = _claim(Order, _order_is_past(before), batch, with_payments=True)
     if not ids:
         return 0
-    # Locked, then checked again: a refund or a Pix committed meanwhile keeps its order.
-    list(Order.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
-    list(Payment.objects.select_for_update(no_key=True).filter(order_id__in=ids).order_by("pk"))
-    ids = list(Order.objects.filter(past, pk__in=ids).values_list("pk", flat=True))
     payments = list(Payment.objects.filter(order_id__in=ids).values_list("pk", flat=True))
     refunds = list(Refund.objects.filter(order_id__in=ids).values_list("pk", flat=True))
     charges = list(PixCharge.objects.filter(order_id__in=ids).values_list("pk", flat=True))
@@ -166,7 +175,7 @@ def _orders(*, before, batch: int, summaries) -> int:
     Payment.objects.filter(pk__in=payments).delete()
     # With them, by cascade: the lines, the rating, the campaign attribution.
     Order.objects.filter(pk__in=ids).delete()
-    return len(ids)  # 0: every candidate changed under the lock; the next run looks again
+    return len(ids)
 
 
 def _transfers(*, before, batch: int, summaries) -> int:
@@ -184,16 +193,14 @@ def _transfers(*, before, batch: int, summaries) -> int:
         & ~Exists(AuditEvent.objects.filter(payment=OuterRef("pk"), created_at__gte=before))
         & ~Exists(LedgerTransaction.objects.filter(payment=OuterRef("pk"), created_at__gte=before))
     )
-    ids = list(Payment.objects.filter(past).order_by("pk").values_list("pk", flat=True)[:batch])
+    ids = _claim(Payment, past, batch)
     if not ids:
         return 0
-    list(Payment.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
-    ids = list(Payment.objects.filter(past, pk__in=ids).values_list("pk", flat=True))
     postings = LedgerTransaction.objects.filter(payment_id__in=ids).values_list("pk", flat=True)
     ledger.replace_with_summary(transaction_ids=list(postings), summaries=summaries)
     AuditEvent.objects.filter(payment_id__in=ids).delete()
     Payment.objects.filter(pk__in=ids).delete()
-    return len(ids)  # 0: every candidate changed under the lock; the next run looks again
+    return len(ids)
 
 
 def _withdrawals(*, before, batch: int, summaries) -> int:
@@ -205,15 +212,13 @@ def _withdrawals(*, before, batch: int, summaries) -> int:
         & (Q(completed_at__isnull=True) | Q(completed_at__lt=before))
         & ~Exists(LedgerTransaction.objects.filter(payout=OuterRef("pk"), created_at__gte=before))
     )
-    ids = list(Payout.objects.filter(past).order_by("pk").values_list("pk", flat=True)[:batch])
+    ids = _claim(Payout, past, batch)
     if not ids:
         return 0
-    list(Payout.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
-    ids = list(Payout.objects.filter(past, pk__in=ids).values_list("pk", flat=True))
     postings = LedgerTransaction.objects.filter(payout_id__in=ids).values_list("pk", flat=True)
     ledger.replace_with_summary(transaction_ids=list(postings), summaries=summaries)
     Payout.objects.filter(pk__in=ids).delete()
-    return len(ids)  # 0: every candidate changed under the lock; the next run looks again
+    return len(ids)
 
 
 def _money_requests(*, before, batch: int, summaries) -> int:
