@@ -107,14 +107,9 @@ def targets_of(business_ids: set[int]) -> dict[int, Targets]:
     return found
 
 
-def enabled_targets(business_id: int) -> Targets:
-    """:func:`targets_of` one business."""
-    return targets_of({business_id})[business_id]
-
-
 def has_endpoints(business_id: int) -> bool:
     """Whether ``business_id`` has an enabled endpoint (cached, see the module)."""
-    return bool(enabled_targets(business_id))
+    return bool(targets_of({business_id})[business_id])
 
 
 def endpoints_changed(business_id: int) -> None:
