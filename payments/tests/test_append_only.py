@@ -1,8 +1,8 @@
 """PostgreSQL keeps the append-only tables (the ledger's postings and entries, the
 audit events) whole: UPDATE and DELETE are refused row by row, and TRUNCATE, which
 fires no row trigger, by a statement trigger (payments migration 0006). Django's own
-flush between transactional tests goes through with ``conversa.allow_truncate``
-(the root conftest.py)."""
+flush between transactional tests goes through: a superuser's deletes the rows as a
+replica, any other's truncates with ``conversa.allow_truncate`` (the root conftest.py)."""
 
 import pytest
 from django.core.management import call_command
