@@ -39,12 +39,13 @@ run: migrate  ## Demo on the embedded default: web + Celery worker + beat
 
 # The non-browser suite runs in parallel, one pytest-xdist worker a core (each with its
 # own test database and Redis keys: tests/xdist_worker.py); TEST_WORKERS=0 runs it in
-# one process, TEST_WORKERS=4 on four. The browser journeys run after it, in one process.
+# one process, TEST_WORKERS=4 on four. The browser journeys run after it, in parallel
+# too, a test file per worker (a file's journeys share their fixtures' order).
 TEST_WORKERS ?= auto
 test: install  ## The whole suite: unit, integration (in parallel), then browser journeys
 	$(PY) -m pytest -m "not browser" -q -n $(TEST_WORKERS) --durations=10
 	@# Exit 5 ("no tests ran") is accepted only while no browser test file exists.
-	$(PY) -m pytest -m browser -q -p no:randomly --durations=10 \
+	$(PY) -m pytest -m browser -q -p no:randomly -n $(TEST_WORKERS) --dist loadfile --durations=10 \
 		|| { rc=$$?; [ $$rc -eq 5 ] && ! compgen -G 'tests/browser/test_*.py' >/dev/null || exit $$rc; }
 
 lint: install  ## ruff check + ruff format --check + the apps' layers (import-linter)
