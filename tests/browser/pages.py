@@ -45,9 +45,10 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
 def assert_no_sideways_scroll(page) -> None:
     """No element reaches past the viewport's right edge, once the layout has settled
     (a resized viewport reaches Chart.js's canvases a frame or more later, through
-    their ResizeObserver): waits up to 3 s for that, then reports what overflows."""
+    their ResizeObserver; seconds later on a busy machine): waits up to 10 s for that,
+    then reports what overflows."""
     with contextlib.suppress(PlaywrightTimeoutError):
-        page.wait_for_function(f"() => ({_OVERFLOW})().length === 0", timeout=3_000)
+        page.wait_for_function(f"() => ({_OVERFLOW})().length === 0", timeout=10_000)
     wide = page.evaluate(_OVERFLOW)
     assert not wide, f"the page scrolls sideways at {page.viewport_size}: {wide}"
 
