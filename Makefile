@@ -45,7 +45,7 @@ TEST_WORKERS ?= auto
 test: install  ## The whole suite: unit, integration (in parallel), then browser journeys
 	$(PY) -m pytest -m "not browser" -q -n $(TEST_WORKERS) --durations=10
 	@# Exit 5 ("no tests ran") is accepted only while no browser test file exists.
-	$(PY) -m pytest -m browser -q -p no:randomly -n $(TEST_WORKERS) --dist loadfile --durations=10 \
+	$(PY) -m pytest -m browser -q -p no:randomly -n $(TEST_WORKERS) --dist loadfile --durations=10 tests/browser \
 		|| { rc=$$?; [ $$rc -eq 5 ] && ! compgen -G 'tests/browser/test_*.py' >/dev/null || exit $$rc; }
 
 lint: install  ## ruff check + ruff format --check + the apps' layers (import-linter)

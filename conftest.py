@@ -58,6 +58,15 @@ def _missing(what: str) -> None:
 def pytest_collection_modifyitems(config, items):
     """Browser tests last; the fuzzers (the longest tests, minutes each) first, so that
     under pytest-xdist no worker starts one when the others are nearly done."""
+    # `make test` collects the journeys from their folder only (collecting the whole
+    # suite costs each worker half a minute), so one elsewhere would never run.
+    stray = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("browser") and not item.nodeid.startswith("tests/browser/")
+    ]
+    if stray:
+        raise pytest.UsageError(f"browser tests belong in tests/browser/: {stray}")
     items.sort(
         key=lambda item: (
             item.get_closest_marker("browser") is not None,
