@@ -64,12 +64,6 @@ def render_messages(messages, language: str | None = None, *, me=None, other=Non
     return _render(kinds.prefetch(messages), language, me=me, other=other)
 
 
-def render_in_every_language(message) -> dict[str, str]:
-    """``{language code: HTML}`` of one message for every site language; what its kind
-    needs is read once for all of them."""
-    return render_pushed([message])[0]
-
-
 def _render(
     messages: list, language: str | None, *, me=None, other=None, time_text: str = ""
 ) -> list[str]:
