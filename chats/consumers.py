@@ -275,6 +275,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return None
         return list(zip(messages, events.render_messages(messages, self.language), strict=True))
 
+    def _message_html(self, conversation_id: int, seq: int) -> str | None:
+        messages = selectors.list_messages(conversation=conversation_id, after=seq - 1, limit=1)
+        if not messages or messages[0].seq != seq:
+            return None
+        return events.render_messages(messages, self.language)[0]
+
     async def on_sync(self, content):
         after = _seq(content.get("after"), default=0)
         conversation = await self._conversation(content)
@@ -381,14 +387,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         seq, seen = event["message"]["seq"], self.seen.get(conversation_id)
         if seen is not None and seq <= seen:
             return  # already sent by a catch-up
-        if seen is not None and (seq > seen + 1 or not event["html"]):
-            # A hole (a lost or overtaken event), or a message whose rendering failed
-            # after its commit: the database has it.
+        html = event["html"].get(self.language)
+        if seen is not None and (seq > seen + 1 or html is None):
+            # A hole (a lost or overtaken event), or a message not rendered in this
+            # socket's language (its rendering failed after the commit, or the language
+            # is not one its viewers had, events.render_pushed): the database has it.
             await self._catch_up(conversation_id, seen)
             return
-        if not event["html"]:
+        if html is None:
             return  # the page is reloading (told by a catch-up): it reads the messages
-        html = event["html"].get(self.language) or next(iter(event["html"].values()))
         await self.send_json(
             {
                 "type": "message",
@@ -404,9 +411,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         One it has not sent yet arrives fresh from the database with the catch-up."""
         conversation_id = event["conversation"]
         seen = self.seen.get(conversation_id)
-        if conversation_id not in self.sides or seen is None or event["message"]["seq"] > seen:
+        seq = event["message"]["seq"]
+        if conversation_id not in self.sides or seen is None or seq > seen:
             return
-        html = event["html"].get(self.language) or next(iter(event["html"].values()))
+        html = event["html"].get(self.language)
+        if html is None:  # not rendered in this socket's language: read it
+            html = await database_sync_to_async(self._message_html)(conversation_id, seq)
+            if html is None:
+                return
         await self.send_json(
             {
                 "type": "message_updated",

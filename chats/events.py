@@ -16,8 +16,9 @@ Groups (see docs/realtime.md):
   its staff come online or go away.
 
 Every send happens after the commit, through :func:`core.events.send_event_on_commit`.
-Messages travel pre-rendered (in every site language) so that 500 sockets do
-not render the same message 500 times; the HTML is the same for both sides, and
+Messages travel pre-rendered (in each language of the people who may open the
+thread, :func:`render_pushed`) so that 500 sockets do not render the same message
+500 times; the HTML is the same for both sides, and
 CSS places "mine" and "theirs" by the ``data-side`` attribute. New messages are
 rendered after their commit, outside the conversations' row locks
 (:func:`push_messages`).
@@ -34,6 +35,7 @@ from django.utils.html import escape
 
 from chats import kinds
 from chats.models import Participant
+from chats.selectors import list_viewer_languages
 from core.events import prepare_on_commit, send_event_on_commit
 
 logger = logging.getLogger(__name__)
@@ -62,12 +64,6 @@ def render_messages(messages, language: str | None = None, *, me=None, other=Non
     return _render(kinds.prefetch(messages), language, me=me, other=other)
 
 
-def render_in_every_language(message) -> dict[str, str]:
-    """``{language code: HTML}`` of one message for every site language; what its kind
-    needs is read once for all of them."""
-    return render_pushed([message])[0]
-
-
 def _render(
     messages: list, language: str | None, *, me=None, other=None, time_text: str = ""
 ) -> list[str]:
@@ -92,7 +88,7 @@ def _render(
 _TIME_MARK = f"\x00time-{secrets.token_hex(8)}\x00"
 
 
-def render_pushed(messages) -> list[dict[str, str]]:
+def render_pushed(messages, *, for_viewers: bool = False) -> list[dict[str, str]]:
     """``{language code: HTML}`` of each message for every site language, as
     :func:`_render` makes it without a viewer (what a pushed message carries).
 
@@ -100,7 +96,12 @@ def render_pushed(messages) -> list[dict[str, str]]:
     (``MessageKind.same_in_every_language``) is rendered once, with a mark where its
     time goes, and each language gets it with its own time format: nothing else in
     ``chats/_message.html`` differs between languages for it. The others are rendered
-    once per language. (``chats/tests/test_render_pushed.py`` compares the two.)"""
+    once per language. (``chats/tests/test_render_pushed.py`` compares the two.)
+
+    ``for_viewers``: the others only in the languages of the people who may open
+    their threads (:func:`chats.selectors.list_viewer_languages`, one statement),
+    usually one or two of the site's four; a socket whose language is missing reads
+    the message from the database and renders it itself (``ChatConsumer``)."""
     messages = kinds.prefetch(messages)
     codes = [code for code, _name in settings.LANGUAGES]
     html: list[dict[str, str] | None] = [None] * len(messages)
@@ -114,6 +115,8 @@ def render_pushed(messages) -> list[dict[str, str]]:
         html[i] = {code: marked.replace(_TIME_MARK, times[code]) for code in codes}
     if per_language:
         chosen = [messages[i] for i in per_language]
+        if for_viewers:
+            codes = list_viewer_languages({m.conversation_id for m in chosen}) or codes[:1]
         rendered = {code: _render(chosen, code) for code in codes}
         for j, i in enumerate(per_language):
             html[i] = {code: rendered[code][j] for code in codes}
@@ -190,7 +193,7 @@ def push_messages(items) -> None:
 
     def render() -> None:
         try:
-            rendered = render_pushed([message for _c, message, _p in items])
+            rendered = render_pushed([message for _c, message, _p in items], for_viewers=True)
         except Exception:
             logger.exception("chat: %d messages not rendered; sockets read them", len(items))
             return
@@ -205,8 +208,9 @@ def push_messages(items) -> None:
 
 def push_message_update(conversation, message) -> None:
     """Queue a changed message (a payment request's card after its order's status
-    changed) for the open threads, which replace it in place by its ``seq``."""
-    html = render_in_every_language(message)
+    changed) for the open threads, which replace it in place by its ``seq``; in the
+    languages of those who may open the thread (:func:`render_pushed`)."""
+    [html] = render_pushed([message], for_viewers=True)
     send_event_on_commit(
         conversation_group(conversation.pk),
         {

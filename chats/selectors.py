@@ -8,11 +8,13 @@ a colleague's assignment).
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Business, Membership, User
+from chats import sql
 from chats.models import (
     ConsentRecord,
     Contact,
@@ -158,6 +160,18 @@ def list_messages(
     if before is not None:
         qs = qs.filter(seq__lt=before)
     return list(reversed(qs.order_by("-seq")[:limit]))
+
+
+def list_viewer_languages(conversation_ids) -> list[str]:
+    """The languages of everyone who may open these conversations' threads: their
+    users (customers, direct peers) and the members of their businesses, in the form a
+    socket uses (``ChatConsumer.connect``: the user's language, else the site's). One
+    statement. Not scoped to an actor: it says which renderings a pushed message needs
+    (``chats.events.render_pushed``), and a socket whose language is missing reads the
+    message from the database instead. (Raw SQL: the ORM's version cost more than the
+    renderings it saves.)"""
+    languages = sql.viewer_languages(list(conversation_ids))
+    return sorted({language or settings.LANGUAGE_CODE for language in languages})
 
 
 def inbox_queryset(*, business: Business, user: User, membership: Membership) -> QuerySet:

@@ -521,7 +521,7 @@ async def test_a_message_whose_rendering_failed_is_read_from_the_database_once(
     socket = await open_socket(customer)
     await subscribe(socket, conversation)
 
-    def broken(batch):
+    def broken(batch, **kwargs):
         raise RuntimeError("template error")
 
     monkeypatch.setattr(events, "render_pushed", broken)
@@ -534,6 +534,37 @@ async def test_a_message_whose_rendering_failed_is_read_from_the_database_once(
     [message] = await messages_until(socket, 1)
     assert message["message"]["seq"] == 2
     assert of_type(await drain(socket), "message") == []
+
+
+async def test_a_message_not_rendered_in_the_sockets_language_is_read_from_the_database(
+    open_socket, conversation, customer, owner, monkeypatch
+):
+    """Pushed HTML comes in the languages of those who may open the thread
+    (events.render_pushed); a socket whose language is missing (e.g. changed since)
+    sends the message, and a changed message, from the database in its own language."""
+    socket = await open_socket(customer)  # "en"
+    await subscribe(socket, conversation)
+    monkeypatch.setattr(
+        events, "render_pushed", lambda batch, **kwargs: [{"fr": "<li>fr</li>"} for _m in batch]
+    )
+    await run(say, owner, conversation, "in English")
+    [message] = await messages_until(socket, 1)
+    assert message["message"]["seq"] == 1 and "in English" in message["html"]
+    assert "<li>fr</li>" not in message["html"]
+    assert of_type(await drain(socket), "message") == []
+
+    stored = await Message.objects.select_related("sender").aget(conversation=conversation, seq=1)
+    await get_channel_layer().group_send(
+        events.conversation_group(conversation.pk),
+        {
+            "type": "chat.message_updated",
+            "conversation": conversation.pk,
+            "message": events.message_data(stored),
+            "html": {"fr": "<li>fr</li>"},
+        },
+    )
+    [updated] = of_type(await drain(socket), "message_updated")
+    assert "in English" in updated["html"] and updated["message"]["seq"] == 1
 
 
 async def test_subscribe_with_a_bad_after_is_refused(open_socket, conversation, customer):

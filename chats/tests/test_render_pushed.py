@@ -72,9 +72,9 @@ def test_pushed_messages_are_rendered_after_the_commit(
     rendered = []
     render = events.render_pushed
 
-    def spy(batch):
+    def spy(batch, **kwargs):
         rendered.append([m.body for m in batch])
-        return render(batch)
+        return render(batch, **kwargs)
 
     monkeypatch.setattr(events, "render_pushed", spy)
     with collect_events() as pending:
@@ -93,7 +93,7 @@ def test_a_failed_rendering_sends_the_event_without_html(
     """The sockets then read the message from the database (ChatConsumer.chat_message)."""
     conversation = start_chat(business, customer)
 
-    def broken(batch):
+    def broken(batch, **kwargs):
         raise RuntimeError("template error")
 
     monkeypatch.setattr(events, "render_pushed", broken)

@@ -364,7 +364,7 @@ def test_a_pushed_message_is_rendered_in_every_site_language(business, owner, cu
         actor=customer, conversation=conversation, product_id=product.pk
     )
 
-    html = events.render_in_every_language(message)
+    [html] = events.render_pushed([message])  # every site language
 
     # Each socket sends its user the HTML in their language (chats.consumers).
     assert set(html) == {"pt-br", "en", "fr", "es"}

@@ -5,12 +5,11 @@ import datetime
 import itertools
 
 import pytest
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import MembershipFactory, UserFactory
 from catalog.models import Product
 from catalog.tests.factories import make_product
 from chats import events
@@ -345,6 +344,9 @@ def test_an_unknown_status_is_illegal(owner, conversation):
 def test_a_transition_refreshes_the_card_after_commit(
     owner, conversation, django_capture_on_commit_callbacks
 ):
+    """In the languages of those who may open the thread (the customer and the
+    business's members), not in every site language."""
+    MembershipFactory(user=UserFactory(language="fr"), business=conversation.business)
     order = request(owner, conversation)
     with collect_events() as sent, django_capture_on_commit_callbacks(execute=True):
         orders.transition_order(order=order, to=STATUS.PROCESSING)
@@ -353,8 +355,9 @@ def test_a_transition_refreshes_the_card_after_commit(
     update = updates[0]
     assert update["conversation"] == conversation.pk
     assert update["message"]["seq"] == order.message.seq
-    assert set(update["html"]) == {code for code, _name in settings.LANGUAGES}
+    assert set(update["html"]) == {"en", "fr"}  # the factories' users: "en"; a member: "fr"
     assert "Paid" in update["html"]["en"] and "Review and pay" not in update["html"]["en"]
+    assert "Payé" in update["html"]["fr"]
 
 
 # --- Canceling ----------------------------------------------------------------------------
