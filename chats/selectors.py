@@ -8,7 +8,8 @@ a colleague's assignment).
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
@@ -126,6 +127,7 @@ def get_conversation_for(
         if me is None:
             raise Http404
     conversation.me, conversation.membership = me, membership
+    conversation.viewer_id = user.pk  # whom ``me`` is for (``receipts.mark_read``)
     return conversation
 
 
@@ -210,21 +212,16 @@ def list_inbox(
         if parse_int(before_id):
             older |= Q(last_message_at=before, pk__lt=parse_int(before_id))
         qs = qs.filter(older)
-    business_side = Participant.objects.filter(business=business)
+    # The business side's unread count in the same query: no side model per row.
+    unread = Participant.objects.filter(conversation=OuterRef("pk"), business=business)
     qs = (
         qs.exclude(last_message__isnull=True)
         .select_related("contact__user", "last_message", "assignee")
-        .prefetch_related(
-            Prefetch("contact__labels", queryset=Label.objects.order_by("name")),
-            Prefetch("participants", queryset=business_side, to_attr="business_side"),
-        )
+        .prefetch_related(Prefetch("contact__labels", queryset=Label.objects.order_by("name")))
+        .annotate(unread=Coalesce(Subquery(unread.values("unread")[:1]), 0))
         .order_by("-last_message_at", "-pk")
     )
-    conversations = list(qs[: max(1, min(parse_int(limit) or PAGE, MAX_PAGE))])
-    for conversation in conversations:
-        side = conversation.business_side[0] if conversation.business_side else None
-        conversation.unread = side.unread if side else 0
-    return conversations
+    return list(qs[: max(1, min(parse_int(limit) or PAGE, MAX_PAGE))])
 
 
 def get_inbox_row(*, business: Business, user: User, membership: Membership, conversation_id):
