@@ -20,27 +20,24 @@ def _moment(value) -> tuple[str, str]:
     return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M:%S%z"), chat_time(value)
 
 
-def chat_rows(sides) -> list[SafeString]:
-    """The rows of ``selectors.list_my_conversations``' sides."""
-    rows = []
-    for side in sides:
-        conversation, other = side.conversation, side.other
-        if other is not None and other.business_id:
-            name = other.business.name
-        else:
-            name = other.user.get_short_name() if other is not None and other.user else ""
-        at, at_label = _moment(conversation.last_message_at)
-        rows.append(
+def chat_rows(rows) -> list[SafeString]:
+    """The HTML of ``selectors.list_chat_rows``' rows."""
+    # The thread's URL is the list's plus the id (chats/urls.py): one reverse a page.
+    prefix = reverse("chat_thread", args=[0]).removesuffix("0/")
+    values = []
+    for row in rows:
+        at, at_label = _moment(row.last_message_at)
+        values.append(
             {
-                "url": reverse("chat_thread", args=[conversation.pk]),
-                "name": name,
-                "preview": message_preview(conversation.last_message),
+                "url": f"{prefix}{row.conversation_id}/",
+                "name": row.name,
+                "preview": message_preview(row.last_message),
                 "at": at,
                 "at_label": at_label,
-                "unread": side.unread,
+                "unread": row.unread,
             }
         )
-    return render_rows("chats/_chat_row.html", rows)
+    return render_rows("chats/_chat_row.html", values)
 
 
 def inbox_rows(rows, *, slug: str, query: str = "", current=None) -> list[SafeString]:

@@ -4,6 +4,7 @@ content and language, and only from plain values."""
 import pytest
 from django.utils import translation
 
+from chats.templatetags.chats import message_preview
 from core.fragments import _key, render_rows
 
 TEMPLATE = "chats/_chat_row.html"
@@ -38,3 +39,41 @@ def test_each_language_has_its_own_rows():
 def test_only_plain_values_make_a_row():
     with pytest.raises(TypeError):
         render_rows(TEMPLATE, [_row(name=object())])
+
+
+@pytest.mark.django_db
+def test_the_chat_list_rows_are_the_users_sides_as_values(business, owner):
+    from accounts.tests.factories import UserFactory
+    from catalog.tests.factories import make_product
+    from chats import selectors
+    from chats.services import conversations, messages
+    from chats.tests.factories import say, start_chat
+
+    customer = UserFactory(email="carla@example.com")
+    friend = UserFactory(email="bia@example.com", display_name="")
+    shop = start_chat(business, customer)
+    say(customer, shop, "oi")
+    product = make_product(owner, business, name="Bolo")
+    messages.share_product(actor=owner, conversation=shop, product_id=product.pk)
+    direct, _created = conversations.start_direct_conversation(user=customer, peer=friend)
+    say(friend, direct, "bora?")
+    conversations.start_direct_conversation(user=customer, peer=UserFactory())  # no message
+
+    rows = selectors.list_chat_rows(user=customer)
+    sides = selectors.list_my_conversations(user=customer)
+
+    assert (
+        [r.conversation_id for r in rows]
+        == [s.conversation_id for s in sides]
+        == [
+            direct.pk,
+            shop.pk,
+        ]
+    )
+    assert [r.name for r in rows] == ["bia", "Padaria Central"]
+    assert [r.unread for r in rows] == [s.unread for s in sides]
+    assert [r.last_message_at for r in rows] == [s.conversation.last_message_at for s in sides]
+    with translation.override("en"):
+        previews = [message_preview(r.last_message) for r in rows]
+        assert previews == [message_preview(s.conversation.last_message) for s in sides]
+    assert previews[0] == "bora?" and previews[1] == "🛍 Bolo"
