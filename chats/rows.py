@@ -41,7 +41,7 @@ def chat_rows(rows) -> list[SafeString]:
 
 
 def inbox_rows(rows, *, slug: str, query: str = "", current=None) -> list[SafeString]:
-    """The rows of ``selectors.list_inbox``, ``current`` (a conversation id) marked."""
+    """The rows of ``selectors.list_inbox_rows``, ``current`` (a conversation id) marked."""
     # The thread's URL is the inbox's plus the id (chats/urls.py): one reverse a page.
     prefix = reverse("inbox", args=[slug])
     suffix = f"?{query}" if query else ""
@@ -53,15 +53,15 @@ def inbox_rows(rows, *, slug: str, query: str = "", current=None) -> list[SafeSt
                 "pk": row.pk,
                 "url": f"{prefix}{row.pk}/{suffix}",
                 "current": str(row.pk) == str(current or ""),
-                "name": row.contact.user.get_short_name(),
+                "name": row.name,
                 "at": at,
                 "at_label": at_label,
                 "preview": message_preview(row.last_message),
                 "unread": row.unread,
                 "status": row.status,
                 "status_label": str(STATUS_LABELS.get(row.status, row.status)),
-                "labels": tuple((label.color, label.name) for label in row.contact.labels.all()),
-                "assignee": row.assignee.get_short_name() if row.assignee_id else None,
+                "labels": row.labels,
+                "assignee": row.assignee,
             }
         )
     return render_rows("chats/_inbox_row.html", values)
