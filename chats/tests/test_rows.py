@@ -77,3 +77,65 @@ def test_the_chat_list_rows_are_the_users_sides_as_values(business, owner):
         previews = [message_preview(r.last_message) for r in rows]
         assert previews == [message_preview(s.conversation.last_message) for s in sides]
     assert previews[0] == "bora?" and previews[1] == "🛍 Bolo"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "pending"},
+        {"scope": "mine"},
+        {"scope": "unassigned"},
+        {"q": "pedido 1"},
+        {"label": "vip"},
+    ],
+)
+def test_the_inbox_rows_are_list_inbox_as_values(business, owner, settings, filters):
+    from accounts.tests.factories import UserFactory
+    from chats import selectors
+    from chats.services import inbox
+    from chats.services import settings as chat_settings
+    from chats.tests.factories import say, start_chat
+
+    settings.CHAT_MESSAGES_PER_MINUTE = 1000
+    vip = chat_settings.create_label(actor=owner, business=business, name="VIP")
+    bulk = chat_settings.create_label(actor=owner, business=business, name="Atacado")
+    conversations = []
+    for i in range(4):
+        someone = UserFactory(display_name=f"Cliente {i}" if i % 2 else "")
+        conversation = start_chat(business, someone)
+        say(someone, conversation, f"pedido {i}")
+        conversations.append(conversation)
+    say(owner, conversations[0], "resposta")
+    inbox.set_labels(actor=owner, conversation=conversations[1], label_ids=[vip.pk, bulk.pk])
+    inbox.set_status(actor=owner, conversation=conversations[2], status="pending")
+    inbox.assign(actor=owner, conversation=conversations[3], assignee_id=owner.pk)
+    membership = business.memberships.get(user=owner)
+    scope = {"business": business, "user": owner, "membership": membership}
+    if "label" in filters:
+        filters = {**filters, "label": vip.pk}
+
+    rows = selectors.list_inbox_rows(**scope, **filters)
+    models = selectors.list_inbox(**scope, **filters)
+
+    assert rows and [r.pk for r in rows] == [c.pk for c in models]
+    for row, model in zip(rows, models, strict=True):
+        assert row.name == model.contact.user.get_short_name()
+        assert row.labels == tuple(
+            (label.color, label.name) for label in model.contact.labels.all()
+        )
+        assert row.assignee == (model.assignee.get_short_name() if model.assignee else None)
+        assert (row.status, row.unread, row.last_message_at) == (
+            model.status,
+            model.unread,
+            model.last_message_at,
+        )
+        assert message_preview(row.last_message) == message_preview(model.last_message)
+    one = selectors.get_inbox_row(**scope, conversation_id=rows[-1].pk)
+    assert (one.pk, one.name, one.labels, one.unread) == (
+        rows[-1].pk,
+        rows[-1].name,
+        rows[-1].labels,
+        rows[-1].unread,
+    )
