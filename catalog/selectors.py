@@ -3,11 +3,14 @@
 products of active businesses. Every list here runs a fixed number of queries."""
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from django.core.cache import caches
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Business
+from accounts.selectors import public_version
 from catalog.models import Collection, CollectionItem, Product, ProductImport, ProductPhoto
 from core.errors import AppError
 from core.ids import get_by_id_or_404
@@ -30,6 +33,29 @@ def list_pickable_products(*, business: Business) -> QuerySet[Product]:
     """Active products in the shop's order, as the merchant's pickers list them (share
     a product in a chat, the lines of a payment request)."""
     return active_products(business=business).order_by("position", "name")[:PICKABLE]
+
+
+class Pick(NamedTuple):
+    """A product as a picker lists it."""
+
+    pk: int
+    name: str
+
+
+def list_picks(*, business: Business) -> list[Pick]:
+    """:func:`list_pickable_products` as :class:`Pick`, kept in the process's
+    ``fragments`` cache under the shop's public version as loaded with ``business``
+    (``accounts.selectors.public_version``, which every catalog write changes): a page
+    with the pickers (the inbox's thread) reads no product once it has seen that
+    version."""
+    key = "picks:" + ":".join(str(part) for part in public_version(business))
+    fragments = caches["fragments"]
+    picks = fragments.get(key)
+    if picks is None:
+        rows = list_pickable_products(business=business).values_list("pk", "name")
+        picks = [Pick(pk, name) for pk, name in rows]
+        fragments.set(key, picks)
+    return picks
 
 
 def list_products_for(

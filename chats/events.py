@@ -29,14 +29,16 @@ import secrets
 
 from django.conf import settings
 from django.core.cache import cache
-from django.template.loader import render_to_string
 from django.utils import dateformat, formats, timezone, translation
 from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from chats import kinds
-from chats.models import Participant
+from chats.models import Message, Participant
 from chats.selectors import list_viewer_languages
 from core.events import prepare_on_commit, send_event_on_commit
+from core.fragments import render_keyed
 
 logger = logging.getLogger(__name__)
 
@@ -67,20 +69,66 @@ def render_messages(messages, language: str | None = None, *, me=None, other=Non
 def _render(
     messages: list, language: str | None, *, me=None, other=None, time_text: str = ""
 ) -> list[str]:
+    """``chats/_message.html`` for each message: drawn without the viewer (what a
+    pushed message carries), once per process for a message whose kind says what its
+    rendering depends on (``MessageKind.render_key``), then the viewer's part
+    (``mine``, the sent/delivered/read state) filled in."""
     with translation.override(language or translation.get_language()):
-        return [
-            render_to_string(
-                "chats/_message.html",
-                {
-                    "message": m,
-                    "kind_template": kinds.get(m.kind).template,
-                    "mine": me is not None and m.sender_id == me.pk,
-                    "status": _status(m, other),
-                    "time_text": time_text,
-                },
-            )
-            for m in messages
-        ]
+        zone = timezone.get_current_timezone_name()
+        drawn = render_keyed(
+            "chats/_message.html",
+            [
+                (
+                    _render_key(m, zone) if not time_text else None,
+                    {
+                        "message": m,
+                        "kind_template": kinds.get(m.kind).template,
+                        "mine_class": _MINE,
+                        "status": _STATUS,
+                        "status_text": _STATUS_TEXT,
+                        "time_text": time_text,
+                    },
+                )
+                for m in messages
+            ],
+        )
+        texts = {
+            "read": escape(gettext("Read")),
+            "delivered": escape(gettext("Delivered")),
+            "sent": escape(gettext("Sent")),
+        }
+    html = []
+    for message, bubble in zip(messages, drawn, strict=True):
+        mine = me is not None and message.sender_id == me.pk
+        status = _status(message, other)
+        bubble = bubble.replace(_MINE, " mine" if mine else "", 1)
+        bubble = bubble.replace(_STATUS, status, 1)
+        bubble = bubble.replace(_STATUS_TEXT, texts.get(status, texts["sent"]) if mine else "", 1)
+        html.append(mark_safe(bubble))  # noqa: S308 - our template's output, plain words
+    return html
+
+
+# Stand for the viewer's part of a message in its viewer-independent rendering;
+# random, so no message text can contain them.
+_MINE, _STATUS, _STATUS_TEXT = (
+    f"\x00{name}-{secrets.token_hex(8)}\x00" for name in ("mine", "status", "status-text")
+)
+_FIELDS = [field.attname for field in Message._meta.concrete_fields]
+
+
+def _render_key(message, zone: str) -> tuple | None:
+    """What a message's viewer-independent HTML depends on: every column of its row
+    (its sender's side follows from ``sender_id``), the time zone its time is shown
+    in, and what its kind reads besides (``MessageKind.render_key``); None when the
+    kind does not say, so it is drawn every time."""
+    kind = kinds.get(message.kind)
+    if kind.render_key is None:
+        return None
+    depends = kind.render_key(message)
+    if depends is None:
+        return None
+    row = tuple(repr(getattr(message, name)) for name in _FIELDS)
+    return (row, zone, kind.name, depends)
 
 
 # Stands for the message's time in the one rendering of a message whose kind renders

@@ -17,6 +17,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.selectors import public_version
 from catalog.models import Product, ProductPhoto
 
 
@@ -36,6 +37,12 @@ class MessageKind:
     # translated or localised): a pushed message of such a kind is rendered once, not
     # once per site language (``chats.events.render_pushed``).
     same_in_every_language: bool = False
+    # What the kind's rendering reads besides its message's own row, the language and
+    # the time zone, as plain values, after ``prefetch`` (a product card: its shop's
+    # catalog version): a message of a kind that says it is drawn once per process
+    # and distinct value (``chats.events``), one that does not (None, or a None
+    # result) every time.
+    render_key: Callable[["Message"], tuple | None] | None = None  # noqa: F821
     extra: dict = field(default_factory=dict)
 
 
@@ -81,15 +88,22 @@ def _product_ids(message) -> list[int]:
 
 
 def _prefetch_products(messages) -> None:
+    """Attach each message's live products, and ``message.shop_version``: the public
+    version of the shop they belong to (``accounts.selectors.public_version``: any
+    change to its catalog or profile changes it), or None when none is left."""
     wanted = {pid for m in messages for pid in _product_ids(m) if isinstance(pid, int)}
     products = {
         p.pk: p
-        for p in Product.objects.filter(pk__in=wanted).prefetch_related(
+        for p in Product.objects.filter(pk__in=wanted)
+        .select_related("business")
+        .prefetch_related(
             Prefetch("photos", queryset=ProductPhoto.objects.order_by("position", "id"))
         )
     }
+    versions = {p.business_id: public_version(p.business) for p in products.values()}
     for message in messages:
         business_id = message.payload.get("business_id")
+        message.shop_version = versions.get(business_id)
 
         def visible(pid, business_id=business_id):
             product = products.get(pid)
@@ -109,6 +123,15 @@ def _prefetch_products(messages) -> None:
                 }
                 for section in message.payload.get("sections", [])
             ]
+
+
+def _row_only(message) -> tuple:
+    """The kinds drawn from their message's row alone."""
+    return ()
+
+
+def _shop_version(message) -> tuple:
+    return (message.shop_version,)
 
 
 def _preview_text(message) -> str:
@@ -144,12 +167,26 @@ register(
         _preview_text,
         user_sendable=True,
         same_in_every_language=True,
+        render_key=_row_only,
     )
 )
-register(MessageKind("image", "chats/messages/image.html", _preview_image, user_sendable=True))
 register(
     MessageKind(
-        "product", "chats/messages/product.html", _preview_product, _prefetch_products, True
+        "image",
+        "chats/messages/image.html",
+        _preview_image,
+        user_sendable=True,
+        render_key=_row_only,
+    )
+)
+register(
+    MessageKind(
+        "product",
+        "chats/messages/product.html",
+        _preview_product,
+        _prefetch_products,
+        True,
+        render_key=_shop_version,
     )
 )
 register(
@@ -159,16 +196,29 @@ register(
         _preview_product_set,
         _prefetch_products,
         True,
+        render_key=_shop_version,
     )
 )
 register(
     MessageKind(
-        "system", "chats/messages/system.html", _preview_system, same_in_every_language=True
+        "system",
+        "chats/messages/system.html",
+        _preview_system,
+        same_in_every_language=True,
+        render_key=_row_only,
     )
 )
 # A message whose author had it erased (privacy: account deletion, contact erasure): its
 # text and images are gone; readers see "Message removed" in their own language.
-register(MessageKind("removed", "chats/messages/removed.html", _preview_removed))
 register(
-    MessageKind("unknown", "chats/messages/text.html", _preview_text, same_in_every_language=True)
+    MessageKind("removed", "chats/messages/removed.html", _preview_removed, render_key=_row_only)
+)
+register(
+    MessageKind(
+        "unknown",
+        "chats/messages/text.html",
+        _preview_text,
+        same_in_every_language=True,
+        render_key=_row_only,
+    )
 )

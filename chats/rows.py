@@ -20,31 +20,28 @@ def _moment(value) -> tuple[str, str]:
     return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M:%S%z"), chat_time(value)
 
 
-def chat_rows(sides) -> list[SafeString]:
-    """The rows of ``selectors.list_my_conversations``' sides."""
-    rows = []
-    for side in sides:
-        conversation, other = side.conversation, side.other
-        if other is not None and other.business_id:
-            name = other.business.name
-        else:
-            name = other.user.get_short_name() if other is not None and other.user else ""
-        at, at_label = _moment(conversation.last_message_at)
-        rows.append(
+def chat_rows(rows) -> list[SafeString]:
+    """The HTML of ``selectors.list_chat_rows``' rows."""
+    # The thread's URL is the list's plus the id (chats/urls.py): one reverse a page.
+    prefix = reverse("chat_thread", args=[0]).removesuffix("0/")
+    values = []
+    for row in rows:
+        at, at_label = _moment(row.last_message_at)
+        values.append(
             {
-                "url": reverse("chat_thread", args=[conversation.pk]),
-                "name": name,
-                "preview": message_preview(conversation.last_message),
+                "url": f"{prefix}{row.conversation_id}/",
+                "name": row.name,
+                "preview": message_preview(row.last_message),
                 "at": at,
                 "at_label": at_label,
-                "unread": side.unread,
+                "unread": row.unread,
             }
         )
-    return render_rows("chats/_chat_row.html", rows)
+    return render_rows("chats/_chat_row.html", values)
 
 
 def inbox_rows(rows, *, slug: str, query: str = "", current=None) -> list[SafeString]:
-    """The rows of ``selectors.list_inbox``, ``current`` (a conversation id) marked."""
+    """The rows of ``selectors.list_inbox_rows``, ``current`` (a conversation id) marked."""
     # The thread's URL is the inbox's plus the id (chats/urls.py): one reverse a page.
     prefix = reverse("inbox", args=[slug])
     suffix = f"?{query}" if query else ""
@@ -56,15 +53,15 @@ def inbox_rows(rows, *, slug: str, query: str = "", current=None) -> list[SafeSt
                 "pk": row.pk,
                 "url": f"{prefix}{row.pk}/{suffix}",
                 "current": str(row.pk) == str(current or ""),
-                "name": row.contact.user.get_short_name(),
+                "name": row.name,
                 "at": at,
                 "at_label": at_label,
                 "preview": message_preview(row.last_message),
                 "unread": row.unread,
                 "status": row.status,
                 "status_label": str(STATUS_LABELS.get(row.status, row.status)),
-                "labels": tuple((label.color, label.name) for label in row.contact.labels.all()),
-                "assignee": row.assignee.get_short_name() if row.assignee_id else None,
+                "labels": row.labels,
+                "assignee": row.assignee,
             }
         )
     return render_rows("chats/_inbox_row.html", values)

@@ -6,10 +6,12 @@ the user may not see (another customer's, another business's, or, for an agent,
 a colleague's assignment).
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
@@ -128,6 +130,7 @@ def get_conversation_for(
         if me is None:
             raise Http404
     conversation.me, conversation.membership = me, membership
+    conversation.viewer_id = user.pk  # whom ``me`` is for (``receipts.mark_read``)
     return conversation
 
 
@@ -182,7 +185,7 @@ def inbox_queryset(*, business: Business, user: User, membership: Membership) ->
     return qs
 
 
-def list_inbox(
+def _inbox_filtered(
     *,
     business: Business,
     user: User,
@@ -191,16 +194,12 @@ def list_inbox(
     scope: str = "all",
     label=None,
     q: str = "",
-    limit: int = PAGE,
     before=None,
     before_id=None,
-) -> list[Conversation]:
-    """The inbox list, newest activity first; each with ``unread`` for the business.
-
-    Pages with ``before`` (a moment) and ``before_id``: the rows after the last one
-    shown, in (last_message_at, id) order, so conversations active at the same moment
-    are neither skipped nor repeated. A fixed number of queries whatever their number.
-    """
+) -> QuerySet:
+    """The inbox's conversations with at least one message, filtered, in the list's
+    order, each annotated with ``unread`` for the business (and ``business_side_id``):
+    no side model per row."""
     qs = inbox_queryset(business=business, user=user, membership=membership)
     if status in Conversation.Status.values:
         qs = qs.filter(status=status)
@@ -224,45 +223,115 @@ def list_inbox(
         if parse_int(before_id):
             older |= Q(last_message_at=before, pk__lt=parse_int(before_id))
         qs = qs.filter(older)
-    business_side = Participant.objects.filter(business=business)
+    return _with_unread(qs.exclude(last_message__isnull=True), business).order_by(
+        "-last_message_at", "-pk"
+    )
+
+
+def _with_unread(qs: QuerySet, business: Business) -> QuerySet:
+    side = Participant.objects.filter(conversation=OuterRef("pk"), business=business)
+    return qs.annotate(
+        unread=Coalesce(Subquery(side.values("unread")[:1]), 0),
+        business_side_id=Subquery(side.values("pk")[:1]),
+    )
+
+
+def _limit(limit) -> int:
+    return max(1, min(parse_int(limit) or PAGE, MAX_PAGE))
+
+
+def list_inbox(*, limit: int = PAGE, **filters) -> list[Conversation]:
+    """The inbox list, newest activity first; each with ``unread`` for the business.
+    ``filters``: ``business``, ``user`` and ``membership`` (required), ``status``,
+    ``scope``, ``label``, ``q``, ``before`` and ``before_id``.
+
+    Pages with ``before`` (a moment) and ``before_id``: the rows after the last one
+    shown, in (last_message_at, id) order, so conversations active at the same moment
+    are neither skipped nor repeated. A fixed number of queries whatever their number.
+    The inbox page reads the same rows as values (:func:`list_inbox_rows`).
+    """
     qs = (
-        qs.exclude(last_message__isnull=True)
+        _inbox_filtered(**filters)
         .select_related("contact__user", "last_message", "assignee")
-        .prefetch_related(
-            Prefetch("contact__labels", queryset=Label.objects.order_by("name")),
-            Prefetch("participants", queryset=business_side, to_attr="business_side"),
+        .prefetch_related(Prefetch("contact__labels", queryset=Label.objects.order_by("name")))
+    )
+    return list(qs[: _limit(limit)])
+
+
+@dataclass
+class InboxRow:
+    """What a row of the inbox shows (``chats.rows.inbox_rows``)."""
+
+    pk: int
+    status: str
+    name: str
+    last_message: Message | None  # kind, body and payload only: enough for its preview
+    last_message_at: datetime | None
+    unread: int
+    labels: tuple[tuple[str, str], ...]  # (color, name), by name
+    assignee: str | None
+    assignee_id: int | None
+
+
+_ROW_COLUMNS = (
+    "pk", "status", "contact_id", "contact__user__display_name", "contact__user__email",
+    "last_message__kind", "last_message__body", "last_message__payload", "last_message_at",
+    "unread", "assignee_id", "assignee__display_name", "assignee__email",
+)  # fmt: skip
+
+
+def list_inbox_rows(*, limit: int = PAGE, **filters) -> list[InboxRow]:
+    """:func:`list_inbox`'s rows (same filters, order and pages) as the inbox page
+    shows them, read as values: two queries, no model per conversation, contact,
+    user, message and assignee."""
+    return _inbox_rows(_inbox_filtered(**filters)[: _limit(limit)])
+
+
+def _inbox_rows(qs: QuerySet) -> list[InboxRow]:
+    found = list(qs.values_list(*_ROW_COLUMNS))
+    labels: dict[int, list[tuple[str, str]]] = {}
+    tagged = (
+        Contact.labels.through.objects.filter(contact_id__in={row[2] for row in found})
+        .order_by("label__name", "label_id")
+        .values_list("contact_id", "label__color", "label__name")
+    )
+    for contact_id, color, name in tagged:
+        labels.setdefault(contact_id, []).append((color, name))
+    rows = []
+    for (pk, status, contact_id, display_name, email, kind, body, payload, at, unread,
+         assignee_id, assignee_name, assignee_email) in found:  # fmt: skip
+        rows.append(
+            InboxRow(
+                pk=pk,
+                status=status,
+                name=User(display_name=display_name, email=email).get_short_name(),
+                last_message=None
+                if kind is None
+                else Message(kind=kind, body=body, payload=payload),
+                last_message_at=at,
+                unread=unread,
+                labels=tuple(labels.get(contact_id, ())),
+                assignee=(
+                    User(display_name=assignee_name, email=assignee_email).get_short_name()
+                    if assignee_id
+                    else None
+                ),
+                assignee_id=assignee_id,
+            )
         )
-        .order_by("-last_message_at", "-pk")
-    )
-    conversations = list(qs[: max(1, min(parse_int(limit) or PAGE, MAX_PAGE))])
-    for conversation in conversations:
-        side = conversation.business_side[0] if conversation.business_side else None
-        conversation.unread = side.unread if side else 0
-    return conversations
+    return rows
 
 
-def get_inbox_row(*, business: Business, user: User, membership: Membership, conversation_id):
+def get_inbox_row(
+    *, business: Business, user: User, membership: Membership, conversation_id
+) -> InboxRow:
+    """One row of the inbox (the live list redraws a changed one), or "not found"."""
     pk = parse_int(conversation_id)
-    rows = [
-        c for c in list_inbox(business=business, user=user, membership=membership) if c.pk == pk
-    ]
-    if rows:
-        return rows[0]
-    conversation = (
-        inbox_queryset(business=business, user=user, membership=membership)
-        .filter(pk=pk)
-        .select_related("contact__user", "last_message", "assignee")
-        .first()
-    )
-    if conversation is None:
+    qs = inbox_queryset(business=business, user=user, membership=membership).filter(pk=pk)
+    rows = _inbox_rows(_with_unread(qs, business)) if pk is not None else []
+    if not rows:
         raise Http404
-    conversation.unread = (
-        Participant.objects.filter(conversation=conversation, business=business)
-        .values_list("unread", flat=True)
-        .first()
-        or 0
-    )
-    return conversation
+    return rows[0]
 
 
 def list_my_conversations(*, user: User, limit: int = PAGE) -> list[Participant]:
@@ -281,6 +350,63 @@ def list_my_conversations(*, user: User, limit: int = PAGE) -> list[Participant]
     for side in sides:
         side.other = side.conversation.others[0] if side.conversation.others else None
     return sides
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    """What a row of a user's chat list shows (``chats.rows.chat_rows``)."""
+
+    conversation_id: int
+    name: str
+    last_message: Message | None  # kind, body and payload only: enough for its preview
+    last_message_at: datetime | None
+    unread: int
+
+
+def list_chat_rows(*, user: User, limit: int = PAGE) -> list[ChatRow]:
+    """:func:`list_my_conversations` as the chat list pages show it: the same rows in
+    the same order, read as values (two queries, no model per side, conversation,
+    business and user), for the HTML lists; the API keeps the full sides."""
+    sides = list(
+        Participant.objects.filter(user=user)
+        .exclude(conversation__last_message__isnull=True)
+        .order_by("-conversation__last_message_at")
+        .values_list(
+            "conversation_id",
+            "unread",
+            "conversation__last_message_at",
+            "conversation__last_message__kind",
+            "conversation__last_message__body",
+            "conversation__last_message__payload",
+        )[:limit]
+    )
+    names: dict[int, str] = {}
+    others = (
+        Participant.objects.filter(conversation_id__in=[side[0] for side in sides])
+        .exclude(user=user)
+        .order_by("pk")
+        .values_list("conversation_id", "business_id", "business__name", "user_id",
+                     "user__display_name", "user__email")
+    )  # fmt: skip
+    for conversation_id, business_id, business_name, user_id, display_name, email in others:
+        if conversation_id in names:
+            continue  # the first, as ``list_my_conversations``' ``others[0]``
+        if business_id:
+            names[conversation_id] = business_name
+        elif user_id:
+            names[conversation_id] = User(display_name=display_name, email=email).get_short_name()
+        else:
+            names[conversation_id] = ""
+    return [
+        ChatRow(
+            conversation_id=conversation_id,
+            name=names.get(conversation_id, ""),
+            last_message=Message(kind=kind, body=body, payload=payload),
+            last_message_at=last_message_at,
+            unread=unread,
+        )
+        for conversation_id, unread, last_message_at, kind, body, payload in sides
+    ]
 
 
 # A list page is read, then its socket subscribes: a message committed in between

@@ -183,7 +183,7 @@ class InboxConversationSerializer(serializers.Serializer):
     @extend_schema_field(LastMessageSerializer(allow_null=True))
     def get_last_message(self, obj) -> dict | None:
         message = obj.last_message
-        sides = {p.pk: p.side for p in obj.business_side}
+        sides = {obj.business_side_id: f"b{obj.business_id}"} if obj.business_side_id else {}
         if message is not None and message.sender_id not in (None, *sides):
             # Any other sender in a business conversation is its one customer.
             sides[message.sender_id] = f"u{obj.contact.user_id}"

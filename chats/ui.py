@@ -17,9 +17,7 @@ def recent_chats(context) -> dict:
     """The user's latest conversations with shops and friends."""
     return {
         "template": "chats/_home_chats.html",
-        "rows": chat_rows(
-            selectors.list_my_conversations(user=context["request"].user, limit=RECENT)
-        ),
+        "rows": chat_rows(selectors.list_chat_rows(user=context["request"].user, limit=RECENT)),
     }
 
 

@@ -21,31 +21,50 @@ from django.utils.translation import get_language
 PLAIN = (str, int, bool, type(None), tuple)
 
 
-def _key(template_name: str, language: str, values: dict) -> str:
+def _key(template_name: str, language: str, values) -> str:
+    text = repr((template_name, language, values))
+    return "rows:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _plain(template_name: str, values: dict) -> tuple:
     for name, value in values.items():
         if not isinstance(value, PLAIN):
             raise TypeError(f"{template_name}: {name} is a {type(value).__name__}, not plain")
-    text = repr((template_name, language, sorted(values.items())))
-    return "rows:" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return tuple(sorted(values.items()))
 
 
 def render_rows(template_name: str, rows: list[dict]) -> list[SafeString]:
     """The HTML of ``template_name`` for each of ``rows`` (plain values only), from
     the cache where this process drew the same row in the same language before."""
-    if not rows:
+    return render_keyed(template_name, [(_plain(template_name, v), v) for v in rows])
+
+
+def render_keyed(template_name: str, items: list[tuple[tuple | None, dict]]) -> list[SafeString]:
+    """The HTML of ``template_name`` for each ``(key, context)`` of ``items``, from the
+    cache where this process drew the same key in the same language before.
+
+    ``key`` holds plain values that determine everything the drawing reads from
+    ``context`` (the caller's contract: a changed input must give another key), or is
+    None for an item that is drawn every time. :func:`render_rows` is the case where
+    the context is its own key."""
+    if not items:
         return []
     language = get_language() or ""
-    keys = [_key(template_name, language, values) for values in rows]
+    keys = [None if key is None else _key(template_name, language, key) for key, _c in items]
     fragments = caches["fragments"]
-    found = fragments.get_many(keys)
+    found = fragments.get_many([key for key in keys if key is not None])
     missing = {}
     html = []
     template = None
-    for key, values in zip(keys, rows, strict=True):
-        if key not in found:
+    for key, (_k, context) in zip(keys, items, strict=True):
+        if key is None or key not in found:
             template = template or get_template(template_name)
-            found[key] = missing[key] = template.render(values)
-        html.append(mark_safe(found[key]))  # noqa: S308 - our template's own output
+            drawn = template.render(context)
+            if key is not None:
+                found[key] = missing[key] = drawn
+        else:
+            drawn = found[key]
+        html.append(mark_safe(drawn))  # noqa: S308 - our template's own output
     if missing:
         fragments.set_many(missing)
     return html

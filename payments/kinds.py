@@ -62,6 +62,31 @@ def _prefetch_orders(messages) -> None:
     attach_direct_pix(message.order for message in messages)
 
 
+_ORDER_COLUMNS = [field.attname for field in Order._meta.concrete_fields]
+
+
+def _order_card_key(message) -> tuple | None:
+    """What an order's card (a payment request, a reminder) reads besides its
+    message: the order's row (its status among it), its items, its shop's slug and
+    Pix mode, and the direct Pix it offers (``MessageKind.render_key``). None (drawn,
+    not kept) for an order a service passed without its shop and items loaded, as
+    reading them here would cost queries the drawing may not need."""
+    order = message.order
+    if order is None:
+        return (None,)
+    if not Order.business.is_cached(order) or "items" not in getattr(
+        order, "_prefetched_objects_cache", {}
+    ):
+        return None
+    return (
+        tuple(repr(getattr(order, name)) for name in _ORDER_COLUMNS),
+        tuple((item.pk, item.quantity, item.name, item.line_total) for item in order.items.all()),
+        order.business.slug,
+        order.business.pix_mode,
+        repr(order.direct_pix),
+    )
+
+
 def _prefetch_direct_receipts(messages) -> None:
     """Attach ``message.order`` of a direct Pix receipt: one query."""
     _attach(
@@ -245,6 +270,7 @@ def register() -> None:
             "payments/messages/payment_request.html",
             _preview_payment_request,
             _prefetch_orders,
+            render_key=_order_card_key,
         )
     )
     kinds.register(
@@ -280,5 +306,6 @@ def register() -> None:
             "payments/messages/payment_reminder.html",
             _preview_reminder,
             _prefetch_orders,
+            render_key=_order_card_key,
         )
     )

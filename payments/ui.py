@@ -6,6 +6,7 @@ orders and balance entries."""
 from django.utils.translation import gettext_lazy as _
 
 from accounts.dashboard import register_nav
+from catalog.picks import render_picks
 from core import slots
 
 
@@ -18,7 +19,12 @@ def add_to_cart(context) -> dict | None:
 def request_payment(context) -> dict:
     """The payment request form beside a business conversation (its products, from
     the inbox's context, as line items)."""
-    return {"template": "payments/_inbox_request_payment.html"}
+    picks = render_picks(
+        "payments/_product_picks.html",
+        business=context["business"],
+        products=context["products"],
+    )
+    return {"template": "payments/_inbox_request_payment.html", "product_picks": picks}
 
 
 def p2p_actions(context) -> dict | None:

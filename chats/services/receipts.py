@@ -13,8 +13,14 @@ from core.errors import AppError
 
 
 def mark_read(*, actor: User, conversation: Conversation, seq: int | None = None) -> Participant:
-    """The actor's side has read up to ``seq`` (default: everything). Never goes back."""
-    side = participant_for(actor, conversation)
+    """The actor's side has read up to ``seq`` (default: everything). Never goes back.
+
+    A conversation from ``selectors.get_conversation_for`` for ``actor`` (a thread
+    page's) already carries the actor's side, checked there."""
+    if getattr(conversation, "viewer_id", None) == actor.pk:
+        side = conversation.me
+    else:
+        side = participant_for(actor, conversation)
     return _advance(side, conversation, seq, read=True)
 
 
@@ -24,6 +30,8 @@ def mark_delivered(*, actor: User, conversation: Conversation, seq: int) -> Part
 
 
 def _advance(side: Participant, conversation: Conversation, seq, *, read: bool) -> Participant:
+    if seq is None and _has_reached(side, conversation, read=read):
+        return side  # nothing to move: no transaction, no write (every thread page)
     with transaction.atomic():
         last = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
         try:
@@ -52,6 +60,13 @@ def _advance(side: Participant, conversation: Conversation, seq, *, read: bool) 
         if changed:
             events.push_receipt(conversation, side)
     return side
+
+
+def _has_reached(side: Participant, conversation: Conversation, *, read: bool) -> bool:
+    """Whether ``side`` (as loaded; its marks only ever grow) has already reached the
+    conversation's last message, read now: then ``_advance`` would change nothing."""
+    last = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
+    return side.last_delivered_seq >= last and (not read or side.last_read_seq >= last)
 
 
 def _unread_after(conversation: Conversation, side: Participant, seq: int) -> int:

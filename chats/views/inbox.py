@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from accounts.selectors import get_business_for
 from accounts.views import render_dashboard
-from catalog.selectors import list_pickable_products
+from catalog.picks import render_picks
+from catalog.selectors import list_picks
 from chats import selectors
 from chats.forms import (
     InboxFilterForm,
@@ -45,7 +46,7 @@ def inbox(request, slug: str, conversation_id: int | None = None):
     filters = form.cleaned_data if form.is_valid() else {}
     before = _moment(request.GET.get("before"))
     since = list_moment()
-    rows = selectors.list_inbox(
+    rows = selectors.list_inbox_rows(
         business=business,
         user=request.user,
         membership=business.membership,
@@ -78,6 +79,9 @@ def inbox(request, slug: str, conversation_id: int | None = None):
             "statuses": Conversation.Status.choices,
             "products": _shareable_products(business),
         }
+        context["product_picks"] = render_picks(
+            "chats/_product_picks.html", business=business, products=context["products"]
+        )
         for row in rows:
             if row.pk == conversation.pk:
                 row.unread = 0
@@ -98,7 +102,7 @@ def _moment(value):
 
 
 def _shareable_products(business):
-    return list_pickable_products(business=business)
+    return list_picks(business=business)
 
 
 @login_required

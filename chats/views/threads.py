@@ -221,8 +221,8 @@ def list_moment() -> int:
 
 def _my_chats(request, form, *, status: int = 200):
     since = list_moment()
-    sides = selectors.list_my_conversations(user=request.user)
-    context = {"rows": chat_rows(sides), "direct_form": form, "since": since}
+    rows = selectors.list_chat_rows(user=request.user)
+    context = {"rows": chat_rows(rows), "direct_form": form, "since": since}
     return render(request, "chats/my_chats.html", context, status=status)
 
 
