@@ -230,13 +230,14 @@ else:
         "store_processed": False,
     }
 
-# Rendered parts of the public shop and product pages, per process (no round trip for
-# ~30 KB; a deploy starts empty), keyed by the catalog version so processes agree.
+# Rendered parts, per process (no round trip; a deploy starts empty), under keys of
+# what they show: the public shop and product pages (~30 KB, by catalog version), the
+# inbox's and chat list's rows and the thread's messages (~1 KB each), so a few MB.
 CACHES["fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "conversa-fragments",
     "TIMEOUT": 24 * 60 * 60,
-    "OPTIONS": {"MAX_ENTRIES": 1000},
+    "OPTIONS": {"MAX_ENTRIES": 5000},
 }
 
 # Acknowledged after the task ran, and given back to the broker when its worker dies
