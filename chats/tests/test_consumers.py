@@ -492,16 +492,7 @@ async def test_sync_fills_a_gap_and_a_repeated_event_is_dropped(
     assert [m["message"]["seq"] for m in await messages_until(socket, 2)] == [1, 2]
 
     # an event for a message the socket already sent is not sent again
-    message = await Message.objects.select_related("sender").aget(conversation=conversation, seq=2)
-    await get_channel_layer().group_send(
-        events.conversation_group(conversation.pk),
-        {
-            "type": "chat.message",
-            "conversation": conversation.pk,
-            "message": events.message_data(message),
-            "html": {"en": "<li>stale</li>"},
-        },
-    )
+    await push_stored(conversation, 2, "chat.message", {"en": "<li>stale</li>"})
     assert await drain(socket) == []
 
     # a lost event leaves no hole: the next one brings the missing message first
@@ -511,6 +502,23 @@ async def test_sync_fills_a_gap_and_a_repeated_event_is_dropped(
     await run(say, owner, conversation, "four")
     messages = await messages_until(socket, 2)
     assert [m["message"]["seq"] for m in messages] == [3, 4]
+
+
+async def push_stored(conversation, seq: int, event_type: str, html: dict) -> None:
+    """Send the conversation's group an event of ``event_type`` for its stored message
+    ``seq``, with ``html`` as its pushed renderings, as the services would."""
+    message = await Message.objects.select_related("sender").aget(
+        conversation=conversation, seq=seq
+    )
+    await get_channel_layer().group_send(
+        events.conversation_group(conversation.pk),
+        {
+            "type": event_type,
+            "conversation": conversation.pk,
+            "message": events.message_data(message),
+            "html": html,
+        },
+    )
 
 
 async def test_a_message_whose_rendering_failed_is_read_from_the_database_once(
@@ -553,16 +561,7 @@ async def test_a_message_not_rendered_in_the_sockets_language_is_read_from_the_d
     assert "<li>fr</li>" not in message["html"]
     assert of_type(await drain(socket), "message") == []
 
-    stored = await Message.objects.select_related("sender").aget(conversation=conversation, seq=1)
-    await get_channel_layer().group_send(
-        events.conversation_group(conversation.pk),
-        {
-            "type": "chat.message_updated",
-            "conversation": conversation.pk,
-            "message": events.message_data(stored),
-            "html": {"fr": "<li>fr</li>"},
-        },
-    )
+    await push_stored(conversation, 1, "chat.message_updated", {"fr": "<li>fr</li>"})
     [updated] = of_type(await drain(socket), "message_updated")
     assert "in English" in updated["html"] and updated["message"]["seq"] == 1
 
