@@ -35,10 +35,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from chats import kinds
-from chats.models import Message, Participant
+from chats.models import Participant
 from chats.selectors import list_viewer_languages
 from core.events import prepare_on_commit, send_event_on_commit
-from core.fragments import render_keyed
+from core.fragments import render_keyed, row_key
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,6 @@ def _render(
 _MINE, _STATUS, _STATUS_TEXT = (
     f"\x00{name}-{secrets.token_hex(8)}\x00" for name in ("mine", "status", "status-text")
 )
-_FIELDS = [field.attname for field in Message._meta.concrete_fields]
 
 
 def _render_key(message, zone: str) -> tuple | None:
@@ -127,8 +126,7 @@ def _render_key(message, zone: str) -> tuple | None:
     depends = kind.render_key(message)
     if depends is None:
         return None
-    row = tuple(repr(getattr(message, name)) for name in _FIELDS)
-    return (row, zone, kind.name, depends)
+    return (row_key(message), zone, kind.name, depends)
 
 
 # Stands for the message's time in the one rendering of a message whose kind renders

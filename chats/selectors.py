@@ -304,22 +304,23 @@ def _inbox_rows(qs: QuerySet) -> list[InboxRow]:
             InboxRow(
                 pk=pk,
                 status=status,
-                name=User(display_name=display_name, email=email).get_short_name(),
+                name=_short_name(display_name, email),
                 last_message=None
                 if kind is None
                 else Message(kind=kind, body=body, payload=payload),
                 last_message_at=at,
                 unread=unread,
                 labels=tuple(labels.get(contact_id, ())),
-                assignee=(
-                    User(display_name=assignee_name, email=assignee_email).get_short_name()
-                    if assignee_id
-                    else None
-                ),
+                assignee=_short_name(assignee_name, assignee_email) if assignee_id else None,
                 assignee_id=assignee_id,
             )
         )
     return rows
+
+
+def _short_name(display_name: str, email: str) -> str:
+    """``User.get_short_name`` from a row's two columns, without loading the user."""
+    return User(display_name=display_name, email=email).get_short_name()
 
 
 def get_inbox_row(
@@ -394,7 +395,7 @@ def list_chat_rows(*, user: User, limit: int = PAGE) -> list[ChatRow]:
         if business_id:
             names[conversation_id] = business_name
         elif user_id:
-            names[conversation_id] = User(display_name=display_name, email=email).get_short_name()
+            names[conversation_id] = _short_name(display_name, email)
         else:
             names[conversation_id] = ""
     return [

@@ -33,6 +33,12 @@ def _plain(template_name: str, values: dict) -> tuple:
     return tuple(sorted(values.items()))
 
 
+def row_key(instance) -> tuple:
+    """Every stored column of a model ``instance``, as a part of a :func:`render_keyed`
+    key: a drawing that reads the row is drawn again when any of it changes."""
+    return tuple(repr(getattr(instance, f.attname)) for f in instance._meta.concrete_fields)
+
+
 def render_rows(template_name: str, rows: list[dict]) -> list[SafeString]:
     """The HTML of ``template_name`` for each of ``rows`` (plain values only), from
     the cache where this process drew the same row in the same language before."""

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from accounts.models import Business
 from catalog.models import Product
 from chats import kinds
+from core.fragments import row_key
 from core.money import format_money
 from payments.models import MoneyRequest, Order, Payment, Refund
 from payments.pix.direct import attach_direct_pix
@@ -62,9 +63,6 @@ def _prefetch_orders(messages) -> None:
     attach_direct_pix(message.order for message in messages)
 
 
-_ORDER_COLUMNS = [field.attname for field in Order._meta.concrete_fields]
-
-
 def _order_card_key(message) -> tuple | None:
     """What an order's card (a payment request, a reminder) reads besides its
     message: the order's row (its status among it), its items, its shop's slug and
@@ -79,7 +77,7 @@ def _order_card_key(message) -> tuple | None:
     ):
         return None
     return (
-        tuple(repr(getattr(order, name)) for name in _ORDER_COLUMNS),
+        row_key(order),
         tuple((item.pk, item.quantity, item.name, item.line_total) for item in order.items.all()),
         order.business.slug,
         order.business.pix_mode,
